@@ -1,0 +1,195 @@
+"""The booking service's tables (SQLAlchemy Core), including the no-overlap guarantees."""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+
+from kapbook_platform.database import UtcDateTime
+from kapbook_platform.runtime import add_platform_tables
+
+metadata = MetaData()
+PLATFORM_TABLES = add_platform_tables(metadata)
+
+# Statuses that occupy a clinician's and a room's time. Holds occupy it until they expire
+# (expired holds are deleted in the same transaction, before any insert).
+ACTIVE_STATUSES = ("held", "booked", "arrived")
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("address", Text, nullable=True),
+)
+
+clinicians = Table(
+    "clinicians",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("role", String(30), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("calendar_token", String(64), nullable=True, unique=True),
+)
+
+appointment_types = Table(
+    "appointment_types",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("category", String(30), nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("buffer_before_minutes", Integer, nullable=False, default=0),
+    Column("buffer_after_minutes", Integer, nullable=False, default=0),
+    Column("min_notice_minutes", Integer, nullable=False, default=120),
+    Column("horizon_days", Integer, nullable=False, default=60),
+    Column("slot_step_minutes", Integer, nullable=False, default=15),
+    Column("modality", String(20), nullable=False),
+    Column("room_kind", String(30), nullable=True),
+    Column("requires_eligibility", Boolean, nullable=False, default=False),
+    Column("requires_driver", Boolean, nullable=False, default=False),
+    Column("cancel_notice_hours", Integer, nullable=False, default=24),
+    Column("reschedule_notice_hours", Integer, nullable=False, default=24),
+    Column("active", Boolean, nullable=False, default=True),
+    CheckConstraint("duration_minutes > 0", name="ck_type_duration_positive"),
+)
+
+clinician_appointment_types = Table(
+    "clinician_appointment_types",
+    metadata,
+    Column("clinician_id", String(36), ForeignKey("clinicians.id", ondelete="CASCADE"), primary_key=True),
+    Column("appointment_type_id", String(36), ForeignKey("appointment_types.id", ondelete="CASCADE"), primary_key=True),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("location_id", String(36), ForeignKey("locations.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+working_hours = Table(
+    "working_hours",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("clinician_id", String(36), ForeignKey("clinicians.id", ondelete="CASCADE"), nullable=False),
+    Column("location_id", String(36), ForeignKey("locations.id"), nullable=False),
+    Column("weekday", Integer, nullable=False),
+    Column("start_time", Time, nullable=False),
+    Column("end_time", Time, nullable=False),
+    Column("effective_from", Date, nullable=True),
+    Column("effective_until", Date, nullable=True),
+    CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_hours_weekday"),
+    CheckConstraint("start_time < end_time", name="ck_hours_order"),
+    Index("ix_working_hours_clinician", "clinician_id"),
+)
+
+schedule_overrides = Table(
+    "schedule_overrides",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("clinician_id", String(36), ForeignKey("clinicians.id", ondelete="CASCADE"), nullable=False),
+    Column("location_id", String(36), ForeignKey("locations.id"), nullable=False),
+    Column("date", Date, nullable=False),
+    # Null start and end: closed that day. Otherwise one interval of that day's replacement hours.
+    Column("start_time", Time, nullable=True),
+    Column("end_time", Time, nullable=True),
+    Index("ix_overrides_clinician_date", "clinician_id", "date"),
+)
+
+time_off = Table(
+    "time_off",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("clinician_id", String(36), ForeignKey("clinicians.id", ondelete="CASCADE"), nullable=False),
+    Column("start", UtcDateTime(), nullable=False),
+    Column("end", UtcDateTime(), nullable=False),
+    Column("reason", String(200), nullable=True),
+    CheckConstraint('start < "end"', name="ck_time_off_order"),
+    Index("ix_time_off_clinician", "clinician_id", "start"),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("appointment_type_id", String(36), ForeignKey("appointment_types.id"), nullable=False),
+    Column("clinician_id", String(36), ForeignKey("clinicians.id"), nullable=False),
+    Column("location_id", String(36), ForeignKey("locations.id"), nullable=False),
+    Column("room_id", String(36), ForeignKey("rooms.id"), nullable=True),
+    Column("start", UtcDateTime(), nullable=False),
+    Column("end", UtcDateTime(), nullable=False),
+    # The time the booking takes from others: [start - buffer before, end + buffer after).
+    Column("blocked_start", UtcDateTime(), nullable=False),
+    Column("blocked_end", UtcDateTime(), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("sequence", Integer, nullable=False, default=0),
+    Column("hold_expires_at", UtcDateTime(), nullable=True),
+    Column("patient_name", String(200), nullable=True),
+    Column("patient_email", String(320), nullable=True),
+    Column("patient_phone", String(40), nullable=True),
+    Column("patient_timezone", String(64), nullable=True),
+    Column("screening_id", String(64), nullable=True),
+    Column("driver_confirmed", Boolean, nullable=False, default=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("status_reason", Text, nullable=True),
+    CheckConstraint('start < "end"', name="ck_booking_order"),
+    CheckConstraint("blocked_start <= start AND blocked_end >= \"end\"", name="ck_booking_blocked_covers"),
+    Index("ix_bookings_clinician_blocked", "clinician_id", "blocked_start"),
+    Index("ix_bookings_room_blocked", "room_id", "blocked_start"),
+    Index("ix_bookings_start", "start"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("scope", String(50), primary_key=True),
+    Column("request_sha256", String(64), nullable=False),
+    Column("booking_id", String(36), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+staff_members = Table(
+    "staff_members",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("clinician_id", String(36), ForeignKey("clinicians.id"), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+eligibility_decisions = Table(
+    "eligibility_decisions",
+    metadata,
+    Column("screening_id", String(64), primary_key=True),
+    Column("patient_email", String(320), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("clinician_decision", String(20), nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=False),
+    Column("valid_until", UtcDateTime(), nullable=False),
+    UniqueConstraint("screening_id", name="uq_decision_screening"),
+)

@@ -1,0 +1,98 @@
+"""Half-open time ranges and a sorted index of the slot starts they forbid.
+
+Everything here is pure: aware datetimes in, aware datetimes out.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from operator import itemgetter
+
+Span = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """A half-open range [start, end) of aware instants; touching ranges do not overlap."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("TimeRange needs timezone-aware datetimes")
+        if self.end <= self.start:
+            raise ValueError(f"TimeRange must end after it starts: {self.start} .. {self.end}")
+
+    def overlaps(self, other: TimeRange) -> bool:
+        """True when the two half-open ranges share at least one instant."""
+        return self.start < other.end and other.start < self.end
+
+    def contains(self, other: TimeRange) -> bool:
+        """True when `other` lies entirely inside this range."""
+        return self.start <= other.start and other.end <= self.end
+
+
+def merge_spans(spans: Iterable[Span]) -> list[Span]:
+    """Sort (start, end) pairs and merge those that overlap or touch."""
+    ordered = sorted(spans, key=itemgetter(0))
+    if not ordered:
+        return []
+    merged: list[Span] = []
+    current_start, current_end = ordered[0]
+    for start, end in ordered:
+        if start > current_end:
+            merged.append((current_start, current_end))
+            current_start, current_end = start, end
+        elif end > current_end:
+            current_end = end
+    merged.append((current_start, current_end))
+    return merged
+
+
+@dataclass(frozen=True)
+class ForbiddenStarts:
+    """Slot starts ruled out by blocks, as sorted open ranges (low, high).
+
+    A slot starting at s occupies [s - lead, s + tail). It overlaps a block
+    [b0, b1) exactly when b0 - tail < s < b1 + lead, so each merged block turns
+    into one open range of forbidden starts. Blocks are merged before shifting,
+    which keeps both `lows` and `highs` ascending; that is what lets a single
+    bisect answer every question below.
+    """
+
+    lows: tuple[datetime, ...]
+    highs: tuple[datetime, ...]
+
+    @classmethod
+    def from_blocks(
+        cls, blocks: Iterable[TimeRange], lead: timedelta, tail: timedelta, within: Span
+    ) -> ForbiddenStarts:
+        """Index the blocks that can affect starts inside the closed span `within`."""
+        first, last = within
+        too_late, too_early = last + tail, first - lead
+        spans = [(b.start, b.end) for b in blocks if b.start < too_late and b.end > too_early]
+        merged = merge_spans(spans)
+        return cls(tuple(s - tail for s, _ in merged), tuple(e + lead for _, e in merged))
+
+    def allows(self, start: datetime) -> bool:
+        """True when a slot may start at `start`."""
+        before = bisect_left(self.lows, start)
+        return before == 0 or start >= self.highs[before - 1]
+
+    def free_segments(self, first: datetime, last: datetime) -> Iterator[Span]:
+        """Closed sub-segments of [first, last] where every start is allowed."""
+        lows, highs = self.lows, self.highs
+        cursor = first
+        index = bisect_right(highs, first)
+        while index < len(lows) and lows[index] < last:
+            if lows[index] >= cursor:
+                yield cursor, lows[index]
+            if highs[index] > cursor:
+                cursor = highs[index]
+            index += 1
+        if cursor <= last:
+            yield cursor, last

@@ -1,0 +1,28 @@
+"""The booking service's Flask app factory."""
+from __future__ import annotations
+
+from flask import Flask
+
+from kapbook_booking.bootstrap import BookingContainer, bootstrap
+from kapbook_booking.domain.model import BookingError
+from kapbook_booking.entrypoints.http import bookings
+from kapbook_platform.logs import configure_logging
+from kapbook_platform.staff import StaffAuth
+from kapbook_platform.web.app import create_service_app, register_health
+from kapbook_platform.web.errors import error_response
+
+
+def create_app(container: BookingContainer | None = None) -> Flask:
+    container = container or bootstrap()
+    configure_logging("booking", container.config.log_level)
+    app, api = create_service_app(
+        container.config,
+        title="Kapbook booking API",
+        description="Availability, bookings, holds and staff calendars.",
+    )
+    app.extensions["kapbook_booking"] = container
+    app.extensions["kapbook_staff_auth"] = StaffAuth(container.runtime.sessions, container.runtime.tables["staff_credentials"])
+    app.register_error_handler(BookingError, lambda e: error_response(e.status, e.code, e.message))
+    api.register_blueprint(bookings.blp)
+    register_health(app, {"database": container.runtime.check_database, "broker": container.runtime.check_broker})
+    return app

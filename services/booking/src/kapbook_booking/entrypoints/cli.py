@@ -1,0 +1,79 @@
+"""``kapbook-booking``: migrate, seed the demo clinic, manage staff tokens, run the workers."""
+from __future__ import annotations
+
+import click
+
+from kapbook_booking.bootstrap import bootstrap
+from kapbook_booking.service_layer.bookings import utc_now
+from kapbook_booking.service_layer.demo import seed_demo_clinic
+from kapbook_booking.service_layer.staff import issue_staff_token
+from kapbook_booking.entrypoints.consumers import event_handlers
+from kapbook_platform.logs import configure_logging
+from kapbook_platform.messaging.consumer import dead_letter_rows
+from kapbook_platform.runtime import consumer_loop, relay_loop, run_until_signalled
+from kapbook_platform.staff import ROLES
+
+
+@click.group()
+def cli() -> None:
+    """Kapbook booking service."""
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    container = bootstrap()
+    container.migrate()
+    click.echo("booking: database is up to date")
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Seed the demo clinic (does nothing if it is there already)."""
+    container = bootstrap()
+    seeded = seed_demo_clinic(container.runtime.sessions)
+    click.echo("booking: demo clinic seeded" if seeded else "booking: demo clinic already present")
+
+
+@cli.command("create-staff")
+@click.option("--name", required=True, help="Full name")
+@click.option("--email", required=True, help="Work email (one staff member per email)")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+def create_staff(name: str, email: str, role: str) -> None:
+    """Create a staff member (or reuse one by email) and print a new bearer token once."""
+    container = bootstrap()
+    issued = issue_staff_token(container.runtime.sessions, container.runtime.outbox, name, email, role, utc_now())
+    click.echo(f"Staff member {name} <{email}> ({role}); token id {issued.credential_id}")
+    click.echo("Bearer token (shown once; store it in a password manager):")
+    click.echo(issued.token)
+
+
+@cli.command()
+@click.option("--relay/--no-relay", default=True, help="Publish the outbox")
+@click.option("--consume/--no-consume", default=True, help="Consume screening events")
+def worker(relay: bool, consume: bool) -> None:
+    """Run the outbox relay and the event consumer until interrupted."""
+    container = bootstrap()
+    configure_logging("booking-worker", container.config.log_level)
+    loops = {}
+    if relay:
+        loops["relay"] = relay_loop(container.runtime)
+    if consume:
+        loops["consumer"] = consumer_loop(container.runtime, event_handlers(container))
+    run_until_signalled(loops)
+
+
+@cli.command("dead-letters")
+@click.option("--limit", default=20, show_default=True)
+def dead_letters(limit: int) -> None:
+    """List the events this service gave up on, newest first."""
+    container = bootstrap()
+    rows = dead_letter_rows(container.runtime.engine, container.runtime.tables["dead_letters"], limit)
+    if not rows:
+        click.echo("No dead letters.")
+    for row in rows:
+        click.echo(f"{row['dead_at']:%Y-%m-%d %H:%M:%S} {row['type'] or '-'} {row['event_id'] or '-'}: {row['reason']}")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,113 @@
+"""Typed configuration read from the environment: one frozen dataclass per service.
+
+Each field names its environment variable in its metadata, so the variables a service reads
+can be listed (the README table and the docker-compose check use ``environment_variables``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+DEVELOPMENT_SECRET = "dev-only-insecure-secret"
+DEVELOPMENT_SERVICE_TOKEN = "dev-only-service-token"
+DEVELOPMENT_SECRETS = frozenset({DEVELOPMENT_SECRET, DEVELOPMENT_SERVICE_TOKEN, "", "changeme"})
+
+C = TypeVar("C", bound="PlatformConfig")
+
+
+class ConfigError(ValueError):
+    """The environment holds a value the service cannot run with."""
+
+
+def setting(env: str, default: Any = None, *, doc: str = "", secret: bool = False) -> Any:
+    """Declare a config field read from the environment variable ``env``."""
+    return dataclasses.field(default=default, metadata={"env": env, "doc": doc, "secret": secret})
+
+
+def _parse(raw: str, kind: Any, env: str) -> Any:
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(f"{env} must be true or false, not {raw!r}")
+    if kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ConfigError(f"{env} must be a number, not {raw!r}") from None
+    if kind is Path:
+        return Path(raw)
+    if typing.get_origin(kind) is tuple:
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
+
+
+@dataclasses.dataclass(frozen=True)
+class PlatformConfig:
+    """Settings every Kapbook process reads."""
+
+    env: str = setting("KAPBOOK_ENV", "development", doc="development, test or production")
+    log_level: str = setting("KAPBOOK_LOG_LEVEL", "INFO", doc="Python log level")
+    var_dir: Path = setting("KAPBOOK_VAR_DIR", Path("var"), doc="Where embedded databases, the broker folder and mail live")
+    broker_url: str = setting(
+        "KAPBOOK_BROKER_URL", "", doc="amqp://user:pass@host:5672// or filesystem:///path (default: filesystem under var/)"
+    )
+    broker_namespace: str = setting("KAPBOOK_BROKER_NAMESPACE", "kapbook", doc="Prefix of exchange and queue names")
+    public_base_url: str = setting(
+        "KAPBOOK_PUBLIC_URL", "http://127.0.0.1:8080", doc="Where patients and staff reach Kapbook (links in emails)"
+    )
+    service_token: str = setting(
+        "KAPBOOK_SERVICE_TOKEN", DEVELOPMENT_SERVICE_TOKEN, doc="Shared credential for service-to-service calls", secret=True
+    )
+    relay_interval: float = setting("KAPBOOK_RELAY_INTERVAL", 0.05, doc="Seconds between outbox polls when idle")
+
+    service_name: typing.ClassVar[str] = "kapbook"
+
+    @classmethod
+    def from_env(cls: type[C], environ: Mapping[str, str] | None = None, **overrides: Any) -> C:
+        """Build the config from ``environ`` (default: the process environment), then ``overrides``."""
+        environ = os.environ if environ is None else environ
+        hints = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            env = field.metadata.get("env")
+            if env and env in environ:
+                values[field.name] = _parse(environ[env], hints[field.name], env)
+        values.update(overrides)
+        config = cls(**values)
+        config.validate()
+        return config
+
+    @classmethod
+    def environment_variables(cls) -> dict[str, str]:
+        """Every environment variable this config reads, with its description."""
+        return {f.metadata["env"]: f.metadata.get("doc", "") for f in dataclasses.fields(cls) if "env" in f.metadata}
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or f"filesystem://{(self.var_dir / 'broker').resolve()}"
+
+    def sqlite_url(self, name: str) -> str:
+        return f"sqlite:///{(self.var_dir / f'{name}.db').resolve()}"
+
+    def validate(self) -> None:
+        """Refuse to run production on a development secret or an embedded default."""
+        if self.env not in {"development", "test", "production"}:
+            raise ConfigError(f"KAPBOOK_ENV must be development, test or production, not {self.env!r}")
+        if not self.is_production:
+            return
+        for field in dataclasses.fields(self):
+            if field.metadata.get("secret") and getattr(self, field.name) in DEVELOPMENT_SECRETS:
+                raise ConfigError(f"{field.metadata['env']} must be set to a real secret in production")
+        if not self.broker_url.startswith("amqp"):
+            raise ConfigError("KAPBOOK_BROKER_URL must point at RabbitMQ (amqp://) in production")

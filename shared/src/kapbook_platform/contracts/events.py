@@ -1,0 +1,124 @@
+"""Event payload schemas, one per versioned event type.
+
+Rules for every payload: what the consumer needs and nothing more; never screening answers,
+scores or free-text clinical notes (the eligibility service keeps those).
+"""
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+
+class EventType:
+    BOOKING_CREATED = "kapbook.booking.created.v1"
+    BOOKING_RESCHEDULED = "kapbook.booking.rescheduled.v1"
+    BOOKING_CANCELLED = "kapbook.booking.cancelled.v1"
+    BOOKING_NOSHOW = "kapbook.booking.noshow.v1"
+    BOOKING_COMPLETED = "kapbook.booking.completed.v1"
+    SCREENING_DECIDED = "kapbook.screening.decided.v1"
+    SCREENING_CRISIS = "kapbook.screening.crisis.v1"
+    SCREENING_REVIEWED = "kapbook.screening.reviewed.v1"
+    STAFF_CREDENTIAL_ISSUED = "kapbook.staff.credential_issued.v1"
+    STAFF_CREDENTIAL_REVOKED = "kapbook.staff.credential_revoked.v1"
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class NamedRef(StrictSchema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class LocationRef(NamedRef):
+    timezone = fields.String(required=True)
+    address = fields.String(load_default=None, allow_none=True)
+
+
+class AppointmentTypeRef(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True)
+    category = fields.String(required=True)
+    modality = fields.String(required=True, validate=validate.OneOf(["in_person", "telehealth"]))
+
+
+class PatientContact(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)
+    timezone = fields.String(required=True)
+
+
+class BookingEventData(StrictSchema):
+    """What the reminders service needs to plan and write a booking's emails."""
+
+    booking_id = fields.String(required=True)
+    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    status = fields.String(required=True)
+    appointment_type = fields.Nested(AppointmentTypeRef, required=True)
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True)
+    location = fields.Nested(LocationRef, required=True)
+    clinician = fields.Nested(NamedRef, required=True)
+    patient = fields.Nested(PatientContact, required=True)
+    manage_url = fields.String(required=True)
+    cancellation_notice_hours = fields.Integer(required=True, strict=True)
+    previous_start = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class ScreeningDecidedData(StrictSchema):
+    """An automated screening decision: outcome and reason codes only, never answers or scores."""
+
+    screening_id = fields.String(required=True)
+    patient_email = fields.Email(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(["eligible", "needs_review", "ineligible", "crisis"]))
+    reason_codes = fields.List(fields.String(), required=True)
+    ruleset_version = fields.String(required=True)
+    decided_at = fields.AwareDateTime(required=True)
+    valid_until = fields.AwareDateTime(required=True)
+
+
+class ScreeningCrisisData(StrictSchema):
+    """A screening showed acute risk: staff must be alerted now (a link, never the answers)."""
+
+    screening_id = fields.String(required=True)
+    review_url = fields.String(required=True)
+    decided_at = fields.AwareDateTime(required=True)
+
+
+class ScreeningReviewedData(StrictSchema):
+    screening_id = fields.String(required=True)
+    patient_email = fields.Email(required=True)
+    decision = fields.String(required=True, validate=validate.OneOf(["approved", "declined"]))
+    reviewed_at = fields.AwareDateTime(required=True)
+    valid_until = fields.AwareDateTime(required=True)
+
+
+class StaffCredentialIssuedData(StrictSchema):
+    """A staff bearer token was issued; only its SHA-256 digest travels."""
+
+    credential_id = fields.String(required=True)
+    staff_id = fields.String(required=True)
+    staff_name = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(["admin", "clinician", "front_desk"]))
+    token_sha256 = fields.String(required=True, validate=validate.Length(equal=64))
+    issued_at = fields.AwareDateTime(required=True)
+
+
+class StaffCredentialRevokedData(StrictSchema):
+    credential_id = fields.String(required=True)
+    revoked_at = fields.AwareDateTime(required=True)
+
+
+EVENT_SCHEMAS: dict[str, type[Schema]] = {
+    EventType.BOOKING_CREATED: BookingEventData,
+    EventType.BOOKING_RESCHEDULED: BookingEventData,
+    EventType.BOOKING_CANCELLED: BookingEventData,
+    EventType.BOOKING_NOSHOW: BookingEventData,
+    EventType.BOOKING_COMPLETED: BookingEventData,
+    EventType.SCREENING_DECIDED: ScreeningDecidedData,
+    EventType.SCREENING_CRISIS: ScreeningCrisisData,
+    EventType.SCREENING_REVIEWED: ScreeningReviewedData,
+    EventType.STAFF_CREDENTIAL_ISSUED: StaffCredentialIssuedData,
+    EventType.STAFF_CREDENTIAL_REVOKED: StaffCredentialRevokedData,
+}

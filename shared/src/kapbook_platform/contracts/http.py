@@ -1,0 +1,59 @@
+"""HTTP bodies more than one party uses (widget, staff console, other services)."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+
+def validate_timezone(value: str) -> None:
+    """An IANA zone name such as ``Europe/Berlin``."""
+    if value not in _known_zones():
+        raise ValidationError("Not a known IANA time zone (for example Europe/Berlin).")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError("Not a known IANA time zone (for example Europe/Berlin).") from None
+
+
+_ZONES: frozenset[str] | None = None
+
+
+def _known_zones() -> frozenset[str]:
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = frozenset(available_timezones()) | {"UTC"}
+    return _ZONES
+
+
+class RequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class PatientSchema(RequestSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ()./-]{5,30}$"))
+    timezone = fields.String(required=True, validate=validate_timezone)
+
+
+class BookingRequestSchema(RequestSchema):
+    appointment_type = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    start = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
+    clinician_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
+    patient = fields.Nested(PatientSchema, required=True)
+    screening_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    driver_confirmed = fields.Boolean(load_default=False)
+    hold_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
+
+
+class EligibilityDecisionSchema(Schema):
+    """The eligibility service's answer to the booking service's decision lookup."""
+
+    screening_id = fields.String(required=True)
+    patient_email = fields.Email(required=True)
+    outcome = fields.String(required=True)
+    clinician_decision = fields.String(allow_none=True)
+    decided_at = fields.AwareDateTime(required=True)
+    valid_until = fields.AwareDateTime(required=True)

@@ -1,0 +1,1 @@
+"""The event backbone: topology, transports, transactional outbox and idempotent consumers."""

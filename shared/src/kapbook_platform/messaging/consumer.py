@@ -1,0 +1,158 @@
+"""An idempotent event consumer on kombu's ConsumerMixin.
+
+For each message, an explicit choice:
+
+* not a valid Kapbook event (bad JSON, fails its schema) -> dead-letter at once, ack;
+* already in this service's inbox -> ack, no effect;
+* handled -> inbox row and the handler's changes commit in one transaction, then ack;
+* database unavailable -> requeue and back off (not the event's fault, never dead-lettered);
+* handler keeps failing -> retried a bounded number of times, then dead-lettered; the consumer goes on.
+
+Dead-lettering publishes the message to the dead-letter exchange (visible in the broker) and
+records it in the service's ``dead_letters`` table (visible to staff).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from kombu import Connection, Message
+from kombu.mixins import ConsumerMixin
+from sqlalchemy import Engine, Table, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from kapbook_platform.contracts import Envelope, InvalidEvent, parse_envelope
+from kapbook_platform.logs import reset_correlation_id, set_correlation_id
+from kapbook_platform.messaging.topology import Topology
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[Session, Envelope], None]
+HANDLER_ATTEMPTS = 3
+RETRY_BASE_DELAY = 0.2
+
+
+def _database_unavailable(error: Exception) -> bool:
+    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
+
+
+class EventConsumer(ConsumerMixin):
+    """Consumes one service's queue and dispatches events to handlers by type."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        topology: Topology,
+        service: str,
+        sessions: sessionmaker[Session],
+        tables: Mapping[str, Table],
+        handlers: Mapping[str, EventHandler],
+        attempts: int = HANDLER_ATTEMPTS,
+    ) -> None:
+        self.connection = connection
+        self.topology = topology
+        self.service = service
+        self.sessions = sessions
+        self.inbox = tables["inbox"]
+        self.dead_letters = tables["dead_letters"]
+        self.handlers = dict(handlers)
+        self.attempts = attempts
+
+    def get_consumers(self, Consumer, channel):
+        self.topology.declare(self.connection)
+        queue = self.topology.service_queue(self.service)
+        # prefetch 1: a crash leaves at most one message in flight, and it is redelivered.
+        consumer = Consumer(queues=[queue], callbacks=[self.on_message], accept=["json"], prefetch_count=1)
+        consumer.on_decode_error = self.on_decode_error
+        return [consumer]
+
+    def on_decode_error(self, message: Message, error: Exception) -> None:
+        """Not JSON, or a content type we never accept (pickle): straight to the dead letters."""
+        raw = message.body.decode("utf-8", "replace") if isinstance(message.body, bytes) else str(message.body)
+        self.dead_letter(message, raw, f"undecodable message ({message.content_type}): {error}")
+
+    def on_message(self, body: Any, message: Message) -> None:
+        try:
+            envelope = parse_envelope(body)
+        except InvalidEvent as error:
+            self.dead_letter(message, body, f"invalid event: {error.errors}")
+            return
+        token = set_correlation_id(envelope.correlationid)
+        try:
+            self._handle_with_retries(envelope, message, body)
+        finally:
+            reset_correlation_id(token)
+
+    def _handle_with_retries(self, envelope: Envelope, message: Message, body: Any) -> None:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                self.handle(envelope)
+            except Exception as error:
+                if _database_unavailable(error):
+                    log.warning("database unavailable; event requeued", extra={"event_id": envelope.id})
+                    time.sleep(1.0)
+                    message.requeue()
+                    return
+                log.warning(
+                    "event handler failed",
+                    extra={"event_id": envelope.id, "event_type": envelope.type, "attempt": attempt, "error": repr(error)},
+                )
+                if attempt == self.attempts:
+                    self.dead_letter(message, body, f"handler failed {attempt} times: {error!r}", envelope)
+                    return
+                time.sleep(RETRY_BASE_DELAY * 2 ** (attempt - 1))
+            else:
+                message.ack()
+                return
+
+    def handle(self, envelope: Envelope) -> bool:
+        """Apply the event once: returns False if it had been handled before."""
+        with self.sessions.begin() as session:
+            seen = session.execute(select(self.inbox.c.event_id).where(self.inbox.c.event_id == envelope.id)).first()
+            if seen:
+                return False
+            session.execute(
+                self.inbox.insert().values(event_id=envelope.id, type=envelope.type, handled_at=datetime.now(timezone.utc))
+            )
+            handler = self.handlers.get(envelope.type)
+            if handler is not None:
+                handler(session, envelope)
+        log.info("event handled", extra={"event_id": envelope.id, "event_type": envelope.type})
+        return True
+
+    def dead_letter(self, message: Message, body: Any, reason: str, envelope: Envelope | None = None) -> None:
+        """Park the message where people can see it, then ack it so the queue moves on."""
+        text = body if isinstance(body, str) else json.dumps(body, default=str)
+        with self.sessions.begin() as session:
+            session.execute(
+                self.dead_letters.insert().values(
+                    event_id=envelope.id if envelope else None,
+                    type=envelope.type if envelope else None,
+                    reason=reason[:2000],
+                    body=text,
+                    dead_at=datetime.now(timezone.utc),
+                )
+            )
+        producer = self.connection.Producer(serializer="json")
+        producer.publish(
+            body if isinstance(body, dict) else {"raw": text},
+            exchange=self.topology.dead_letter_exchange,
+            routing_key=f"{self.service}.{envelope.routing_key if envelope else 'invalid'}",
+            headers={"x-kapbook-reason": reason[:500], "x-kapbook-consumer": self.service},
+            declare=[self.topology.dead_letter_exchange],
+            retry=True,
+        )
+        log.error("event dead-lettered", extra={"event_id": envelope.id if envelope else None, "reason": reason[:300]})
+        message.ack()
+
+
+def dead_letter_rows(engine: Engine, table: Table, limit: int = 100) -> list[dict]:
+    """The most recent dead letters of a service, newest first."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(table).order_by(table.c.id.desc()).limit(limit)).mappings().all()
+    return [dict(row) for row in rows]

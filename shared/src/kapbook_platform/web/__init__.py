@@ -1,0 +1,1 @@
+"""Flask plumbing every service uses the same way."""
