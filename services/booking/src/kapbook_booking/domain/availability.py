@@ -52,7 +52,6 @@ __all__ = [
 UTC = timezone.utc
 _ZERO = timedelta(0)
 _MICROSECOND = timedelta(microseconds=1)
-_SECOND = timedelta(seconds=1)
 _ONE_DAY = timedelta(days=1)
 
 LocalHours = tuple[tuple[time, time], ...]
@@ -117,11 +116,17 @@ class ClinicianSchedule:
     busy: tuple[TimeRange, ...] = ()
 
     def __post_init__(self) -> None:
-        overrides = {day: tuple((s, e) for s, e in hours) for day, hours in self.date_overrides.items()}
+        overrides = {
+            day: tuple((start, end) for start, end in hours)
+            for day, hours in self.date_overrides.items()
+        }
         for hours in overrides.values():
             for start, end in hours:
                 _check_local_hours(start, end)
+        # Normalised so equal schedules compare and hash equal (see _GridBook).
         object.__setattr__(self, "date_overrides", overrides)
+        for name in ("weekly_hours", "time_off", "busy"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 @dataclass(frozen=True)
@@ -133,10 +138,16 @@ class Room:
     kind: str
     busy: tuple[TimeRange, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "busy", tuple(self.busy))
+
 
 class Slot(NamedTuple):
-    """A bookable start. A NamedTuple rather than a dataclass: building tens of
-    thousands per request is the engine's hot path and tuples are ~2x cheaper."""
+    """A bookable start and the room it would take (None when no room is needed).
+
+    A NamedTuple rather than a frozen dataclass: a request builds tens of
+    thousands of these, and tuples are several times cheaper to build.
+    """
 
     start_utc: datetime
     end_utc: datetime
@@ -149,7 +160,7 @@ def _check_local_hours(start: time, end: time) -> None:
     if start.tzinfo is not None or end.tzinfo is not None:
         raise ValueError("working hours are naive local wall-clock times")
     if end <= start:
-        raise ValueError(f"working interval must end after it starts on the same day: {start}-{end}")
+        raise ValueError(f"working hours must end after they start, same day: {start}-{end}")
 
 
 # --- wall clock -> UTC -------------------------------------------------------
@@ -175,7 +186,7 @@ def local_to_utc(zone: ZoneInfo, day: date, wall: time, *, ends_interval: bool =
 def _offset_change_between(zone: ZoneInfo, before: datetime, after: datetime) -> datetime:
     """The first instant in (before, after] that carries `after`'s UTC offset."""
     target = after.astimezone(zone).utcoffset()
-    while after - before > _SECOND:
+    while after - before > _MICROSECOND:
         middle = before + (after - before) // 2
         if middle.astimezone(zone).utcoffset() == target:
             after = middle
@@ -235,7 +246,7 @@ class _WeekPlan:
 
 def _constant_hours(day_hours: list[WeeklyHours]) -> LocalHours | None:
     """The day's hours when no effective dates apply, else None (decide per date)."""
-    if any(h.effective_from or h.effective_until for h in day_hours):
+    if any(h.effective_from is not None or h.effective_until is not None for h in day_hours):
         return None
     return tuple((h.start, h.end) for h in day_hours)
 
@@ -298,9 +309,7 @@ def _start_bounds(
 class _RoomChooser:
     """Lowest-id free room of the wanted kind, per location."""
 
-    def __init__(
-        self, rooms: Iterable[Room], rules: AppointmentRules, bounds: _StartBounds
-    ) -> None:
+    def __init__(self, rooms: Iterable[Room], rules: AppointmentRules, bounds: _StartBounds) -> None:
         self._rules, self._bounds = rules, bounds
         self._rooms_by_location: dict[str, list[Room]] = {}
         for room in sorted(rooms, key=lambda r: r.room_id):
@@ -353,18 +362,24 @@ class _Grid:
     room_ids: list[str | None] | None
     has_room: list[bool] | None
 
-    def slots_between(self, first: datetime, last: datetime, clinician_id: str, location_id: str) -> Iterator[Slot]:
+    def slots_between(
+        self, first: datetime, last: datetime, clinician_id: str, location_id: str
+    ) -> Iterator[Slot]:
         """Slots whose start lies in the closed span [first, last]."""
         low, high = bisect_left(self.starts, first), bisect_right(self.starts, last)
+        starts, ends = self.starts[low:high], self.ends[low:high]
+        who, where = repeat(clinician_id), repeat(location_id)
         if self.room_ids is None or self.has_room is None:
-            rows = zip(self.starts[low:high], self.ends[low:high], repeat(clinician_id), repeat(location_id), repeat(None))
-            return map(_new_slot, rows)
-        rows = zip(self.starts[low:high], self.ends[low:high], repeat(clinician_id), repeat(location_id), self.room_ids[low:high])
+            return map(_new_slot, zip(starts, ends, who, where, repeat(None)))
+        rows = zip(starts, ends, who, where, self.room_ids[low:high])
         return map(_new_slot, compress(rows, self.has_room[low:high]))
 
 
 def _build_grid(
-    work: Span, rules: AppointmentRules, bounds: _StartBounds, rooms: list[tuple[str, ForbiddenStarts]] | None
+    work: Span,
+    rules: AppointmentRules,
+    bounds: _StartBounds,
+    rooms: list[tuple[str, ForbiddenStarts]] | None,
 ) -> _Grid | None:
     origin, step = work[0], rules.slot_step
     first = max(origin, bounds.earliest)
@@ -382,36 +397,54 @@ def _build_grid(
     return _Grid(starts, ends, room_ids, [room_id is not None for room_id in room_ids])
 
 
-class _GridCache:
-    """Per-request memo of grids keyed by span (and location when rooms matter)."""
+class _GridBook:
+    """Per-request memo of candidate grids.
 
-    def __init__(self, rules: AppointmentRules, bounds: _StartBounds, rooms: _RoomChooser | None) -> None:
+    Clinicians with equal hours in one zone (at one location, when rooms
+    matter) share one list of grids, so the usual clinic converts wall clocks
+    and builds candidate starts once per request rather than per clinician.
+    """
+
+    def __init__(
+        self, rules: AppointmentRules, bounds: _StartBounds, rooms: _RoomChooser | None
+    ) -> None:
         self._rules, self._bounds, self._rooms = rules, bounds, rooms
-        self._grids: dict[tuple[str | None, datetime, datetime], _Grid | None] = {}
+        self._clock = _WallClock()
+        self._by_span: dict[tuple[str | None, Span], _Grid | None] = {}
+        self._by_schedule: dict[tuple[object, ...], list[_Grid]] = {}
 
-    def grid(self, location_id: str, work: Span) -> _Grid | None:
-        key = (None if self._rooms is None else location_id, *work)
-        if key not in self._grids:
-            rooms = None if self._rooms is None else self._rooms.at(location_id)
-            self._grids[key] = _build_grid(work, self._rules, self._bounds, rooms)
-        return self._grids[key]
+    def grids_for(self, clinician: ClinicianSchedule) -> list[_Grid]:
+        """The clinician's grids in time order."""
+        room_key = None if self._rooms is None else clinician.location_id
+        overrides = tuple(clinician.date_overrides.items())
+        key = (clinician.zone, clinician.weekly_hours, overrides, room_key)
+        grids = self._by_schedule.get(key)
+        if grids is None:
+            grids = self._by_schedule[key] = self._build(clinician, room_key)
+        return grids
+
+    def _build(self, clinician: ClinicianSchedule, room_key: str | None) -> list[_Grid]:
+        reach = self._bounds.latest + self._rules.duration
+        spans = _working_spans(clinician, self._bounds.earliest, reach, self._clock)
+        grids = [self._grid(room_key, span) for span in spans]
+        return [grid for grid in grids if grid is not None]
+
+    def _grid(self, room_key: str | None, span: Span) -> _Grid | None:
+        key = (room_key, span)
+        if key not in self._by_span:
+            rooms = None if room_key is None or self._rooms is None else self._rooms.at(room_key)
+            self._by_span[key] = _build_grid(span, self._rules, self._bounds, rooms)
+        return self._by_span[key]
 
 
 def _clinician_slots(
-    clinician: ClinicianSchedule,
-    rules: AppointmentRules,
-    bounds: _StartBounds,
-    grids: _GridCache,
-    clock: _WallClock,
+    clinician: ClinicianSchedule, rules: AppointmentRules, bounds: _StartBounds, grids: _GridBook
 ) -> list[Slot]:
     """The clinician's free slots in start order."""
     forbidden = _forbidden(chain(clinician.busy, clinician.time_off), rules, bounds)
     cid, lid = clinician.clinician_id, clinician.location_id
     slots: list[Slot] = []
-    for work in _working_spans(clinician, bounds.earliest, bounds.latest + rules.duration, clock):
-        grid = grids.grid(lid, work)
-        if grid is None:
-            continue
+    for grid in grids.grids_for(clinician):
         for first, last in forbidden.free_segments(grid.starts[0], grid.starts[-1]):
             slots.extend(grid.slots_between(first, last, cid, lid))
     return slots
@@ -431,11 +464,11 @@ def find_slots(
     if bounds is None:
         return []
     chooser = _RoomChooser(rooms, rules, bounds) if rules.room_kind is not None else None
-    grids, clock = _GridCache(rules, bounds, chooser), _WallClock()
+    grids = _GridBook(rules, bounds, chooser)
     slots: list[Slot] = []
     for clinician in sorted(clinicians, key=lambda c: c.clinician_id):
         if chooser is None or chooser.at(clinician.location_id):
-            slots.extend(_clinician_slots(clinician, rules, bounds, grids, clock))
+            slots.extend(_clinician_slots(clinician, rules, bounds, grids))
     slots.sort(key=itemgetter(0))  # stable: equal starts keep clinician order
     return slots
 
@@ -453,5 +486,6 @@ def slot_at(
     Uses the same rules as `find_slots`, so a start it offered re-validates
     identically (room choice included) unless the inputs changed meanwhile.
     """
-    found = find_slots(rules, [clinician], rooms, now=now, window_start=start, window_end=start + _MICROSECOND)
+    window_end = start + _MICROSECOND
+    found = find_slots(rules, [clinician], rooms, now=now, window_start=start, window_end=window_end)
     return found[0] if found else None
