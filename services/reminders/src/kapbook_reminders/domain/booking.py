@@ -1,0 +1,114 @@
+"""What the reminders service knows about a booking: a frozen snapshot built from booking events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class BookingStatus(StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    NOSHOW = "noshow"
+    FULFILLED = "fulfilled"
+
+
+class Category(StrEnum):
+    CONSULTATION = "consultation"
+    EVALUATION = "evaluation"
+    PREPARATION = "preparation"
+    DOSING_IV = "dosing_iv"
+    DOSING_ESKETAMINE = "dosing_esketamine"
+    DOSING_IM = "dosing_im"
+    INTEGRATION = "integration"
+    BOOSTER = "booster"
+
+
+class Modality(StrEnum):
+    IN_PERSON = "in_person"
+    TELEHEALTH = "telehealth"
+
+
+@dataclass(frozen=True)
+class BookingSnapshot:
+    """A booking as of one event; `sequence` is raised on every change.
+
+    String values for status, category and modality are accepted and turned
+    into their enums, so the plumbing can build a snapshot straight from an event.
+    """
+
+    booking_id: str
+    sequence: int
+    status: BookingStatus
+    appointment_type_code: str
+    appointment_type_name: str
+    category: Category
+    start: datetime
+    end: datetime
+    patient_timezone: str
+    location_name: str
+    location_timezone: str
+    modality: Modality
+    clinician_name: str
+    patient_name: str
+    patient_email: str
+    manage_url: str
+    cancellation_notice_hours: int
+    location_address: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", BookingStatus(self.status))
+        object.__setattr__(self, "category", Category(self.category))
+        object.__setattr__(self, "modality", Modality(self.modality))
+        object.__setattr__(self, "start", require_aware_utc(self.start, "start"))
+        object.__setattr__(self, "end", require_aware_utc(self.end, "end"))
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if self.sequence < 0:
+            raise ValueError("sequence must not be negative")
+        if self.cancellation_notice_hours < 0:
+            raise ValueError("cancellation_notice_hours must not be negative")
+        require_zone(self.patient_timezone)
+        require_zone(self.location_timezone)
+        require_web_url(self.manage_url, "manage_url")
+        if "@" not in self.patient_email:
+            raise ValueError("patient_email must be an email address")
+
+    @property
+    def is_telehealth(self) -> bool:
+        return self.modality is Modality.TELEHEALTH
+
+    @property
+    def cancellation_policy(self) -> str:
+        """The clinic's notice rule as one sentence for emails and invites."""
+        if self.cancellation_notice_hours == 0:
+            return "You can cancel or reschedule up to the start of your appointment."
+        hours = self.cancellation_notice_hours
+        unit = "hour" if hours == 1 else "hours"
+        return f"Please cancel or reschedule at least {hours} {unit} before your appointment."
+
+
+def require_aware_utc(moment: datetime, name: str) -> datetime:
+    """Return `moment` in UTC, refusing naive datetimes (their meaning is a guess)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+    return moment.astimezone(UTC)
+
+
+def require_zone(name: str) -> ZoneInfo:
+    """Return the IANA zone called `name`, or raise ValueError."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone: {name!r}") from error
+
+
+def require_web_url(url: str, name: str) -> str:
+    """Accept only absolute http(s) URLs: they end up in href attributes and headers."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http"} or not parts.netloc:
+        raise ValueError(f"{name} must be an absolute http(s) URL")
+    return url

@@ -1,0 +1,185 @@
+"""Which messages a booking gets, and when.
+
+Every planning function returns the complete set of messages the booking
+should have as of this snapshot. The caller (service layer) stores each one
+whose `dedupe_key` it has not stored before, and cancels the booking's pending
+messages whose key is not in the set. So an event processed twice plans
+nothing twice, and a change (new sequence, new keys) retires what it replaces.
+
+Decisions:
+- A reminder or preparation message whose due time is not in the future when
+  planned is recorded as `skipped`, never sent at once.
+- Messages sent at once (confirmation, change and cancellation notices) are
+  skipped once the appointment has started: they would inform too late.
+- Times are planned in UTC, so "24 h before" is 24 elapsed hours, also across
+  a daylight-saving change.
+- No-show: nothing more is sent. Fulfilled: only the follow-up, if the plan
+  has one (a dosing session that happened still deserves it); it keeps its
+  original due time and is skipped if that has passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from kapbook_reminders.domain.booking import BookingSnapshot, BookingStatus, require_aware_utc
+from kapbook_reminders.domain.plan_config import NotificationPlan
+
+
+class MessageKind(StrEnum):
+    CONFIRMATION = "confirmation"
+    REMINDER = "reminder"
+    PREPARATION = "preparation"
+    FOLLOW_UP = "follow_up"
+    RESCHEDULE_NOTICE = "reschedule_notice"
+    CANCELLATION_NOTICE = "cancellation_notice"
+    CRISIS_ALERT = "crisis_alert"
+
+
+class PlanStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    SKIPPED = "skipped"
+
+
+# Non-essential messages honour an unsubscribe; essential ones are part of the
+# service the patient booked (the preparation message carries safety steps).
+NON_ESSENTIAL_KINDS = frozenset({MessageKind.FOLLOW_UP})
+SEND_ORDER = tuple(MessageKind)
+# The booking statuses for which a message still makes sense at send time;
+# a follow-up may go out before staff have marked the visit fulfilled.
+RELEVANT_STATUSES: dict[MessageKind, frozenset[BookingStatus]] = {
+    MessageKind.CONFIRMATION: frozenset({BookingStatus.BOOKED}),
+    MessageKind.REMINDER: frozenset({BookingStatus.BOOKED}),
+    MessageKind.PREPARATION: frozenset({BookingStatus.BOOKED}),
+    MessageKind.RESCHEDULE_NOTICE: frozenset({BookingStatus.BOOKED}),
+    MessageKind.CANCELLATION_NOTICE: frozenset({BookingStatus.CANCELLED}),
+    MessageKind.FOLLOW_UP: frozenset({BookingStatus.BOOKED, BookingStatus.FULFILLED}),
+}
+DUE_TIME_PASSED = "due time had already passed when planned"
+APPOINTMENT_STARTED = "appointment had already started when planned"
+
+
+@dataclass(frozen=True)
+class PlannedMessage:
+    """One message to send (or deliberately not send) for a booking."""
+
+    kind: MessageKind
+    dedupe_key: str
+    due_at: datetime
+    status: PlanStatus
+    essential: bool
+    skip_reason: str | None = None
+
+
+def is_essential(kind: MessageKind) -> bool:
+    return MessageKind(kind) not in NON_ESSENTIAL_KINDS
+
+
+def is_still_relevant(kind: MessageKind, status: BookingStatus) -> bool:
+    """Whether a booking message may still be sent for a booking in this status."""
+    return BookingStatus(status) in RELEVANT_STATUSES.get(MessageKind(kind), frozenset())
+
+
+def plan_messages(snapshot: BookingSnapshot, plan: NotificationPlan, now: datetime) -> list[PlannedMessage]:
+    """A new booking: confirmation now, then reminders, preparation and follow-up."""
+    require_status(snapshot, BookingStatus.BOOKED)
+    confirmation = message_sent_at_once(snapshot, MessageKind.CONFIRMATION, "at-booking", now)
+    return in_send_order([confirmation, *timed_messages(snapshot, plan, now)])
+
+
+def plan_for_reschedule(snapshot: BookingSnapshot, plan: NotificationPlan, now: datetime) -> list[PlannedMessage]:
+    """A changed booking: a change notice now and fresh timed messages for the new time."""
+    require_status(snapshot, BookingStatus.BOOKED)
+    notice = message_sent_at_once(snapshot, MessageKind.RESCHEDULE_NOTICE, "at-change", now)
+    return in_send_order([notice, *timed_messages(snapshot, plan, now)])
+
+
+def plan_for_cancellation(snapshot: BookingSnapshot, now: datetime) -> list[PlannedMessage]:
+    """A cancelled booking: the cancellation notice only."""
+    require_status(snapshot, BookingStatus.CANCELLED)
+    return [message_sent_at_once(snapshot, MessageKind.CANCELLATION_NOTICE, "at-cancel", now)]
+
+
+def plan_after_visit(snapshot: BookingSnapshot, plan: NotificationPlan, now: datetime) -> list[PlannedMessage]:
+    """A fulfilled booking keeps only its follow-up; a no-show gets nothing more."""
+    if snapshot.status is BookingStatus.NOSHOW:
+        return []
+    require_status(snapshot, BookingStatus.FULFILLED)
+    return [] if plan.follow_up_after_end is None else [follow_up(snapshot, plan.follow_up_after_end, now)]
+
+
+def timed_messages(snapshot: BookingSnapshot, plan: NotificationPlan, now: datetime) -> list[PlannedMessage]:
+    """Reminders, preparation and follow-up for the snapshot's start and end."""
+    messages = [
+        timed_message(snapshot, MessageKind.REMINDER, snapshot.start - offset, f"{duration_label(offset)}-before", now)
+        for offset in plan.reminder_offsets
+    ]
+    if plan.preparation is not None:
+        offset = plan.preparation.send_before
+        label = f"{duration_label(offset)}-before"
+        messages.append(timed_message(snapshot, MessageKind.PREPARATION, snapshot.start - offset, label, now))
+    if plan.follow_up_after_end is not None:
+        messages.append(follow_up(snapshot, plan.follow_up_after_end, now))
+    return messages
+
+
+def follow_up(snapshot: BookingSnapshot, delay: timedelta, now: datetime) -> PlannedMessage:
+    label = f"{duration_label(delay)}-after-end"
+    return timed_message(snapshot, MessageKind.FOLLOW_UP, snapshot.end + delay, label, now)
+
+
+def timed_message(
+    snapshot: BookingSnapshot, kind: MessageKind, due_at: datetime, label: str, now: datetime
+) -> PlannedMessage:
+    """A message due at a fixed time; skipped if that time is not in the future."""
+    passed = due_at <= require_aware_utc(now, "now")
+    return PlannedMessage(
+        kind=kind,
+        dedupe_key=dedupe_key(snapshot, kind, label),
+        due_at=due_at,
+        status=PlanStatus.SKIPPED if passed else PlanStatus.SCHEDULED,
+        essential=is_essential(kind),
+        skip_reason=DUE_TIME_PASSED if passed else None,
+    )
+
+
+def message_sent_at_once(snapshot: BookingSnapshot, kind: MessageKind, label: str, now: datetime) -> PlannedMessage:
+    """A message due now; skipped if the appointment has already started."""
+    now = require_aware_utc(now, "now")
+    started = now >= snapshot.start
+    return PlannedMessage(
+        kind=kind,
+        dedupe_key=dedupe_key(snapshot, kind, label),
+        due_at=now,
+        status=PlanStatus.SKIPPED if started else PlanStatus.SCHEDULED,
+        essential=is_essential(kind),
+        skip_reason=APPOINTMENT_STARTED if started else None,
+    )
+
+
+def dedupe_key(snapshot: BookingSnapshot, kind: MessageKind, label: str) -> str:
+    """Stable for the same booking version; new for every sequence."""
+    return f"{snapshot.booking_id}:{snapshot.sequence}:{kind.value}:{label}"
+
+
+def crisis_alert_dedupe_key(screening_id: str) -> str:
+    """One staff alert per screening, however often its event arrives."""
+    return f"screening:{screening_id}:{MessageKind.CRISIS_ALERT.value}"
+
+
+def duration_label(duration: timedelta) -> str:
+    """'72h' for whole hours, else minutes ('90m'); used inside dedupe keys."""
+    minutes = round(duration.total_seconds() / 60)
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
+def in_send_order(messages: Iterable[PlannedMessage]) -> list[PlannedMessage]:
+    return sorted(messages, key=lambda message: (message.due_at, SEND_ORDER.index(message.kind)))
+
+
+def require_status(snapshot: BookingSnapshot, expected: BookingStatus) -> None:
+    if snapshot.status is not expected:
+        raise ValueError(f"booking {snapshot.booking_id} is {snapshot.status.value}, expected {expected.value}")
