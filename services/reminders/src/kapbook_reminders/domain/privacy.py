@@ -1,0 +1,129 @@
+"""Keep health details out of what an inbox or lock screen shows: subject, sender, preview.
+
+Subjects and previews may carry only a date, generic wording and the clinic's
+display name; this deny-list is the last guard before a message is built.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from html.parser import HTMLParser
+
+# Matched case-insensitively anywhere in a word, so inflections are caught
+# ("suicid" → suicide, suicidal; "ketamin" → esketamine).
+HEALTH_WORD_STEMS = (
+    "ketamin", "spravato", "ketalar", "infusion", "dosing", "dosage", "overdose",
+    "depress", "suicid", "self-harm", "self harm", "selfharm", "psychos", "psychot",
+    "schizo", "bipolar", "anxiety", "anxious", "screening", "diagnos", "eligib",
+    "psychedelic", "psychiatr", "antidepressant", "questionnaire", "treatment-resistant",
+    "intravenous", "intramuscular", "sublingual", "nasal spray", "addiction",
+    "substance use", "opioid", "benzodiazepine", "lamotrigine", "prescri", "medication",
+    "trauma",
+)  # fmt: skip
+# Matched case-insensitively as whole words only, because as stems they would
+# hit ordinary words ("mania" in "Romania", "score" in "underscore").
+HEALTH_WORDS = ("dose", "doses", "mania", "manic", "score", "scores", "crisis", "ptsd", "ocd")
+# Matched case-sensitively as whole words: in lower case they are ordinary
+# words or names (Gad, im, rem).
+HEALTH_ACRONYMS = (
+    "PHQ", "PHQ-9", "GAD", "GAD-7", "C-SSRS", "CSSRS", "TRD", "KAP", "IV", "IM", "ECT",
+    "TMS", "REMS", "ADHD", "SUD", "MDD",
+)  # fmt: skip
+
+# Characters a preview pane may show before the reader opens the message.
+PREVIEW_LENGTH = 240
+
+
+class PrivacyViolation(ValueError):
+    """A subject, sender name or preview would reveal health information."""
+
+
+def find_health_terms(text: str, *, allowed: Collection[str] = ()) -> list[str]:
+    """Every deny-listed term found in `text` (except those in `allowed`), in list order."""
+    allowed_lower = {term.lower() for term in allowed}
+    lowered = text.lower()
+    found = [stem for stem in HEALTH_WORD_STEMS if stem in lowered]
+    found += [word for word in HEALTH_WORDS if re.search(rf"\b{re.escape(word)}\b", lowered)]
+    found += [
+        acronym
+        for acronym in HEALTH_ACRONYMS
+        if re.search(rf"(?<![\w-]){re.escape(acronym)}(?![\w-])", text)
+    ]
+    return [term for term in found if term.lower() not in allowed_lower]
+
+
+def assert_subject_is_private(subject: str, *, allowed: Collection[str] = ()) -> str:
+    """Return `subject` unchanged, or raise PrivacyViolation naming the terms found."""
+    return assert_is_private(subject, "subject", allowed=allowed)
+
+
+def assert_sender_is_private(display_name: str) -> str:
+    """The From name shows next to every subject, so it obeys the same rule."""
+    return assert_is_private(display_name, "sender name")
+
+
+def assert_preview_is_private(body_text: str, *, allowed: Collection[str] = ()) -> str:
+    """Check the opening of a body, which mail clients show as a preview."""
+    assert_is_private(preview_of(body_text), "preview", allowed=allowed)
+    return body_text
+
+
+def preview_of(body_text: str) -> str:
+    """The first characters a mail client would show, whitespace collapsed."""
+    return " ".join(body_text.split())[:PREVIEW_LENGTH]
+
+
+def assert_html_preview_is_private(html: str, *, allowed: Collection[str] = ()) -> str:
+    """Check what a client previews: the hidden preheader, and the visible text for clients that drop it."""
+    assert_preview_is_private(html_text(html, include_preheader=True), allowed=allowed)
+    assert_preview_is_private(html_text(html, include_preheader=False), allowed=allowed)
+    return html
+
+
+def html_text(html: str, *, include_preheader: bool) -> str:
+    """The body text of an HTML email in reading order (head, styles and scripts left out)."""
+    reader = BodyTextReader(include_preheader=include_preheader)
+    reader.feed(html)
+    reader.close()
+    return " ".join(reader.chunks)
+
+
+class BodyTextReader(HTMLParser):
+    """Collects text outside <head>, <style>, <script>; the preheader is `<div data-preheader>`."""
+
+    SKIPPED = frozenset({"head", "title", "style", "script"})
+
+    def __init__(self, *, include_preheader: bool) -> None:
+        super().__init__(convert_charrefs=True)
+        self.include_preheader = include_preheader
+        self.chunks: list[str] = []
+        self.skip_depth = 0
+        self.in_preheader = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIPPED:
+            self.skip_depth += 1
+        elif tag == "div" and any(name == "data-preheader" for name, _ in attrs):
+            self.in_preheader = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIPPED:
+            self.skip_depth = max(0, self.skip_depth - 1)
+        elif tag == "div":
+            self.in_preheader = False
+
+    def handle_data(self, data: str) -> None:
+        hidden = self.in_preheader and not self.include_preheader
+        if not self.skip_depth and not hidden and data.strip():
+            self.chunks.append(data.strip())
+
+
+def assert_is_private(text: str, what: str, *, allowed: Collection[str] = ()) -> str:
+    terms = find_health_terms(text, allowed=allowed)
+    if terms:
+        raise PrivacyViolation(
+            f"{what} would reveal health information ({', '.join(terms)}): {text!r}; "
+            "if the clinic's own name contains these words, set a discreet_name"
+        )
+    return text
