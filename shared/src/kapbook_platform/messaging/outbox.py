@@ -103,7 +103,6 @@ class OutboxRelay:
             envelope,
             exchange=self.topology.events_exchange,
             routing_key=routing_key,
-            content_type="application/json",
             delivery_mode=2,
             message_id=event_id,
             retry=True,

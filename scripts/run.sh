@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Starts every Kapbook process on the embedded defaults (SQLite, filesystem broker, SMTP sink).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+port="${PORT:-8080}"
+mkdir -p "${KAPBOOK_VAR_DIR:-var}/mail"
+for busy in "$port" 8081 8082 8083 "${SMTP_PORT:-8025}"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$busy") 2>/dev/null; then
+    echo "Port $busy is already in use; stop what uses it (or set PORT=...) and try again." >&2
+    exit 1
+  fi
+done
+cat <<BANNER
+
+  Kapbook is starting on http://127.0.0.1:${port}
+
+    Booking API      http://127.0.0.1:${port}/api/booking/v1/   (OpenAPI: /api/booking/openapi.json)
+    Eligibility API  http://127.0.0.1:${port}/api/eligibility/v1/
+    Reminders API    http://127.0.0.1:${port}/api/reminders/v1/
+    Emails           every message lands in ${KAPBOOK_VAR_DIR:-var}/mail/new (SMTP sink on 127.0.0.1:${SMTP_PORT:-8025})
+    Staff token      in another terminal: make staff-token
+
+  Ctrl-C stops every process.
+
+BANNER
+exec .venv/bin/honcho --procfile deploy/Procfile.dev --app-root . start

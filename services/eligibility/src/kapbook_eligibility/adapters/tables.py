@@ -1,0 +1,53 @@
+"""The eligibility service's tables. Answers are stored only encrypted."""
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table, Text
+
+from kapbook_platform.database import UtcDateTime
+from kapbook_platform.runtime import add_platform_tables
+
+metadata = MetaData()
+PLATFORM_TABLES = add_platform_tables(metadata)
+
+rule_sets = Table(
+    "rule_sets",
+    metadata,
+    Column("version", String(40), primary_key=True),
+    Column("settings", JSON, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("active", Boolean, nullable=False, default=False),
+)
+
+screenings = Table(
+    "screenings",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("patient_name", String(200), nullable=False),
+    Column("patient_email", String(320), nullable=False),
+    Column("questionnaire_version", String(40), nullable=False),
+    Column("ruleset_version", String(40), nullable=False),
+    # Fernet token of the JSON answers; never stored or logged in the clear.
+    Column("answers_encrypted", LargeBinary, nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("reason_codes", JSON, nullable=False),
+    # Derived scores are health data too: encrypted with the answers' key.
+    Column("result_encrypted", LargeBinary, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("valid_until", UtcDateTime(), nullable=False),
+    Index("ix_screenings_status", "status", "submitted_at"),
+    Index("ix_screenings_email", "patient_email"),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("screening_id", String(36), nullable=False, unique=True),
+    Column("decision", String(20), nullable=False),
+    Column("note_encrypted", LargeBinary, nullable=True),
+    Column("reviewer_id", String(64), nullable=False),
+    Column("reviewer_name", String(200), nullable=False),
+    Column("reviewed_at", UtcDateTime(), nullable=False),
+)

@@ -1,0 +1,45 @@
+"""The reminders service's tables: planned messages, their deliveries, patients' preferences."""
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text
+
+from kapbook_platform.database import UtcDateTime
+from kapbook_platform.runtime import add_platform_tables
+
+metadata = MetaData()
+PLATFORM_TABLES = add_platform_tables(metadata)
+
+# scheduled -> sending -> sent | failed; or skipped / cancelled without sending.
+MESSAGE_STATUSES = ("scheduled", "sending", "sent", "skipped", "cancelled", "failed")
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("booking_id", String(36), nullable=True),
+    Column("kind", String(30), nullable=False),
+    Column("essential", Boolean, nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    # What the email is written from: a booking snapshot, or a crisis alert's link.
+    Column("context", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    Column("smtp_message_id", String(200), nullable=True),
+    Column("result", Text, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_messages_due", "status", "due_at"),
+    Index("ix_messages_booking", "booking_id"),
+)
+
+contact_preferences = Table(
+    "contact_preferences",
+    metadata,
+    Column("email", String(320), primary_key=True),
+    Column("unsubscribed_at", UtcDateTime(), nullable=True),
+)

@@ -1,0 +1,78 @@
+"""Builds the reminders service's object graph once per process."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from kapbook_platform.contracts import EventType
+from kapbook_platform.runtime import ServiceRuntime, upgrade_database
+from kapbook_platform.staff import staff_event_handlers
+from kapbook_reminders.adapters import tables
+from kapbook_reminders.adapters.smtp import MailSender, SmtpSender
+from kapbook_reminders.config import RemindersConfig
+from kapbook_reminders.domain.plan_config import load_notification_plans
+from kapbook_reminders.service_layer.dispatch import Dispatcher
+from kapbook_reminders.service_layer.planning import MessagePlanner
+from kapbook_reminders.service_layer.rendering import MessageComposer
+
+Clock = Callable[[], datetime]
+
+BOOKING_EVENTS = (
+    EventType.BOOKING_CREATED,
+    EventType.BOOKING_RESCHEDULED,
+    EventType.BOOKING_CANCELLED,
+    EventType.BOOKING_NOSHOW,
+    EventType.BOOKING_COMPLETED,
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class RemindersContainer:
+    config: RemindersConfig
+    runtime: ServiceRuntime
+    planner: MessagePlanner
+    dispatcher: Dispatcher
+
+    def migrate(self) -> None:
+        upgrade_database(self.runtime, tables.metadata, "kapbook_reminders.adapters.migrations")
+
+    def event_handlers(self) -> dict:
+        handlers = {event_type: self.planner.on_booking_event for event_type in BOOKING_EVENTS}
+        handlers[EventType.SCREENING_CRISIS] = self.planner.on_crisis(self.config.oncall_email)
+        return handlers | staff_event_handlers(self.runtime.tables["staff_credentials"])
+
+
+def smtp_sender(config: RemindersConfig) -> SmtpSender:
+    return SmtpSender(
+        host=config.smtp_host,
+        port=config.smtp_port,
+        security=config.smtp_security,
+        username=config.smtp_username,
+        password=config.smtp_password,
+        timeout=config.smtp_timeout,
+    )
+
+
+def bootstrap(
+    config: RemindersConfig | None = None, clock: Clock = utc_now, sender: MailSender | None = None
+) -> RemindersContainer:
+    config = config or RemindersConfig.from_env()
+    runtime = ServiceRuntime(config, config.effective_database_url, tables.PLATFORM_TABLES)
+    overrides = json.loads(config.plans_path.read_text()) if config.plans_path else None
+    plans = load_notification_plans(overrides)
+    planner = MessagePlanner(plans, clock)
+    dispatcher = Dispatcher(
+        runtime.sessions,
+        sender or smtp_sender(config),
+        MessageComposer.from_config(config, plans),
+        clock,
+        batch_size=config.dispatch_batch,
+        max_attempts=config.max_send_attempts,
+    )
+    return RemindersContainer(config=config, runtime=runtime, planner=planner, dispatcher=dispatcher)

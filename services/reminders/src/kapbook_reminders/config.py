@@ -1,0 +1,49 @@
+"""The reminders service's configuration, from the environment."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from kapbook_platform.config import ConfigError, PlatformConfig, setting
+
+
+@dataclass(frozen=True)
+class RemindersConfig(PlatformConfig):
+    service_name: ClassVar[str] = "reminders"
+
+    database_url: str = setting("REMINDERS_DATABASE_URL", "", doc="SQLAlchemy URL (default: SQLite under var/)")
+    smtp_host: str = setting("SMTP_HOST", "127.0.0.1", doc="SMTP server host")
+    smtp_port: int = setting("SMTP_PORT", 8025, doc="SMTP server port")
+    smtp_security: str = setting("SMTP_SECURITY", "none", doc="none, starttls or tls (implicit TLS)")
+    smtp_username: str = setting("SMTP_USERNAME", "", doc="SMTP login (empty: no authentication)")
+    smtp_password: str = setting("SMTP_PASSWORD", "", doc="SMTP password")
+    smtp_timeout: float = setting("SMTP_TIMEOUT", 10.0, doc="Seconds before an SMTP attempt counts as failed")
+    clinic_name: str = setting("CLINIC_NAME", "Kapbook Demo Clinic", doc="Shown in every email")
+    mail_from: str = setting("MAIL_FROM", "appointments@clinic.example", doc="From address of patient emails")
+    mail_reply_to: str = setting("MAIL_REPLY_TO", "frontdesk@clinic.example", doc="Reply-To of patient emails")
+    clinic_website: str = setting("CLINIC_WEBSITE", "https://clinic.example", doc="The clinic's own website")
+    clinic_postal_address: str = setting(
+        "CLINIC_POSTAL_ADDRESS", "120 W 57th St, New York, NY 10019", doc="Postal address in email footers"
+    )
+    clinic_brand_colour: str = setting("CLINIC_BRAND_COLOUR", "#1f5f5b", doc="Accent colour of emails (#rrggbb)")
+    oncall_email: str = setting("ONCALL_EMAIL", "oncall@clinic.example", doc="Who is alerted at once about a crisis screening")
+    notification_plans_file: str = setting(
+        "NOTIFICATION_PLANS_FILE", "", doc="JSON file replacing the default notification plans (optional)"
+    )
+    dispatch_interval: float = setting("DISPATCH_INTERVAL", 0.2, doc="Seconds between dispatcher polls when idle")
+    dispatch_batch: int = setting("DISPATCH_BATCH", 50, doc="Messages one dispatcher claims at a time")
+    max_send_attempts: int = setting("MAX_SEND_ATTEMPTS", 6, doc="Temporary failures before a message is failed")
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or self.sqlite_url("reminders")
+
+    @property
+    def plans_path(self) -> Path | None:
+        return Path(self.notification_plans_file) if self.notification_plans_file else None
+
+    def validate(self) -> None:
+        super().validate()
+        if self.smtp_security not in {"none", "starttls", "tls"}:
+            raise ConfigError("SMTP_SECURITY must be none, starttls or tls")

@@ -1,0 +1,136 @@
+"""Use cases run by the event consumer: turn booking and screening events into stored messages.
+
+The domain returns the complete set of messages a booking should have; here we store the
+ones not stored before (by dedupe key) and cancel the booking's pending messages that are
+no longer in the set. Processing an event twice therefore plans nothing twice.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kapbook_platform.contracts import Envelope, EventType
+from kapbook_reminders.adapters import tables as t
+from kapbook_reminders.domain.booking import BookingSnapshot
+from kapbook_reminders.domain.plan import (
+    MessageKind,
+    PlannedMessage,
+    plan_after_visit,
+    plan_for_cancellation,
+    plan_for_reschedule,
+    plan_messages,
+)
+from kapbook_reminders.domain.plan_config import NotificationPlans
+
+Clock = Callable[[], datetime]
+
+
+def snapshot_from_event(data: dict[str, Any]) -> BookingSnapshot:
+    """The domain's view of a booking, from a validated booking event payload."""
+    return BookingSnapshot(
+        booking_id=data["booking_id"],
+        sequence=data["sequence"],
+        status=data["status"],
+        appointment_type_code=data["appointment_type"]["code"],
+        appointment_type_name=data["appointment_type"]["name"],
+        category=data["appointment_type"]["category"],
+        start=datetime.fromisoformat(data["start"]),
+        end=datetime.fromisoformat(data["end"]),
+        patient_timezone=data["patient"]["timezone"],
+        location_name=data["location"]["name"],
+        location_timezone=data["location"]["timezone"],
+        location_address=data["location"].get("address"),
+        modality=data["appointment_type"]["modality"],
+        clinician_name=data["clinician"]["name"],
+        patient_name=data["patient"]["name"],
+        patient_email=data["patient"]["email"],
+        manage_url=data["manage_url"],
+        cancellation_notice_hours=data["cancellation_notice_hours"],
+    )
+
+
+@dataclass
+class MessagePlanner:
+    plans: NotificationPlans
+    clock: Clock
+
+    def on_booking_event(self, session: Session, envelope: Envelope) -> None:
+        snapshot = snapshot_from_event(envelope.data)
+        plan = self.plans.for_booking(snapshot)
+        now = self.clock()
+        planners = {
+            EventType.BOOKING_CREATED: lambda: plan_messages(snapshot, plan, now),
+            EventType.BOOKING_RESCHEDULED: lambda: plan_for_reschedule(snapshot, plan, now),
+            EventType.BOOKING_CANCELLED: lambda: plan_for_cancellation(snapshot, now),
+            EventType.BOOKING_NOSHOW: lambda: plan_after_visit(snapshot, plan, now),
+            EventType.BOOKING_COMPLETED: lambda: plan_after_visit(snapshot, plan, now),
+        }
+        planned = planners[envelope.type]()
+        store_plan(session, snapshot.booking_id, snapshot.patient_email, planned, envelope.data, now)
+
+    def on_crisis(self, oncall_email: str) -> Callable[[Session, Envelope], None]:
+        def handle(session: Session, envelope: Envelope) -> None:
+            now = self.clock()
+            alert = PlannedMessage(
+                kind=MessageKind.CRISIS_ALERT,
+                dedupe_key=f"crisis:{envelope.data['screening_id']}",
+                due_at=now,
+                status="scheduled",
+                essential=True,
+            )
+            context = {"screening_id": envelope.data["screening_id"], "review_url": envelope.data["review_url"]}
+            insert_new(session, None, oncall_email, [alert], context, now)
+
+        return handle
+
+
+def store_plan(
+    session: Session, booking_id: str, recipient: str, planned: list[PlannedMessage], context: dict, now: datetime
+) -> None:
+    """Insert planned messages not stored before; cancel this booking's pending ones not in the plan."""
+    keys = {message.dedupe_key for message in planned}
+    session.execute(
+        update(t.messages)
+        .where(t.messages.c.booking_id == booking_id, t.messages.c.status == "scheduled", t.messages.c.dedupe_key.not_in(keys))
+        .values(status="cancelled", result="replaced by a later change to the booking", updated_at=now)
+    )
+    insert_new(session, booking_id, recipient, planned, context, now)
+
+
+def insert_new(
+    session: Session, booking_id: str | None, recipient: str, planned: Iterable[PlannedMessage], context: dict, now: datetime
+) -> None:
+    planned = list(planned)
+    if not planned:
+        return
+    existing = set(
+        session.execute(select(t.messages.c.dedupe_key).where(t.messages.c.dedupe_key.in_([m.dedupe_key for m in planned])))
+        .scalars()
+    )
+    rows = [_row(message, booking_id, recipient, context, now) for message in planned if message.dedupe_key not in existing]
+    if rows:
+        session.execute(t.messages.insert(), rows)
+
+
+def _row(message: PlannedMessage, booking_id: str | None, recipient: str, context: dict, now: datetime) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "dedupe_key": message.dedupe_key,
+        "booking_id": booking_id,
+        "kind": str(message.kind),
+        "essential": message.essential,
+        "recipient": recipient,
+        "status": str(message.status),
+        "due_at": message.due_at,
+        "context": context,
+        "attempts": 0,
+        "result": message.skip_reason,
+        "created_at": now,
+        "updated_at": now,
+    }

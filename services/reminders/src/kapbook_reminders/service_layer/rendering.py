@@ -1,0 +1,55 @@
+"""Turns a stored message into the email to send, with the clinic's branding."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlencode
+
+from kapbook_reminders.config import RemindersConfig
+from kapbook_reminders.domain.branding import ClinicBranding
+from kapbook_reminders.domain.compose import compose_crisis_alert, compose_email
+from kapbook_reminders.domain.plan import MessageKind
+from kapbook_reminders.domain.plan_config import NotificationPlans
+from kapbook_reminders.service_layer.planning import snapshot_from_event
+
+
+@dataclass(frozen=True)
+class MessageComposer:
+    branding: ClinicBranding
+    public_base_url: str
+    plans: NotificationPlans
+
+    @classmethod
+    def from_config(cls, config: RemindersConfig, plans: NotificationPlans) -> MessageComposer:
+        branding = ClinicBranding(
+            name=config.clinic_name,
+            from_address=config.mail_from,
+            reply_to=config.mail_reply_to,
+            brand_colour=config.clinic_brand_colour,
+            website_url=config.clinic_website,
+            postal_address=config.clinic_postal_address,
+        )
+        return cls(branding, config.public_base_url, plans)
+
+    def __call__(self, message: dict[str, Any], now: datetime) -> EmailMessage:
+        kind = MessageKind(message["kind"])
+        context = message["context"]
+        if kind is MessageKind.CRISIS_ALERT:
+            return compose_crisis_alert(context["screening_id"], context["review_url"], message["recipient"], self.branding, now)
+        snapshot = snapshot_from_event(context)
+        previous_start = context.get("previous_start")
+        return compose_email(
+            kind,
+            snapshot,
+            self.branding,
+            now=now,
+            dedupe_key=message["dedupe_key"],
+            preparation=self.plans.for_booking(snapshot).preparation if kind is MessageKind.PREPARATION else None,
+            unsubscribe_url=None if message["essential"] else self.unsubscribe_url(message["recipient"]),
+            previous_start=datetime.fromisoformat(previous_start) if previous_start else None,
+        )
+
+    def unsubscribe_url(self, email: str) -> str:
+        return f"{self.public_base_url.rstrip('/')}/api/reminders/v1/unsubscribe?{urlencode({'email': email})}"

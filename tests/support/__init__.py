@@ -1,0 +1,1 @@
+"""Test support code: real backends, the in-process pipeline, small servers."""
