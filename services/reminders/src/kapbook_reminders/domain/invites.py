@@ -1,0 +1,117 @@
+"""Calendar invites (RFC 5545 objects, RFC 5546 iTIP methods) for a booking.
+
+- One UID per booking for life; SEQUENCE is the snapshot's sequence, so a
+  calendar applies the newest REQUEST or CANCEL and ignores stale ones.
+- Times carry the TZID of the zone the patient will be in: the clinic's zone
+  for an in-person visit, the patient's own zone for a video call. A matching
+  VTIMEZONE is embedded, so clients need no zone database to place the event.
+- What a shared calendar shows stays generic: the summary names the clinic's
+  display name only, and the description holds no appointment type, clinician
+  or instructions.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText
+
+from kapbook_reminders.domain.booking import BookingSnapshot, require_aware_utc, require_zone
+from kapbook_reminders.domain.local_time import to_local
+
+PRODID = "-//Kapbook//Kapbook Reminders//EN"
+VIDEO_CALL_LOCATION = "Video call — link in your email"
+
+
+class InviteMethod(StrEnum):
+    REQUEST = "REQUEST"
+    CANCEL = "CANCEL"
+
+
+def invite_uid(booking_id: str) -> str:
+    return f"{booking_id}@kapbook"
+
+
+def invite_timezone(snapshot: BookingSnapshot) -> str:
+    """The zone the patient will be in during the appointment."""
+    return snapshot.patient_timezone if snapshot.is_telehealth else snapshot.location_timezone
+
+
+def invite_location(snapshot: BookingSnapshot) -> str:
+    if snapshot.is_telehealth:
+        return VIDEO_CALL_LOCATION
+    return snapshot.location_address or snapshot.location_name
+
+
+def build_invite(
+    snapshot: BookingSnapshot,
+    method: InviteMethod | str,
+    organizer_email: str,
+    *,
+    organizer_name: str,
+    now: datetime,
+) -> bytes:
+    """The iCalendar object (bytes, CRLF lines) to send for this booking version."""
+    method = InviteMethod(method)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method.value)
+    calendar.add_component(build_timezone(snapshot))
+    calendar.add_component(build_event(snapshot, method, organizer_email, organizer_name, now))
+    return calendar.to_ical()
+
+
+def build_event(
+    snapshot: BookingSnapshot,
+    method: InviteMethod,
+    organizer_email: str,
+    organizer_name: str,
+    now: datetime,
+) -> Event:
+    zone_name = invite_timezone(snapshot)
+    event = Event()
+    event.add("uid", invite_uid(snapshot.booking_id))
+    event.add("sequence", snapshot.sequence)
+    event.add("dtstamp", require_aware_utc(now, "now"))
+    event.add("dtstart", to_local(snapshot.start, zone_name))
+    event.add("dtend", to_local(snapshot.end, zone_name))
+    event.add("summary", f"Appointment at {organizer_name}")
+    event.add("location", invite_location(snapshot))
+    event.add("description", invite_description(snapshot))
+    event.add("url", snapshot.manage_url)
+    event.add("status", "CANCELLED" if method is InviteMethod.CANCEL else "CONFIRMED")
+    event.add("transp", "TRANSPARENT" if method is InviteMethod.CANCEL else "OPAQUE")
+    event.add("organizer", organizer(organizer_email, organizer_name))
+    event.add("attendee", attendee(snapshot))
+    return event
+
+
+def build_timezone(snapshot: BookingSnapshot) -> Timezone:
+    """A VTIMEZONE covering the appointment's year and the next, to keep the invite small."""
+    zone_name = invite_timezone(snapshot)
+    require_zone(zone_name)
+    year = to_local(snapshot.start, zone_name).year
+    return Timezone.from_tzid(zone_name, first_date=date(year - 1, 1, 1), last_date=date(year + 2, 1, 1))
+
+
+def invite_description(snapshot: BookingSnapshot) -> str:
+    return f"View, reschedule or cancel: {snapshot.manage_url}\n{snapshot.cancellation_policy}"
+
+
+def organizer(email: str, name: str) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    address.params["CN"] = vText(name)
+    return address
+
+
+def attendee(snapshot: BookingSnapshot) -> vCalAddress:
+    address = vCalAddress(f"mailto:{snapshot.patient_email}")
+    address.params["CN"] = vText(snapshot.patient_name)
+    address.params["CUTYPE"] = "INDIVIDUAL"
+    address.params["ROLE"] = "REQ-PARTICIPANT"
+    address.params["PARTSTAT"] = "NEEDS-ACTION"
+    address.params["RSVP"] = "TRUE"
+    return address
