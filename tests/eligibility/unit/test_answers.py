@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -200,6 +200,12 @@ def test_each_error_kind(
 @pytest.mark.parametrize("answers_object", [None, [], "answers", 3, [("pregnant", False)]])
 def test_answers_must_be_an_object(questionnaire: Questionnaire, answers_object: object) -> None:
     assert validate_answers(questionnaire, answers_object) == {ANSWERS_ERROR_KEY: [NOT_AN_OBJECT]}
+
+
+@pytest.mark.parametrize("today", [datetime(2026, 11, 20, 9, 30), "2026-11-20"])
+def test_today_must_be_a_date(questionnaire: Questionnaire, answers: dict[str, Any], today: object) -> None:
+    with pytest.raises(TypeError):
+        validate_answers(questionnaire, answers, today=today)  # type: ignore[arg-type]
 
 
 def test_every_missing_required_item_is_reported(questionnaire: Questionnaire, today: date) -> None:

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
@@ -102,6 +102,9 @@ def is_enabled(item: Item, answers: Mapping[str, Any]) -> bool:
 
 
 def _run(questionnaire: Questionnaire, answers: Mapping[Any, Any], today: date) -> _Pass:
+    # A datetime would make date comparisons raise halfway through validation.
+    if isinstance(today, datetime) or not isinstance(today, date):
+        raise TypeError("today must be a date (not a datetime).")
     state = _Pass(accepted={}, enabled={}, errors={})
     for item in questionnaire.items:
         _check_item(item, answers, state, today)

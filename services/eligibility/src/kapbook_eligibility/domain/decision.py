@@ -235,7 +235,8 @@ def decide(
     """
     if isinstance(today, datetime) or not isinstance(today, date):
         raise TypeError("today must be a date (not a datetime).")
-    questionnaire = questionnaire or load_questionnaire()
+    if questionnaire is None:
+        questionnaire = load_questionnaire()
     valid = enabled_answers(questionnaire, answers, today=today)
     settings = ruleset.settings
     facts = _Facts(
