@@ -1,0 +1,167 @@
+"""Build each email as a MIME message, ready for SMTP (which is not done here).
+
+Patient emails are multipart/alternative (text, HTML); confirmations and
+change/cancellation notices add the invite as a `text/calendar; method=...`
+alternative and as an `invite.ics` attachment (multipart/mixed around it),
+the shape calendar clients recognise. Subject, sender name and previews pass
+the privacy guard before anything is returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from urllib.parse import urlsplit
+
+from kapbook_reminders.domain.booking import BookingSnapshot, require_aware_utc, require_web_url
+from kapbook_reminders.domain.branding import ClinicBranding
+from kapbook_reminders.domain.content import crisis_context, patient_context
+from kapbook_reminders.domain.invites import InviteMethod, build_invite
+from kapbook_reminders.domain.plan import MessageKind, crisis_alert_dedupe_key, is_essential, is_still_relevant
+from kapbook_reminders.domain.plan_config import PreparationGuidance
+from kapbook_reminders.domain.privacy import (
+    assert_html_preview_is_private,
+    assert_preview_is_private,
+    assert_sender_is_private,
+    assert_subject_is_private,
+)
+from kapbook_reminders.domain.rendering import render_pair
+
+INVITE_METHODS: dict[MessageKind, InviteMethod] = {
+    MessageKind.CONFIRMATION: InviteMethod.REQUEST,
+    MessageKind.RESCHEDULE_NOTICE: InviteMethod.REQUEST,
+    MessageKind.CANCELLATION_NOTICE: InviteMethod.CANCEL,
+}
+INVITE_FILENAME = "invite.ics"
+# The staff alert's subject names the work ("a screening needs review"),
+# never a patient, answer or result; that one word is allowed there.
+STAFF_ALLOWED_TERMS = frozenset({"screening"})
+
+
+class MessageNoLongerRelevant(ValueError):
+    """The booking's status rules this message out (e.g. a reminder for a cancelled booking)."""
+
+
+def compose_email(
+    kind: MessageKind | str,
+    snapshot: BookingSnapshot,
+    branding: ClinicBranding,
+    *,
+    now: datetime,
+    dedupe_key: str,
+    preparation: PreparationGuidance | None = None,
+    unsubscribe_url: str | None = None,
+    previous_start: datetime | None = None,
+) -> EmailMessage:
+    """The patient email of `kind` for this booking version.
+
+    `dedupe_key` (the planned message's) makes the Message-ID, so a retried
+    send carries the same one. `preparation` adds the checklist (required for
+    the preparation message). `unsubscribe_url` is required for non-essential
+    kinds and ignored for essential ones. `previous_start` lets a change notice
+    say what the time was.
+    """
+    kind = MessageKind(kind)
+    if kind is MessageKind.CRISIS_ALERT:
+        raise ValueError("use compose_crisis_alert for staff alerts")
+    if not is_still_relevant(kind, snapshot.status):
+        raise MessageNoLongerRelevant(f"no {kind.value} for a {snapshot.status.value} booking")
+    if kind is MessageKind.PREPARATION and preparation is None:
+        raise ValueError("a preparation message needs the plan's preparation guidance")
+    unsubscribe_url = None if is_essential(kind) else require_unsubscribe_url(unsubscribe_url)
+    now = require_aware_utc(now, "now")
+
+    context = patient_context(
+        kind,
+        snapshot,
+        branding,
+        now=now,
+        preparation=preparation,
+        unsubscribe_url=unsubscribe_url,
+        previous_start=previous_start,
+    )
+    message = new_message(
+        subject=assert_subject_is_private(context["subject"]),
+        sender=branding,
+        recipient=Address(display_name=snapshot.patient_name, addr_spec=snapshot.patient_email),
+        message_key=dedupe_key,
+        now=now,
+    )
+    add_bodies(message, kind.value, context)
+    if unsubscribe_url is not None:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if kind in INVITE_METHODS:
+        invite = build_invite(
+            snapshot, INVITE_METHODS[kind], branding.from_address, organizer_name=branding.display_name, now=now
+        )
+        attach_invite(message, invite, INVITE_METHODS[kind])
+    return message
+
+
+def compose_crisis_alert(
+    screening_id: str,
+    review_url: str,
+    oncall_address: str,
+    branding: ClinicBranding,
+    now: datetime,
+) -> EmailMessage:
+    """Tell the on-call clinician that a screening needs urgent review: a link, no answers or scores."""
+    context = crisis_context(screening_id, require_web_url(review_url, "review_url"), branding)
+    message = new_message(
+        subject=assert_subject_is_private(context["subject"], allowed=STAFF_ALLOWED_TERMS),
+        sender=branding,
+        recipient=Address(addr_spec=oncall_address),
+        message_key=crisis_alert_dedupe_key(screening_id),
+        now=require_aware_utc(now, "now"),
+    )
+    message["Importance"] = "high"
+    message["X-Priority"] = "1"
+    add_bodies(message, MessageKind.CRISIS_ALERT.value, context, allowed=STAFF_ALLOWED_TERMS)
+    return message
+
+
+def new_message(
+    *, subject: str, sender: ClinicBranding, recipient: Address, message_key: str, now: datetime
+) -> EmailMessage:
+    """Headers shared by every email."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = Address(display_name=assert_sender_is_private(sender.display_name), addr_spec=sender.from_address)
+    message["To"] = recipient
+    message["Reply-To"] = sender.reply_to
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = stable_message_id(message_key, sender.mail_domain)
+    # RFC 3834: tells autoresponders (out-of-office) not to answer.
+    message["Auto-Submitted"] = "auto-generated"
+    return message
+
+
+def add_bodies(
+    message: EmailMessage, template: str, context: dict[str, object], *, allowed: frozenset[str] = frozenset()
+) -> None:
+    text, html = render_pair(template, context)
+    message.set_content(assert_preview_is_private(text, allowed=allowed))
+    message.add_alternative(assert_html_preview_is_private(html, allowed=allowed), subtype="html")
+
+
+def attach_invite(message: EmailMessage, invite: bytes, method: InviteMethod) -> None:
+    """Inline for clients that act on invites, and as a file for everyone else."""
+    message.add_alternative(invite.decode("utf-8"), subtype="calendar", params={"method": method.value})
+    message.add_attachment(invite, maintype="application", subtype="ics", filename=INVITE_FILENAME)
+
+
+def stable_message_id(key: str, domain: str) -> str:
+    """The same key always gives the same Message-ID, so a resend is recognisably the same email."""
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def require_unsubscribe_url(url: str | None) -> str:
+    """RFC 8058 one-click unsubscribe needs an https URL."""
+    if url is None or urlsplit(url).scheme != "https" or not urlsplit(url).netloc:
+        raise ValueError("non-essential messages need an https unsubscribe_url")
+    return url

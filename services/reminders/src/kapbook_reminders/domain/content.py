@@ -1,0 +1,218 @@
+"""The words of each email that do not live in templates: subjects, previews, dates, checklists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from kapbook_reminders.domain.booking import BookingSnapshot
+from kapbook_reminders.domain.branding import ClinicBranding
+from kapbook_reminders.domain.local_time import format_clock, format_date, format_moment, format_span, same_wall_clock
+from kapbook_reminders.domain.plan import MessageKind
+from kapbook_reminders.domain.plan_config import PreparationGuidance
+
+# Subjects and previews name only the day and the clinic: see privacy.py.
+SUBJECTS: dict[MessageKind, str] = {
+    MessageKind.CONFIRMATION: "Your appointment on {day} – {clinic}",
+    MessageKind.REMINDER: "Reminder: your appointment on {day} – {clinic}",
+    MessageKind.PREPARATION: "Getting ready for your appointment on {day} – {clinic}",
+    MessageKind.FOLLOW_UP: "After your appointment on {day} – {clinic}",
+    MessageKind.RESCHEDULE_NOTICE: "Updated: your appointment on {day} – {clinic}",
+    MessageKind.CANCELLATION_NOTICE: "Your appointment on {day} has been cancelled – {clinic}",
+}
+PREHEADERS: dict[MessageKind, str] = {
+    MessageKind.CONFIRMATION: "Your appointment on {day} is confirmed.",
+    MessageKind.REMINDER: "A reminder of your appointment on {day}.",
+    MessageKind.PREPARATION: "A short checklist for your appointment on {day}.",
+    MessageKind.FOLLOW_UP: "Thank you for your visit on {day}.",
+    MessageKind.RESCHEDULE_NOTICE: "The details of your appointment on {day} have changed.",
+    MessageKind.CANCELLATION_NOTICE: "Your appointment on {day} has been cancelled.",
+}
+HEADINGS: dict[MessageKind, str] = {
+    MessageKind.CONFIRMATION: "Your appointment is confirmed",
+    MessageKind.REMINDER: "Your appointment is coming up",
+    MessageKind.PREPARATION: "Getting ready for your appointment",
+    MessageKind.FOLLOW_UP: "Thank you for your visit",
+    MessageKind.RESCHEDULE_NOTICE: "Your appointment has changed",
+    MessageKind.CANCELLATION_NOTICE: "Your appointment has been cancelled",
+}
+CRISIS_ALERT_SUBJECT = "Urgent: a screening needs clinician review – {clinic}"
+CRISIS_ALERT_HEADING = "Urgent: a screening needs clinician review"
+CRISIS_ALERT_PREHEADER = "A screening needs urgent clinician review. Please open it now."
+# Emails about a visit still to come: they give the change deadline and, when
+# the plan has one, the preparation checklist (so a booking made too late for
+# the preparation message still gets it).
+KINDS_BEFORE_THE_VISIT = frozenset(
+    {MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.PREPARATION, MessageKind.RESCHEDULE_NOTICE}
+)
+
+
+@dataclass(frozen=True)
+class DetailRow:
+    label: str
+    value: str
+
+
+def appointment_day(snapshot: BookingSnapshot) -> str:
+    """'Tuesday 9 March', in the patient's zone."""
+    return format_date(snapshot.start, snapshot.patient_timezone, with_year=False)
+
+
+def patient_subject(kind: MessageKind, snapshot: BookingSnapshot, branding: ClinicBranding) -> str:
+    return SUBJECTS[kind].format(day=appointment_day(snapshot), clinic=branding.display_name)
+
+
+def crisis_alert_subject(branding: ClinicBranding) -> str:
+    return CRISIS_ALERT_SUBJECT.format(clinic=branding.display_name)
+
+
+def patient_context(
+    kind: MessageKind,
+    snapshot: BookingSnapshot,
+    branding: ClinicBranding,
+    *,
+    now: datetime,
+    preparation: PreparationGuidance | None,
+    unsubscribe_url: str | None,
+    previous_start: datetime | None,
+) -> dict[str, Any]:
+    """Everything the patient templates may show."""
+    twelve_hour = branding.use_12_hour_clock
+    zone = snapshot.patient_timezone
+    before_the_visit = kind in KINDS_BEFORE_THE_VISIT
+    return {
+        "kind": kind.value,
+        "subject": patient_subject(kind, snapshot, branding),
+        "preheader": PREHEADERS[kind].format(day=appointment_day(snapshot)),
+        "heading": HEADINGS[kind],
+        "clinic": clinic_context(branding),
+        "patient_name": snapshot.patient_name,
+        "when": format_span(snapshot.start, snapshot.end, zone, twelve_hour=twelve_hour),
+        "details": appointment_details(snapshot, twelve_hour=twelve_hour),
+        "previous_when": None
+        if previous_start is None
+        else format_moment(previous_start, zone, twelve_hour=twelve_hour),
+        "is_telehealth": snapshot.is_telehealth,
+        "manage_url": snapshot.manage_url,
+        "policy": snapshot.cancellation_policy,
+        "change_deadline": change_deadline(snapshot, now, twelve_hour=twelve_hour) if before_the_visit else None,
+        "checklist": preparation_checklist(snapshot, preparation, twelve_hour=twelve_hour)
+        if before_the_visit and preparation is not None
+        else [],
+        "unsubscribe_url": unsubscribe_url,
+    }
+
+
+def crisis_context(screening_id: str, review_url: str, branding: ClinicBranding) -> dict[str, Any]:
+    return {
+        "subject": crisis_alert_subject(branding),
+        "preheader": CRISIS_ALERT_PREHEADER,
+        "heading": CRISIS_ALERT_HEADING,
+        "clinic": clinic_context(branding),
+        "screening_id": screening_id,
+        "review_url": review_url,
+    }
+
+
+def clinic_context(branding: ClinicBranding) -> dict[str, str]:
+    return {
+        "display_name": branding.display_name,
+        "legal_name": branding.name,
+        "reply_to": branding.reply_to,
+        "website_url": branding.website_url,
+        "postal_address": branding.postal_address,
+        "brand_colour": branding.brand_colour,
+        "button_text_colour": branding.button_text_colour,
+        "link_colour": branding.link_colour,
+    }
+
+
+def appointment_details(snapshot: BookingSnapshot, *, twelve_hour: bool) -> list[DetailRow]:
+    """When, where, with whom, what; the clinic's local time too if the patient's zone differs."""
+    rows = [DetailRow("When", format_span(snapshot.start, snapshot.end, snapshot.patient_timezone, twelve_hour=twelve_hour))]
+    if not snapshot.is_telehealth and not same_wall_clock(
+        snapshot.start, snapshot.patient_timezone, snapshot.location_timezone
+    ):
+        clinic_time = format_span(snapshot.start, snapshot.end, snapshot.location_timezone, twelve_hour=twelve_hour)
+        rows.append(DetailRow("Local time at the clinic", clinic_time))
+    rows.append(DetailRow("Where", where(snapshot)))
+    rows.append(DetailRow("With", snapshot.clinician_name))
+    rows.append(DetailRow("Appointment", snapshot.appointment_type_name))
+    return rows
+
+
+def where(snapshot: BookingSnapshot) -> str:
+    if snapshot.is_telehealth:
+        return "Video call: the joining link is on your appointment page"
+    if snapshot.location_address:
+        return f"{snapshot.location_name}, {snapshot.location_address}"
+    return snapshot.location_name
+
+
+def change_deadline(snapshot: BookingSnapshot, now: datetime, *, twelve_hour: bool) -> str | None:
+    """The last moment to change within the policy, if that is still ahead."""
+    deadline = snapshot.start - timedelta(hours=snapshot.cancellation_notice_hours)
+    if snapshot.cancellation_notice_hours == 0 or deadline <= now:
+        return None
+    return format_moment(deadline, snapshot.patient_timezone, twelve_hour=twelve_hour)
+
+
+def preparation_checklist(
+    snapshot: BookingSnapshot, guidance: PreparationGuidance, *, twelve_hour: bool
+) -> list[str]:
+    """The steps before a treatment session, with clock times in the patient's zone."""
+
+    def clock_before(offset: timedelta) -> str:
+        return clock_on_the_day(snapshot, snapshot.start - offset, twelve_hour=twelve_hour)
+
+    food, liquids = guidance.no_food_before, guidance.liquids_stop_before
+    if guidance.clear_liquids_only:
+        steps = [
+            f"No solid food after {clock_before(food)} ({duration_words(food)} before your appointment).",
+            f"Clear liquids such as water are fine until {clock_before(liquids)} "
+            f"({duration_words(liquids)} before); after that, nothing more to eat or drink.",
+        ]
+    else:
+        steps = [
+            f"No food after {clock_before(food)} ({duration_words(food)} before your appointment).",
+            f"No drinks after {clock_before(liquids)} ({duration_words(liquids)} before your appointment).",
+        ]
+    steps.append("No alcohol or recreational drugs beforehand.")
+    steps.append(transport_step(snapshot))
+    steps.append("Wear comfortable clothes.")
+    if guidance.on_site_monitoring is not None:
+        steps.append(
+            f"Plan to stay with us for at least {duration_words(guidance.on_site_monitoring)} afterwards, "
+            "so that we can look after you while you recover."
+        )
+    if guidance.arrive_early:
+        verb = "Be ready to join" if snapshot.is_telehealth else "Arrive"
+        steps.append(f"{verb} {duration_words(guidance.arrive_early)} early.")
+    return steps
+
+
+def transport_step(snapshot: BookingSnapshot) -> str:
+    if snapshot.is_telehealth:
+        return "Have a responsible adult with you, and do not drive until the next day."
+    return "Arrange for an adult to drive you home: you must not drive until the next day."
+
+
+def clock_on_the_day(snapshot: BookingSnapshot, moment: datetime, *, twelve_hour: bool) -> str:
+    """'04:30', or '23:00 on Monday 8 March' when it falls on the day before the appointment."""
+    zone = snapshot.patient_timezone
+    clock = format_clock(moment, zone, twelve_hour=twelve_hour)
+    if format_date(moment, zone) == format_date(snapshot.start, zone):
+        return clock
+    return f"{clock} on {format_date(moment, zone, with_year=False)}"
+
+
+def duration_words(duration: timedelta) -> str:
+    """'6 hours', '30 minutes', '1 hour 30 minutes'."""
+    hours, minutes = divmod(round(duration.total_seconds() / 60), 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    if minutes or not hours:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)
