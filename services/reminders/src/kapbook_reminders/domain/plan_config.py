@@ -13,10 +13,11 @@ Plan fields: `reminder_hours_before` (list of numbers), `follow_up_hours_after_e
 `no_food_hours_before`, `liquids_minutes_before`, `clear_liquids_only`,
 `on_site_monitoring_hours` (number or null), `arrive_minutes_early`).
 
-A booking's plan is its appointment type's entry if there is one, else its
-category's; either overlays the default, and a type's entry overlays the
-category it names. Overlays merge field by field (nested objects too), so an
-entry names only what differs; `null` switches a message off.
+Resolution: default, overlaid by the category's entry, overlaid by the
+appointment type's entry. A type's entry names the category it builds on, so
+every plan is resolved and checked at load; a booking whose type code has no
+entry gets its category's plan. Overlays merge field by field (nested objects
+too), so an entry names only what differs; `null` switches a message off.
 """
 
 from __future__ import annotations
