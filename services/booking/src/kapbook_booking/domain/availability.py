@@ -26,14 +26,14 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from itertools import chain, compress, repeat
 from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from kapbook_booking.domain.intervals import ForbiddenStarts, Span, TimeRange, merge_spans
+from kapbook_booking.domain.intervals import UTC, ForbiddenStarts, Span, TimeRange, as_utc, merge_spans
 
 __all__ = [
     "AppointmentRules",
@@ -49,7 +49,6 @@ __all__ = [
     "working_intervals_on",
 ]
 
-UTC = timezone.utc
 _ZERO = timedelta(0)
 _MICROSECOND = timedelta(microseconds=1)
 _ONE_DAY = timedelta(days=1)
@@ -228,7 +227,7 @@ class _WeekPlan:
     def __init__(self, clinician: ClinicianSchedule) -> None:
         self._overrides = clinician.date_overrides
         by_day: list[list[WeeklyHours]] = [[] for _ in range(7)]
-        for hours in sorted(clinician.weekly_hours, key=lambda h: (h.start, h.end)):
+        for hours in clinician.weekly_hours:
             by_day[hours.weekday].append(hours)
         self._by_weekday = by_day
         self._constant = [_constant_hours(day_hours) for day_hours in by_day]
@@ -279,6 +278,7 @@ def working_intervals_between(
     clinician: ClinicianSchedule, start: datetime, end: datetime
 ) -> list[TimeRange]:
     """UTC working intervals overlapping [start, end), clipped to it (staff calendars)."""
+    start, end = as_utc(start), as_utc(end)
     spans = _working_spans(clinician, start, end - _MICROSECOND, _WallClock())
     return [TimeRange(max(s, start), min(e, end)) for s, e in spans]
 
@@ -297,12 +297,10 @@ class _StartBounds:
 def _start_bounds(
     rules: AppointmentRules, now: datetime, window_start: datetime, window_end: datetime
 ) -> _StartBounds | None:
-    for instant in (now, window_start, window_end):
-        if instant.tzinfo is None or instant.utcoffset() is None:
-            raise ValueError("now and the window must be timezone-aware")
-    earliest = max(window_start, now + rules.min_notice).astimezone(UTC)
+    now, window_start, window_end = (as_utc(i) for i in (now, window_start, window_end))
+    earliest = max(window_start, now + rules.min_notice)
     # Datetimes resolve to microseconds, so "< window_end" is "<= window_end - 1us".
-    latest = min(window_end - _MICROSECOND, now + rules.horizon).astimezone(UTC)
+    latest = min(window_end - _MICROSECOND, now + rules.horizon)
     return _StartBounds(earliest, latest) if earliest <= latest else None
 
 
@@ -486,6 +484,6 @@ def slot_at(
     Uses the same rules as `find_slots`, so a start it offered re-validates
     identically (room choice included) unless the inputs changed meanwhile.
     """
-    window_end = start + _MICROSECOND
+    window_end = as_utc(start) + _MICROSECOND
     found = find_slots(rules, [clinician], rooms, now=now, window_start=start, window_end=window_end)
     return found[0] if found else None

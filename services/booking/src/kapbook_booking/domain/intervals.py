@@ -8,22 +8,36 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from operator import itemgetter
 
 Span = tuple[datetime, datetime]
+UTC = timezone.utc
+
+
+def as_utc(instant: datetime) -> datetime:
+    """The same instant in UTC; refuses naive datetimes.
+
+    Arithmetic on an aware datetime adds to its wall clock, so everything the
+    engine adds durations to is first moved to UTC, where wall time is elapsed time.
+    """
+    if instant.tzinfo is UTC:
+        return instant
+    if instant.utcoffset() is None:
+        raise ValueError(f"timezone-aware datetime required, got {instant!r}")
+    return instant.astimezone(UTC)
 
 
 @dataclass(frozen=True)
 class TimeRange:
-    """A half-open range [start, end) of aware instants; touching ranges do not overlap."""
+    """A half-open range [start, end) of instants, stored in UTC; touching ranges do not overlap."""
 
     start: datetime
     end: datetime
 
     def __post_init__(self) -> None:
-        if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise ValueError("TimeRange needs timezone-aware datetimes")
+        object.__setattr__(self, "start", as_utc(self.start))
+        object.__setattr__(self, "end", as_utc(self.end))
         if self.end <= self.start:
             raise ValueError(f"TimeRange must end after it starts: {self.start} .. {self.end}")
 
