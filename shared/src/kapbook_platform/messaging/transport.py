@@ -4,6 +4,8 @@ kombu's filesystem transport is the embedded default (no broker to install). Two
 
 * kombu creates a message file and then writes it, so a consumer polling at that moment reads
   an empty file. We write a temporary file and ``os.replace`` it into place (atomic on POSIX).
+* kombu rewrites an exchange's binding table in place, so a process declaring a queue while
+  another publishes can read half a table. We rewrite it under a lock, atomically, too.
 * kombu deletes a message file as soon as it is read, before the consumer acks it, so a
   consumer killed mid-handler loses the message. We move it to an in-flight folder owned by
   this process, delete it on ack, put it back on reject-with-requeue, and on start return the
@@ -11,6 +13,7 @@ kombu's filesystem transport is the embedded default (no broker to install). Two
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import uuid
@@ -50,6 +53,19 @@ class AtomicFilesystemChannel(filesystem.Channel):
         temporary = self._queue_folder / f".{name}.tmp"
         temporary.write_bytes(json.dumps(payload).encode())
         os.replace(temporary, self._queue_folder / name)
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue) -> None:
+        table_file = self._exchange_file(exchange)
+        self.control_folder.mkdir(parents=True, exist_ok=True)
+        entry = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        with open(self.control_folder / ".bindings.lock", "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            table = [filesystem.exchange_queue_t(*row) for row in json.loads(table_file.read_text())] if table_file.exists() else []
+            if entry not in table:
+                table.insert(0, entry)
+                temporary = table_file.with_name(f".{table_file.name}.{uuid.uuid4().hex}.tmp")
+                temporary.write_text(json.dumps(table))
+                os.replace(temporary, table_file)
 
     def _get(self, queue):
         wanted = f"{queue}.msg"

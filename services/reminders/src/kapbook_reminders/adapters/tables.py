@@ -19,6 +19,7 @@ messages = Table(
     Column("dedupe_key", String(200), nullable=False, unique=True),
     Column("booking_id", String(36), nullable=True),
     Column("kind", String(30), nullable=False),
+    Column("sequence", Integer, nullable=False, default=0),
     Column("essential", Boolean, nullable=False),
     Column("recipient", String(320), nullable=False),
     Column("status", String(20), nullable=False),

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_reminders.adapters import tables as t
 from kapbook_reminders.adapters.smtp import DeliveryFailed, MailSender
+from kapbook_reminders.domain.compose import MessageNoLongerRelevant
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,14 @@ class Dispatcher:
             return
         try:
             email = self.compose(message, now)
+        except MessageNoLongerRelevant as reason:
+            self._finish(message["id"], status="cancelled", result=f"not sent: {reason}")
+            return
+        except Exception as error:  # a template or privacy-guard failure: never retried blindly
+            log.exception("message could not be composed", extra={"message_id": message["id"]})
+            self._finish(message["id"], status="failed", result=f"could not be composed: {error!r}"[:500])
+            return
+        try:
             self.sender.send(email)
         except DeliveryFailed as failure:
             self._record_failure(message, failure, now)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kapbook_platform.contracts import Envelope, EventType
@@ -21,6 +21,7 @@ from kapbook_reminders.domain.booking import BookingSnapshot
 from kapbook_reminders.domain.plan import (
     MessageKind,
     PlannedMessage,
+    crisis_alert_dedupe_key,
     plan_after_visit,
     plan_for_cancellation,
     plan_for_reschedule,
@@ -62,6 +63,8 @@ class MessagePlanner:
 
     def on_booking_event(self, session: Session, envelope: Envelope) -> None:
         snapshot = snapshot_from_event(envelope.data)
+        if is_stale(session, snapshot.booking_id, snapshot.sequence):
+            return  # a later version of this booking was planned already; this one must not undo it
         plan = self.plans.for_booking(snapshot)
         now = self.clock()
         planners = {
@@ -79,7 +82,7 @@ class MessagePlanner:
             now = self.clock()
             alert = PlannedMessage(
                 kind=MessageKind.CRISIS_ALERT,
-                dedupe_key=f"crisis:{envelope.data['screening_id']}",
+                dedupe_key=crisis_alert_dedupe_key(envelope.data["screening_id"]),
                 due_at=now,
                 status="scheduled",
                 essential=True,
@@ -88,6 +91,14 @@ class MessagePlanner:
             insert_new(session, None, oncall_email, [alert], context, now)
 
         return handle
+
+
+def is_stale(session: Session, booking_id: str, sequence: int) -> bool:
+    """True if messages were already planned from a newer version of the booking."""
+    newest = session.execute(
+        select(func.max(t.messages.c.sequence)).where(t.messages.c.booking_id == booking_id)
+    ).scalar()
+    return newest is not None and sequence < newest
 
 
 def store_plan(
@@ -129,6 +140,7 @@ def _row(message: PlannedMessage, booking_id: str | None, recipient: str, contex
         "status": str(message.status),
         "due_at": message.due_at,
         "context": context,
+        "sequence": context.get("sequence", 0),
         "attempts": 0,
         "result": message.skip_reason,
         "created_at": now,

@@ -46,7 +46,9 @@ class MessageComposer:
             self.branding,
             now=now,
             dedupe_key=message["dedupe_key"],
-            preparation=self.plans.for_booking(snapshot).preparation if kind is MessageKind.PREPARATION else None,
+            # Every message of a dosing booking carries the preparation checklist, not only the
+            # preparation message: a booking made late never gets that one.
+            preparation=self.plans.for_booking(snapshot).preparation,
             unsubscribe_url=None if message["essential"] else self.unsubscribe_url(message["recipient"]),
             previous_start=datetime.fromisoformat(previous_start) if previous_start else None,
         )

@@ -60,6 +60,7 @@ def upgrade() -> None:
     sa.Column('dedupe_key', sa.String(length=200), nullable=False),
     sa.Column('booking_id', sa.String(length=36), nullable=True),
     sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('essential', sa.Boolean(), nullable=False),
     sa.Column('recipient', sa.String(length=320), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
