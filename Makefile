@@ -8,7 +8,7 @@ PORT ?= 8080
 export KAPBOOK_VAR_DIR ?= $(CURDIR)/var
 export KAPBOOK_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: help setup migrate seed run test test-unit test-integration bench staff-token clean migration
+.PHONY: help setup migrate seed run test test-unit bench staff-token clean migration compose-env
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ bench: setup ## Run the benchmarks and print their figures
 
 migration: setup ## Autogenerate a migration: make migration SERVICE=booking MESSAGE="add x"
 	@$(BIN)/python -m kapbook_platform.devtools $(SERVICE) "$(MESSAGE)"
+
+compose-env: setup ## Write .env with random secrets for docker compose (keeps an existing one)
+	@test -f .env && echo ".env exists; leaving it alone" || $(BIN)/python -m kapbook_platform.devtools compose-env > .env
+	@test -s .env && echo "==> .env ready: docker compose up"
 
 clean: ## Remove the virtual environment and all local data (var/)
 	rm -rf $(VENV) var

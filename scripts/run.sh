@@ -3,8 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port="${PORT:-8080}"
+export BOOKING_PORT="${BOOKING_PORT:-8081}" ELIGIBILITY_PORT="${ELIGIBILITY_PORT:-8082}" REMINDERS_PORT="${REMINDERS_PORT:-8083}"
+export SMTP_PORT="${SMTP_PORT:-8025}"
+# Where the gateway and the services find each other.
+export GATEWAY_BOOKING_URL="http://127.0.0.1:${BOOKING_PORT}"
+export GATEWAY_ELIGIBILITY_URL="http://127.0.0.1:${ELIGIBILITY_PORT}"
+export GATEWAY_REMINDERS_URL="http://127.0.0.1:${REMINDERS_PORT}"
+export BOOKING_ELIGIBILITY_URL="${BOOKING_ELIGIBILITY_URL:-http://127.0.0.1:${ELIGIBILITY_PORT}}"
 mkdir -p "${KAPBOOK_VAR_DIR:-var}/mail"
-for busy in "$port" 8081 8082 8083 "${SMTP_PORT:-8025}"; do
+for busy in "$port" "$BOOKING_PORT" "$ELIGIBILITY_PORT" "$REMINDERS_PORT" "$SMTP_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$busy") 2>/dev/null; then
     echo "Port $busy is already in use; stop what uses it (or set PORT=...) and try again." >&2
     exit 1

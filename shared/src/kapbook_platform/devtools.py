@@ -1,4 +1,4 @@
-"""Developer tooling: autogenerate an Alembic revision for a service (``make migration``)."""
+"""Developer tooling: Alembic revisions (``make migration``) and compose secrets (``make compose-env``)."""
 from __future__ import annotations
 
 import sys
@@ -24,5 +24,24 @@ def autogenerate(service: str, message: str) -> None:
         command.revision(config, message=message, autogenerate=True)
 
 
+def compose_env() -> str:
+    """A .env for docker compose with fresh random secrets."""
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    values = {
+        "KAPBOOK_SERVICE_TOKEN": secrets.token_urlsafe(32),
+        "BOOKING_SECRET_KEY": secrets.token_urlsafe(32),
+        "ELIGIBILITY_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "POSTGRES_PASSWORD": secrets.token_urlsafe(18),
+        "RABBITMQ_PASSWORD": secrets.token_urlsafe(18),
+    }
+    return "".join(f"{name}={value}\n" for name, value in values.items())
+
+
 if __name__ == "__main__":
-    autogenerate(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "compose-env":
+        print(compose_env(), end="")
+    else:
+        autogenerate(sys.argv[1], sys.argv[2])

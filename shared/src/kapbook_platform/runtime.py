@@ -8,12 +8,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
+from pathlib import Path
 
 from kombu import Connection
 from sqlalchemy import Engine, MetaData, Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_platform.config import PlatformConfig
+from kapbook_platform.heartbeat import beat
 from kapbook_platform.database import create_db_engine, make_session_factory, ping
 from kapbook_platform.messaging.consumer import EventConsumer, EventHandler
 from kapbook_platform.messaging.outbox import Outbox, OutboxRelay
@@ -79,8 +81,13 @@ class ServiceRuntime:
             connection.ensure_connection(max_retries=1, timeout=2)
 
 
-def run_until_signalled(loops: Mapping[str, Callable[[threading.Event], None]]) -> None:
-    """Run each loop in its own thread until SIGINT/SIGTERM, then stop them all cleanly."""
+def run_until_signalled(
+    loops: Mapping[str, Callable[[threading.Event], None]], heartbeat_path: Path | None = None
+) -> None:
+    """Run each loop in its own thread until SIGINT/SIGTERM, then stop them all cleanly.
+
+    While every loop is alive the worker touches ``heartbeat_path`` (container health checks).
+    """
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -89,6 +96,8 @@ def run_until_signalled(loops: Mapping[str, Callable[[threading.Event], None]]) 
         thread.start()
     log.info("workers started", extra={"loops": sorted(loops)})
     while not stop.is_set() and all(thread.is_alive() for thread in threads):
+        if heartbeat_path is not None:
+            beat(heartbeat_path)
         stop.wait(0.5)
     stop.set()
     for thread in threads:

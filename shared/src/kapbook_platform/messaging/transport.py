@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 from kombu import Connection
 from kombu.transport import filesystem
-from kombu.transport.virtual import Empty
+from kombu.transport.virtual import BrokerState, Empty
 
 from kapbook_platform.messaging.topology import Topology
 
@@ -124,7 +124,16 @@ def _process_alive(pid: int) -> bool:
 
 
 class AtomicFilesystemTransport(filesystem.Transport):
+    """kombu keeps declared bindings in one state per process; we keep one per broker folder,
+    so a process using two folders (tests, tools) writes each folder's binding tables."""
+
     Channel = AtomicFilesystemChannel
+    _states: dict[str, BrokerState] = {}
+
+    def __init__(self, client, **kwargs) -> None:
+        super().__init__(client, **kwargs)
+        folder = str(client.transport_options.get("data_folder_in"))
+        self.state = self._states.setdefault(folder, BrokerState())
 
 
 def filesystem_folders(url: str) -> dict[str, str]:

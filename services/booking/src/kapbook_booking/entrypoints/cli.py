@@ -60,7 +60,7 @@ def worker(relay: bool, consume: bool) -> None:
         loops["relay"] = relay_loop(container.runtime)
     if consume:
         loops["consumer"] = consumer_loop(container.runtime, event_handlers(container))
-    run_until_signalled(loops)
+    run_until_signalled(loops, heartbeat_path=container.config.var_dir / "heartbeats" / container.config.service_name)
 
 
 @cli.command("dead-letters")

@@ -33,7 +33,7 @@ def worker(consume: bool, dispatch: bool) -> None:
         loops["consumer"] = consumer_loop(container.runtime, container.event_handlers())
     if dispatch:
         loops["dispatcher"] = lambda stop: container.dispatcher.run(stop, container.config.dispatch_interval)
-    run_until_signalled(loops)
+    run_until_signalled(loops, heartbeat_path=container.config.var_dir / "heartbeats" / container.config.service_name)
 
 
 @cli.command("dead-letters")

@@ -1,0 +1,101 @@
+"""No Docker engine here: check the compose file itself against the code it deploys."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from kapbook_booking.config import BookingConfig
+from kapbook_eligibility.config import EligibilityConfig
+from kapbook_reminders.config import RemindersConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = {"booking": BookingConfig, "eligibility": EligibilityConfig, "reminders": RemindersConfig}
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def our_services() -> dict[str, dict]:
+    """The containers built from our Dockerfile (not postgres, rabbitmq, mailpit, nginx)."""
+    return {name: spec for name, spec in compose()["services"].items() if spec.get("build")}
+
+
+def nginx_routes() -> dict[str, tuple[str, int]]:
+    """Location prefix -> (upstream host, port) from deploy/nginx.conf."""
+    text = (ROOT / "deploy" / "nginx.conf").read_text()
+    upstreams = {name: (host, int(port)) for name, host, port in re.findall(r"upstream (\w+) \{ server ([\w-]+):(\d+); \}", text)}
+    return {prefix: upstreams[name] for prefix, name in re.findall(r"location (/[\w/]*) \{ proxy_pass http://(\w+); \}", text)}
+
+
+def config_for(service_name: str):
+    return CONFIGS[service_name.removesuffix("-worker")]
+
+
+def bound_port(command: list[str]) -> int | None:
+    if "--bind" not in command:
+        return None
+    return int(command[command.index("--bind") + 1].rsplit(":", 1)[1])
+
+
+def test_compose_parses_and_every_container_has_a_health_check():
+    services = compose()["services"]
+    assert {"postgres", "rabbitmq", "mailpit", "gateway", "booking", "eligibility", "reminders"} <= set(services)
+    assert all("healthcheck" in spec for spec in services.values()), [n for n, s in services.items() if "healthcheck" not in s]
+
+
+def test_every_variable_set_for_a_service_is_one_its_config_reads():
+    for name, spec in our_services().items():
+        if name == "migrate":
+            known = set().union(*(config.environment_variables() for config in CONFIGS.values()))
+        else:
+            known = set(config_for(name).environment_variables())
+        unknown = set(spec["environment"]) - known
+        assert not unknown, f"{name} sets variables no config reads: {sorted(unknown)}"
+
+
+def test_each_service_gets_its_own_database_and_the_secrets_production_requires():
+    services = our_services()
+    for name in ("booking", "eligibility", "reminders"):
+        environment = services[name]["environment"]
+        database = environment[f"{name.upper()}_DATABASE_URL"]
+        assert database.startswith("postgresql+psycopg://") and database.endswith(f"/{name}")
+        assert environment["KAPBOOK_BROKER_URL"].startswith("amqp://")
+        assert environment["KAPBOOK_ENV"] == "production"
+    assert services["booking"]["environment"]["BOOKING_SECRET_KEY"].startswith("${")
+    assert services["eligibility"]["environment"]["ELIGIBILITY_ENCRYPTION_KEYS"].startswith("${")
+
+
+def test_gateway_paths_and_ports_agree_with_the_services():
+    routes = nginx_routes()
+    services = our_services()
+    for name in CONFIGS:
+        host, port = routes[f"/api/{name}/"]
+        assert host == name and bound_port(services[name]["command"]) == port
+    assert routes["/"][0] == "booking", "pages (demo, manage, staff) are served by booking"
+    assert "8080:8080" in compose()["services"]["gateway"]["ports"]
+
+
+def test_services_serve_their_routes_under_their_own_prefix():
+    from kapbook_booking.entrypoints.app import create_app as booking_app
+    from kapbook_eligibility.entrypoints.app import create_app as eligibility_app
+    from kapbook_reminders.entrypoints.app import create_app as reminders_app
+    from kapbook_booking.bootstrap import bootstrap as booking_bootstrap
+    from kapbook_eligibility.bootstrap import bootstrap as eligibility_bootstrap
+    from kapbook_reminders.bootstrap import bootstrap as reminders_bootstrap
+
+    factories = {"booking": (booking_app, booking_bootstrap), "eligibility": (eligibility_app, eligibility_bootstrap),
+                 "reminders": (reminders_app, reminders_bootstrap)}
+    for name, (create_app, bootstrap) in factories.items():
+        app = create_app(bootstrap(CONFIGS[name](database_url="sqlite://", env="test")))
+        api_rules = [r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/")]
+        assert api_rules and all(rule.startswith(f"/api/{name}/") for rule in api_rules), api_rules
+
+
+def test_readme_documents_every_configuration_variable():
+    readme = (ROOT / "README.md").read_text()
+    variables = set().union(*(config.environment_variables() for config in CONFIGS.values()))
+    missing = sorted(name for name in variables if f"`{name}`" not in readme)
+    assert not missing, f"README's configuration table misses {missing}"
