@@ -1,8 +1,12 @@
 """The eligibility service's configuration, from the environment."""
 from __future__ import annotations
 
+import binascii
 from dataclasses import dataclass
 from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cryptography.fernet import Fernet
 
 from kapbook_platform.config import ConfigError, PlatformConfig, setting
 
@@ -21,6 +25,12 @@ class EligibilityConfig(PlatformConfig):
         secret=True,
     )
     crisis_region: str = setting("ELIGIBILITY_CRISIS_REGION", "US", doc="Which crisis resources patients are shown")
+    crisis_resources_file: str = setting(
+        "ELIGIBILITY_CRISIS_RESOURCES_FILE", "", doc="JSON file adding or replacing crisis resources per region (optional)"
+    )
+    timezone: str = setting(
+        "ELIGIBILITY_TIMEZONE", "UTC", doc="The clinic's IANA time zone: the date ages and validity are counted in"
+    )
 
     @property
     def effective_database_url(self) -> str:
@@ -28,5 +38,24 @@ class EligibilityConfig(PlatformConfig):
 
     def validate(self) -> None:
         super().validate()
+        if not self.encryption_keys:
+            raise ConfigError("ELIGIBILITY_ENCRYPTION_KEYS must hold at least one key")
+        for position, key in enumerate(self.encryption_keys, start=1):
+            _check_fernet_key(key, position)
         if self.is_production and DEVELOPMENT_ENCRYPTION_KEY in self.encryption_keys:
             raise ConfigError("ELIGIBILITY_ENCRYPTION_KEYS must hold a real key in production")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"ELIGIBILITY_TIMEZONE must be an IANA time zone, not {self.timezone!r}") from None
+
+
+def _check_fernet_key(key: str, position: int) -> None:
+    try:
+        Fernet(key)
+    except (ValueError, binascii.Error):
+        # Never echo the value: it is (or was meant to be) a secret.
+        raise ConfigError(
+            f"ELIGIBILITY_ENCRYPTION_KEYS: key {position} is not a Fernet key (32 url-safe base64-encoded bytes; "
+            "make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+        ) from None

@@ -1,7 +1,7 @@
 """The eligibility service's tables. Answers are stored only encrypted."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table, text
 
 from kapbook_platform.database import UtcDateTime
 from kapbook_platform.runtime import add_platform_tables
@@ -12,11 +12,13 @@ PLATFORM_TABLES = add_platform_tables(metadata)
 rule_sets = Table(
     "rule_sets",
     metadata,
-    Column("version", String(40), primary_key=True),
+    Column("version", String(64), primary_key=True),
     Column("settings", JSON, nullable=False),
     Column("created_by", String(100), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("active", Boolean, nullable=False, default=False),
+    # At most one active rule set, even when two clinicians publish at the same moment.
+    Index("uq_rule_sets_one_active", "active", unique=True, sqlite_where=text("active"), postgresql_where=text("active")),
 )
 
 screenings = Table(
@@ -26,7 +28,7 @@ screenings = Table(
     Column("patient_name", String(200), nullable=False),
     Column("patient_email", String(320), nullable=False),
     Column("questionnaire_version", String(40), nullable=False),
-    Column("ruleset_version", String(40), nullable=False),
+    Column("ruleset_version", String(64), nullable=False),
     # Fernet token of the JSON answers; never stored or logged in the clear.
     Column("answers_encrypted", LargeBinary, nullable=False),
     Column("outcome", String(20), nullable=False),

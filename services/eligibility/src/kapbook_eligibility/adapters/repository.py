@@ -1,0 +1,129 @@
+"""Queries on the eligibility service's own tables; every function runs in the caller's session."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session
+
+from kapbook_eligibility.adapters.tables import reviews, rule_sets, screenings
+
+# Screening statuses: final without review, waiting for a clinician, reviewed.
+DECIDED = "decided"
+PENDING_REVIEW = "pending_review"
+REVIEWED = "reviewed"
+
+
+# --- rule sets -------------------------------------------------------------------------
+
+
+def active_rule_set(session: Session) -> RowMapping | None:
+    return session.execute(select(rule_sets).where(rule_sets.c.active.is_(True))).mappings().first()
+
+
+def rule_set_exists(session: Session, version: str) -> bool:
+    return session.execute(select(rule_sets.c.version).where(rule_sets.c.version == version)).first() is not None
+
+
+def all_rule_sets(session: Session) -> list[RowMapping]:
+    query = select(rule_sets).order_by(rule_sets.c.created_at.desc(), rule_sets.c.version.desc())
+    return list(session.execute(query).mappings())
+
+
+def insert_active_rule_set(session: Session, row: dict[str, Any]) -> None:
+    """Store a rule set as the one in force, retiring the previous one."""
+    session.execute(update(rule_sets).where(rule_sets.c.active.is_(True)).values(active=False))
+    session.execute(rule_sets.insert().values(**row, active=True))
+
+
+# --- screenings --------------------------------------------------------------------------
+
+
+def insert_screening(session: Session, row: dict[str, Any]) -> None:
+    session.execute(screenings.insert().values(**row))
+
+
+def screening_by_id(session: Session, screening_id: str) -> RowMapping | None:
+    return session.execute(select(screenings).where(screenings.c.id == screening_id)).mappings().first()
+
+
+def review_for(session: Session, screening_id: str) -> RowMapping | None:
+    return session.execute(select(reviews).where(reviews.c.screening_id == screening_id)).mappings().first()
+
+
+def pending_screenings(session: Session) -> list[RowMapping]:
+    """Screenings waiting for a clinician: crises first, then the oldest first."""
+    crisis_first = case((screenings.c.outcome == "crisis", 0), else_=1)
+    query = (
+        select(*_summary_columns())
+        .where(screenings.c.status == PENDING_REVIEW)
+        .order_by(crisis_first, screenings.c.submitted_at, screenings.c.id)
+    )
+    return list(session.execute(query).mappings())
+
+
+def reviewed_screenings(session: Session, limit: int) -> list[RowMapping]:
+    """The most recently reviewed screenings, newest review first."""
+    query = (
+        select(*_summary_columns(), reviews.c.decision, reviews.c.reviewed_at, reviews.c.reviewer_name)
+        .join(reviews, reviews.c.screening_id == screenings.c.id)
+        .where(screenings.c.status == REVIEWED)
+        .order_by(reviews.c.reviewed_at.desc(), screenings.c.id)
+        .limit(limit)
+    )
+    return list(session.execute(query).mappings())
+
+
+def _summary_columns() -> tuple:
+    # Never the encrypted columns: a list of screenings shows no answers and no scores.
+    c = screenings.c
+    return (c.id, c.patient_name, c.patient_email, c.outcome, c.reason_codes, c.status, c.submitted_at, c.valid_until)
+
+
+def mark_reviewed(session: Session, screening_id: str) -> bool:
+    """Move a pending screening to reviewed; False when it was not pending (the check and the write are one)."""
+    result = session.execute(
+        update(screenings)
+        .where(screenings.c.id == screening_id, screenings.c.status == PENDING_REVIEW)
+        .values(status=REVIEWED)
+    )
+    return result.rowcount == 1
+
+
+def insert_review(session: Session, row: dict[str, Any]) -> None:
+    session.execute(reviews.insert().values(**row))
+
+
+# --- key rotation --------------------------------------------------------------------------
+
+
+def screening_ciphertexts(session: Session, after_id: str, limit: int) -> list[RowMapping]:
+    query = (
+        select(screenings.c.id, screenings.c.answers_encrypted, screenings.c.result_encrypted)
+        .where(screenings.c.id > after_id)
+        .order_by(screenings.c.id)
+        .limit(limit)
+    )
+    return list(session.execute(query).mappings())
+
+
+def review_ciphertexts(session: Session, after_id: int, limit: int) -> list[RowMapping]:
+    query = (
+        select(reviews.c.id, reviews.c.screening_id, reviews.c.note_encrypted)
+        .where(reviews.c.id > after_id, reviews.c.note_encrypted.is_not(None))
+        .order_by(reviews.c.id)
+        .limit(limit)
+    )
+    return list(session.execute(query).mappings())
+
+
+def update_screening_ciphertexts(session: Session, screening_id: str, answers: bytes, result: bytes) -> None:
+    session.execute(
+        update(screenings).where(screenings.c.id == screening_id).values(answers_encrypted=answers, result_encrypted=result)
+    )
+
+
+def update_review_note(session: Session, review_id: int, note: bytes) -> None:
+    session.execute(update(reviews).where(reviews.c.id == review_id).values(note_encrypted=note))
+
