@@ -1,27 +1,79 @@
-"""Builds the eligibility service's object graph once per process."""
+"""Builds the eligibility service's object graph once per process: nothing happens at import time."""
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from kapbook_eligibility.adapters import tables
+from kapbook_eligibility.adapters.encryption import FieldCipher
 from kapbook_eligibility.config import EligibilityConfig
+from kapbook_eligibility.domain import CrisisResource, InvalidCrisisResources, default_crisis_directory
+from kapbook_eligibility.service_layer.keys import RotationReport, rotate_keys
+from kapbook_eligibility.service_layer.reviews import ReviewService
+from kapbook_eligibility.service_layer.rule_sets import RuleSetService
+from kapbook_eligibility.service_layer.screenings import ScreeningService, utc_now
+from kapbook_platform.config import ConfigError
 from kapbook_platform.runtime import ServiceRuntime, upgrade_database
 from kapbook_platform.staff import staff_event_handlers
+
+Clock = Callable[[], datetime]
 
 
 @dataclass
 class EligibilityContainer:
     config: EligibilityConfig
     runtime: ServiceRuntime
+    cipher: FieldCipher
+    rule_sets: RuleSetService
+    screenings: ScreeningService
+    reviews: ReviewService
 
     def migrate(self) -> None:
+        """Apply the migrations, then make sure a rule set is in force."""
         upgrade_database(self.runtime, tables.metadata, "kapbook_eligibility.adapters.migrations")
+        self.rule_sets.ensure_seeded()
+
+    def rotate_keys(self) -> RotationReport:
+        return rotate_keys(self.runtime.sessions, self.cipher)
 
     def event_handlers(self) -> dict:
         return staff_event_handlers(self.runtime.tables["staff_credentials"])
 
 
-def bootstrap(config: EligibilityConfig | None = None) -> EligibilityContainer:
+def bootstrap(config: EligibilityConfig | None = None, clock: Clock = utc_now) -> EligibilityContainer:
     config = config or EligibilityConfig.from_env()
     runtime = ServiceRuntime(config, config.effective_database_url, tables.PLATFORM_TABLES)
-    return EligibilityContainer(config=config, runtime=runtime)
+    cipher = FieldCipher(config.encryption_keys)
+    audit_log = runtime.tables["audit_log"]
+    rule_sets = RuleSetService(runtime.sessions, audit_log, clock)
+    screenings = ScreeningService(
+        runtime.sessions,
+        runtime.outbox,
+        cipher,
+        rule_sets,
+        crisis_resources_for(config),
+        config.public_base_url,
+        ZoneInfo(config.timezone),
+        clock,
+    )
+    reviews = ReviewService(runtime.sessions, runtime.outbox, cipher, audit_log, clock)
+    return EligibilityContainer(config, runtime, cipher, rule_sets, screenings, reviews)
+
+
+def crisis_resources_for(config: EligibilityConfig) -> tuple[CrisisResource, ...]:
+    """The resources of the configured region (packaged ones, plus the clinic's file if any)."""
+    directory = default_crisis_directory()
+    try:
+        if config.crisis_resources_file:
+            directory = directory.merged_with(json.loads(Path(config.crisis_resources_file).read_text(encoding="utf-8")))
+    except (OSError, ValueError, InvalidCrisisResources) as error:
+        raise ConfigError(f"ELIGIBILITY_CRISIS_RESOURCES_FILE cannot be used: {error}") from None
+    region = config.crisis_region.strip().upper()
+    if region not in directory.regions:
+        # Falling back to another country's hotline would send a patient in crisis to the wrong number.
+        raise ConfigError(f"ELIGIBILITY_CRISIS_REGION {config.crisis_region!r} has no crisis resources; add them in a file")
+    return directory.for_region(region)
