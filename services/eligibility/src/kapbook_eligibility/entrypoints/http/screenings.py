@@ -1,0 +1,49 @@
+"""Patients submit the screening questionnaire."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from kapbook_eligibility.entrypoints.http import container
+from kapbook_eligibility.entrypoints.http.schemas import ScreeningRequestSchema, ScreeningResultSchema
+from kapbook_eligibility.service_layer.screenings import ScreeningResult, SubmitScreening
+
+blp = Blueprint("screenings", __name__, url_prefix="/api/eligibility/v1", description="Submit a screening")
+
+
+@blp.after_request
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.route("/screenings")
+class Screenings(MethodView):
+    @blp.arguments(ScreeningRequestSchema)
+    @blp.response(201, ScreeningResultSchema)
+    @blp.alt_response(422, description="Invalid request; answer errors are keyed by link id (nothing is stored)")
+    def post(self, body):
+        """Submit answers and get the decision (with crisis resources on a crisis outcome)"""
+        patient = body["patient"]
+        command = SubmitScreening(patient["name"], patient["email"].lower(), body["answers"])
+        return _view(container().screenings.submit(command))
+
+
+def _view(result: ScreeningResult) -> dict[str, Any]:
+    decision = result.decision
+    view = {
+        "id": result.screening_id,
+        "outcome": decision.outcome.value,
+        "reasons": [reason.to_dict() for reason in decision.reasons],
+        "scores": decision.scores.to_dict(),
+        "treatment_resistant": decision.treatment_resistant,
+        "ruleset_version": decision.ruleset_version,
+        "questionnaire_version": decision.questionnaire_version,
+        "submitted_at": result.submitted_at,
+        "valid_until": result.valid_until,
+    }
+    if decision.is_crisis:
+        view["crisis_resources"] = [resource.to_dict() for resource in result.crisis_resources]
+    return view
