@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html as html_lib
+import io
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.policy import SMTP, default
 from email.utils import parsedate_to_datetime
@@ -253,10 +255,19 @@ def test_list_unsubscribe_only_on_non_essential_messages(make_snapshot, branding
         assert UNSUBSCRIBE not in message.as_string()
 
 
-@pytest.mark.parametrize("url", [None, "http://harbor.example/unsubscribe", "mailto:x@harbor.example"])
-def test_non_essential_message_needs_an_https_unsubscribe_url(make_snapshot, branding, url):
+@pytest.mark.parametrize("url", [None, "mailto:x@harbor.example", "/unsubscribe", "javascript:alert(1)"])
+def test_non_essential_message_needs_a_web_unsubscribe_url(make_snapshot, branding, url):
     with pytest.raises(ValueError, match="unsubscribe_url"):
         compose("follow_up", booking_for(make_snapshot, "follow_up"), branding, unsubscribe_url=url)
+
+
+def test_plain_http_unsubscribe_link_is_not_offered_as_one_click(make_snapshot, branding):
+    url = "http://127.0.0.1:8080/api/reminders/v1/unsubscribe?token=t"
+
+    message = round_trip(compose("follow_up", booking_for(make_snapshot, "follow_up"), branding, unsubscribe_url=url))
+
+    assert message["List-Unsubscribe"] == f"<{url}>"
+    assert message["List-Unsubscribe-Post"] is None
 
 
 def test_patient_name_is_escaped_in_html_and_quoted_in_headers(make_snapshot, branding):
@@ -467,3 +478,21 @@ def test_crisis_alert_message_id_is_one_per_screening(branding):
 def test_crisis_alert_refuses_a_non_web_review_link(branding):
     with pytest.raises(ValueError, match="review_url"):
         compose_crisis_alert("scr-1", "javascript:alert(1)", "oncall@harbor.example", branding, NOW)
+
+
+def test_long_subject_reads_back_exactly_after_smtp_serialisation(make_snapshot, branding):
+    """Folding around the en dash's encoded word used to show two spaces in the subject."""
+    long_name = replace(branding, name="Harbor Clinic for Integrative Mental Health")
+    start = datetime(2027, 3, 11, 15, 30, tzinfo=UTC)
+    booking = booking_for(make_snapshot, "cancellation_notice", start=start, end=start + timedelta(hours=2))
+    message = compose("cancellation_notice", booking, long_name)
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, mangle_from_=False).flatten(message, linesep="\r\n")  # as smtplib.send_message does
+
+    parsed = message_from_bytes(buffer.getvalue(), policy=default)
+
+    expected = "Your appointment on Thursday 11 March has been cancelled – Harbor Clinic for Integrative Mental Health"
+    assert parsed["Subject"] == expected
+    long_lines = [line for line in buffer.getvalue().split(b"\r\n") if len(line) > 78]
+    assert long_lines and all(len(line) <= 998 for line in long_lines)
+    assert all(re.match(rb"^[A-Za-z-]+: ", line) for line in long_lines), "only headers; bodies keep short lines"

@@ -13,6 +13,7 @@ import hashlib
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime
 from urllib.parse import urlsplit
 
@@ -41,6 +42,28 @@ INVITE_FILENAME = "invite.ics"
 STAFF_ALLOWED_TERMS = frozenset({"screening"})
 
 
+# RFC 5322's hard limit for a line; 78 is only a recommendation.
+HEADER_LINE_LIMIT = 998
+
+
+class MailPolicy(EmailPolicy):
+    """The standard policy, except that headers are not folded below 998 characters.
+
+    Folding a header around an encoded word (the subject's en dash) leaves a space on both
+    sides of the fold, and every mail client then shows two spaces in the subject.
+    Bodies are still encoded for 78-character lines.
+    """
+
+    def fold(self, name: str, value: str) -> str:
+        return EmailPolicy.fold(self.clone(max_line_length=HEADER_LINE_LIMIT), name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        return EmailPolicy.fold_binary(self.clone(max_line_length=HEADER_LINE_LIMIT), name, value)
+
+
+MAIL_POLICY = MailPolicy()
+
+
 class MessageNoLongerRelevant(ValueError):
     """The booking's status rules this message out (e.g. a reminder for a cancelled booking)."""
 
@@ -61,7 +84,8 @@ def compose_email(
     `dedupe_key` (the planned message's) makes the Message-ID, so a retried
     send carries the same one. `preparation` adds the checklist (required for
     the preparation message). `unsubscribe_url` is required for non-essential
-    kinds and ignored for essential ones. `previous_start` lets a change notice
+    kinds and ignored for essential ones; only an https one is offered for
+    one-click unsubscribe (List-Unsubscribe-Post). `previous_start` lets a change notice
     say what the time was.
     """
     kind = MessageKind(kind)
@@ -93,7 +117,9 @@ def compose_email(
     add_bodies(message, kind.value, context)
     if unsubscribe_url is not None:
         message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if urlsplit(unsubscribe_url).scheme == "https":
+            # RFC 8058: one-click (a POST by the mail client) only over HTTPS.
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if kind in INVITE_METHODS:
         invite = build_invite(
             snapshot, INVITE_METHODS[kind], branding.from_address, organizer_name=branding.display_name, now=now
@@ -128,7 +154,7 @@ def new_message(
     *, subject: str, sender: ClinicBranding, recipient: Address, message_key: str, now: datetime
 ) -> EmailMessage:
     """Headers shared by every email."""
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["Subject"] = subject
     message["From"] = Address(display_name=assert_sender_is_private(sender.display_name), addr_spec=sender.from_address)
     message["To"] = recipient
@@ -161,7 +187,7 @@ def stable_message_id(key: str, domain: str) -> str:
 
 
 def require_unsubscribe_url(url: str | None) -> str:
-    """RFC 8058 one-click unsubscribe needs an https URL."""
-    if url is None or urlsplit(url).scheme != "https" or not urlsplit(url).netloc:
-        raise ValueError("non-essential messages need an https unsubscribe_url")
-    return url
+    """An absolute web URL; https in production (RFC 8058 one-click needs it), http on a developer's machine."""
+    if url is None:
+        raise ValueError("non-essential messages need an unsubscribe_url")
+    return require_web_url(url, "unsubscribe_url")
