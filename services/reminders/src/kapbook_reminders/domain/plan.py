@@ -16,6 +16,11 @@ Decisions:
 - No-show: nothing more is sent. Fulfilled: only the follow-up, if the plan
   has one (a dosing session that happened still deserves it); it keeps its
   original due time and is skipped if that has passed.
+- At send time a message is checked once more (`reason_not_to_send`): the
+  booking may have changed since, or the sender may have been down for a while.
+  A message about the visit to come is never sent once the visit has started,
+  and a reminder whose later reminder is already due is skipped, so a backlog
+  does not arrive all at once.
 """
 
 from __future__ import annotations
@@ -60,6 +65,13 @@ RELEVANT_STATUSES: dict[MessageKind, frozenset[BookingStatus]] = {
 }
 DUE_TIME_PASSED = "due time had already passed when planned"
 APPOINTMENT_STARTED = "appointment had already started when planned"
+# Messages about a visit still to come: pointless once it has started.
+ABOUT_THE_VISIT_TO_COME = frozenset(
+    {MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.PREPARATION, MessageKind.RESCHEDULE_NOTICE}
+)
+BOOKING_CHANGED = "the booking changed after this message was planned"
+STARTED_BEFORE_SENDING = "appointment had already started when the message could be sent"
+OVERTAKEN = "a later reminder for the same appointment was already due"
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,51 @@ def is_essential(kind: MessageKind) -> bool:
 def is_still_relevant(kind: MessageKind, status: BookingStatus) -> bool:
     """Whether a booking message may still be sent for a booking in this status."""
     return BookingStatus(status) in RELEVANT_STATUSES.get(MessageKind(kind), frozenset())
+
+
+@dataclass(frozen=True)
+class BookingVersion:
+    """The newest version of a booking the reminders service has seen."""
+
+    sequence: int
+    status: BookingStatus
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", BookingStatus(self.status))
+
+    def supersedes(self, sequence: int, status: BookingStatus | str) -> bool:
+        """Whether an event at (`sequence`, `status`) is older than this version and must be ignored.
+
+        A higher sequence is newer. At the same sequence an ended booking (cancelled, no-show,
+        fulfilled) beats `booked`, so a late duplicate of the creation cannot revive it.
+        """
+        if sequence != self.sequence:
+            return sequence < self.sequence
+        return BookingStatus(status) is BookingStatus.BOOKED and self.status is not BookingStatus.BOOKED
+
+
+def reason_not_to_send(
+    kind: MessageKind | str,
+    *,
+    sequence: int,
+    start: datetime,
+    now: datetime,
+    latest: BookingVersion | None,
+    later_reminder_due: bool = False,
+) -> str | None:
+    """Why a planned booking message must not go out now, or None to send it.
+
+    `latest` is the newest known version of the booking (None if unknown);
+    `later_reminder_due` says whether a later reminder of the same version is due too.
+    """
+    kind = MessageKind(kind)
+    if latest is not None and (sequence < latest.sequence or not is_still_relevant(kind, latest.status)):
+        return BOOKING_CHANGED
+    if kind in ABOUT_THE_VISIT_TO_COME and require_aware_utc(now, "now") >= require_aware_utc(start, "start"):
+        return STARTED_BEFORE_SENDING
+    if kind is MessageKind.REMINDER and later_reminder_due:
+        return OVERTAKEN
+    return None
 
 
 def plan_messages(snapshot: BookingSnapshot, plan: NotificationPlan, now: datetime) -> list[PlannedMessage]:
