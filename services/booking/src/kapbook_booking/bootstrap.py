@@ -3,9 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from kapbook_booking.adapters import tables
+from kapbook_booking.adapters.eligibility_client import EligibilityClient
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.service_layer.bookings import BookingService, Clock, utc_now
+from kapbook_booking.service_layer.eligibility import EligibilityGate
+from kapbook_booking.service_layer.lifecycle import BookingLifecycle
 from kapbook_booking.service_layer.links import ManageLinks
 from kapbook_platform.runtime import ServiceRuntime, upgrade_database
 
@@ -15,6 +20,11 @@ class BookingContainer:
     config: BookingConfig
     runtime: ServiceRuntime
     bookings: BookingService
+    lifecycle: BookingLifecycle
+
+    def clinician_names(self) -> dict[str, str]:
+        with self.runtime.sessions() as session:
+            return dict(session.execute(select(tables.clinicians.c.id, tables.clinicians.c.name)).all())
 
     def migrate(self) -> None:
         upgrade_database(self.runtime, tables.metadata, "kapbook_booking.adapters.migrations")
@@ -24,5 +34,11 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
     config = config or BookingConfig.from_env()
     runtime = ServiceRuntime(config, config.effective_database_url, tables.PLATFORM_TABLES)
     links = ManageLinks(config.secret_key, config.public_base_url)
-    bookings = BookingService(runtime.sessions, runtime.outbox, links, clock)
-    return BookingContainer(config=config, runtime=runtime, bookings=bookings)
+    client = EligibilityClient(config.eligibility_url, config.service_token, timeout=config.eligibility_timeout)
+    gate = EligibilityGate(client, config.screening_valid_days)
+    bookings = BookingService(
+        runtime.sessions, runtime.outbox, links, gate, clock,
+        hold_minutes=config.hold_minutes, max_availability_days=config.max_availability_days,
+    )
+    lifecycle = BookingLifecycle(runtime.sessions, runtime.outbox, links, runtime.tables["audit_log"], clock)
+    return BookingContainer(config=config, runtime=runtime, bookings=bookings, lifecycle=lifecycle)

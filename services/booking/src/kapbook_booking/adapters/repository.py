@@ -45,6 +45,11 @@ def appointment_type_by_code(session: Session, code: str) -> AppointmentType | N
     return appointment_type_from_row(row) if row else None
 
 
+def appointment_type_by_id(session: Session, type_id: str) -> AppointmentType:
+    row = session.execute(select(t.appointment_types).where(t.appointment_types.c.id == type_id)).mappings().one()
+    return appointment_type_from_row(row)
+
+
 def clinician_ids_for_type(session: Session, type_id: str) -> list[str]:
     link = t.clinician_appointment_types
     query = (
@@ -67,12 +72,12 @@ def insert_booking(session: Session, values: dict[str, Any]) -> None:
         with session.begin_nested():
             session.execute(t.bookings.insert().values(**values))
     except IntegrityError as error:
-        if _is_overlap(error):
+        if is_overlap(error):
             raise SlotUnavailable("That time is no longer available. Please choose another slot.") from None
         raise
 
 
-def _is_overlap(error: IntegrityError) -> bool:
+def is_overlap(error: IntegrityError) -> bool:
     text = str(error.orig)
     return "booking_overlap" in text or "ex_bookings_" in text or getattr(error.orig, "sqlstate", None) == "23P01"
 
@@ -99,13 +104,6 @@ def booking_details(session: Session, booking_id: str) -> RowMapping | None:
         .where(t.bookings.c.id == booking_id)
     )
     return session.execute(query).mappings().first()
-
-
-def working_location_at(session: Session, clinician_id: str, weekday: int) -> list[RowMapping]:
-    query = select(t.working_hours, t.locations.c.timezone).join(
-        t.locations, t.locations.c.id == t.working_hours.c.location_id
-    ).where(t.working_hours.c.clinician_id == clinician_id, t.working_hours.c.weekday == weekday)
-    return list(session.execute(query).mappings())
 
 
 def find_idempotent(session: Session, scope: str, key: str) -> RowMapping | None:

@@ -5,11 +5,17 @@ from flask import Flask
 
 from kapbook_booking.bootstrap import BookingContainer, bootstrap
 from kapbook_booking.domain.model import BookingError
-from kapbook_booking.entrypoints.http import bookings
+from kapbook_booking.entrypoints.http import bookings, staff_bookings
 from kapbook_platform.logs import configure_logging
 from kapbook_platform.staff import StaffAuth
 from kapbook_platform.web.app import create_service_app, register_health
 from kapbook_platform.web.errors import error_response
+
+
+def booking_error_response(error: BookingError):
+    retry_after = getattr(error, "retry_after_seconds", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return error_response(error.status, error.code, error.message, headers=headers)
 
 
 def create_app(container: BookingContainer | None = None) -> Flask:
@@ -22,7 +28,8 @@ def create_app(container: BookingContainer | None = None) -> Flask:
     )
     app.extensions["kapbook_booking"] = container
     app.extensions["kapbook_staff_auth"] = StaffAuth(container.runtime.sessions, container.runtime.tables["staff_credentials"])
-    app.register_error_handler(BookingError, lambda e: error_response(e.status, e.code, e.message))
+    app.register_error_handler(BookingError, booking_error_response)
     api.register_blueprint(bookings.blp)
+    api.register_blueprint(staff_bookings.blp)
     register_health(app, {"database": container.runtime.check_database, "broker": container.runtime.check_broker})
     return app

@@ -1,4 +1,4 @@
-"""Use cases: book an appointment, read a booking; each one unit of work."""
+"""Use cases: book an appointment, hold a slot, read a booking; each one unit of work."""
 from __future__ import annotations
 
 import hashlib
@@ -6,27 +6,35 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_booking.adapters import repository as repo
+from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters.schedules import load_schedules
+from kapbook_booking.domain.availability import Slot, slot_at
 from kapbook_booking.domain.model import (
     AppointmentType,
     DriverConfirmationRequired,
+    HoldNotFound,
     IdempotencyKeyReused,
     SlotUnavailable,
     UnknownAppointmentType,
     check_booking_window,
 )
+from kapbook_booking.service_layer.availability import AvailabilityQuery, free_slots
+from kapbook_booking.service_layer.eligibility import EligibilityGate
 from kapbook_booking.service_layer.links import ManageLinks
 from kapbook_platform.contracts import EventType
 from kapbook_platform.messaging.outbox import Outbox
 
 Clock = Callable[[], datetime]
+# Two requests may pick the same free chair at once; the loser retries with fresh data.
+CHOICE_ATTEMPTS = 3
 
 
 def utc_now() -> datetime:
@@ -52,12 +60,27 @@ class BookAppointment:
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class HoldSlot:
+    appointment_type: str
+    start: datetime
+    clinician_id: str | None = None
+
+
 @dataclass
 class BookingService:
     sessions: sessionmaker[Session]
     outbox: Outbox
     links: ManageLinks
+    eligibility: EligibilityGate
     clock: Clock = utc_now
+    hold_minutes: int = 10
+    max_availability_days: int = 42
+
+    def availability(self, query: AvailabilityQuery) -> tuple[AppointmentType, list[Slot]]:
+        with self.sessions() as session:
+            kind = self._type(session, query.appointment_type)
+            return kind, free_slots(session, kind, query, self.clock(), self.max_availability_days)
 
     def book(self, command: BookAppointment) -> tuple[dict[str, Any], bool]:
         """Book and publish ``booking.created``; returns (booking, created) — created is False on a replay."""
@@ -66,16 +89,43 @@ class BookingService:
             replay = self._replay(session, command)
             if replay is not None:
                 return replay, False
-            kind = repo.appointment_type_by_code(session, command.appointment_type)
-            if kind is None:
-                raise UnknownAppointmentType(f"There is no appointment type {command.appointment_type!r}.")
-            self._check_request(kind, command, now)
+            kind = self._type(session, command.appointment_type)
+            self._check_request(session, kind, command, now)
             repo.delete_expired_holds(session, now)
-            booking_id = self._insert(session, kind, command, now)
-            booking = self._publish(session, booking_id, EventType.BOOKING_CREATED)
+            if command.hold_id:
+                booking_id = self._consume_hold(session, kind, command, now)
+            else:
+                booking_id = self._insert_at_free_slot(session, kind, command, now)
+            booking = publish_booking_event(session, self.outbox, self.links, booking_id, EventType.BOOKING_CREATED)
             if command.idempotency_key:
                 repo.remember_idempotent(session, "booking", command.idempotency_key, command.fingerprint(), booking_id, now)
         return booking, True
+
+    def hold(self, command: HoldSlot) -> dict[str, Any]:
+        """Reserve a slot for a few minutes while the patient fills in the form."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            kind = self._type(session, command.appointment_type)
+            check_booking_window(kind, command.start, now)
+            repo.delete_expired_holds(session, now)
+            values = {"status": "held", "hold_expires_at": now + timedelta(minutes=self.hold_minutes), "created_by": "hold"}
+            hold_id = self._insert_first_free(session, kind, command.start, command.clinician_id, now, values)
+            row = session.execute(select(t.bookings).where(t.bookings.c.id == hold_id)).mappings().one()
+        return hold_view(row)
+
+    def release_hold(self, hold_id: str) -> None:
+        with self.sessions.begin() as session:
+            session.execute(delete(t.bookings).where(t.bookings.c.id == hold_id, t.bookings.c.status == "held"))
+
+    def view(self, session: Session, booking_id: str) -> dict[str, Any] | None:
+        row = repo.booking_details(session, booking_id)
+        return booking_view(row, self.links.url_for(booking_id)) if row else None
+
+    def _type(self, session: Session, code: str) -> AppointmentType:
+        kind = repo.appointment_type_by_code(session, code)
+        if kind is None:
+            raise UnknownAppointmentType(f"There is no appointment type {code!r}.")
+        return kind
 
     def _replay(self, session: Session, command: BookAppointment) -> dict[str, Any] | None:
         if not command.idempotency_key:
@@ -87,83 +137,136 @@ class BookingService:
             raise IdempotencyKeyReused("This Idempotency-Key was already used for a different booking request.")
         return self.view(session, previous["booking_id"])
 
-    def _check_request(self, kind: AppointmentType, command: BookAppointment, now: datetime) -> None:
+    def _check_request(self, session: Session, kind: AppointmentType, command: BookAppointment, now: datetime) -> None:
         check_booking_window(kind, command.start, now)
         if kind.requires_driver and not command.driver_confirmed:
             raise DriverConfirmationRequired("Please confirm that an adult will drive you home after this appointment.")
+        if kind.requires_eligibility:
+            self.eligibility.check(session, command.screening_id, command.patient["email"], now)
 
-    def _insert(self, session: Session, kind: AppointmentType, command: BookAppointment, now: datetime) -> str:
-        clinician_id, location_id = self._choose_clinician(session, kind, command)
-        blocked_start, blocked_end = kind.blocked_range(command.start)
-        booking_id = str(uuid.uuid4())
+    def _insert_at_free_slot(self, session: Session, kind: AppointmentType, command: BookAppointment, now: datetime) -> str:
         patient = command.patient
-        repo.insert_booking(
-            session,
-            {
-                "id": booking_id,
-                "appointment_type_id": kind.id,
-                "clinician_id": clinician_id,
-                "location_id": location_id,
-                "room_id": None,
-                "start": command.start,
-                "end": command.start + kind.duration,
-                "blocked_start": blocked_start,
-                "blocked_end": blocked_end,
-                "status": "booked",
-                "sequence": 0,
-                "patient_name": patient["name"],
-                "patient_email": patient["email"],
-                "patient_phone": patient.get("phone"),
-                "patient_timezone": patient["timezone"],
-                "screening_id": command.screening_id,
-                "driver_confirmed": command.driver_confirmed,
-                "created_by": command.created_by,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-        return booking_id
+        values = {
+            "status": "booked",
+            "patient_name": patient["name"],
+            "patient_email": patient["email"],
+            "patient_phone": patient.get("phone"),
+            "patient_timezone": patient["timezone"],
+            "screening_id": command.screening_id,
+            "driver_confirmed": command.driver_confirmed,
+            "created_by": command.created_by,
+        }
+        return self._insert_first_free(session, kind, command.start, command.clinician_id, now, values)
 
-    def _choose_clinician(self, session: Session, kind: AppointmentType, command: BookAppointment) -> tuple[str, str]:
-        candidates = repo.clinician_ids_for_type(session, kind.id)
-        if command.clinician_id is not None:
-            candidates = [c for c in candidates if c == command.clinician_id]
-        for clinician_id in candidates:
-            location_id = _working_location(session, clinician_id, command.start, command.start + kind.duration)
-            if location_id is not None:
-                return clinician_id, location_id
-        raise SlotUnavailable("That time is not available. Please choose another slot.")
+    def _insert_first_free(
+        self, session: Session, kind: AppointmentType, start: datetime, clinician_id: str | None, now: datetime, values: dict
+    ) -> str:
+        """Insert at the fairest free slot at ``start``; the database has the last word on overlaps."""
+        for _attempt in range(CHOICE_ATTEMPTS):
+            slot = self._fairest_slot(session, kind, start, clinician_id, now)
+            if slot is None:
+                break
+            booking_id = str(uuid.uuid4())
+            try:
+                repo.insert_booking(session, booking_row(booking_id, kind, slot, now) | values)
+            except SlotUnavailable:
+                continue  # someone took it (or its chair) between our read and our insert
+            return booking_id
+        raise SlotUnavailable("That time is no longer available. Please choose another slot.")
 
-    def _publish(self, session: Session, booking_id: str, event_type: str) -> dict[str, Any]:
-        booking = self.view(session, booking_id)
-        self.outbox.add(session, event_type, self._event_data(session, booking_id))
-        return booking
-
-    def _event_data(self, session: Session, booking_id: str) -> dict[str, Any]:
-        row = repo.booking_details(session, booking_id)
-        return booking_event_data(row, self.links.url_for(booking_id))
-
-    def view(self, session: Session, booking_id: str) -> dict[str, Any] | None:
-        row = repo.booking_details(session, booking_id)
-        if row is None:
+    def _fairest_slot(
+        self, session: Session, kind: AppointmentType, start: datetime, clinician_id: str | None, now: datetime
+    ) -> Slot | None:
+        schedules, rooms = load_schedules(session, kind, start, start + timedelta(microseconds=1), now, clinician_id)
+        rules = kind.availability_rules()
+        free = [slot for s in schedules if (slot := slot_at(rules, s, rooms, now=now, start=start)) is not None]
+        if not free:
             return None
-        return booking_view(row, self.links.url_for(booking_id))
+        load = _bookings_near(session, [slot.clinician_id for slot in free], start)
+        return min(free, key=lambda slot: (load.get(slot.clinician_id, 0), slot.clinician_id))
+
+    def _consume_hold(self, session: Session, kind: AppointmentType, command: BookAppointment, now: datetime) -> str:
+        hold = session.execute(
+            select(t.bookings).where(t.bookings.c.id == command.hold_id, t.bookings.c.status == "held")
+        ).mappings().first()
+        matches = (
+            hold is not None
+            and hold["appointment_type_id"] == kind.id
+            and hold["start"] == command.start
+            and command.clinician_id in (None, hold["clinician_id"])
+            and hold["hold_expires_at"] > now
+        )
+        if not matches:
+            raise HoldNotFound("Your reservation of this time has expired. Please choose a slot again.")
+        patient = command.patient
+        session.execute(
+            update(t.bookings)
+            .where(t.bookings.c.id == hold["id"])
+            .values(
+                status="booked", hold_expires_at=None, patient_name=patient["name"], patient_email=patient["email"],
+                patient_phone=patient.get("phone"), patient_timezone=patient["timezone"],
+                screening_id=command.screening_id, driver_confirmed=command.driver_confirmed,
+                created_by=command.created_by, updated_at=now,
+            )
+        )
+        return hold["id"]
 
 
-def _working_location(session: Session, clinician_id: str, start: datetime, end: datetime) -> str | None:
-    """The location where the clinician works for the whole of [start, end), if any."""
-    for weekday in range(7):
-        for hours in repo.working_location_at(session, clinician_id, weekday):
-            zone = ZoneInfo(hours["timezone"])
-            local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-            if (
-                local_start.weekday() == hours["weekday"]
-                and local_start.date() == local_end.date()
-                and hours["start_time"] <= local_start.time()
-                and local_end.time() <= hours["end_time"]
-            ):
-                return hours["location_id"]
-    return None
+def _bookings_near(session: Session, clinician_ids: list[str], start: datetime) -> dict[str, int]:
+    """Each clinician's booked appointments in the week around ``start`` (to spread load fairly)."""
+    b = t.bookings
+    rows = session.execute(
+        select(b.c.clinician_id, func.count())
+        .where(b.c.clinician_id.in_(clinician_ids), b.c.status.in_(("booked", "arrived")),
+               b.c.start >= start - timedelta(days=3, hours=12), b.c.start < start + timedelta(days=3, hours=12))
+        .group_by(b.c.clinician_id)
+    )
+    return dict(rows.all())
+
+
+def booking_row(booking_id: str, kind: AppointmentType, slot: Slot, now: datetime) -> dict[str, Any]:
+    blocked_start, blocked_end = kind.blocked_range(slot.start_utc)
+    return {
+        "id": booking_id,
+        "appointment_type_id": kind.id,
+        "clinician_id": slot.clinician_id,
+        "location_id": slot.location_id,
+        "room_id": slot.room_id,
+        "start": slot.start_utc,
+        "end": slot.end_utc,
+        "blocked_start": blocked_start,
+        "blocked_end": blocked_end,
+        "sequence": 0,
+        "driver_confirmed": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def publish_booking_event(
+    session: Session, outbox: Outbox, links: ManageLinks, booking_id: str, event_type: str,
+    previous_start: datetime | None = None,
+) -> dict[str, Any]:
+    """Write the booking's event to the outbox (same transaction) and return its view."""
+    row = repo.booking_details(session, booking_id)
+    manage_url = links.url_for(booking_id)
+    data = booking_event_data(row, manage_url)
+    if previous_start is not None:
+        data["previous_start"] = previous_start.isoformat()
+    outbox.add(session, event_type, data)
+    return booking_view(row, manage_url)
+
+
+def hold_view(row: RowMapping) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "start": row["start"],
+        "end": row["end"],
+        "clinician_id": row["clinician_id"],
+        "location_id": row["location_id"],
+        "room_id": row["room_id"],
+        "expires_at": row["hold_expires_at"],
+    }
 
 
 def booking_view(row: RowMapping, manage_url: str) -> dict[str, Any]:
@@ -186,6 +289,8 @@ def booking_view(row: RowMapping, manage_url: str) -> dict[str, Any]:
             "timezone": row["patient_timezone"],
         },
         "manage_url": manage_url,
+        "cancel_notice_hours": row["cancel_notice_hours"],
+        "reschedule_notice_hours": row["reschedule_notice_hours"],
     }
 
 

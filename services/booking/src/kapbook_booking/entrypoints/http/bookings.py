@@ -1,20 +1,82 @@
-"""Booking routes: thin, they turn HTTP into commands for the service layer."""
+"""Patient-facing routes: availability, holds, bookings, and the manage link. Thin: HTTP in,
+a use case, HTTP out."""
 from __future__ import annotations
 
-from flask import current_app
+from zoneinfo import ZoneInfo
+
+from flask import current_app, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from kapbook_booking.entrypoints.http.schemas import BookingSchema, IdempotencyHeaderSchema
-from kapbook_booking.service_layer.bookings import BookAppointment
+from kapbook_booking.entrypoints.http.schemas import (
+    AvailabilityArgsSchema,
+    AvailabilitySchema,
+    BookingSchema,
+    HoldRequestSchema,
+    HoldSchema,
+    IdempotencyHeaderSchema,
+    RescheduleSchema,
+)
+from kapbook_booking.service_layer.availability import AvailabilityQuery
+from kapbook_booking.service_layer.bookings import BookAppointment, HoldSlot
 from kapbook_platform.contracts.http import BookingRequestSchema
-from kapbook_platform.web.errors import NotFound
 
-blp = Blueprint("bookings", __name__, url_prefix="/api/booking/v1", description="Book, view and manage appointments")
+blp = Blueprint("bookings", __name__, url_prefix="/api/booking/v1", description="Find a time, book it, manage it")
 
 
-def _container():
+def container():
     return current_app.extensions["kapbook_booking"]
+
+
+def staff_actor() -> str:
+    principal = current_app.extensions["kapbook_staff_auth"].current()
+    return f"staff:{principal.staff_id}" if principal else "patient"
+
+
+@blp.route("/availability")
+class Availability(MethodView):
+    @blp.arguments(AvailabilityArgsSchema, location="query")
+    @blp.response(200, AvailabilitySchema)
+    def get(self, args):
+        """Free slots of an appointment type between two dates, in the given time zone"""
+        query = AvailabilityQuery(**args)
+        kind, slots = container().bookings.availability(query)
+        zone = ZoneInfo(query.timezone)
+        names = container().clinician_names()
+        # Built by hand, not through marshmallow: a month of slots for a large clinic is thousands of rows.
+        return jsonify(
+            appointment_type=kind.code,
+            timezone=query.timezone,
+            slots=[
+                {
+                    "start": slot.start_utc.astimezone(zone).isoformat(),
+                    "end": slot.end_utc.astimezone(zone).isoformat(),
+                    "clinician_id": slot.clinician_id,
+                    "clinician_name": names.get(slot.clinician_id, ""),
+                    "location_id": slot.location_id,
+                    "room_id": slot.room_id,
+                }
+                for slot in slots
+            ],
+        )
+
+
+@blp.route("/holds")
+class Holds(MethodView):
+    @blp.arguments(HoldRequestSchema)
+    @blp.response(201, HoldSchema)
+    @blp.alt_response(409, description="The slot is no longer free (code slot_unavailable)")
+    def post(self, body):
+        """Hold a slot for a few minutes while the patient fills in the form"""
+        return container().bookings.hold(HoldSlot(**body))
+
+
+@blp.route("/holds/<string:hold_id>")
+class HoldById(MethodView):
+    @blp.response(204)
+    def delete(self, hold_id):
+        """Release a hold before it expires"""
+        container().bookings.release_hold(hold_id)
 
 
 @blp.route("/bookings")
@@ -22,22 +84,38 @@ class Bookings(MethodView):
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.arguments(BookingRequestSchema)
     @blp.response(201, BookingSchema)
-    @blp.alt_response(409, description="The slot is no longer free (code slot_unavailable)")
+    @blp.alt_response(409, description="The slot is no longer free (slot_unavailable) or a hold expired")
+    @blp.alt_response(403, description="The screening does not allow this appointment (not_eligible)")
+    @blp.alt_response(503, description="Eligibility cannot be checked right now (Retry-After)")
     def post(self, headers, body):
-        """Book an appointment"""
-        command = BookAppointment(**body, idempotency_key=headers.get("idempotency_key"))
-        booking, _created = _container().bookings.book(command)
+        """Book an appointment (patients, or staff on a patient's behalf)"""
+        command = BookAppointment(**body, idempotency_key=headers.get("idempotency_key"), created_by=staff_actor())
+        booking, _created = container().bookings.book(command)
         return booking
 
 
-@blp.route("/bookings/<string:booking_id>")
-class BookingById(MethodView):
+@blp.route("/manage/<string:token>")
+class ManageBooking(MethodView):
     @blp.response(200, BookingSchema)
-    def get(self, booking_id):
-        """Read a booking (staff)"""
-        container = _container()
-        with container.runtime.sessions() as session:
-            booking = container.bookings.view(session, booking_id)
-        if booking is None:
-            raise NotFound("There is no such booking.")
-        return booking
+    def get(self, token):
+        """The booking behind a manage link"""
+        return container().lifecycle.booking_for_token(token)
+
+
+@blp.route("/manage/<string:token>/cancel")
+class CancelByPatient(MethodView):
+    @blp.response(200, BookingSchema)
+    @blp.alt_response(409, description="Too close to the appointment (outside_policy_window)")
+    def post(self, token):
+        """Cancel with the manage link, within the clinic's notice window"""
+        return container().lifecycle.cancel_by_patient(token)
+
+
+@blp.route("/manage/<string:token>/reschedule")
+class RescheduleByPatient(MethodView):
+    @blp.arguments(RescheduleSchema)
+    @blp.response(200, BookingSchema)
+    @blp.alt_response(409, description="Too close to the appointment, or the new time is taken")
+    def post(self, body, token):
+        """Move the appointment with the manage link, within the clinic's notice window"""
+        return container().lifecycle.reschedule_by_patient(token, body["start"])

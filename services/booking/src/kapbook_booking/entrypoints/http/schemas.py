@@ -1,7 +1,7 @@
-"""Response and query schemas used only by the booking service's own routes."""
-from marshmallow import Schema, fields
+"""Request and response schemas used only by the booking service's own routes."""
+from marshmallow import RAISE, Schema, fields, validate
 
-from kapbook_platform.contracts.http import PatientSchema
+from kapbook_platform.contracts.http import PatientSchema, validate_timezone
 
 
 class PatientViewSchema(PatientSchema):
@@ -11,8 +11,8 @@ class PatientViewSchema(PatientSchema):
 
 class BookingSchema(Schema):
     id = fields.String(required=True)
-    status = fields.String(required=True)
-    sequence = fields.Integer(required=True)
+    status = fields.String(required=True, metadata={"description": "FHIR Appointment status"})
+    sequence = fields.Integer(required=True, metadata={"description": "Raised on every change of time or status"})
     appointment_type = fields.String(required=True)
     start = fields.AwareDateTime(required=True)
     end = fields.AwareDateTime(required=True)
@@ -23,6 +23,8 @@ class BookingSchema(Schema):
     room_id = fields.String(allow_none=True)
     patient = fields.Nested(PatientViewSchema, required=True)
     manage_url = fields.String(required=True)
+    cancel_notice_hours = fields.Integer(required=True)
+    reschedule_notice_hours = fields.Integer(required=True)
 
 
 class IdempotencyHeaderSchema(Schema):
@@ -30,5 +32,70 @@ class IdempotencyHeaderSchema(Schema):
         unknown = "exclude"
 
     idempotency_key = fields.String(
-        data_key="Idempotency-Key", load_default=None, metadata={"description": "Repeat a request safely"}
+        data_key="Idempotency-Key", load_default=None, validate=validate.Length(min=1, max=200),
+        metadata={"description": "Repeat a request safely: the same key and body return the same booking"},
     )
+
+
+class AvailabilityArgsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    appointment_type = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    start = fields.Date(required=True, metadata={"description": "First day, in `timezone`"})
+    end = fields.Date(required=True, metadata={"description": "Last day (inclusive), in `timezone`"})
+    timezone = fields.String(required=True, validate=validate_timezone, metadata={"description": "IANA zone of the answer"})
+    clinician_id = fields.String(validate=validate.Length(max=36))
+    location_id = fields.String(validate=validate.Length(max=36))
+
+
+class SlotSchema(Schema):
+    start = fields.String(required=True, metadata={"description": "ISO 8601 with the requested zone's offset"})
+    end = fields.String(required=True)
+    clinician_id = fields.String(required=True)
+    clinician_name = fields.String(required=True)
+    location_id = fields.String(required=True)
+    room_id = fields.String(allow_none=True)
+
+
+class AvailabilitySchema(Schema):
+    appointment_type = fields.String(required=True)
+    timezone = fields.String(required=True)
+    slots = fields.List(fields.Nested(SlotSchema), required=True)
+
+
+class HoldRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    appointment_type = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    start = fields.AwareDateTime(required=True)
+    clinician_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
+
+
+class HoldSchema(Schema):
+    id = fields.String(required=True)
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True)
+    clinician_id = fields.String(required=True)
+    location_id = fields.String(required=True)
+    room_id = fields.String(allow_none=True)
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class RescheduleSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    start = fields.AwareDateTime(required=True)
+
+
+class StaffRescheduleSchema(RescheduleSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+
+
+class StaffCancelSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))

@@ -1,0 +1,68 @@
+"""Staff routes over bookings: read, cancel or reschedule with a reason, record the visit."""
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from kapbook_booking.entrypoints.http.schemas import BookingSchema, StaffCancelSchema, StaffRescheduleSchema
+from kapbook_platform.staff import require_staff
+from kapbook_platform.web.errors import NotFound
+
+blp = Blueprint("staff_bookings", __name__, url_prefix="/api/booking/v1", description="Staff actions on bookings")
+
+
+def container():
+    return current_app.extensions["kapbook_booking"]
+
+
+def staff():
+    return current_app.extensions["kapbook_staff_auth"].current()
+
+
+@blp.route("/bookings/<string:booking_id>")
+class BookingById(MethodView):
+    @require_staff()
+    @blp.response(200, BookingSchema)
+    def get(self, booking_id):
+        """Read a booking (staff)"""
+        with container().runtime.sessions() as session:
+            booking = container().bookings.view(session, booking_id)
+        if booking is None:
+            raise NotFound("There is no such booking.")
+        return booking
+
+
+@blp.route("/bookings/<string:booking_id>/cancel")
+class StaffCancel(MethodView):
+    @require_staff()
+    @blp.arguments(StaffCancelSchema)
+    @blp.response(200, BookingSchema)
+    def post(self, body, booking_id):
+        """Cancel a booking at any time, with a reason that is recorded (staff)"""
+        return container().lifecycle.cancel_by_staff(booking_id, staff(), body["reason"])
+
+
+@blp.route("/bookings/<string:booking_id>/reschedule")
+class StaffReschedule(MethodView):
+    @require_staff()
+    @blp.arguments(StaffRescheduleSchema)
+    @blp.response(200, BookingSchema)
+    def post(self, body, booking_id):
+        """Move a booking, overriding the patient's notice window, with a recorded reason (staff)"""
+        return container().lifecycle.reschedule_by_staff(booking_id, body["start"], staff(), body["reason"])
+
+
+def _visit_route(action: str, summary: str):
+    @require_staff()
+    @blp.response(200, BookingSchema)
+    def post(self, booking_id):
+        return container().lifecycle.record_visit(booking_id, action, staff())
+
+    post.__doc__ = summary
+    return type(f"Visit{action.title().replace('_', '')}", (MethodView,), {"post": post})
+
+
+blp.route("/bookings/<string:booking_id>/arrive")(_visit_route("arrive", "Mark the patient as arrived (staff)"))
+blp.route("/bookings/<string:booking_id>/complete")(_visit_route("complete", "Mark the appointment as fulfilled (staff)"))
+blp.route("/bookings/<string:booking_id>/no-show")(_visit_route("no_show", "Mark a no-show (staff)"))

@@ -1,0 +1,73 @@
+"""A small clinic built directly in a booking database, for tests that need exact control."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from kapbook_booking.adapters import tables as t
+from kapbook_platform.staff import token_digest
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class ClinicBuilder:
+    sessions: sessionmaker[Session]
+    zone: str = "America/New_York"
+    location_id: str = field(default_factory=new_id)
+
+    def __post_init__(self) -> None:
+        with self.sessions.begin() as session:
+            session.execute(t.locations.insert().values(id=self.location_id, name="Test Clinic", timezone=self.zone))
+
+    def appointment_type(self, code: str, minutes: int, **fields) -> str:
+        type_id = new_id()
+        values = {
+            "id": type_id, "code": code, "name": code.title(), "category": "consultation", "duration_minutes": minutes,
+            "buffer_before_minutes": 0, "buffer_after_minutes": 0, "min_notice_minutes": 60, "horizon_days": 90,
+            "slot_step_minutes": 15, "modality": "in_person", "room_kind": None, "requires_eligibility": False,
+            "requires_driver": False, "cancel_notice_hours": 24, "reschedule_notice_hours": 24, "active": True,
+        } | fields
+        with self.sessions.begin() as session:
+            session.execute(t.appointment_types.insert().values(**values))
+        return type_id
+
+    def clinician(self, name: str, type_ids: list[str], hours: tuple[time, time] = (time(8), time(18))) -> str:
+        clinician_id = new_id()
+        with self.sessions.begin() as session:
+            session.execute(t.clinicians.insert().values(id=clinician_id, name=name, role="prescriber", active=True))
+            session.execute(t.clinician_appointment_types.insert(),
+                            [{"clinician_id": clinician_id, "appointment_type_id": type_id} for type_id in type_ids])
+            session.execute(t.working_hours.insert(), [
+                {"id": new_id(), "clinician_id": clinician_id, "location_id": self.location_id, "weekday": day,
+                 "start_time": hours[0], "end_time": hours[1]} for day in range(7)
+            ])
+        return clinician_id
+
+    def room(self, kind: str, name: str = "Chair 1") -> str:
+        room_id = new_id()
+        with self.sessions.begin() as session:
+            session.execute(t.rooms.insert().values(id=room_id, location_id=self.location_id, name=name, kind=kind, active=True))
+        return room_id
+
+    def staff_token(self, role: str = "admin") -> str:
+        token = f"kbs_test_{uuid.uuid4().hex}"
+        with self.sessions.begin() as session:
+            session.execute(t.PLATFORM_TABLES["staff_credentials"].insert().values(
+                credential_id=new_id(), staff_id=new_id(), staff_name=f"Test {role}", role=role,
+                token_sha256=token_digest(token), issued_at=datetime.now(timezone.utc)))
+        return token
+
+    def local(self, days_ahead: int, hour: int, minute: int = 0) -> datetime:
+        day = datetime.now(ZoneInfo(self.zone)).date() + timedelta(days=days_ahead)
+        return datetime.combine(day, time(hour, minute), ZoneInfo(self.zone))
+
+
+def patient(email: str = "pat@example.org") -> dict:
+    return {"name": "Pat Example", "email": email, "timezone": "Europe/Berlin"}
