@@ -91,7 +91,11 @@ class ScreeningService:
         return ScreeningResult(screening_id, decision, now, valid_until, resources)
 
     def decision_for(self, screening_id: str) -> dict[str, Any]:
-        """What the booking service needs: the automated outcome, a clinician's decision if any, and validity."""
+        """What the booking service needs: the automated outcome, a clinician's decision if any, and validity.
+
+        ``decided_at`` is when the answers were decided on, also after a review: validity counts from
+        the answers, and the booking service's projection of the events carries the same instant.
+        """
         with self.sessions() as session:
             row = repo.screening_by_id(session, screening_id)
             if row is None:
@@ -102,7 +106,7 @@ class ScreeningService:
             "patient_email": row["patient_email"],
             "outcome": row["outcome"],
             "clinician_decision": review["decision"] if review else None,
-            "decided_at": review["reviewed_at"] if review else row["submitted_at"],
+            "decided_at": row["submitted_at"],
             "valid_until": row["valid_until"],
         }
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
+from marshmallow import RAISE
 from flask_smorest import Blueprint
 
 from kapbook_eligibility.entrypoints.http import container, current_staff
@@ -29,7 +30,8 @@ def _no_store(response):
 @blp.route("/reviews")
 class ReviewQueue(MethodView):
     @require_staff(*REVIEWER_ROLES)
-    @blp.arguments(ReviewQuerySchema, location="query")
+    # webargs ignores unknown query parameters unless told otherwise; a typo should not go unnoticed.
+    @blp.arguments(ReviewQuerySchema, location="query", unknown=RAISE)
     @blp.response(200, ScreeningSummarySchema(many=True))
     @blp.alt_response(401, description="No valid staff token")
     @blp.alt_response(403, description="Not a clinician or admin")
