@@ -24,9 +24,6 @@ from kapbook_platform.staff import new_staff_token, token_digest
 PUBLIC_URL = "https://clinic.example"
 START = datetime(2026, 11, 20, 15, 30, tzinfo=timezone.utc)
 SCREENINGS = "/api/eligibility/v1/screenings"
-REVIEWS = "/api/eligibility/v1/reviews"
-RULE_SETS = "/api/eligibility/v1/rule-sets"
-DECISIONS = "/api/eligibility/v1/decisions"
 
 MEDICAL_FLAGS = (
     "pregnant",
