@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port="${PORT:-8080}"
+# honcho sets PORT per process itself (base + 100 x index), so the gateway gets its own variable.
+export GATEWAY_PORT="$port"
 export BOOKING_PORT="${BOOKING_PORT:-8081}" ELIGIBILITY_PORT="${ELIGIBILITY_PORT:-8082}" REMINDERS_PORT="${REMINDERS_PORT:-8083}"
 export SMTP_PORT="${SMTP_PORT:-8025}"
 # Where the gateway and the services find each other.

@@ -1,14 +1,20 @@
 """SQLAlchemy engines that behave the same on SQLite and PostgreSQL where it matters."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -67,6 +73,26 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory.begin() as session:
         yield session
+
+
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
+def is_retryable(error: BaseException) -> bool:
+    """A transaction PostgreSQL aborted only because of concurrency: running it again can succeed."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def retry_on_conflict(unit_of_work: Callable[[], T], attempts: int = 5) -> T:
+    """Run ``unit_of_work`` (which opens its own transaction) again after a deadlock or serialization failure."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return unit_of_work()
+        except DBAPIError as error:
+            if not is_retryable(error) or attempt == attempts:
+                raise
+            time.sleep(random.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")
 
 
 def ping(engine: Engine) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -66,8 +66,21 @@ def delete_expired_holds(session: Session, now: datetime) -> None:
     session.execute(delete(t.bookings).where(t.bookings.c.status == "held", t.bookings.c.hold_expires_at <= now))
 
 
+def lock_resources(session: Session, clinician_id: str, room_id: str | None) -> None:
+    """On PostgreSQL, serialise writers of the same clinician or room, always in the same order.
+
+    Two inserts that conflict in one exclusion constraint and not the other would otherwise each
+    wait for the other's uncommitted row: a deadlock. SQLite needs nothing (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(k for k in (f"clinician:{clinician_id}", room_id and f"room:{room_id}") if k):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
 def insert_booking(session: Session, values: dict[str, Any]) -> None:
     """Insert a booking; the database refuses overlaps (exclusion constraint or trigger)."""
+    lock_resources(session, values["clinician_id"], values.get("room_id"))
     try:
         with session.begin_nested():
             session.execute(t.bookings.insert().values(**values))

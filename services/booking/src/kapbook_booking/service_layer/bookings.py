@@ -30,6 +30,7 @@ from kapbook_booking.service_layer.availability import AvailabilityQuery, free_s
 from kapbook_booking.service_layer.eligibility import EligibilityGate
 from kapbook_booking.service_layer.links import ManageLinks
 from kapbook_platform.contracts import EventType
+from kapbook_platform.database import retry_on_conflict
 from kapbook_platform.messaging.outbox import Outbox
 
 Clock = Callable[[], datetime]
@@ -84,6 +85,9 @@ class BookingService:
 
     def book(self, command: BookAppointment) -> tuple[dict[str, Any], bool]:
         """Book and publish ``booking.created``; returns (booking, created) — created is False on a replay."""
+        return retry_on_conflict(lambda: self._book(command))
+
+    def _book(self, command: BookAppointment) -> tuple[dict[str, Any], bool]:
         now = self.clock()
         with self.sessions.begin() as session:
             replay = self._replay(session, command)
@@ -103,6 +107,9 @@ class BookingService:
 
     def hold(self, command: HoldSlot) -> dict[str, Any]:
         """Reserve a slot for a few minutes while the patient fills in the form."""
+        return retry_on_conflict(lambda: self._hold(command))
+
+    def _hold(self, command: HoldSlot) -> dict[str, Any]:
         now = self.clock()
         with self.sessions.begin() as session:
             kind = self._type(session, command.appointment_type)

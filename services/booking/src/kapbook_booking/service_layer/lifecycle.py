@@ -28,6 +28,7 @@ from kapbook_booking.adapters.schedules import load_schedules
 from kapbook_booking.service_layer.bookings import Clock, booking_view, publish_booking_event, utc_now
 from kapbook_booking.service_layer.links import ManageLinks
 from kapbook_platform.contracts import EventType
+from kapbook_platform.database import retry_on_conflict
 from kapbook_platform.messaging.outbox import Outbox
 from kapbook_platform.staff import StaffPrincipal, record_audit
 
@@ -67,10 +68,13 @@ class BookingLifecycle:
             return self._cancel(session, row, Actor("patient"), reason="cancelled by the patient")
 
     def reschedule_by_patient(self, token: str, new_start: datetime) -> dict[str, Any]:
-        with self.sessions.begin() as session:
-            row = self._row_for_token(session, token)
-            check_policy_window(_hours(row["reschedule_notice_hours"]), row["start"], self.clock(), "rescheduled")
-            return self._reschedule(session, row, new_start, Actor("patient"), reason=None)
+        def unit_of_work() -> dict[str, Any]:
+            with self.sessions.begin() as session:
+                row = self._row_for_token(session, token)
+                check_policy_window(_hours(row["reschedule_notice_hours"]), row["start"], self.clock(), "rescheduled")
+                return self._reschedule(session, row, new_start, Actor("patient"), reason=None)
+
+        return retry_on_conflict(unit_of_work)
 
     def cancel_by_staff(self, booking_id: str, staff: StaffPrincipal, reason: str) -> dict[str, Any]:
         """Staff may cancel at any time; the reason is recorded with the booking and in the audit log."""
@@ -79,9 +83,12 @@ class BookingLifecycle:
             return self._cancel(session, row, Actor(staff.name, staff), reason=reason)
 
     def reschedule_by_staff(self, booking_id: str, new_start: datetime, staff: StaffPrincipal, reason: str) -> dict[str, Any]:
-        with self.sessions.begin() as session:
-            row = self._row(session, booking_id)
-            return self._reschedule(session, row, new_start, Actor(staff.name, staff), reason=reason)
+        def unit_of_work() -> dict[str, Any]:
+            with self.sessions.begin() as session:
+                row = self._row(session, booking_id)
+                return self._reschedule(session, row, new_start, Actor(staff.name, staff), reason=reason)
+
+        return retry_on_conflict(unit_of_work)
 
     def record_visit(self, booking_id: str, action: str, staff: StaffPrincipal) -> dict[str, Any]:
         """Mark arrival, completion or no-show."""
@@ -111,6 +118,7 @@ class BookingLifecycle:
         blocked_start, blocked_end = kind.blocked_range(slot.start_utc)
         values = {"start": slot.start_utc, "end": slot.end_utc, "blocked_start": blocked_start, "blocked_end": blocked_end,
                   "room_id": slot.room_id, "location_id": slot.location_id, "sequence": row["sequence"] + 1}
+        repo.lock_resources(session, row["clinician_id"], slot.room_id)
         try:
             with session.begin_nested():
                 self._update(session, row["id"], **values)
