@@ -5,11 +5,12 @@ Pure domain code. All instants are aware datetimes; results are in UTC.
 Semantics worth knowing:
 
 * Working hours are wall-clock times in the location's zone, converted day by day.
-  A wall time inside a spring-forward gap maps to the instant the gap ends
-  (a 02:00 or 02:30 start in New York on that day begins at 03:00 EDT; an end
-  in the gap ends the interval there). An ambiguous wall time on a fall-back
-  day maps to its first occurrence when it starts an interval and to its second
-  when it ends one, so the repeated hour counts as working time.
+  Local hours [start, end) run from the first instant the clock reads `start`
+  or later to the instant after which it never again reads earlier than `end`.
+  So a start inside a spring-forward gap begins when the gap ends (02:00 or
+  02:30 in New York on that day means 03:00 EDT), an end inside it ends there,
+  and on fall-back days the repeated hour is working time (01:00-01:30 is
+  01:00 EDT to 01:30 EST).
 * A day's working intervals are merged when they overlap or touch, after the
   conversion to UTC; a slot must fit inside one merged interval.
 * Slot starts step by `slot_step` of elapsed time from the start of the
@@ -168,18 +169,24 @@ def _check_local_hours(start: time, end: time) -> None:
 def local_to_utc(zone: ZoneInfo, day: date, wall: time, *, ends_interval: bool = False) -> datetime:
     """Convert a local wall time on `day` to UTC, resolving gaps and repeats.
 
-    In a spring-forward gap the result is the instant the gap ends. For a
-    repeated (fall-back) time, a start takes the first occurrence and an end
-    (`ends_interval=True`) the second.
+    A start is the first instant the clock reads `wall` or later; an end
+    (`ends_interval=True`) is the instant after which the clock never again
+    reads earlier than `wall`. Inside a spring-forward gap both are the instant
+    the gap ends. A repeated fall-back time starts at its first occurrence and
+    ends at its second, except at the very start of the repeated hour, where
+    the clock never reads earlier again after the first.
     """
     naive = datetime.combine(day, wall)
     first = naive.replace(tzinfo=zone).astimezone(UTC)
     second = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
     if first == second:
         return first
-    if first < second:
-        return second if ends_interval else first
-    return _offset_change_between(zone, second, first)
+    if first > second:  # in a gap, fold=0 applies the earlier, smaller offset
+        return _offset_change_between(zone, second, first)
+    if not ends_interval:
+        return first
+    reading_before_second = (second - _MICROSECOND).astimezone(zone).replace(tzinfo=None)
+    return second if reading_before_second < naive else first
 
 
 def _offset_change_between(zone: ZoneInfo, before: datetime, after: datetime) -> datetime:
