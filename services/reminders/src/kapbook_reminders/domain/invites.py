@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
@@ -93,7 +94,12 @@ def build_timezone(snapshot: BookingSnapshot) -> Timezone:
     """A VTIMEZONE covering the appointment's year and the next, to keep the invite small."""
     zone_name = invite_timezone(snapshot)
     require_zone(zone_name)
-    year = to_local(snapshot.start, zone_name).year
+    return timezone_component(zone_name, to_local(snapshot.start, zone_name).year)
+
+
+@lru_cache(maxsize=256)
+def timezone_component(zone_name: str, year: int) -> Timezone:
+    """Computed once per zone and year (a dispatcher sends thousands); never modified after."""
     return Timezone.from_tzid(zone_name, first_date=date(year - 1, 1, 1), last_date=date(year + 2, 1, 1))
 
 
