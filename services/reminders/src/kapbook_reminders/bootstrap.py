@@ -12,6 +12,7 @@ from kapbook_platform.staff import staff_event_handlers
 from kapbook_reminders.adapters import tables
 from kapbook_reminders.adapters.smtp import MailSender, SmtpSender
 from kapbook_reminders.config import RemindersConfig
+from kapbook_reminders.domain.branding import ClinicBranding
 from kapbook_reminders.domain.plan_config import load_notification_plans
 from kapbook_reminders.service_layer.dispatch import Dispatcher
 from kapbook_reminders.service_layer.planning import MessagePlanner
@@ -38,6 +39,9 @@ class RemindersContainer:
     runtime: ServiceRuntime
     planner: MessagePlanner
     dispatcher: Dispatcher
+    branding: ClinicBranding
+    # Every use case reads time from here, so tests can travel in time.
+    clock: Clock = utc_now
 
     def migrate(self) -> None:
         upgrade_database(self.runtime, tables.metadata, "kapbook_reminders.adapters.migrations")
@@ -56,6 +60,7 @@ def smtp_sender(config: RemindersConfig) -> SmtpSender:
         username=config.smtp_username,
         password=config.smtp_password,
         timeout=config.smtp_timeout,
+        ca_file=config.smtp_ca_file,
     )
 
 
@@ -67,12 +72,16 @@ def bootstrap(
     overrides = json.loads(config.plans_path.read_text()) if config.plans_path else None
     plans = load_notification_plans(overrides)
     planner = MessagePlanner(plans, clock)
+    composer = MessageComposer.from_config(config, plans)
     dispatcher = Dispatcher(
         runtime.sessions,
         sender or smtp_sender(config),
-        MessageComposer.from_config(config, plans),
+        composer,
         clock,
         batch_size=config.dispatch_batch,
         max_attempts=config.max_send_attempts,
+        connections=config.smtp_connections,
     )
-    return RemindersContainer(config=config, runtime=runtime, planner=planner, dispatcher=dispatcher)
+    return RemindersContainer(
+        config=config, runtime=runtime, planner=planner, dispatcher=dispatcher, branding=composer.branding, clock=clock
+    )

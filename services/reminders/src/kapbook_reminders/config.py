@@ -1,11 +1,13 @@
 """The reminders service's configuration, from the environment."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from kapbook_platform.config import ConfigError, PlatformConfig, setting
+from kapbook_reminders.adapters.smtp import SECURITY_MODES
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,9 @@ class RemindersConfig(PlatformConfig):
     smtp_username: str = setting("SMTP_USERNAME", "", doc="SMTP login (empty: no authentication)")
     smtp_password: str = setting("SMTP_PASSWORD", "", doc="SMTP password")
     smtp_timeout: float = setting("SMTP_TIMEOUT", 10.0, doc="Seconds before an SMTP attempt counts as failed")
+    smtp_ca_file: str = setting(
+        "SMTP_CA_FILE", "", doc="PEM file of the CA that signed the SMTP server's certificate (default: system CAs)"
+    )
     clinic_name: str = setting("CLINIC_NAME", "Kapbook Demo Clinic", doc="Shown in every email")
     mail_from: str = setting("MAIL_FROM", "appointments@clinic.example", doc="From address of patient emails")
     mail_reply_to: str = setting("MAIL_REPLY_TO", "frontdesk@clinic.example", doc="Reply-To of patient emails")
@@ -33,11 +38,19 @@ class RemindersConfig(PlatformConfig):
     )
     dispatch_interval: float = setting("DISPATCH_INTERVAL", 0.2, doc="Seconds between dispatcher polls when idle")
     dispatch_batch: int = setting("DISPATCH_BATCH", 50, doc="Messages one dispatcher claims at a time")
-    max_send_attempts: int = setting("MAX_SEND_ATTEMPTS", 6, doc="Temporary failures before a message is failed")
+    smtp_connections: int = setting("SMTP_CONNECTIONS", 4, doc="SMTP sessions one dispatcher sends over at once")
+    max_send_attempts: int = setting(
+        "MAX_SEND_ATTEMPTS", 10, doc="Attempts before a temporarily failing message is failed (backoff 30 s to 30 min)"
+    )
 
     @property
     def effective_database_url(self) -> str:
         return self.database_url or self.sqlite_url("reminders")
+
+    @property
+    def unsubscribe_key(self) -> bytes:
+        """Signs unsubscribe links; derived from the service token, which production requires to be secret."""
+        return hashlib.sha256(b"kapbook-reminders-unsubscribe-key:" + self.service_token.encode("utf-8")).digest()
 
     @property
     def plans_path(self) -> Path | None:
@@ -45,5 +58,11 @@ class RemindersConfig(PlatformConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.smtp_security not in {"none", "starttls", "tls"}:
+        if self.smtp_security not in SECURITY_MODES:
             raise ConfigError("SMTP_SECURITY must be none, starttls or tls")
+        if self.smtp_password and not self.smtp_username:
+            raise ConfigError("SMTP_PASSWORD is set but SMTP_USERNAME is not")
+        if self.smtp_username and self.smtp_security == "none" and self.is_production:
+            raise ConfigError("SMTP authentication needs SMTP_SECURITY=starttls or tls in production")
+        if min(self.dispatch_batch, self.max_send_attempts, self.smtp_connections) < 1:
+            raise ConfigError("DISPATCH_BATCH, MAX_SEND_ATTEMPTS and SMTP_CONNECTIONS must be at least 1")

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Protocol
+
+SECURITY_MODES = ("none", "starttls", "tls")
 
 
 class DeliveryFailed(Exception):
@@ -16,38 +20,101 @@ class DeliveryFailed(Exception):
         self.temporary = temporary
 
 
-class MailSender(Protocol):
+class MailConnection(Protocol):
     def send(self, message: EmailMessage) -> None: ...
+
+
+class MailSender(Protocol):
+    def connect(self) -> AbstractContextManager[MailConnection]: ...
 
 
 @dataclass(frozen=True)
 class SmtpSender:
+    """Where and how to reach the SMTP server (from configuration)."""
+
     host: str
     port: int
     security: str = "none"
     username: str = ""
     password: str = ""
     timeout: float = 10.0
+    ca_file: str = ""
+
+    def __post_init__(self) -> None:
+        if self.security not in SECURITY_MODES:
+            raise ValueError(f"security must be one of {', '.join(SECURITY_MODES)}")
+
+    @contextmanager
+    def connect(self) -> Iterator[SmtpConnection]:
+        """One SMTP session reused for many messages (opened on the first send), closed at the end."""
+        connection = SmtpConnection(self)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def send(self, message: EmailMessage) -> None:
+        """Deliver one message on its own connection."""
+        with self.connect() as connection:
+            connection.send(message)
+
+    def tls_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file or None)
+
+    def open(self) -> smtplib.SMTP:
+        """A logged-in SMTP session, with TLS as configured."""
+        if self.security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.tls_context())
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.security == "starttls":
+                smtp.starttls(context=self.tls_context())
+            if self.username:
+                smtp.login(self.username, self.password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+
+@dataclass
+class SmtpConnection:
+    """Sends messages over one session; after a failure the next send starts a fresh one."""
+
+    sender: SmtpSender
+    smtp: smtplib.SMTP | None = field(default=None, init=False)
 
     def send(self, message: EmailMessage) -> None:
         """Deliver one message; raises DeliveryFailed (temporary for 4xx and network errors, else permanent)."""
         try:
-            with self._connect() as smtp:
-                if self.username:
-                    smtp.login(self.username, self.password)
-                smtp.send_message(message)
+            if self.smtp is None:
+                self.smtp = self.sender.open()
+            self.smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _ in error.recipients.values()]
             raise DeliveryFailed(f"recipient refused: {codes}", temporary=all(400 <= c < 500 for c in codes)) from None
+        except smtplib.SMTPAuthenticationError as error:
+            # The relay refused our credentials: a configuration problem, not this message's.
+            self.close()
+            raise DeliveryFailed(f"SMTP login refused: {error.smtp_code}", temporary=True) from None
         except smtplib.SMTPResponseException as error:
-            raise DeliveryFailed(f"{error.smtp_code} {error.smtp_error!r}", temporary=400 <= error.smtp_code < 500) from None
+            if error.smtp_code in (421, -1):  # the server is closing the session
+                self.close()
+            raise DeliveryFailed(f"{error.smtp_code} {_text(error.smtp_error)}", temporary=400 <= error.smtp_code < 500) from None
         except (OSError, smtplib.SMTPException) as error:
+            self.close()
             raise DeliveryFailed(f"SMTP unavailable: {error!r}", temporary=True) from None
 
-    def _connect(self) -> smtplib.SMTP:
-        if self.security == "tls":
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
-        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        if self.security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
-        return smtp
+    def close(self) -> None:
+        if self.smtp is None:
+            return
+        smtp, self.smtp = self.smtp, None
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)

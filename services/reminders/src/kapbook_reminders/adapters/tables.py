@@ -29,6 +29,8 @@ messages = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UtcDateTime(), nullable=True),
     Column("lease_until", UtcDateTime(), nullable=True),
+    # Which claim holds the lease: a dispatcher whose lease was taken over must not send or record.
+    Column("claim_token", String(36), nullable=True),
     Column("sent_at", UtcDateTime(), nullable=True),
     Column("smtp_message_id", String(200), nullable=True),
     Column("result", Text, nullable=True),
@@ -36,6 +38,19 @@ messages = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_messages_due", "status", "due_at"),
     Index("ix_messages_booking", "booking_id"),
+)
+
+# The newest version of each booking seen in its events: planning ignores older events, and the
+# dispatcher holds back a message planned from a version that has since changed.
+booking_versions = Table(
+    "booking_versions",
+    metadata,
+    Column("booking_id", String(36), primary_key=True),
+    Column("sequence", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    # Lets a reschedule notice say what the time was when the event does not.
+    Column("start", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 contact_preferences = Table(

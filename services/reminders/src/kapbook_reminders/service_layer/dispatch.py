@@ -1,39 +1,60 @@
 """The dispatcher: claims due messages, sends them, records what happened.
 
-Claiming takes a lease: the message moves to ``sending`` until ``lease_until``. On PostgreSQL
-the claim skips rows another dispatcher has locked (FOR UPDATE SKIP LOCKED); on SQLite the
-claim runs in a BEGIN IMMEDIATE transaction, which serialises claimers just the same. A
-dispatcher that dies mid-batch leaves leases that expire, and its messages are claimed again.
+Claiming takes a lease: the message moves to ``sending`` with a fresh claim token until
+``lease_until``. On PostgreSQL the claim skips rows another dispatcher has locked (FOR UPDATE
+SKIP LOCKED); on SQLite every transaction begins IMMEDIATE, which serialises claimers just
+the same. A dispatcher that dies mid-batch leaves leases that expire, and its messages are
+claimed again.
+
+Right before each send the dispatcher renews its lease, but only while the claim token is
+still its own, and checks the message once more against the booking's newest version, the
+appointment's start and the recipient's preferences. So a slow batch whose lease was taken
+over sends nothing twice, and a booking cancelled after the claim gets no reminder.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_reminders.adapters import tables as t
-from kapbook_reminders.adapters.smtp import DeliveryFailed, MailSender
+from kapbook_reminders.adapters.smtp import DeliveryFailed, MailConnection, MailSender
 from kapbook_reminders.domain.compose import MessageNoLongerRelevant
+from kapbook_reminders.domain.plan import BOOKING_CHANGED, MessageKind, is_essential, reason_not_to_send
+from kapbook_reminders.domain.unsubscribe import normalise_email
+from kapbook_reminders.service_layer.planning import latest_version
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Composer = Callable[[dict[str, Any], datetime], EmailMessage]
-LEASE = timedelta(seconds=60)
-RETRY_BASE = timedelta(seconds=5)
+# Long enough for one SMTP transaction (each step times out after SMTP_TIMEOUT, 10 s by default).
+LEASE = timedelta(seconds=120)
+RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)
+UNSUBSCRIBED = "recipient unsubscribed from non-essential email"
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff: 5 s, 10 s, 20 s, ... at most 30 min."""
+    """Exponential backoff after the n-th failed attempt: 30 s, 1 min, 2 min, ... at most 30 min."""
     return min(RETRY_MAX, RETRY_BASE * 2 ** max(0, attempts - 1))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A claimed message that must not be sent, and what to record instead."""
+
+    status: str
+    reason: str
 
 
 @dataclass
@@ -43,84 +64,130 @@ class Dispatcher:
     compose: Composer
     clock: Clock
     batch_size: int = 50
-    max_attempts: int = 6
+    max_attempts: int = 10
+    connections: int = 4
 
     def dispatch_due(self) -> int:
-        """Send every message due now (one batch); returns how many were attempted."""
+        """Send every message due now (one batch); returns how many were claimed."""
         claimed = self.claim()
-        for message in claimed:
-            self._deliver(message)
+        self.send(claimed)
         return len(claimed)
 
+    def dispatch_all_due(self) -> int:
+        """Dispatch batches until nothing is due; returns how many messages were claimed."""
+        total = 0
+        while count := self.dispatch_due():
+            total += count
+        return total
+
+    def send(self, claimed: list[dict[str, Any]]) -> None:
+        """Send claimed messages over up to ``connections`` SMTP sessions at once, recording each outcome.
+
+        Several sessions keep the SMTP server's round trips (four per message) from idling
+        the dispatcher: one thread composes while another waits for a reply.
+        """
+        lanes = [claimed[lane :: self.connections] for lane in range(min(self.connections, len(claimed)))]
+        if len(lanes) <= 1:
+            self._send_lane(claimed)
+            return
+        with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="smtp") as pool:
+            for finished in [pool.submit(self._send_lane, lane) for lane in lanes]:
+                finished.result()
+
+    def _send_lane(self, messages: list[dict[str, Any]]) -> None:
+        if not messages:
+            return
+        with self.sender.connect() as connection:
+            for message in messages:
+                self._deliver(message, connection)
+
     def claim(self) -> list[dict[str, Any]]:
+        """Lease up to ``batch_size`` due messages (and abandoned ones) to this dispatcher."""
         now = self.clock()
+        token = str(uuid.uuid4())
         with self.sessions.begin() as session:
-            query = self._due_query(now, session)
-            rows = [dict(row) for row in session.execute(query).mappings()]
+            rows = [dict(row) for row in session.execute(self._due_query(now, session)).mappings()]
             if rows:
                 session.execute(
                     update(t.messages)
                     .where(t.messages.c.id.in_([row["id"] for row in rows]))
-                    .values(status="sending", lease_until=now + LEASE, updated_at=now)
+                    .values(status="sending", claim_token=token, lease_until=now + LEASE, updated_at=now)
                 )
-        return rows
+        return [row | {"claim_token": token} for row in rows]
 
     def _due_query(self, now: datetime, session: Session):
         m = t.messages.c
         due = and_(m.status == "scheduled", m.due_at <= now, or_(m.next_attempt_at.is_(None), m.next_attempt_at <= now))
         abandoned = and_(m.status == "sending", m.lease_until < now)
-        query = select(t.messages).where(or_(due, abandoned)).order_by(m.due_at).limit(self.batch_size)
+        query = select(t.messages).where(or_(due, abandoned)).order_by(m.due_at, m.created_at).limit(self.batch_size)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return query
 
-    def _deliver(self, message: dict[str, Any]) -> None:
+    def _deliver(self, message: dict[str, Any], connection: MailConnection) -> None:
         now = self.clock()
-        if not message["essential"] and self._unsubscribed(message["recipient"]):
-            self._finish(message["id"], status="skipped", result="recipient unsubscribed from non-essential email")
+        with self.sessions.begin() as session:
+            if not self._renew_lease(session, message, now):
+                log.info("claim taken over; not sending", extra={"message_id": message["id"]})
+                return
+            verdict = check_before_sending(session, message, now)
+        if verdict is not None:
+            self._finish(message, status=verdict.status, result=f"not sent: {verdict.reason}")
             return
         try:
             email = self.compose(message, now)
         except MessageNoLongerRelevant as reason:
-            self._finish(message["id"], status="cancelled", result=f"not sent: {reason}")
+            self._finish(message, status="cancelled", result=f"not sent: {reason}")
             return
         except Exception as error:  # a template or privacy-guard failure: never retried blindly
             log.exception("message could not be composed", extra={"message_id": message["id"]})
-            self._finish(message["id"], status="failed", result=f"could not be composed: {error!r}"[:500])
+            self._finish(message, status="failed", result=f"could not be composed: {error!r}"[:500])
             return
         try:
-            self.sender.send(email)
+            connection.send(email)
         except DeliveryFailed as failure:
-            self._record_failure(message, failure, now)
+            self._record_failure(message, failure)
             return
-        self._finish(message["id"], status="sent", result="accepted by SMTP server", sent_at=now,
-                     smtp_message_id=email["Message-ID"])
+        self._finish(
+            message, status="sent", result="accepted by the SMTP server", sent_at=now, smtp_message_id=email["Message-ID"]
+        )
         log.info("message sent", extra={"message_id": message["id"], "kind": message["kind"]})
 
-    def _record_failure(self, message: dict[str, Any], failure: DeliveryFailed, now: datetime) -> None:
+    def _renew_lease(self, session: Session, message: dict[str, Any], now: datetime) -> bool:
+        """Extend the lease for this send, if the claim is still ours."""
+        renewed = session.execute(
+            update(t.messages)
+            .where(t.messages.c.id == message["id"], t.messages.c.claim_token == message["claim_token"])
+            .where(t.messages.c.status == "sending")
+            .values(lease_until=now + LEASE)
+        )
+        return renewed.rowcount == 1
+
+    def _record_failure(self, message: dict[str, Any], failure: DeliveryFailed) -> None:
         attempts = message["attempts"] + 1
         if failure.temporary and attempts < self.max_attempts:
-            self._finish(message["id"], status="scheduled", result=f"temporary failure: {failure}", attempts=attempts,
-                         next_attempt_at=now + retry_delay(attempts))
+            self._finish(
+                message,
+                status="scheduled",
+                result=f"temporary failure (attempt {attempts}): {failure}"[:500],
+                attempts=attempts,
+                next_attempt_at=self.clock() + retry_delay(attempts),
+            )
             log.warning("message send failed; will retry", extra={"message_id": message["id"], "attempts": attempts})
             return
-        self._finish(message["id"], status="failed", result=str(failure), attempts=attempts)
+        kind = "temporary failures, giving up" if failure.temporary else "permanent failure"
+        self._finish(message, status="failed", result=f"{kind} (attempt {attempts}): {failure}"[:500], attempts=attempts)
         log.error("message failed", extra={"message_id": message["id"], "attempts": attempts})
 
-    def _finish(self, message_id: str, **values: Any) -> None:
+    def _finish(self, message: dict[str, Any], **values: Any) -> None:
+        """Record the outcome, unless another dispatcher has taken the claim over meanwhile."""
         with self.sessions.begin() as session:
             session.execute(
                 update(t.messages)
-                .where(t.messages.c.id == message_id, t.messages.c.status == "sending")
-                .values(lease_until=None, updated_at=self.clock(), **values)
+                .where(t.messages.c.id == message["id"], t.messages.c.claim_token == message["claim_token"])
+                .where(t.messages.c.status == "sending")
+                .values(lease_until=None, claim_token=None, updated_at=self.clock(), **values)
             )
-
-    def _unsubscribed(self, email: str) -> bool:
-        with self.sessions() as session:
-            row = session.execute(
-                select(t.contact_preferences.c.unsubscribed_at).where(t.contact_preferences.c.email == email.lower())
-            ).first()
-        return bool(row and row[0])
 
     def run(self, stop: threading.Event, idle_interval: float = 0.2) -> None:
         """Dispatch until ``stop`` is set."""
@@ -134,11 +201,46 @@ class Dispatcher:
             stop.wait(idle_interval)
 
 
-def resend(session: Session, message_id: str, now: datetime) -> bool:
-    """Put a failed message back in the queue; returns False if it is not failed."""
-    result = session.execute(
-        update(t.messages)
-        .where(t.messages.c.id == message_id, t.messages.c.status == "failed")
-        .values(status="scheduled", attempts=0, next_attempt_at=None, due_at=now, result="resend requested", updated_at=now)
+def check_before_sending(session: Session, message: dict[str, Any], now: datetime) -> Verdict | None:
+    """Why this message must not go out now (see ``reason_not_to_send``), or None to send it."""
+    if not is_essential(message["kind"]) and is_unsubscribed(session, message["recipient"]):
+        return Verdict("skipped", UNSUBSCRIBED)
+    if message["booking_id"] is None:
+        return None  # a staff alert: always sent
+    reason = reason_not_to_send(
+        message["kind"],
+        sequence=message["sequence"],
+        start=datetime.fromisoformat(message["context"]["start"]),
+        now=now,
+        latest=latest_version(session, message["booking_id"]),
+        later_reminder_due=message["kind"] == MessageKind.REMINDER and later_reminder_due(session, message, now),
     )
-    return result.rowcount == 1
+    if reason is None:
+        return None
+    return Verdict("cancelled" if reason == BOOKING_CHANGED else "skipped", reason)
+
+
+def later_reminder_due(session: Session, message: dict[str, Any], now: datetime) -> bool:
+    """Whether a later reminder of the same booking version is due (or gone) already."""
+    m = t.messages.c
+    return bool(
+        session.execute(
+            select(
+                exists().where(
+                    m.booking_id == message["booking_id"],
+                    m.sequence == message["sequence"],
+                    m.kind == MessageKind.REMINDER.value,
+                    m.due_at > message["due_at"],
+                    m.due_at <= now,
+                    m.status.in_(("scheduled", "sending", "sent")),
+                )
+            )
+        ).scalar()
+    )
+
+
+def is_unsubscribed(session: Session, email: str) -> bool:
+    row = session.execute(
+        select(t.contact_preferences.c.unsubscribed_at).where(t.contact_preferences.c.email == normalise_email(email))
+    ).first()
+    return bool(row and row[0])

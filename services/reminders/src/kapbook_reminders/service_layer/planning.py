@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kapbook_platform.contracts import Envelope, EventType
 from kapbook_reminders.adapters import tables as t
 from kapbook_reminders.domain.booking import BookingSnapshot
 from kapbook_reminders.domain.plan import (
+    BookingVersion,
     MessageKind,
     PlannedMessage,
     crisis_alert_dedupe_key,
@@ -63,7 +64,8 @@ class MessagePlanner:
 
     def on_booking_event(self, session: Session, envelope: Envelope) -> None:
         snapshot = snapshot_from_event(envelope.data)
-        if is_stale(session, snapshot.booking_id, snapshot.sequence):
+        latest = latest_version(session, snapshot.booking_id, lock=True)
+        if latest is not None and latest.supersedes(snapshot.sequence, snapshot.status):
             return  # a later version of this booking was planned already; this one must not undo it
         plan = self.plans.for_booking(snapshot)
         now = self.clock()
@@ -75,7 +77,9 @@ class MessagePlanner:
             EventType.BOOKING_COMPLETED: lambda: plan_after_visit(snapshot, plan, now),
         }
         planned = planners[envelope.type]()
-        store_plan(session, snapshot.booking_id, snapshot.patient_email, planned, envelope.data, now)
+        context = with_previous_start(envelope, latest)
+        record_version(session, snapshot, now, known=latest is not None)
+        store_plan(session, snapshot.booking_id, snapshot.patient_email, planned, context, now)
 
     def on_crisis(self, oncall_email: str) -> Callable[[Session, Envelope], None]:
         def handle(session: Session, envelope: Envelope) -> None:
@@ -93,18 +97,44 @@ class MessagePlanner:
         return handle
 
 
-def is_stale(session: Session, booking_id: str, sequence: int) -> bool:
-    """True if messages were already planned from a newer version of the booking."""
-    newest = session.execute(
-        select(func.max(t.messages.c.sequence)).where(t.messages.c.booking_id == booking_id)
-    ).scalar()
-    return newest is not None and sequence < newest
+@dataclass(frozen=True)
+class StoredVersion(BookingVersion):
+    start: datetime | None = None
+
+
+def latest_version(session: Session, booking_id: str, *, lock: bool = False) -> StoredVersion | None:
+    """The newest version of the booking seen so far; ``lock`` serialises planners of one booking."""
+    v = t.booking_versions.c
+    query = select(v.sequence, v.status, v.start).where(v.booking_id == booking_id)
+    row = session.execute(query.with_for_update() if lock else query).first()
+    return None if row is None else StoredVersion(sequence=row.sequence, status=row.status, start=row.start)
+
+
+def record_version(session: Session, snapshot: BookingSnapshot, now: datetime, *, known: bool) -> None:
+    values = {"sequence": snapshot.sequence, "status": snapshot.status.value, "start": snapshot.start, "updated_at": now}
+    if known:
+        session.execute(update(t.booking_versions).where(t.booking_versions.c.booking_id == snapshot.booking_id).values(values))
+    else:
+        session.execute(t.booking_versions.insert().values(booking_id=snapshot.booking_id, **values))
+
+
+def with_previous_start(envelope: Envelope, latest: StoredVersion | None) -> dict[str, Any]:
+    """The event data to write emails from; a reschedule learns the old time from the version it replaces."""
+    data = dict(envelope.data)
+    if envelope.type == EventType.BOOKING_RESCHEDULED and not data.get("previous_start") and latest and latest.start:
+        if latest.start != datetime.fromisoformat(data["start"]):
+            data["previous_start"] = latest.start.isoformat()
+    return data
 
 
 def store_plan(
     session: Session, booking_id: str, recipient: str, planned: list[PlannedMessage], context: dict, now: datetime
 ) -> None:
-    """Insert planned messages not stored before; cancel this booking's pending ones not in the plan."""
+    """Insert planned messages not stored before; cancel this booking's pending ones not in the plan.
+
+    Messages being sent right now are left to the dispatcher, which checks the booking's
+    newest version before it sends.
+    """
     keys = {message.dedupe_key for message in planned}
     session.execute(
         update(t.messages)

@@ -12,7 +12,21 @@ from kapbook_reminders.domain.branding import ClinicBranding
 from kapbook_reminders.domain.compose import compose_crisis_alert, compose_email
 from kapbook_reminders.domain.plan import MessageKind
 from kapbook_reminders.domain.plan_config import NotificationPlans
+from kapbook_reminders.domain.unsubscribe import unsubscribe_token
 from kapbook_reminders.service_layer.planning import snapshot_from_event
+
+UNSUBSCRIBE_PATH = "/api/reminders/v1/unsubscribe"
+
+
+def branding_from_config(config: RemindersConfig) -> ClinicBranding:
+    return ClinicBranding(
+        name=config.clinic_name,
+        from_address=config.mail_from,
+        reply_to=config.mail_reply_to,
+        brand_colour=config.clinic_brand_colour,
+        website_url=config.clinic_website,
+        postal_address=config.clinic_postal_address,
+    )
 
 
 @dataclass(frozen=True)
@@ -20,18 +34,11 @@ class MessageComposer:
     branding: ClinicBranding
     public_base_url: str
     plans: NotificationPlans
+    unsubscribe_key: bytes
 
     @classmethod
     def from_config(cls, config: RemindersConfig, plans: NotificationPlans) -> MessageComposer:
-        branding = ClinicBranding(
-            name=config.clinic_name,
-            from_address=config.mail_from,
-            reply_to=config.mail_reply_to,
-            brand_colour=config.clinic_brand_colour,
-            website_url=config.clinic_website,
-            postal_address=config.clinic_postal_address,
-        )
-        return cls(branding, config.public_base_url, plans)
+        return cls(branding_from_config(config), config.public_base_url, plans, config.unsubscribe_key)
 
     def __call__(self, message: dict[str, Any], now: datetime) -> EmailMessage:
         kind = MessageKind(message["kind"])
@@ -54,4 +61,5 @@ class MessageComposer:
         )
 
     def unsubscribe_url(self, email: str) -> str:
-        return f"{self.public_base_url.rstrip('/')}/api/reminders/v1/unsubscribe?{urlencode({'email': email})}"
+        token = unsubscribe_token(email, self.unsubscribe_key)
+        return f"{self.public_base_url.rstrip('/')}{UNSUBSCRIBE_PATH}?{urlencode({'token': token})}"
