@@ -1,49 +1,72 @@
 """Staff API over what was sent to whom and when; the unsubscribe link of non-essential email."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-from flask import current_app
+from flask import Response, current_app, g, render_template
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from kapbook_platform.staff import require_staff
 from kapbook_platform.web.errors import Conflict, NotFound
-from kapbook_reminders.adapters import tables as t
 from kapbook_reminders.adapters.tables import MESSAGE_STATUSES
-from kapbook_reminders.service_layer.dispatch import resend
+from kapbook_reminders.bootstrap import RemindersContainer
+from kapbook_reminders.domain.plan import MessageKind
+from kapbook_reminders.domain.unsubscribe import email_from_token
+from kapbook_reminders.service_layer import notifications as use_cases
 
-blp = Blueprint("notifications", __name__, url_prefix="/api/reminders/v1", description="What was sent to whom, and when")
+blp = Blueprint(
+    "notifications",
+    __name__,
+    url_prefix="/api/reminders/v1",
+    description="What was sent to whom, and when",
+    template_folder="templates",
+)
+
+HTML_PAGE = {"text/html": {"schema": {"type": "string"}}}
+
+
+class QueryInteger(fields.Integer):
+    """A whole number from a query string: ASCII digits only (``int()`` would also take " 1_0 ")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not (value.isascii() and value.isdigit()):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class NotificationQuerySchema(Schema):
-    booking_id = fields.String(validate=validate.Length(max=36))
+    booking_id = fields.String(validate=validate.Length(min=1, max=36), metadata={"description": "Only this booking's"})
     status = fields.String(validate=validate.OneOf(MESSAGE_STATUSES))
-    limit = fields.Integer(load_default=100, strict=True, validate=validate.Range(min=1, max=500))
+    kind = fields.String(validate=validate.OneOf([kind.value for kind in MessageKind]))
+    recipient = fields.Email(metadata={"description": "Only those sent to this address"})
+    limit = QueryInteger(load_default=100, validate=validate.Range(min=1, max=500))
+    offset = QueryInteger(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class NotificationSchema(Schema):
     id = fields.String(required=True)
     booking_id = fields.String(allow_none=True)
     kind = fields.String(required=True)
+    sequence = fields.Integer(required=True, metadata={"description": "The booking version it was planned from"})
     recipient = fields.String(required=True)
-    status = fields.String(required=True)
-    essential = fields.Boolean(required=True)
-    due_at = fields.AwareDateTime(required=True)
-    sent_at = fields.AwareDateTime(allow_none=True)
-    attempts = fields.Integer(required=True)
-    next_attempt_at = fields.AwareDateTime(allow_none=True)
-    result = fields.String(allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(MESSAGE_STATUSES))
+    essential = fields.Boolean(required=True, metadata={"description": "False: honours an unsubscribe"})
+    due_at = fields.AwareDateTime(required=True, metadata={"description": "When it is (or was) due to be sent"})
+    created_at = fields.AwareDateTime(required=True, metadata={"description": "When it was planned"})
+    updated_at = fields.AwareDateTime(required=True)
+    sent_at = fields.AwareDateTime(allow_none=True, metadata={"description": "When the SMTP server accepted it"})
+    attempts = fields.Integer(required=True, metadata={"description": "Failed sending attempts so far"})
+    next_attempt_at = fields.AwareDateTime(allow_none=True, metadata={"description": "When it is tried again"})
+    result = fields.String(allow_none=True, metadata={"description": "The delivery result, or why it was not sent"})
+    smtp_message_id = fields.String(allow_none=True)
 
 
 class UnsubscribeQuerySchema(Schema):
-    email = fields.Email(required=True)
+    token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
 
-def _sessions():
-    return current_app.extensions["kapbook_reminders"].runtime.sessions
+def _container() -> RemindersContainer:
+    return current_app.extensions["kapbook_reminders"]
 
 
 @blp.route("/notifications")
@@ -51,47 +74,101 @@ class Notifications(MethodView):
     @require_staff()
     @blp.arguments(NotificationQuerySchema, location="query")
     @blp.response(200, NotificationSchema(many=True))
+    @blp.alt_response(401, description="No valid staff token")
     def get(self, query):
-        """List notifications, filtered by booking or status (staff)"""
-        statement = select(t.messages).order_by(t.messages.c.due_at).limit(query["limit"])
-        if "booking_id" in query:
-            statement = statement.where(t.messages.c.booking_id == query["booking_id"])
-        if "status" in query:
-            statement = statement.where(t.messages.c.status == query["status"])
-        with _sessions()() as session:
-            return [dict(row) for row in session.execute(statement).mappings()]
+        """List notifications with their times and delivery result, filtered by booking, status, kind or recipient (staff)"""
+        return use_cases.list_notifications(_container().runtime.sessions, use_cases.NotificationFilter(**query))
+
+
+@blp.route("/notifications/<string:message_id>")
+class Notification(MethodView):
+    @require_staff()
+    @blp.response(200, NotificationSchema)
+    @blp.alt_response(401, description="No valid staff token")
+    @blp.alt_response(404, description="There is no such notification")
+    def get(self, message_id):
+        """One notification (staff)"""
+        with _container().runtime.sessions() as session:
+            try:
+                return use_cases.get_notification(session, message_id)
+            except use_cases.NotificationNotFound:
+                raise NotFound("There is no such notification.") from None
 
 
 @blp.route("/notifications/<string:message_id>/resend")
 class Resend(MethodView):
     @require_staff()
     @blp.response(202, NotificationSchema)
-    @blp.alt_response(409, description="Only failed notifications can be resent")
+    @blp.alt_response(401, description="No valid staff token")
+    @blp.alt_response(404, description="There is no such notification")
+    @blp.alt_response(409, description="Only a failed notification that is still relevant can be resent")
     def post(self, message_id):
-        """Resend a failed notification (staff)"""
-        with _sessions().begin() as session:
-            if not resend(session, message_id, datetime.now(timezone.utc)):
-                exists = session.execute(select(t.messages.c.id).where(t.messages.c.id == message_id)).first()
-                if not exists:
-                    raise NotFound("There is no such notification.")
-                raise Conflict("Only failed notifications can be resent.")
-            return dict(session.execute(select(t.messages).where(t.messages.c.id == message_id)).mappings().one())
+        """Resend a failed notification (staff): it is queued again at once"""
+        container = _container()
+        try:
+            return use_cases.resend_notification(container.runtime.sessions, message_id, g.staff.staff_id, container.clock())
+        except use_cases.NotificationNotFound:
+            raise NotFound("There is no such notification.") from None
+        except use_cases.CannotResend as refusal:
+            raise Conflict(str(refusal)) from None
 
 
 @blp.route("/unsubscribe")
 class Unsubscribe(MethodView):
+    """The link in non-essential email: GET shows a confirmation page, POST unsubscribes (RFC 8058 one-click).
+
+    A GET never unsubscribes, because mail scanners open links; a mail client's one-click
+    unsubscribe POSTs ``List-Unsubscribe=One-Click`` to the same URL, as does the page's button.
+    """
+
     @blp.arguments(UnsubscribeQuerySchema, location="query")
-    @blp.response(200, Schema.from_dict({"status": fields.String()}))
+    @blp.doc(responses={"200": {"description": "A page asking to confirm", "content": HTML_PAGE},
+                        "400": {"description": "The link is not valid", "content": HTML_PAGE}})
+    def get(self, query):
+        """Show the page that confirms stopping follow-up emails"""
+        email = email_from_token(query["token"], _container().config.unsubscribe_key)
+        return _page("confirm" if email else "invalid", email)
+
+    @blp.arguments(UnsubscribeQuerySchema, location="query")
+    @blp.doc(responses={"200": {"description": "Unsubscribed (idempotent)", "content": HTML_PAGE},
+                        "400": {"description": "The link is not valid", "content": HTML_PAGE}})
     def post(self, query):
-        """One-click unsubscribe from non-essential email (RFC 8058)"""
-        email = query["email"].lower()
-        with _sessions().begin() as session:
-            existing = session.execute(select(t.contact_preferences).where(t.contact_preferences.c.email == email)).first()
-            now = datetime.now(timezone.utc)
-            if existing:
-                session.execute(
-                    t.contact_preferences.update().where(t.contact_preferences.c.email == email).values(unsubscribed_at=now)
-                )
-            else:
-                session.execute(t.contact_preferences.insert().values(email=email, unsubscribed_at=now))
-        return {"status": "unsubscribed"}
+        """Stop follow-up emails to the link's address (one-click)"""
+        container = _container()
+        email = email_from_token(query["token"], container.config.unsubscribe_key)
+        if email is None:
+            return _page("invalid", None)
+        use_cases.unsubscribe(container.runtime.sessions, email, container.clock())
+        return _page("done", email)
+
+
+PAGE_HEADINGS = {
+    "confirm": "Stop follow-up emails?",
+    "done": "You have unsubscribed",
+    "invalid": "This link is not valid",
+}
+
+
+def _page(state: str, email: str | None) -> Response:
+    branding = _container().branding
+    body = render_template(
+        "unsubscribe.html",
+        state=state,
+        heading=PAGE_HEADINGS[state],
+        address=mask_email(email) if email else None,
+        clinic=branding.display_name,
+        brand_colour=branding.brand_colour,
+        button_text_colour=branding.button_text_colour,
+    )
+    response = Response(body, status=400 if state == "invalid" else 200, mimetype="text/html")
+    # The token is a credential: keep the page out of caches and other sites' Referer headers.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+    return response
+
+
+def mask_email(email: str) -> str:
+    """'p•••@example.org': enough for the patient to recognise, little for a shoulder-surfer."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
