@@ -1,0 +1,280 @@
+"""Staff use cases for the clinic's catalogue: locations, rooms, appointment types and clinicians.
+
+Every write is one unit of work with one audit row. A record other rows still point at is
+not deleted: the answer is a 409 that says what uses it, and deactivating keeps the history.
+"""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session
+
+from kapbook_booking.adapters import tables as t
+from kapbook_booking.service_layer.staff_records import (
+    Reference,
+    StaffWrites,
+    fetch_or_404,
+    refuse_if_referenced,
+    require_exists,
+)
+from kapbook_platform.staff import StaffPrincipal
+from kapbook_platform.web.errors import Conflict, Unprocessable
+
+APPOINTMENT_CATEGORIES = (
+    "consultation", "evaluation", "preparation", "dosing_iv", "dosing_esketamine", "dosing_im", "integration", "booster",
+)
+MODALITIES = ("in_person", "telehealth")
+CLINICIAN_ROLES = ("prescriber", "therapist", "nurse")
+MINUTES_PER_DAY = 24 * 60
+KEEP_HISTORY = "Deactivate it instead (PATCH with active=false); its bookings keep their history."
+
+Record = dict[str, Any]
+
+
+def new_calendar_token() -> str:
+    """The secret in a clinician's iCalendar feed URL."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class StaffCatalog:
+    writes: StaffWrites
+
+    # --- locations -------------------------------------------------------------
+
+    def locations(self) -> list[Record]:
+        """Every location, by name."""
+        with self.writes.reading() as session:
+            return [dict(row) for row in session.execute(select(t.locations).order_by(t.locations.c.name)).mappings()]
+
+    def location(self, location_id: str) -> Record:
+        with self.writes.reading() as session:
+            return dict(fetch_or_404(session, t.locations, location_id, "location"))
+
+    def create_location(self, actor: StaffPrincipal, values: Mapping[str, Any]) -> Record:
+        with self.writes.unit_of_work() as session:
+            location_id = self.writes.insert(session, actor, t.locations, "location", values)
+        return self.location(location_id)
+
+    def update_location(self, actor: StaffPrincipal, location_id: str, changes: Mapping[str, Any]) -> Record:
+        with self.writes.unit_of_work() as session:
+            row = fetch_or_404(session, t.locations, location_id, "location", lock=True)
+            self.writes.update(session, actor, t.locations, "location", row, changes)
+        return self.location(location_id)
+
+    def delete_location(self, actor: StaffPrincipal, location_id: str) -> None:
+        """Delete a location nothing refers to any more."""
+        with self.writes.unit_of_work() as session:
+            row = fetch_or_404(session, t.locations, location_id, "location", lock=True)
+            references = [
+                Reference(t.rooms.c.location_id, "rooms"),
+                Reference(t.working_hours.c.location_id, "working-hour intervals"),
+                Reference(t.schedule_overrides.c.location_id, "date overrides"),
+                Reference(t.bookings.c.location_id, "bookings"),
+            ]
+            hint = "Move or delete its rooms and hours first; a location with bookings stays for their history."
+            refuse_if_referenced(session, location_id, f"The location {row['name']!r}", references, hint)
+            self.writes.delete(session, actor, t.locations, "location", location_id)
+
+    # --- rooms and chairs --------------------------------------------------------
+
+    def rooms(self, location_id: str | None = None) -> list[Record]:
+        """Rooms and chairs, by location and name; optionally at one location."""
+        query = select(t.rooms).order_by(t.rooms.c.location_id, t.rooms.c.name)
+        if location_id is not None:
+            query = query.where(t.rooms.c.location_id == location_id)
+        with self.writes.reading() as session:
+            return [dict(row) for row in session.execute(query).mappings()]
+
+    def room(self, room_id: str) -> Record:
+        with self.writes.reading() as session:
+            return dict(fetch_or_404(session, t.rooms, room_id, "room"))
+
+    def create_room(self, actor: StaffPrincipal, values: Mapping[str, Any]) -> Record:
+        with self.writes.unit_of_work() as session:
+            require_exists(session, t.locations, values["location_id"], "location_id", "location")
+            room_id = self.writes.insert(session, actor, t.rooms, "room", values)
+        return self.room(room_id)
+
+    def update_room(self, actor: StaffPrincipal, room_id: str, changes: Mapping[str, Any]) -> Record:
+        with self.writes.unit_of_work() as session:
+            row = fetch_or_404(session, t.rooms, room_id, "room", lock=True)
+            self.writes.update(session, actor, t.rooms, "room", row, changes)
+        return self.room(room_id)
+
+    def delete_room(self, actor: StaffPrincipal, room_id: str) -> None:
+        """Delete a room or chair that was never booked."""
+        with self.writes.unit_of_work() as session:
+            row = fetch_or_404(session, t.rooms, room_id, "room", lock=True)
+            references = [Reference(t.bookings.c.room_id, "bookings")]
+            refuse_if_referenced(session, room_id, f"The room {row['name']!r}", references, KEEP_HISTORY)
+            self.writes.delete(session, actor, t.rooms, "room", room_id)
+
+    # --- appointment types -------------------------------------------------------
+
+    def appointment_types(self) -> list[Record]:
+        """Every appointment type, by code."""
+        with self.writes.reading() as session:
+            query = select(t.appointment_types).order_by(t.appointment_types.c.code)
+            return [dict(row) for row in session.execute(query).mappings()]
+
+    def appointment_type(self, type_id: str) -> Record:
+        with self.writes.reading() as session:
+            return dict(fetch_or_404(session, t.appointment_types, type_id, "appointment type"))
+
+    def create_appointment_type(self, actor: StaffPrincipal, values: Mapping[str, Any]) -> Record:
+        with self.writes.unit_of_work() as session:
+            _refuse_taken_code(session, values["code"])
+            check_appointment_type(session, values)
+            type_id = self.writes.insert(session, actor, t.appointment_types, "appointment_type", values)
+        return self.appointment_type(type_id)
+
+    def update_appointment_type(self, actor: StaffPrincipal, type_id: str, changes: Mapping[str, Any]) -> Record:
+        with self.writes.unit_of_work() as session:
+            row = fetch_or_404(session, t.appointment_types, type_id, "appointment type", lock=True)
+            if changes.get("code", row["code"]) != row["code"]:
+                _refuse_taken_code(session, changes["code"])
+            check_appointment_type(session, {**row, **changes})
+            self.writes.update(session, actor, t.appointment_types, "appointment_type", row, changes)
+        return self.appointment_type(type_id)
+
+    def delete_appointment_type(self, actor: StaffPrincipal, type_id: str) -> None:
+        """Delete an appointment type that was never booked (clinicians stop offering it)."""
+        with self.writes.unit_of_work() as session:
+            row = fetch_or_404(session, t.appointment_types, type_id, "appointment type", lock=True)
+            references = [Reference(t.bookings.c.appointment_type_id, "bookings")]
+            refuse_if_referenced(session, type_id, f"The appointment type {row['code']!r}", references, KEEP_HISTORY)
+            self.writes.delete(session, actor, t.appointment_types, "appointment_type", type_id)
+
+    # --- clinicians -----------------------------------------------------------------
+
+    def clinicians(self) -> list[Record]:
+        """Every clinician with the types they deliver and the locations they work at (three queries)."""
+        with self.writes.reading() as session:
+            rows = session.execute(select(t.clinicians).order_by(t.clinicians.c.name)).mappings().all()
+            return _clinician_views(session, rows)
+
+    def clinician(self, clinician_id: str) -> Record:
+        with self.writes.reading() as session:
+            return _clinician_views(session, [fetch_or_404(session, t.clinicians, clinician_id, "clinician")])[0]
+
+    def create_clinician(self, actor: StaffPrincipal, values: Mapping[str, Any]) -> Record:
+        columns = {k: v for k, v in values.items() if k != "appointment_types"}
+        with self.writes.unit_of_work() as session:
+            type_ids = _type_ids(session, values["appointment_types"])
+            row = columns | {"calendar_token": new_calendar_token()}
+            clinician_id = self.writes.insert(session, actor, t.clinicians, "clinician", row)
+            _link_types(session, clinician_id, type_ids)
+        return self.clinician(clinician_id)
+
+    def update_clinician(self, actor: StaffPrincipal, clinician_id: str, changes: Mapping[str, Any]) -> Record:
+        columns = {k: v for k, v in changes.items() if k != "appointment_types"}
+        with self.writes.unit_of_work() as session:
+            row = fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
+            relinked = "appointment_types" in changes and self._relink(session, clinician_id, changes["appointment_types"])
+            also_changed = ["appointment_types"] if relinked else []
+            self.writes.update(session, actor, t.clinicians, "clinician", row, columns, also_changed)
+        return self.clinician(clinician_id)
+
+    def delete_clinician(self, actor: StaffPrincipal, clinician_id: str) -> None:
+        """Delete a clinician who was never booked; their hours, overrides and time off go too."""
+        with self.writes.unit_of_work() as session:
+            row = fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
+            references = [
+                Reference(t.bookings.c.clinician_id, "bookings"),
+                Reference(t.staff_members.c.clinician_id, "staff accounts"),
+            ]
+            refuse_if_referenced(session, clinician_id, f"The clinician {row['name']!r}", references, KEEP_HISTORY)
+            self.writes.delete(session, actor, t.clinicians, "clinician", clinician_id)
+
+    @staticmethod
+    def _relink(session: Session, clinician_id: str, codes: Iterable[str]) -> bool:
+        """Make the clinician deliver exactly these types; True if that changed anything."""
+        wanted = set(_type_ids(session, codes))
+        link = t.clinician_appointment_types
+        current = set(session.execute(select(link.c.appointment_type_id).where(link.c.clinician_id == clinician_id)).scalars())
+        if wanted == current:
+            return False
+        if current - wanted:
+            session.execute(
+                delete(link).where(link.c.clinician_id == clinician_id, link.c.appointment_type_id.in_(current - wanted))
+            )
+        _link_types(session, clinician_id, sorted(wanted - current))
+        return True
+
+
+def check_appointment_type(session: Session, values: Mapping[str, Any]) -> None:
+    """Rules across fields and tables: a room kind that exists, none for telehealth, notice inside the horizon."""
+    errors: dict[str, list[str]] = {}
+    kind = values.get("room_kind")
+    if kind and values["modality"] == "telehealth":
+        errors["room_kind"] = ["A telehealth appointment takes no room; leave room_kind empty."]
+    elif kind and not session.execute(select(exists().where(t.rooms.c.kind == kind, t.rooms.c.active.is_(True)))).scalar():
+        errors["room_kind"] = [f"No active room or chair is of kind {kind!r}; add one first."]
+    if values["min_notice_minutes"] >= values["horizon_days"] * MINUTES_PER_DAY:
+        errors["min_notice_minutes"] = ["The minimum notice must be shorter than the booking horizon."]
+    if errors:
+        raise Unprocessable("The appointment type is not valid; see errors.", errors=errors)
+
+
+def _refuse_taken_code(session: Session, code: str) -> None:
+    taken = session.execute(select(t.appointment_types.c.id).where(t.appointment_types.c.code == code)).first()
+    if taken:
+        raise Conflict(f"An appointment type with code {code!r} exists already; codes are unique.", code="code_taken")
+
+
+def _type_ids(session: Session, codes: Iterable[str]) -> list[str]:
+    """The ids of these type codes; unknown codes are a 422 on ``appointment_types``."""
+    codes = sorted(set(codes))
+    found = dict(
+        session.execute(
+            select(t.appointment_types.c.code, t.appointment_types.c.id).where(t.appointment_types.c.code.in_(codes))
+        ).all()
+    )
+    unknown = [code for code in codes if code not in found]
+    if unknown:
+        raise Unprocessable(
+            "Some appointment types do not exist; see errors.",
+            errors={"appointment_types": [f"Unknown appointment type {code!r}." for code in unknown]},
+        )
+    return [found[code] for code in codes]
+
+
+def _link_types(session: Session, clinician_id: str, type_ids: list[str]) -> None:
+    if type_ids:
+        session.execute(
+            t.clinician_appointment_types.insert(),
+            [{"clinician_id": clinician_id, "appointment_type_id": type_id} for type_id in type_ids],
+        )
+
+
+def _clinician_views(session: Session, rows: list[RowMapping]) -> list[Record]:
+    """Clinician rows with their type codes and location ids, in two more queries whatever the count."""
+    ids = [row["id"] for row in rows]
+    link = t.clinician_appointment_types
+    codes = session.execute(
+        select(link.c.clinician_id, t.appointment_types.c.code)
+        .join(t.appointment_types, t.appointment_types.c.id == link.c.appointment_type_id)
+        .where(link.c.clinician_id.in_(ids))
+        .order_by(t.appointment_types.c.code)
+    ).all()
+    places = session.execute(
+        select(t.working_hours.c.clinician_id, t.working_hours.c.location_id)
+        .where(t.working_hours.c.clinician_id.in_(ids))
+        .distinct()
+        .order_by(t.working_hours.c.location_id)
+    ).all()
+    by_id: dict[str, Record] = {
+        row["id"]: {k: v for k, v in row.items() if k != "calendar_token"} | {"appointment_types": [], "location_ids": []}
+        for row in rows
+    }
+    for clinician_id, code in codes:
+        by_id[clinician_id]["appointment_types"].append(code)
+    for clinician_id, location_id in places:
+        by_id[clinician_id]["location_ids"].append(location_id)
+    return list(by_id.values())

@@ -1,0 +1,210 @@
+"""Staff use cases for clinicians' schedules: weekly working hours, date overrides and time off.
+
+Hours are local wall-clock times at a location (its IANA zone applies); time off is a pair of
+instants. Writes to one clinician's schedule are serialised by locking the clinician's row, so
+two staff members cannot both add an interval that overlaps the other's.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from kapbook_booking.adapters import tables as t
+from kapbook_booking.service_layer.staff_records import StaffWrites, fetch_or_404, require_exists
+from kapbook_platform.staff import StaffPrincipal
+from kapbook_platform.web.errors import Unprocessable
+
+Record = dict[str, Any]
+MAX_TIME_OFF = timedelta(days=366)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class WeeklyInterval:
+    """A recurring local interval; effective dates are inclusive and open-ended when None."""
+
+    weekday: int
+    start: time
+    end: time
+    effective_from: date | None = None
+    effective_until: date | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> WeeklyInterval:
+        return cls(row["weekday"], row["start_time"], row["end_time"], row["effective_from"], row["effective_until"])
+
+    def overlaps(self, other: WeeklyInterval) -> bool:
+        """True when both apply on some date and share a moment of the day (touching is fine)."""
+        same_time = self.weekday == other.weekday and self.start < other.end and other.start < self.end
+        return same_time and _dates_meet(self.effective_from, self.effective_until, other.effective_from, other.effective_until)
+
+    def describe(self) -> str:
+        return f"{WEEKDAYS[self.weekday]} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+def invalid(message: str, field: str, problem: str) -> Unprocessable:
+    """A 422 about one field."""
+    return Unprocessable(message, errors={field: [problem]})
+
+
+def _dates_meet(from_a: date | None, until_a: date | None, from_b: date | None, until_b: date | None) -> bool:
+    return (from_a or date.min) <= (until_b or date.max) and (from_b or date.min) <= (until_a or date.max)
+
+
+def check_weekly_interval(candidate: WeeklyInterval, others: Iterable[WeeklyInterval]) -> None:
+    """422 unless the interval is in order and overlaps none of the clinician's others."""
+    if candidate.end <= candidate.start:
+        raise invalid("Working hours must end after they start, on the same day.", "end_time", "Must be after start_time.")
+    if candidate.effective_from and candidate.effective_until and candidate.effective_until < candidate.effective_from:
+        raise invalid("effective_until is before effective_from.", "effective_until", "Must not be before effective_from.")
+    clash = next((other for other in others if candidate.overlaps(other)), None)
+    if clash is not None:
+        raise Unprocessable(
+            f"{candidate.describe()} overlaps the clinician's {clash.describe()} interval in the same effective period.",
+            code="overlapping_hours",
+            errors={"start_time": [f"Overlaps {clash.describe()}."]},
+        )
+
+
+@dataclass(frozen=True)
+class StaffSchedules:
+    writes: StaffWrites
+    clock: Callable[[], datetime]
+
+    # --- weekly working hours ------------------------------------------------------
+
+    def working_hours(self, clinician_id: str) -> list[Record]:
+        """The clinician's weekly intervals, by weekday and start."""
+        hours = t.working_hours
+        with self.writes.reading() as session:
+            fetch_or_404(session, t.clinicians, clinician_id, "clinician")
+            query = select(hours).where(hours.c.clinician_id == clinician_id).order_by(hours.c.weekday, hours.c.start_time)
+            return [dict(row) for row in session.execute(query).mappings()]
+
+    def add_working_hours(self, actor: StaffPrincipal, clinician_id: str, values: Mapping[str, Any]) -> Record:
+        with self.writes.unit_of_work() as session:
+            fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
+            require_exists(session, t.locations, values["location_id"], "location_id", "location")
+            check_weekly_interval(WeeklyInterval.from_row(values), _weekly_intervals(session, clinician_id))
+            row = {**values, "clinician_id": clinician_id}
+            hours_id = self.writes.insert(session, actor, t.working_hours, "working_hours", row)
+        return self._one(t.working_hours, hours_id, "working-hours interval")
+
+    def update_working_hours(self, actor: StaffPrincipal, hours_id: str, changes: Mapping[str, Any]) -> Record:
+        with self.writes.unit_of_work() as session:
+            row = fetch_or_404(session, t.working_hours, hours_id, "working-hours interval", lock=True)
+            fetch_or_404(session, t.clinicians, row["clinician_id"], "clinician", lock=True)
+            if "location_id" in changes:
+                require_exists(session, t.locations, changes["location_id"], "location_id", "location")
+            others = _weekly_intervals(session, row["clinician_id"], excluding=hours_id)
+            check_weekly_interval(WeeklyInterval.from_row({**row, **changes}), others)
+            self.writes.update(session, actor, t.working_hours, "working_hours", row, changes)
+        return self._one(t.working_hours, hours_id, "working-hours interval")
+
+    def remove_working_hours(self, actor: StaffPrincipal, hours_id: str) -> None:
+        with self.writes.unit_of_work() as session:
+            fetch_or_404(session, t.working_hours, hours_id, "working-hours interval", lock=True)
+            self.writes.delete(session, actor, t.working_hours, "working_hours", hours_id)
+
+    # --- date overrides -------------------------------------------------------------
+
+    def overrides(self, clinician_id: str, since: date | None = None) -> list[Record]:
+        """The clinician's date overrides by date, from ``since`` on when given."""
+        overrides = t.schedule_overrides
+        query = select(overrides).where(overrides.c.clinician_id == clinician_id)
+        if since is not None:
+            query = query.where(overrides.c.date >= since)
+        with self.writes.reading() as session:
+            fetch_or_404(session, t.clinicians, clinician_id, "clinician")
+            rows = session.execute(query.order_by(overrides.c.date, overrides.c.start_time)).mappings()
+            return [_override_view(row) for row in rows]
+
+    def add_override(self, actor: StaffPrincipal, clinician_id: str, values: Mapping[str, Any]) -> Record:
+        """Close a day (no times) or give it replacement hours (one interval per override)."""
+        with self.writes.unit_of_work() as session:
+            fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
+            require_exists(session, t.locations, values["location_id"], "location_id", "location")
+            _check_override(values, _overrides_on(session, clinician_id, values["date"]))
+            row = {**values, "clinician_id": clinician_id}
+            override_id = self.writes.insert(session, actor, t.schedule_overrides, "schedule_override", row)
+        return _override_view(self._one(t.schedule_overrides, override_id, "date override"))
+
+    def remove_override(self, actor: StaffPrincipal, override_id: str) -> None:
+        with self.writes.unit_of_work() as session:
+            fetch_or_404(session, t.schedule_overrides, override_id, "date override", lock=True)
+            self.writes.delete(session, actor, t.schedule_overrides, "schedule_override", override_id)
+
+    # --- time off ----------------------------------------------------------------------
+
+    def time_off(self, clinician_id: str, since: datetime | None = None) -> list[Record]:
+        """The clinician's time off that ends after ``since`` (default: now), by start."""
+        query = select(t.time_off).where(t.time_off.c.clinician_id == clinician_id, t.time_off.c.end > (since or self.clock()))
+        with self.writes.reading() as session:
+            fetch_or_404(session, t.clinicians, clinician_id, "clinician")
+            return [dict(row) for row in session.execute(query.order_by(t.time_off.c.start)).mappings()]
+
+    def add_time_off(self, actor: StaffPrincipal, clinician_id: str, values: Mapping[str, Any]) -> Record:
+        _check_time_off(values["start"], values["end"])
+        with self.writes.unit_of_work() as session:
+            fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
+            time_off_id = self.writes.insert(session, actor, t.time_off, "time_off", {**values, "clinician_id": clinician_id})
+        return self._one(t.time_off, time_off_id, "time off")
+
+    def remove_time_off(self, actor: StaffPrincipal, time_off_id: str) -> None:
+        with self.writes.unit_of_work() as session:
+            fetch_or_404(session, t.time_off, time_off_id, "time off", lock=True)
+            self.writes.delete(session, actor, t.time_off, "time_off", time_off_id)
+
+    def _one(self, table: Table, record_id: str, label: str) -> Record:
+        with self.writes.reading() as session:
+            return dict(fetch_or_404(session, table, record_id, label))
+
+
+def _weekly_intervals(session: Session, clinician_id: str, excluding: str | None = None) -> list[WeeklyInterval]:
+    query = select(t.working_hours).where(t.working_hours.c.clinician_id == clinician_id)
+    if excluding is not None:
+        query = query.where(t.working_hours.c.id != excluding)
+    return [WeeklyInterval.from_row(row) for row in session.execute(query).mappings()]
+
+
+def _overrides_on(session: Session, clinician_id: str, day: date) -> list[Record]:
+    overrides = t.schedule_overrides
+    query = select(overrides).where(overrides.c.clinician_id == clinician_id, overrides.c.date == day)
+    return [dict(row) for row in session.execute(query).mappings()]
+
+
+def _check_override(values: Mapping[str, Any], same_day: list[Record]) -> None:
+    """A closed day excludes other overrides at that location; replacement hours must not overlap."""
+    start, end = values.get("start_time"), values.get("end_time")
+    if (start is None) != (end is None):
+        raise invalid("Give both start_time and end_time, or neither to close the day.", "end_time", "Needs start_time too.")
+    if start is not None and end <= start:
+        raise invalid("Override hours must end after they start, on the same day.", "end_time", "Must be after start_time.")
+    for other in same_day:
+        same_place = other["location_id"] == values["location_id"]
+        if same_place and (start is None or other["start_time"] is None):
+            raise Unprocessable(
+                "This day has a conflicting override at this location already: a closed day has no other hours. Remove it first.",
+                code="overlapping_override",
+            )
+        if start is not None and other["start_time"] is not None and start < other["end_time"] and other["start_time"] < end:
+            raise Unprocessable(
+                f"These hours overlap the override {other['start_time']:%H:%M}-{other['end_time']:%H:%M} on the same day.",
+                code="overlapping_override",
+            )
+
+
+def _check_time_off(start: datetime, end: datetime) -> None:
+    if end <= start:
+        raise invalid("Time off must end after it starts.", "end", "Must be after start.")
+    if end - start > MAX_TIME_OFF:
+        raise invalid("Time off is limited to one year per entry; add another entry for longer.", "end", "Too long.")
+
+
+def _override_view(row: Mapping[str, Any]) -> Record:
+    return {**row, "closed": row["start_time"] is None}
