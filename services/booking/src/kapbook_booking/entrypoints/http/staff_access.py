@@ -1,0 +1,65 @@
+"""What the staff routes share: who may call them, who is calling, and the use cases they call."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
+from kapbook_booking.service_layer.catalog import StaffCatalog
+from kapbook_booking.service_layer.schedules import StaffSchedules
+from kapbook_booking.service_layer.staff_calendar import StaffCalendar
+from kapbook_booking.service_layer.staff_records import StaffWrites
+from kapbook_platform.staff import StaffPrincipal, require_staff
+
+ADMIN = ("admin",)
+SCHEDULERS = ("admin", "front_desk")
+
+
+def staff_only(blp: Blueprint, *roles: str) -> Callable:
+    """``require_staff(*roles)`` (any staff role when none), with its 401 and 403 documented."""
+
+    def decorator(view: Callable) -> Callable:
+        view = blp.alt_response(401, description="No valid staff token")(view)
+        if roles:
+            view = blp.alt_response(403, description=f"Needs the role {' or '.join(roles)}")(view)
+        return require_staff(*roles)(view)
+
+    return decorator
+
+
+def current_staff() -> StaffPrincipal:
+    """The signed-in staff member; only call from a view behind ``staff_only``."""
+    return current_app.extensions["kapbook_staff_auth"].current()
+
+
+def _container():
+    return current_app.extensions["kapbook_booking"]
+
+
+def _clock() -> Callable[[], datetime]:
+    """The service's clock (tests inject one through bootstrap)."""
+    return _container().bookings.clock
+
+
+def _writes() -> StaffWrites:
+    runtime = _container().runtime
+    return StaffWrites(runtime.sessions, runtime.tables["audit_log"])
+
+
+def catalog() -> StaffCatalog:
+    return StaffCatalog(_writes())
+
+
+def schedules() -> StaffSchedules:
+    return StaffSchedules(_writes(), _clock())
+
+
+def staff_calendar() -> StaffCalendar:
+    return StaffCalendar(_writes(), _clock())
+
+
+def calendar_feeds() -> CalendarFeeds:
+    return CalendarFeeds(_writes(), _container().config.public_base_url, _clock())
