@@ -1,15 +1,28 @@
-"""The demo clinic ``make run`` seeds, following the clinical defaults of the product brief."""
+"""The demo clinic ``make run`` seeds, following the clinical defaults of the product brief.
+
+Two clinics in different time zones (Manhattan and Santa Monica) and a telehealth practice,
+with prescribers, therapists and nurses, infusion chairs and dosing rooms, and every
+appointment type of the KAP pathway: consultation, medical evaluation, preparation, IV
+infusion, esketamine, IM/KAP dosing, integration and booster sessions.
+
+Every row has a stable id, and seeding inserts only the rows that are missing: running it
+again changes nothing, and a database seeded by an older version gains what is new.
+"""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import time
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_booking.adapters import tables as t
+from kapbook_booking.service_layer.catalog import new_calendar_token
 
 DEMO_NAMESPACE = uuid.UUID("5b0c2f38-7f8e-4c55-9c55-1a2b3c4d5e6f")
+WEEKDAYS = range(5)
 
 
 def demo_id(name: str) -> str:
@@ -20,52 +33,121 @@ def demo_id(name: str) -> str:
 LOCATIONS = [
     {"id": demo_id("loc-nyc"), "name": "Kapbook Clinic Manhattan", "timezone": "America/New_York",
      "address": "120 W 57th St, New York, NY 10019"},
+    {"id": demo_id("loc-la"), "name": "Kapbook Clinic Santa Monica", "timezone": "America/Los_Angeles",
+     "address": "1450 Ocean Ave, Santa Monica, CA 90401"},
+    {"id": demo_id("loc-telehealth"), "name": "Kapbook Telehealth (video)", "timezone": "America/Chicago",
+     "address": None},
 ]
 
-TYPES = [
-    {"code": "free-consultation", "name": "Free consultation", "category": "consultation", "duration_minutes": 30,
-     "buffer_before_minutes": 0, "buffer_after_minutes": 10, "min_notice_minutes": 120, "horizon_days": 60,
-     "slot_step_minutes": 30, "modality": "telehealth", "room_kind": None, "requires_eligibility": False,
-     "requires_driver": False, "cancel_notice_hours": 24, "reschedule_notice_hours": 24},
+ROOMS = [
+    {"key": "nyc-chair-1", "location": "loc-nyc", "name": "Infusion chair 1", "kind": "infusion_chair"},
+    {"key": "nyc-chair-2", "location": "loc-nyc", "name": "Infusion chair 2", "kind": "infusion_chair"},
+    {"key": "nyc-chair-3", "location": "loc-nyc", "name": "Infusion chair 3", "kind": "infusion_chair"},
+    {"key": "nyc-dosing-a", "location": "loc-nyc", "name": "Dosing room A", "kind": "dosing_room"},
+    {"key": "la-chair-1", "location": "loc-la", "name": "Infusion chair 1", "kind": "infusion_chair"},
+    {"key": "la-chair-2", "location": "loc-la", "name": "Infusion chair 2", "kind": "infusion_chair"},
+    {"key": "la-dosing-1", "location": "loc-la", "name": "Dosing room Ocean", "kind": "dosing_room"},
 ]
+
+
+def _type(code: str, name: str, category: str, duration: int, **rules: Any) -> dict[str, Any]:
+    """An appointment type with the clinic's usual defaults, overridden by ``rules``."""
+    defaults = {
+        "buffer_before_minutes": 0, "buffer_after_minutes": 10, "min_notice_minutes": 24 * 60, "horizon_days": 90,
+        "slot_step_minutes": 30, "modality": "in_person", "room_kind": None, "requires_eligibility": True,
+        "requires_driver": False, "cancel_notice_hours": 24, "reschedule_notice_hours": 24,
+    }
+    return {"code": code, "name": name, "category": category, "duration_minutes": duration} | defaults | rules
+
+
+DOSING = {"requires_driver": True, "min_notice_minutes": 48 * 60, "cancel_notice_hours": 48, "reschedule_notice_hours": 48}
+
+TYPES = [
+    # No screening needed to talk to the clinic; a video call, bookable at two hours' notice.
+    _type("free-consultation", "Free consultation", "consultation", 30, modality="telehealth",
+          min_notice_minutes=120, horizon_days=60, requires_eligibility=False),
+    _type("medical-evaluation", "Medical evaluation", "evaluation", 60, requires_eligibility=False),
+    _type("preparation-session", "Preparation session", "preparation", 50, modality="telehealth"),
+    # ~50 min infusion; vitals and line before, 45 min recovery in the chair after.
+    _type("iv-infusion", "IV ketamine infusion", "dosing_iv", 50, buffer_before_minutes=15, buffer_after_minutes=45,
+          room_kind="infusion_chair", **DOSING),
+    # Dose and blood pressure, then at least 2 h of on-site monitoring (REMS), then discharge.
+    _type("esketamine-treatment", "Esketamine treatment", "dosing_esketamine", 135, buffer_before_minutes=15,
+          buffer_after_minutes=15, room_kind="infusion_chair", **DOSING),
+    _type("kap-dosing", "Ketamine-assisted psychotherapy dosing session (IM/sublingual)", "dosing_im", 180,
+          buffer_before_minutes=15, buffer_after_minutes=30, room_kind="dosing_room", **DOSING),
+    _type("integration-session", "Integration session", "integration", 50, modality="telehealth", min_notice_minutes=12 * 60),
+    _type("booster-infusion", "Booster infusion", "booster", 50, buffer_before_minutes=15, buffer_after_minutes=45,
+          room_kind="infusion_chair", **DOSING),
+]
+
+
+def _hours(days: Iterable[int], *spans: tuple[time, time], location: str) -> list[tuple[int, time, time, str]]:
+    return [(day, start, end, location) for day in days for start, end in spans]
+
 
 CLINICIANS = [
     {"key": "dr-rivera", "name": "Dr. Ana Rivera", "role": "prescriber", "email": "ana.rivera@example.org",
-     "location": "loc-nyc", "types": ["free-consultation"],
-     "hours": [(day, time(9), time(12, 30)) for day in range(5)] + [(day, time(13, 30), time(17)) for day in range(5)]},
+     "types": ["free-consultation", "medical-evaluation"],
+     "hours": _hours(WEEKDAYS, (time(9), time(12, 30)), (time(13, 30), time(17)), location="loc-nyc")},
+    {"key": "nurse-okafor", "name": "Grace Okafor, RN", "role": "nurse", "email": "grace.okafor@example.org",
+     "types": ["iv-infusion", "esketamine-treatment", "booster-infusion"],
+     "hours": _hours(range(4), (time(8), time(12)), (time(12, 30), time(16, 30)), location="loc-nyc")},
+    {"key": "dr-shah", "name": "Dr. Priya Shah, PsyD", "role": "therapist", "email": "priya.shah@example.org",
+     "types": ["kap-dosing", "preparation-session", "integration-session"],
+     # Dosing days in the clinic, then afternoon and evening video sessions.
+     "hours": _hours((0, 2), (time(9), time(17)), location="loc-nyc")
+     + _hours((1, 3), (time(12), time(19)), location="loc-telehealth")},
+    {"key": "dr-chen", "name": "Dr. Marcus Chen", "role": "prescriber", "email": "marcus.chen@example.org",
+     "types": ["medical-evaluation", "esketamine-treatment"],
+     "hours": _hours(WEEKDAYS, (time(8), time(12)), (time(13), time(16)), location="loc-la")},
+    {"key": "nurse-morales", "name": "Sam Morales, RN", "role": "nurse", "email": "sam.morales@example.org",
+     "types": ["iv-infusion", "booster-infusion"],
+     "hours": _hours(range(1, 6), (time(9), time(17)), location="loc-la")},
+    {"key": "elena-park", "name": "Elena Park, LMFT", "role": "therapist", "email": "elena.park@example.org",
+     "types": ["free-consultation", "kap-dosing", "preparation-session", "integration-session"],
+     # An afternoon schedule, the one the DST bugs of other schedulers get wrong.
+     "hours": _hours(range(4), (time(13), time(20)), location="loc-la")},
 ]
 
 
 def seed_demo_clinic(sessions: sessionmaker[Session]) -> bool:
-    """Insert the demo clinic unless it is there already; returns True if it seeded."""
+    """Insert whatever of the demo clinic is missing; returns True if it inserted anything."""
     with sessions.begin() as session:
-        if session.execute(select(t.locations.c.id).where(t.locations.c.id == LOCATIONS[0]["id"])).first():
-            return False
-        session.execute(t.locations.insert(), LOCATIONS)
-        session.execute(t.appointment_types.insert(), [{"id": demo_id(k["code"]), "active": True} | k for k in TYPES])
+        inserted = _insert_missing(session, t.locations, LOCATIONS)
+        inserted |= _insert_missing(session, t.rooms, [_room_row(room) for room in ROOMS])
+        inserted |= _insert_missing(session, t.appointment_types, [{"id": demo_id(k["code"]), "active": True} | k for k in TYPES])
         for clinician in CLINICIANS:
-            _seed_clinician(session, clinician)
-    return True
+            inserted |= _seed_clinician(session, clinician)
+    return inserted
 
 
-def _seed_clinician(session: Session, clinician: dict) -> None:
+def _room_row(room: Mapping[str, str]) -> dict[str, Any]:
+    return {"id": demo_id(room["key"]), "location_id": demo_id(room["location"]), "name": room["name"],
+            "kind": room["kind"], "active": True}
+
+
+def _seed_clinician(session: Session, clinician: Mapping[str, Any]) -> bool:
     clinician_id = demo_id(clinician["key"])
-    session.execute(
-        t.clinicians.insert().values(
-            id=clinician_id, name=clinician["name"], email=clinician["email"], role=clinician["role"], active=True,
-            calendar_token=uuid.uuid4().hex,
-        )
-    )
-    session.execute(
-        t.clinician_appointment_types.insert(),
-        [{"clinician_id": clinician_id, "appointment_type_id": demo_id(code)} for code in clinician["types"]],
-    )
-    location_id = demo_id(clinician["location"])
-    session.execute(
-        t.working_hours.insert(),
-        [
-            {"id": demo_id(f"{clinician['key']}-{day}-{start}"), "clinician_id": clinician_id, "location_id": location_id,
-             "weekday": day, "start_time": start, "end_time": end}
-            for day, start, end in clinician["hours"]
-        ],
-    )
+    row = {"id": clinician_id, "name": clinician["name"], "email": clinician["email"], "role": clinician["role"],
+           "active": True, "calendar_token": new_calendar_token()}
+    inserted = _insert_missing(session, t.clinicians, [row])
+    links = [{"clinician_id": clinician_id, "appointment_type_id": demo_id(code)} for code in clinician["types"]]
+    inserted |= _insert_missing(session, t.clinician_appointment_types, links, key=("clinician_id", "appointment_type_id"))
+    hours = [
+        {"id": demo_id(f"{clinician['key']}-{day}-{start}"), "clinician_id": clinician_id, "location_id": demo_id(location),
+         "weekday": day, "start_time": start, "end_time": end}
+        for day, start, end, location in clinician["hours"]
+    ]
+    return _insert_missing(session, t.working_hours, hours) | inserted
+
+
+def _insert_missing(session: Session, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...] = ("id",)) -> bool:
+    """Insert the rows whose key is not in the table yet; True if there were any."""
+    columns = [table.c[name] for name in key]
+    wanted = [tuple(row[name] for name in key) for row in rows]
+    present = {tuple(row) for row in session.execute(select(*columns).where(tuple_(*columns).in_(wanted)))}
+    missing = [row for row, row_key in zip(rows, wanted) if row_key not in present]
+    if missing:
+        session.execute(table.insert(), missing)
+    return bool(missing)
