@@ -24,7 +24,6 @@ Semantics worth knowing:
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -34,7 +33,14 @@ from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from kapbook_booking.domain.intervals import UTC, ForbiddenStarts, Span, TimeRange, as_utc, merge_spans
+from kapbook_booking.domain.intervals import (
+    UTC,
+    ForbiddenStarts,
+    Span,
+    TimeRange,
+    as_utc,
+    merge_spans,
+)
 
 __all__ = [
     "AppointmentRules",
@@ -181,7 +187,7 @@ def local_to_utc(zone: ZoneInfo, day: date, wall: time, *, ends_interval: bool =
     second = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
     if first == second:
         return first
-    if first > second:  # in a gap, fold=0 applies the earlier, smaller offset
+    if first > second:  # a gap: fold=0 applies the pre-transition offset, landing past it
         return _offset_change_between(zone, second, first)
     if not ends_interval:
         return first
@@ -202,7 +208,7 @@ def _offset_change_between(zone: ZoneInfo, before: datetime, after: datetime) ->
 
 
 class _WallClock:
-    """Per-call memo of day conversions; clinicians at one location share them."""
+    """Per-request memo of day conversions; clinicians in one zone share them."""
 
     def __init__(self) -> None:
         self._days: dict[tuple[ZoneInfo, date, LocalHours], list[Span]] = {}
@@ -304,7 +310,7 @@ class _StartBounds:
 def _start_bounds(
     rules: AppointmentRules, now: datetime, window_start: datetime, window_end: datetime
 ) -> _StartBounds | None:
-    now, window_start, window_end = (as_utc(i) for i in (now, window_start, window_end))
+    now, window_start, window_end = (as_utc(t) for t in (now, window_start, window_end))
     earliest = max(window_start, now + rules.min_notice)
     # Datetimes resolve to microseconds, so "< window_end" is "<= window_end - 1us".
     latest = min(window_end - _MICROSECOND, now + rules.horizon)
@@ -314,7 +320,9 @@ def _start_bounds(
 class _RoomChooser:
     """Lowest-id free room of the wanted kind, per location."""
 
-    def __init__(self, rooms: Iterable[Room], rules: AppointmentRules, bounds: _StartBounds) -> None:
+    def __init__(
+        self, rooms: Iterable[Room], rules: AppointmentRules, bounds: _StartBounds
+    ) -> None:
         self._rules, self._bounds = rules, bounds
         self._rooms_by_location: dict[str, list[Room]] = {}
         for room in sorted(rooms, key=lambda r: r.room_id):
@@ -358,8 +366,8 @@ class _Grid:
     """Candidate starts of one working span that fall inside the start bounds.
 
     Clinicians who share a span (and location, when rooms matter) share one
-    grid per request, with ends and room picks precomputed, and each takes
-    slices of it between their busy ranges.
+    grid per request, with ends and room picks precomputed; each clinician
+    takes the index runs their busy ranges leave free.
     """
 
     starts: list[datetime]
@@ -367,11 +375,8 @@ class _Grid:
     room_ids: list[str | None] | None
     has_room: list[bool] | None
 
-    def slots_between(
-        self, first: datetime, last: datetime, clinician_id: str, location_id: str
-    ) -> Iterator[Slot]:
-        """Slots whose start lies in the closed span [first, last]."""
-        low, high = bisect_left(self.starts, first), bisect_right(self.starts, last)
+    def slots(self, low: int, high: int, clinician_id: str, location_id: str) -> Iterator[Slot]:
+        """Slots for the candidates with index in [low, high) that have a room if one is needed."""
         starts, ends = self.starts[low:high], self.ends[low:high]
         who, where = repeat(clinician_id), repeat(location_id)
         if self.room_ids is None or self.has_room is None:
@@ -391,7 +396,7 @@ def _build_grid(
     last = min(work[1] - rules.duration, bounds.latest)
     if first > last:
         return None
-    first_step = -((origin - first) // step)
+    first_step = -((origin - first) // step)  # ceil((first - origin) / step)
     starts = [origin + k * step for k in range(first_step, (last - origin) // step + 1)]
     if not starts:
         return None
@@ -450,8 +455,8 @@ def _clinician_slots(
     cid, lid = clinician.clinician_id, clinician.location_id
     slots: list[Slot] = []
     for grid in grids.grids_for(clinician):
-        for first, last in forbidden.free_segments(grid.starts[0], grid.starts[-1]):
-            slots.extend(grid.slots_between(first, last, cid, lid))
+        for low, high in forbidden.allowed_runs(grid.starts):
+            slots.extend(grid.slots(low, high, cid, lid))
     return slots
 
 
@@ -491,6 +496,8 @@ def slot_at(
     Uses the same rules as `find_slots`, so a start it offered re-validates
     identically (room choice included) unless the inputs changed meanwhile.
     """
-    window_end = as_utc(start) + _MICROSECOND
-    found = find_slots(rules, [clinician], rooms, now=now, window_start=start, window_end=window_end)
+    just_after = as_utc(start) + _MICROSECOND
+    found = find_slots(
+        rules, [clinician], rooms, now=now, window_start=start, window_end=just_after
+    )
     return found[0] if found else None

@@ -6,7 +6,7 @@ Everything here is pure: aware datetimes in, aware datetimes out.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from operator import itemgetter
@@ -97,16 +97,18 @@ class ForbiddenStarts:
         before = bisect_left(self.lows, start)
         return before == 0 or start >= self.highs[before - 1]
 
-    def free_segments(self, first: datetime, last: datetime) -> Iterator[Span]:
-        """Closed sub-segments of [first, last] where every start is allowed."""
+    def allowed_runs(self, starts: Sequence[datetime]) -> list[tuple[int, int]]:
+        """Index ranges [i, j) of the ascending, non-empty `starts` that are allowed."""
         lows, highs = self.lows, self.highs
-        cursor = first
-        index = bisect_right(highs, first)
-        while index < len(lows) and lows[index] < last:
-            if lows[index] >= cursor:
-                yield cursor, lows[index]
-            if highs[index] > cursor:
-                cursor = highs[index]
+        runs: list[tuple[int, int]] = []
+        cursor, count, last = 0, len(starts), starts[-1]
+        index = bisect_right(highs, starts[0])
+        while index < len(lows) and lows[index] < last and cursor < count:
+            cut = bisect_right(starts, lows[index], cursor)
+            if cut > cursor:
+                runs.append((cursor, cut))
+            cursor = bisect_left(starts, highs[index], cut)
             index += 1
-        if cursor <= last:
-            yield cursor, last
+        if cursor < count:
+            runs.append((cursor, count))
+        return runs
