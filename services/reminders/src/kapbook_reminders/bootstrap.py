@@ -80,7 +80,6 @@ def bootstrap(
         clock,
         batch_size=config.dispatch_batch,
         max_attempts=config.max_send_attempts,
-        connections=config.smtp_connections,
     )
     return RemindersContainer(
         config=config, runtime=runtime, planner=planner, dispatcher=dispatcher, branding=composer.branding, clock=clock

@@ -38,7 +38,6 @@ class RemindersConfig(PlatformConfig):
     )
     dispatch_interval: float = setting("DISPATCH_INTERVAL", 0.2, doc="Seconds between dispatcher polls when idle")
     dispatch_batch: int = setting("DISPATCH_BATCH", 50, doc="Messages one dispatcher claims at a time")
-    smtp_connections: int = setting("SMTP_CONNECTIONS", 4, doc="SMTP sessions one dispatcher sends over at once")
     max_send_attempts: int = setting(
         "MAX_SEND_ATTEMPTS", 10, doc="Attempts before a temporarily failing message is failed (backoff 30 s to 30 min)"
     )
@@ -64,5 +63,5 @@ class RemindersConfig(PlatformConfig):
             raise ConfigError("SMTP_PASSWORD is set but SMTP_USERNAME is not")
         if self.smtp_username and self.smtp_security == "none" and self.is_production:
             raise ConfigError("SMTP authentication needs SMTP_SECURITY=starttls or tls in production")
-        if min(self.dispatch_batch, self.max_send_attempts, self.smtp_connections) < 1:
-            raise ConfigError("DISPATCH_BATCH, MAX_SEND_ATTEMPTS and SMTP_CONNECTIONS must be at least 1")
+        if min(self.dispatch_batch, self.max_send_attempts) < 1:
+            raise ConfigError("DISPATCH_BATCH and MAX_SEND_ATTEMPTS must be at least 1")

@@ -65,6 +65,7 @@ class Dispatcher:
     clock: Clock
     batch_size: int = 50
     max_attempts: int = 10
+    # SMTP sessions per batch: one composes while others wait for the server (4 round trips a message).
     connections: int = 4
 
     def dispatch_due(self) -> int:
