@@ -9,6 +9,11 @@ from kapbook_booking.adapters import tables
 from kapbook_booking.adapters.eligibility_client import EligibilityClient
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.service_layer.bookings import BookingService, Clock, utc_now
+from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
+from kapbook_booking.service_layer.catalog import StaffCatalog
+from kapbook_booking.service_layer.schedules import StaffSchedules
+from kapbook_booking.service_layer.staff_calendar import StaffCalendar
+from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_booking.service_layer.eligibility import EligibilityGate
 from kapbook_booking.service_layer.lifecycle import BookingLifecycle
 from kapbook_booking.service_layer.links import ManageLinks
@@ -21,6 +26,10 @@ class BookingContainer:
     runtime: ServiceRuntime
     bookings: BookingService
     lifecycle: BookingLifecycle
+    catalog: StaffCatalog
+    schedules: StaffSchedules
+    staff_calendar: StaffCalendar
+    calendar_feeds: CalendarFeeds
 
     def clinician_names(self) -> dict[str, str]:
         with self.runtime.sessions() as session:
@@ -41,4 +50,14 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         hold_minutes=config.hold_minutes, max_availability_days=config.max_availability_days,
     )
     lifecycle = BookingLifecycle(runtime.sessions, runtime.outbox, links, runtime.tables["audit_log"], clock)
-    return BookingContainer(config=config, runtime=runtime, bookings=bookings, lifecycle=lifecycle)
+    writes = StaffWrites(runtime.sessions, runtime.tables["audit_log"])
+    return BookingContainer(
+        config=config,
+        runtime=runtime,
+        bookings=bookings,
+        lifecycle=lifecycle,
+        catalog=StaffCatalog(writes),
+        schedules=StaffSchedules(writes, clock),
+        staff_calendar=StaffCalendar(writes, clock),
+        calendar_feeds=CalendarFeeds(writes, config.public_base_url, clock),
+    )

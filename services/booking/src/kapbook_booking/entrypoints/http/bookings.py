@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from kapbook_booking.entrypoints.http.schemas import (
     AvailabilityArgsSchema,
@@ -35,7 +36,7 @@ def staff_actor() -> str:
 
 @blp.route("/availability")
 class Availability(MethodView):
-    @blp.arguments(AvailabilityArgsSchema, location="query")
+    @blp.arguments(AvailabilityArgsSchema, location="query", unknown=RAISE)
     @blp.response(200, AvailabilitySchema)
     def get(self, args):
         """Free slots of an appointment type between two dates, in the given time zone"""

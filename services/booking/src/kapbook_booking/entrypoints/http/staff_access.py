@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from flask import current_app
 from flask_smorest import Blueprint
@@ -11,7 +10,6 @@ from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
 from kapbook_booking.service_layer.catalog import StaffCatalog
 from kapbook_booking.service_layer.schedules import StaffSchedules
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
-from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_platform.staff import StaffPrincipal, require_staff
 
 ADMIN = ("admin",)
@@ -39,27 +37,17 @@ def _container():
     return current_app.extensions["kapbook_booking"]
 
 
-def _clock() -> Callable[[], datetime]:
-    """The service's clock (tests inject one through bootstrap)."""
-    return _container().bookings.clock
-
-
-def _writes() -> StaffWrites:
-    runtime = _container().runtime
-    return StaffWrites(runtime.sessions, runtime.tables["audit_log"])
-
-
 def catalog() -> StaffCatalog:
-    return StaffCatalog(_writes())
+    return _container().catalog
 
 
 def schedules() -> StaffSchedules:
-    return StaffSchedules(_writes(), _clock())
+    return _container().schedules
 
 
 def staff_calendar() -> StaffCalendar:
-    return StaffCalendar(_writes(), _clock())
+    return _container().staff_calendar
 
 
 def calendar_feeds() -> CalendarFeeds:
-    return CalendarFeeds(_writes(), _container().config.public_base_url, _clock())
+    return _container().calendar_feeds
