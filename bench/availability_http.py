@@ -1,0 +1,74 @@
+"""Availability latency end to end through the Flask app, for a large clinic.
+
+50 clinicians, 10 chairs, 5,000 existing bookings; one 4-week availability request per
+iteration, for a type that needs a chair and one that does not. SQLite always; PostgreSQL too
+when it is reachable (KAPBOOK_TEST_POSTGRES_URL or 127.0.0.1:5432).
+
+Run: .venv/bin/python bench/availability_http.py [iterations]
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from large_clinic import build_clinic, fresh_database  # noqa: E402
+
+from kapbook_booking.entrypoints.app import create_app  # noqa: E402
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def measure(backend: str, iterations: int) -> list[tuple]:
+    url, drop = fresh_database(backend)
+    try:
+        container, first_day = build_clinic(url)
+        client = create_app(container).test_client()
+        results = []
+        for code in ("consult", "infusion"):
+            path = (f"/api/booking/v1/availability?appointment_type={code}&start={first_day}"
+                    f"&end={first_day + timedelta(days=27)}&timezone=Europe/Berlin")
+            response = client.get(path)
+            assert response.status_code == 200, response.json
+            slots = len(response.json["slots"])
+            timings = []
+            for _ in range(iterations):
+                started = time.perf_counter()
+                client.get(path)
+                timings.append((time.perf_counter() - started) * 1000)
+            results.append((backend, code, slots, statistics.median(timings), percentile(timings, 0.99)))
+        container.runtime.engine.dispose()
+        return results
+    finally:
+        drop()
+
+
+def postgres_available() -> bool:
+    try:
+        import socket
+
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def main() -> None:
+    iterations = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    backends = ["sqlite"] + (["postgresql"] if postgres_available() else [])
+    print(f"availability, 4 weeks, 50 clinicians, 10 chairs, 5,000 bookings; {iterations} requests each")
+    print(f"{'database':<11}{'type':<10}{'slots':>7}{'p50 ms':>9}{'p99 ms':>9}")
+    for backend in backends:
+        for row in measure(backend, iterations):
+            print(f"{row[0]:<11}{row[1]:<10}{row[2]:>7}{row[3]:>9.1f}{row[4]:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()

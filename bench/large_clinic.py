@@ -1,0 +1,121 @@
+"""Builds the large benchmark clinic: 50 clinicians, 10 chairs, 5,000 existing bookings.
+
+Shared by the availability and booking benchmarks (not a benchmark itself).
+"""
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import uuid
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import create_engine, text
+
+from kapbook_booking.adapters import tables as t
+from kapbook_booking.bootstrap import bootstrap
+from kapbook_booking.config import BookingConfig
+
+ZONE = ZoneInfo("America/New_York")
+CLINICIANS, CHAIRS, BOOKINGS = 50, 10, 5_000
+DAYS = 28
+
+
+def fresh_database(backend: str) -> tuple[str, callable]:
+    """A new empty database URL and a function that removes it."""
+    if backend == "sqlite":
+        folder = tempfile.mkdtemp(prefix="kapbook-bench-")
+        return f"sqlite:///{folder}/booking.db", lambda: None
+    admin_url = os.environ.get("KAPBOOK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    name = f"kb_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    return admin_url.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+def build_clinic(database_url: str, seed: int = 7):
+    """Migrate and fill the database; returns the booking container and the first bench day."""
+    container = bootstrap(BookingConfig(database_url=database_url, env="test", var_dir=__import__("pathlib").Path(tempfile.mkdtemp())))
+    container.migrate()
+    rng = random.Random(seed)
+    now = datetime.now(timezone.utc)
+    first_day = (now.astimezone(ZONE) + timedelta(days=2)).date()
+    with container.runtime.sessions.begin() as session:
+        location = str(uuid.uuid4())
+        session.execute(t.locations.insert().values(id=location, name="Bench Clinic", timezone=str(ZONE)))
+        types = {
+            "consult": _type(session, "consult", 30, None, 10),
+            "infusion": _type(session, "infusion", 50, "chair", 30),
+        }
+        chairs = [_room(session, location, i) for i in range(CHAIRS)]
+        clinicians = [_clinician(session, location, i, list(types.values())) for i in range(CLINICIANS)]
+        rows = _bookings(rng, first_day, clinicians, chairs, types, location, now)
+        session.execute(t.bookings.insert(), rows)
+    return container, first_day
+
+
+def _type(session, code, minutes, room_kind, buffer_after) -> str:
+    type_id = str(uuid.uuid4())
+    session.execute(t.appointment_types.insert().values(
+        id=type_id, code=code, name=code.title(), category="consultation" if code == "consult" else "dosing_iv",
+        duration_minutes=minutes, buffer_before_minutes=0, buffer_after_minutes=buffer_after, min_notice_minutes=120,
+        horizon_days=60, slot_step_minutes=15, modality="in_person", room_kind=room_kind, requires_eligibility=False,
+        requires_driver=False, cancel_notice_hours=24, reschedule_notice_hours=24, active=True))
+    return type_id
+
+
+def _room(session, location, index) -> str:
+    room_id = f"chair-{index:02d}"
+    session.execute(t.rooms.insert().values(id=room_id, location_id=location, name=f"Chair {index + 1}", kind="chair", active=True))
+    return room_id
+
+
+def _clinician(session, location, index, type_ids) -> str:
+    clinician_id = f"clin-{index:02d}"
+    session.execute(t.clinicians.insert().values(id=clinician_id, name=f"Clinician {index + 1}", role="prescriber", active=True))
+    session.execute(t.clinician_appointment_types.insert(), [{"clinician_id": clinician_id, "appointment_type_id": x} for x in type_ids])
+    hours = [(time(9), time(12, 30)), (time(13, 30), time(18))]
+    session.execute(t.working_hours.insert(), [
+        {"id": str(uuid.uuid4()), "clinician_id": clinician_id, "location_id": location, "weekday": day,
+         "start_time": start, "end_time": end} for day in range(5) for start, end in hours
+    ])
+    return clinician_id
+
+
+def _bookings(rng, first_day: date, clinicians, chairs, types, location, now) -> list[dict]:
+    """5,000 non-overlapping bookings: each clinician fills random working slots; some use chairs."""
+    rows, chair_busy = [], {chair: [] for chair in chairs}
+    days = [first_day + timedelta(days=i) for i in range(DAYS) if (first_day + timedelta(days=i)).weekday() < 5]
+    per_clinician = BOOKINGS // len(clinicians)
+    for clinician in clinicians:
+        # A 90-minute grid: even an infusion with its recovery buffer (80 min) never overlaps the next.
+        grid = [(d, h, m) for d in days for h, m in ((9, 0), (10, 30), (13, 30), (15, 0), (16, 30))]
+        starts = sorted(rng.sample(grid, min(per_clinician, len(grid))))
+        for day, hour, minute in starts:
+            start = datetime.combine(day, time(hour, minute), ZONE).astimezone(timezone.utc)
+            chair = _free_chair(chair_busy, start, start + timedelta(minutes=80)) if rng.random() < 0.25 else None
+            kind, minutes, after = ("infusion", 50, 30) if chair else ("consult", 30, 0)
+            end = start + timedelta(minutes=minutes)
+            rows.append({
+                "id": str(uuid.uuid4()), "appointment_type_id": types[kind], "clinician_id": clinician,
+                "location_id": location, "room_id": chair, "start": start, "end": end, "blocked_start": start,
+                "blocked_end": end + timedelta(minutes=after), "status": "booked", "sequence": 0,
+                "patient_name": "Bench Patient", "patient_email": "bench@example.org", "patient_timezone": str(ZONE),
+                "driver_confirmed": False, "created_by": "bench", "created_at": now, "updated_at": now,
+            })
+    return rows
+
+
+def _free_chair(chair_busy, start, end):
+    for chair, busy in chair_busy.items():
+        if all(end <= s or e <= start for s, e in busy):
+            busy.append((start, end))
+            return chair
+    return None
