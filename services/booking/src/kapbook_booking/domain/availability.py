@@ -24,7 +24,7 @@ Semantics worth knowing:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
@@ -208,24 +208,41 @@ def _offset_change_between(zone: ZoneInfo, before: datetime, after: datetime) ->
 
 
 class _WallClock:
-    """Per-request memo of day conversions; clinicians in one zone share them."""
+    """Per-request memo of wall-clock conversions; clinicians in one zone share them."""
 
     def __init__(self) -> None:
         self._days: dict[tuple[ZoneInfo, date, LocalHours], list[Span]] = {}
+        self._instants: dict[tuple[ZoneInfo, date, time, bool], datetime] = {}
 
     def day_spans(self, zone: ZoneInfo, day: date, hours: LocalHours) -> list[Span]:
         key = (zone, day, hours)
         spans = self._days.get(key)
         if spans is None:
-            spans = self._days[key] = _convert_day(zone, day, hours)
+            spans = self._days[key] = _convert_day(zone, day, hours, self.to_utc)
         return spans
 
+    def to_utc(self, zone: ZoneInfo, day: date, wall: time, ends_interval: bool) -> datetime:
+        key = (zone, day, wall, ends_interval)
+        instant = self._instants.get(key)
+        if instant is None:
+            instant = local_to_utc(zone, day, wall, ends_interval=ends_interval)
+            self._instants[key] = instant
+        return instant
 
-def _convert_day(zone: ZoneInfo, day: date, hours: LocalHours) -> list[Span]:
+
+def _uncached_to_utc(zone: ZoneInfo, day: date, wall: time, ends_interval: bool) -> datetime:
+    return local_to_utc(zone, day, wall, ends_interval=ends_interval)
+
+
+def _convert_day(
+    zone: ZoneInfo,
+    day: date,
+    hours: LocalHours,
+    to_utc: Callable[[ZoneInfo, date, time, bool], datetime] = _uncached_to_utc,
+) -> list[Span]:
     spans = []
     for start, end in hours:
-        start_utc = local_to_utc(zone, day, start)
-        end_utc = local_to_utc(zone, day, end, ends_interval=True)
+        start_utc, end_utc = to_utc(zone, day, start, False), to_utc(zone, day, end, True)
         if start_utc < end_utc:  # an interval wholly inside a gap vanishes
             spans.append((start_utc, end_utc))
     return spans
@@ -318,7 +335,7 @@ def _start_bounds(
 
 
 class _RoomChooser:
-    """Lowest-id free room of the wanted kind, per location."""
+    """Rooms of the wanted kind per location, lowest id first, indexed on first use."""
 
     def __init__(
         self, rooms: Iterable[Room], rules: AppointmentRules, bounds: _StartBounds
@@ -329,6 +346,10 @@ class _RoomChooser:
             if room.kind == rules.room_kind:
                 self._rooms_by_location.setdefault(room.location_id, []).append(room)
         self._indexed: dict[str, list[tuple[str, ForbiddenStarts]]] = {}
+
+    def has_rooms(self, location_id: str) -> bool:
+        """True when the location has any room of the wanted kind."""
+        return location_id in self._rooms_by_location
 
     def at(self, location_id: str) -> list[tuple[str, ForbiddenStarts]]:
         """(room_id, forbidden starts) for the location, lowest id first."""
@@ -477,7 +498,7 @@ def find_slots(
     grids = _GridBook(rules, bounds, chooser)
     slots: list[Slot] = []
     for clinician in sorted(clinicians, key=lambda c: c.clinician_id):
-        if chooser is None or chooser.at(clinician.location_id):
+        if chooser is None or chooser.has_rooms(clinician.location_id):
             slots.extend(_clinician_slots(clinician, rules, bounds, grids))
     slots.sort(key=itemgetter(0))  # stable: equal starts keep clinician order
     return slots
