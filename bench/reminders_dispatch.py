@@ -1,0 +1,231 @@
+"""Dispatch throughput of the reminders service to a local SMTP sink.
+
+Plans N bookings whose confirmations (the heaviest email: text, HTML and a calendar
+invite) are all due, then starts 1 or more dispatcher processes at the same moment,
+each as ``kapbook-reminders worker --no-consume`` would run it, and times until the last
+email was accepted. The SMTP sink is aiosmtpd writing a Maildir, in its own process.
+Every email is counted at the sink by Message-ID: each must arrive exactly once.
+CPU ms/email (the dispatchers' CPU time per email) and the sink's show what the figure
+would be on idle cores when the machine is shared.
+
+    .venv/bin/python bench/reminders_dispatch.py [--messages 2000] [--dispatchers 1,2]
+
+SQLite always; PostgreSQL too when KAPBOOK_TEST_POSTGRES_URL is set (a scratch database
+is created and dropped).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email.parser import BytesHeaderParser
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+
+from kapbook_platform.contracts import EventType, make_envelope
+from kapbook_reminders.adapters import tables as t
+from kapbook_reminders.bootstrap import bootstrap
+from kapbook_reminders.config import RemindersConfig
+
+IDLE_ROUNDS_TO_STOP = 10
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"the SMTP sink did not start on port {port}")
+
+
+def booking_event(number: int, start: datetime) -> dict:
+    booking_id = str(uuid.uuid4())
+    return {
+        "booking_id": booking_id,
+        "sequence": 0,
+        "status": "booked",
+        "appointment_type": {"code": "iv-ketamine-infusion", "name": "IV ketamine infusion", "category": "dosing_iv",
+                             "modality": "in_person"},
+        "start": start.isoformat(),
+        "end": (start + timedelta(minutes=105)).isoformat(),
+        "location": {"id": "loc-1", "name": "Harbor Clinic Downtown", "timezone": "America/New_York",
+                     "address": "100 Harbor Street, New York, NY 10004"},
+        "clinician": {"id": "clin-1", "name": "Dr Sam Rivera"},
+        "patient": {"name": f"Patient {number}", "email": f"patient{number}@example.org", "timezone": "America/Chicago"},
+        "manage_url": f"https://book.clinic.example/manage/{booking_id}",
+        "cancellation_notice_hours": 24,
+    }
+
+
+def config_for(tmp: Path, database_url: str, smtp_port: int) -> dict:
+    return {"env": "test", "var_dir": str(tmp), "database_url": database_url, "smtp_port": smtp_port,
+            "broker_url": f"filesystem://{tmp / 'broker'}", "public_base_url": "https://book.clinic.example",
+            "log_level": "WARNING", "dispatch_batch": 50}
+
+
+def plan(config: dict, count: int) -> None:
+    """Store ``count`` bookings through the planner; each one's confirmation is due at once."""
+    container = bootstrap(RemindersConfig(**(config | {"var_dir": Path(config["var_dir"])})))
+    container.migrate()
+    start = datetime.now(UTC) + timedelta(days=5)
+    for number in range(count):
+        envelope = make_envelope(EventType.BOOKING_CREATED, "/kapbook/booking", booking_event(number, start))
+        with container.runtime.sessions.begin() as session:
+            container.planner.on_booking_event(session, envelope)
+    container.runtime.engine.dispose()
+
+
+def worker(config_json: str, go_file: str) -> None:
+    """One dispatcher process: wait for the start signal, send until nothing is due."""
+    config = json.loads(config_json)
+    container = bootstrap(RemindersConfig(**(config | {"var_dir": Path(config["var_dir"])})))
+    print("ready", flush=True)
+    while not Path(go_file).exists():
+        time.sleep(0.001)
+    claimed, idle, cpu = 0, 0, time.process_time()
+    while idle < IDLE_ROUNDS_TO_STOP:
+        count = container.dispatcher.dispatch_due()
+        claimed, idle = claimed + count, 0 if count else idle + 1
+        if not count:
+            time.sleep(0.01)
+    print(json.dumps({"claimed": claimed, "cpu": time.process_time() - cpu}), flush=True)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(tmp: Path, database_url: str, count: int, dispatchers: int, smtp_port: int, sink_pid: int, maildir: Path) -> dict:
+    config = config_for(tmp, database_url, smtp_port)
+    plan(config, count)
+    empty(maildir)
+    go = tmp / f"go-{uuid.uuid4().hex}"
+    processes = [
+        subprocess.Popen([sys.executable, __file__, "--worker", json.dumps(config), str(go)],
+                         stdout=subprocess.PIPE, text=True)
+        for _ in range(dispatchers)
+    ]
+    for process in processes:
+        if process.stdout.readline().strip() != "ready":
+            raise SystemExit("a dispatcher process failed to start")
+    sink_cpu = process_cpu_seconds(sink_pid)
+    started = datetime.now(UTC)
+    go.touch()
+    reports = [json.loads(process.communicate(timeout=600)[0]) for process in processes]
+    sink_cpu = process_cpu_seconds(sink_pid) - sink_cpu
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        last_sent = connection.execute(select(func.max(t.messages.c.sent_at))).scalar()
+        statuses = dict(connection.execute(select(t.messages.c.status, func.count()).group_by(t.messages.c.status)).all())
+    engine.dispose()
+    last_sent = last_sent if last_sent.tzinfo else last_sent.replace(tzinfo=UTC)
+    seconds = (last_sent - started).total_seconds()
+    message_ids = Counter(read_message_ids(maildir))
+    return {
+        "claims": [report["claimed"] for report in reports],
+        "cpu_ms": sum(report["cpu"] for report in reports) / count * 1000,
+        "sink_cpu_ms": sink_cpu / count * 1000,
+        "seconds": seconds,
+        "rate": count / seconds,
+        "arrived": sum(message_ids.values()),
+        "duplicates": sum(n - 1 for n in message_ids.values()),
+        "sent": statuses.get("sent", 0),
+    }
+
+
+def read_message_ids(maildir: Path) -> list[str]:
+    parser = BytesHeaderParser()
+    return [parser.parsebytes(path.read_bytes())["Message-ID"] for path in (maildir / "new").iterdir()]
+
+
+def empty(maildir: Path) -> None:
+    for path in (maildir / "new").iterdir():
+        path.unlink()
+
+
+def postgres_database(admin_url: str) -> tuple[str, callable]:
+    name = f"kb_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return admin_url.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--dispatchers", default="1,2", help="comma-separated numbers of dispatcher processes")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(*args.worker)
+        return
+    counts = [int(part) for part in args.dispatchers.split(",")]
+    postgres_url = os.environ.get("KAPBOOK_TEST_POSTGRES_URL", "")
+    with tempfile.TemporaryDirectory(prefix="kapbook-bench-") as folder:
+        tmp = Path(folder)
+        maildir, port = tmp / "mail", free_port()
+        sink = subprocess.Popen([sys.executable, "-m", "kapbook_platform.mailsink", "--port", str(port),
+                                 "--maildir", str(maildir)], stdout=subprocess.DEVNULL)
+        failures = 0
+        try:
+            wait_for_port(port)
+            print(f"{args.messages} due confirmations (text + HTML + invite), aiosmtpd Maildir sink in its own "
+                  f"process, {os.cpu_count()} CPUs")
+            print(f"  {'database':10s} {'dispatchers':>11s} {'seconds':>8s} {'emails/s':>9s} {'arrived':>8s} "
+                  f"{'duplicates':>10s} {'CPU ms/email':>12s} {'sink CPU':>9s}  claims per dispatcher")
+            backends = [("sqlite", None)] + ([("postgresql", postgres_url)] if postgres_url else [])
+            for backend, admin_url in backends:
+                for dispatchers in counts:
+                    if admin_url:
+                        url, drop = postgres_database(admin_url)
+                    else:
+                        url, drop = f"sqlite:///{tmp / f'reminders-{dispatchers}.db'}", (lambda: None)
+                    try:
+                        result = run(tmp, url, args.messages, dispatchers, port, sink.pid, maildir)
+                    finally:
+                        drop()
+                    ok = result["arrived"] == result["sent"] == args.messages and not result["duplicates"]
+                    failures += not ok
+                    print(f"  {backend:10s} {dispatchers:>11d} {result['seconds']:>8.2f} {result['rate']:>9.1f} "
+                          f"{result['arrived']:>8d} {result['duplicates']:>10d} {result['cpu_ms']:>12.2f} "
+                          f"{result['sink_cpu_ms']:>9.2f}  {result['claims']}"
+                          f"{'' if ok else '  <-- NOT exactly once'}")
+        finally:
+            sink.terminate()
+            sink.wait(timeout=10)
+    if failures:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
