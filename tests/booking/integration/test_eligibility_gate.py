@@ -8,7 +8,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from kapbook_booking.adapters import tables as t
 from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.entrypoints.app import create_app

@@ -8,40 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from kapbook_booking.adapters import tables as t
-from kapbook_booking.bootstrap import bootstrap
-from kapbook_booking.config import BookingConfig
-from kapbook_booking.entrypoints.app import create_app
-from kapbook_platform.staff import ROLES, token_digest
 
 pytestmark = pytest.mark.integration
 API = "/api/booking/v1"
-
-
-@pytest.fixture
-def service(tmp_path, db, database_factory):
-    container = bootstrap(BookingConfig(database_url=database_factory("booking"), var_dir=tmp_path, env="test"))
-    container.migrate()
-    yield container
-    container.runtime.engine.dispose()
-
-
-@pytest.fixture
-def client(service):
-    return create_app(service).test_client()
-
-
-@pytest.fixture
-def staff(service) -> dict[str, dict[str, str]]:
-    """Authorization headers for one staff member of each role (staff id ``staff-<role>``)."""
-    headers = {}
-    with service.runtime.sessions.begin() as session:
-        for role in ROLES:
-            token = f"kbs_test_{role}_{uuid.uuid4().hex}"
-            session.execute(t.PLATFORM_TABLES["staff_credentials"].insert().values(
-                credential_id=f"cred-{role}", staff_id=f"staff-{role}", staff_name=f"Test {role}", role=role,
-                token_sha256=token_digest(token), issued_at=datetime.now(timezone.utc)))
-            headers[role] = {"Authorization": f"Bearer {token}"}
-    return headers
 
 
 def audit_rows(service, target: str | None = None) -> list[dict]:

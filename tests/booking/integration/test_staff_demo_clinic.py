@@ -8,8 +8,6 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from kapbook_booking.adapters import tables as t
-from kapbook_booking.bootstrap import bootstrap
-from kapbook_booking.config import BookingConfig
 from kapbook_booking.entrypoints.app import create_app
 from kapbook_booking.service_layer.catalog import APPOINTMENT_CATEGORIES
 from kapbook_booking.service_layer.demo import demo_id, seed_demo_clinic
@@ -21,12 +19,10 @@ SEEDED_TABLES = (t.locations, t.rooms, t.appointment_types, t.clinicians, t.clin
 
 
 @pytest.fixture
-def service(tmp_path, db, database_factory):
-    container = bootstrap(BookingConfig(database_url=database_factory("booking"), var_dir=tmp_path, env="test"))
-    container.migrate()
-    seed_demo_clinic(container.runtime.sessions)
-    yield container
-    container.runtime.engine.dispose()
+def service(service):
+    """The conftest's migrated service, with the demo clinic seeded."""
+    seed_demo_clinic(service.runtime.sessions)
+    return service
 
 
 def rows(service, table) -> list[dict]:
