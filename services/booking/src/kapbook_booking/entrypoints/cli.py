@@ -8,8 +8,8 @@ from kapbook_booking.service_layer.bookings import utc_now
 from kapbook_booking.service_layer.demo import seed_demo_clinic
 from kapbook_booking.service_layer.staff import issue_staff_token
 from kapbook_booking.entrypoints.consumers import event_handlers
+from kapbook_platform.cli import dead_letters_command
 from kapbook_platform.logs import configure_logging
-from kapbook_platform.messaging.consumer import dead_letter_rows
 from kapbook_platform.runtime import consumer_loop, relay_loop, run_until_signalled
 from kapbook_platform.staff import ROLES
 
@@ -63,16 +63,7 @@ def worker(relay: bool, consume: bool) -> None:
     run_until_signalled(loops, heartbeat_path=container.config.var_dir / "heartbeats" / container.config.service_name)
 
 
-@cli.command("dead-letters")
-@click.option("--limit", default=20, show_default=True)
-def dead_letters(limit: int) -> None:
-    """List the events this service gave up on, newest first."""
-    container = bootstrap()
-    rows = dead_letter_rows(container.runtime.engine, container.runtime.tables["dead_letters"], limit)
-    if not rows:
-        click.echo("No dead letters.")
-    for row in rows:
-        click.echo(f"{row['dead_at']:%Y-%m-%d %H:%M:%S} {row['type'] or '-'} {row['event_id'] or '-'}: {row['reason']}")
+cli.add_command(dead_letters_command(lambda: bootstrap().runtime))
 
 
 if __name__ == "__main__":

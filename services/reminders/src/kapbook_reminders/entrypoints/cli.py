@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
+from kapbook_platform.cli import dead_letters_command
 from kapbook_platform.logs import configure_logging
-from kapbook_platform.messaging.consumer import dead_letter_rows
 from kapbook_platform.runtime import consumer_loop, run_until_signalled
 from kapbook_reminders.bootstrap import bootstrap
 
@@ -36,16 +36,7 @@ def worker(consume: bool, dispatch: bool) -> None:
     run_until_signalled(loops, heartbeat_path=container.config.var_dir / "heartbeats" / container.config.service_name)
 
 
-@cli.command("dead-letters")
-@click.option("--limit", default=20, show_default=True)
-def dead_letters(limit: int) -> None:
-    """List the events this service gave up on, newest first."""
-    container = bootstrap()
-    rows = dead_letter_rows(container.runtime.engine, container.runtime.tables["dead_letters"], limit)
-    if not rows:
-        click.echo("No dead letters.")
-    for row in rows:
-        click.echo(f"{row['dead_at']:%Y-%m-%d %H:%M:%S} {row['type'] or '-'} {row['event_id'] or '-'}: {row['reason']}")
+cli.add_command(dead_letters_command(lambda: bootstrap().runtime))
 
 
 if __name__ == "__main__":
