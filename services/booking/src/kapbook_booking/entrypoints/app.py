@@ -7,6 +7,7 @@ from kapbook_booking.bootstrap import BookingContainer, bootstrap
 from kapbook_booking.domain.model import BookingError
 from kapbook_booking.entrypoints.http import bookings, staff_bookings
 from kapbook_booking.entrypoints.http import calendar_feed, staff_calendar, staff_catalog, staff_schedules
+from kapbook_booking.entrypoints.web import register_web
 from kapbook_platform.logs import configure_logging
 from kapbook_platform.staff import StaffAuth
 from kapbook_platform.web.app import create_service_app, register_health
@@ -34,5 +35,6 @@ def create_app(container: BookingContainer | None = None) -> Flask:
     api.register_blueprint(staff_bookings.blp)
     for staff_blueprint in (staff_catalog.blp, staff_schedules.blp, staff_calendar.blp, calendar_feed.blp):
         api.register_blueprint(staff_blueprint)
+    register_web(app, api)
     register_health(app, {"database": container.runtime.check_database, "broker": container.runtime.check_broker})
     return app

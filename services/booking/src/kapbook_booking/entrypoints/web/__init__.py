@@ -1,0 +1,15 @@
+"""What the booking service serves to people rather than programs: the demo clinic page with the
+embeddable widget and the patient's manage page, plus the widget's public catalogue endpoint."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+
+def register_web(app: Flask, api: Api) -> None:
+    """Attach the pages and the widget's endpoint to the booking app."""
+    from kapbook_booking.entrypoints.web import patient_pages, public_catalog
+
+    api.register_blueprint(public_catalog.blp)
+    app.register_blueprint(patient_pages.assets)
+    app.register_blueprint(patient_pages.bp)

@@ -1,0 +1,145 @@
+"""Patients' pages: the demo clinic page with the widget, the widget script, and the manage page.
+
+The manage page works without JavaScript: it shows the booking, and cancels or reschedules it
+with plain forms, within the clinic's notice policy. Routes stay thin: each calls one use case.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, send_from_directory, url_for
+from marshmallow import ValidationError
+
+from kapbook_booking.domain.model import BookingError
+from kapbook_booking.entrypoints.web.formatting import template_helpers, zone_choices
+from kapbook_booking.entrypoints.web.page_headers import secure_page
+from kapbook_booking.entrypoints.web.public_catalog import catalog
+from kapbook_booking.service_layer.availability import AvailabilityQuery
+from kapbook_platform.contracts.http import validate_timezone
+
+STATIC = Path(__file__).parent / "static"
+WEEK = timedelta(days=6)
+NOTICES = {
+    "cancelled": "Your appointment is cancelled. We have emailed you a confirmation.",
+    "rescheduled": "Your appointment has moved. We have emailed you the new time.",
+}
+
+bp = Blueprint("patient", __name__, template_folder="templates")
+assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    return template_helpers()
+
+
+def _container():
+    return current_app.extensions["kapbook_booking"]
+
+
+@bp.get("/")
+def demo_clinic():
+    """A demo clinic website with the booking widget embedded, as a clinic would embed it."""
+    public_url = _container().config.public_base_url.rstrip("/")
+    return secure_page(make_response(render_template("patient/demo.html", public_url=public_url)), private=False)
+
+
+@bp.get("/widget.js")
+def widget_js():
+    """The embeddable widget: one script, no build step."""
+    response = send_from_directory(STATIC, "widget.js", mimetype="text/javascript", max_age=300)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/manage/<string:token>")
+def manage(token: str):
+    """The booking behind a manage link, with cancel and reschedule."""
+    return _manage_page(token, notice=NOTICES.get(request.args.get("notice", "")))
+
+
+@bp.post("/manage/<string:token>/cancel")
+def cancel(token: str):
+    try:
+        _container().lifecycle.cancel_by_patient(token)
+    except BookingError as refusal:
+        return _manage_page(token, error=refusal.message, status=refusal.status)
+    return redirect(url_for("patient.manage", token=token, notice="cancelled"), code=303)
+
+
+@bp.post("/manage/<string:token>/reschedule")
+def reschedule(token: str):
+    try:
+        new_start = datetime.fromisoformat(request.form.get("start", ""))
+    except ValueError:
+        return _manage_page(token, error="Please choose one of the times offered.", status=422, action="reschedule")
+    if new_start.tzinfo is None:
+        return _manage_page(token, error="Please choose one of the times offered.", status=422, action="reschedule")
+    try:
+        _container().lifecycle.reschedule_by_patient(token, new_start)
+    except BookingError as refusal:
+        return _manage_page(token, error=refusal.message, status=refusal.status, action="reschedule")
+    return redirect(url_for("patient.manage", token=token, notice="rescheduled"), code=303)
+
+
+def _manage_page(token: str, *, notice: str | None = None, error: str | None = None, status: int = 200,
+                 action: str | None = None):
+    try:
+        booking = _container().lifecycle.booking_for_token(token)
+    except BookingError as refusal:
+        page = render_template("patient/link_problem.html", message=refusal.message)
+        return secure_page(make_response(page, refusal.status), private=True)
+    action = action or request.args.get("action")
+    zone = _zone(booking)
+    context: dict[str, Any] = {
+        "booking": booking, "token": token, "zone": zone, "notice": notice, "error": error, "action": action,
+        "kind": _type_named(booking["appointment_type"]), "location": _location(booking["location_id"]),
+    }
+    if action == "reschedule" and booking["status"] == "booked":
+        location_zone = context["location"]["timezone"] if context["location"] else None
+        context |= _reschedule_choices(booking, zone) | {"zones": zone_choices(zone, booking["patient"]["timezone"], location_zone)}
+    return secure_page(make_response(render_template("patient/manage.html", **context), status), private=True)
+
+
+def _zone(booking: dict[str, Any]) -> str:
+    """The zone the patient asked for (?tz=), else the one they booked in."""
+    wanted = request.args.get("tz") or booking["patient"]["timezone"] or "UTC"
+    try:
+        validate_timezone(wanted)
+    except ValidationError:
+        return booking["patient"]["timezone"] or "UTC"
+    return wanted
+
+
+def _type_named(code: str) -> dict[str, Any]:
+    return next((kind for kind in catalog().appointment_types() if kind["code"] == code), {"code": code, "name": code})
+
+
+def _location(location_id: str) -> dict[str, Any] | None:
+    return next((place for place in catalog().locations() if place["id"] == location_id), None)
+
+
+def _reschedule_choices(booking: dict[str, Any], zone: str) -> dict[str, Any]:
+    """A week of free times with the same clinician, starting at ?from= (default: today)."""
+    today = datetime.now(ZoneInfo(zone)).date()
+    try:
+        first = max(date.fromisoformat(request.args.get("from", "")), today)
+    except ValueError:
+        first = today
+    query = AvailabilityQuery(booking["appointment_type"], first, first + WEEK, zone, clinician_id=booking["clinician_id"])
+    try:
+        _kind, slots = _container().bookings.availability(query)
+    except BookingError as refusal:
+        return {"slot_error": refusal.message, "days": {}, "first": first}
+    days: dict[date, list] = defaultdict(list)
+    for slot in slots:
+        start = slot.start_utc.astimezone(ZoneInfo(zone))
+        days[start.date()].append((start, slot.end_utc.astimezone(ZoneInfo(zone))))
+    return {
+        "days": dict(days), "first": first, "previous": first - timedelta(days=7) if first > today else None,
+        "next": first + timedelta(days=7),
+    }

@@ -1,0 +1,865 @@
+/*!
+ * Kapbook booking widget. No build step, no dependencies, no iframe.
+ *
+ *   <script src="https://booking.clinic.example/widget.js" data-kapbook-api="https://booking.clinic.example" defer></script>
+ *   <div data-kapbook-widget></div>
+ *
+ * Options on the <div>: data-kapbook-types="free-consultation,iv-infusion" (offer only these, in
+ * this order), data-kapbook-locale="en-US" (default: the page's lang). The widget renders into a
+ * shadow root, so the host page's styles and ours never mix; --kapbook-accent sets its colour.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  var API = ((script && script.getAttribute("data-kapbook-api")) ||
+    (script && script.src ? new URL(script.src, location.href).origin : location.origin)).replace(/\/+$/, "");
+  var WEEK_DAYS = 7;
+  var SEARCH_WEEKS = 8;
+  var PHONE = /^\+?[0-9 ()./-]{5,30}$/;
+  var EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+  var CSS = [
+    ":host{all:initial;display:block;color:#1b1f23;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;",
+    "--kb-accent:var(--kapbook-accent,#1f5f5b);--kb-accent-soft:#e6f0ef;--kb-muted:#4a5560;--kb-line:#c5ced4;--kb-error:#b42318}",
+    "*,*::before,*::after{box-sizing:border-box}",
+    ".kb{max-width:46rem;margin:0;padding:1rem;background:#fff;border:1px solid var(--kb-line);border-radius:12px}",
+    "h3{font-size:1.3rem;line-height:1.3;margin:0 0 .25rem}h3:focus{outline:none}h3:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}",
+    "h4{font-size:1.05rem;margin:1.25rem 0 .5rem}p{margin:.25rem 0 .75rem}",
+    ".kb-progress{color:var(--kb-muted);font-size:.875rem;margin:0 0 .25rem}",
+    ".kb-muted{color:var(--kb-muted)}.kb-small{font-size:.875rem}",
+    "button,input,select,textarea{font:inherit;color:inherit}",
+    "button{cursor:pointer;min-height:44px;border-radius:8px;padding:.5rem 1rem;border:2px solid var(--kb-accent);background:#fff;color:var(--kb-accent);font-weight:600}",
+    "button:hover{background:var(--kb-accent-soft)}",
+    "button.kb-primary{background:var(--kb-accent);color:#fff}button.kb-primary:hover{filter:brightness(1.1)}",
+    "button.kb-link{border:0;background:none;padding:.25rem 0;min-height:auto;text-decoration:underline;font-weight:400}",
+    "button:disabled{border-color:#d5dbdf;color:#6b747c;background:#f3f5f6;cursor:not-allowed}",
+    ":focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}",
+    ".kb-types{list-style:none;margin:.75rem 0 0;padding:0;display:grid;gap:.75rem}",
+    ".kb-type{width:100%;text-align:left;display:flex;flex-direction:column;gap:.15rem;padding:.85rem 1rem;border-color:var(--kb-line);color:#1b1f23;font-weight:400}",
+    ".kb-type strong{color:var(--kb-accent);font-size:1.05rem}.kb-type:hover{border-color:var(--kb-accent)}",
+    ".kb-tag{display:inline-block;font-size:.8rem;padding:0 .45rem;border-radius:999px;background:#fff4e5;color:#7a4100;margin-left:.35rem}",
+    ".kb-week{display:grid;grid-template-columns:auto 1fr auto;grid-template-areas:'prev range next';gap:.5rem .75rem;align-items:center;margin:.75rem 0}",
+    ".kb-week-prev{grid-area:prev}.kb-week-next{grid-area:next}.kb-week-range{grid-area:range;text-align:center}",
+    ".kb-days{list-style:none;padding:0;margin:.5rem 0;display:grid;grid-template-columns:repeat(auto-fill,minmax(5.25rem,1fr));gap:.5rem}",
+    ".kb-day{width:100%;display:flex;flex-direction:column;align-items:center;padding:.4rem .25rem;font-weight:400;line-height:1.25}",
+    ".kb-day b{font-size:1.05rem}.kb-day small{font-size:.75rem}",
+    ".kb-day[aria-pressed=true]{background:var(--kb-accent);color:#fff}",
+    ".kb-slots{list-style:none;padding:0;margin:.5rem 0;display:grid;grid-template-columns:repeat(auto-fill,minmax(8.5rem,1fr));gap:.5rem}",
+    ".kb-slot{width:100%;display:flex;flex-direction:column;align-items:flex-start;text-align:left;line-height:1.3;padding:.45rem .7rem}",
+    ".kb-slot small{font-weight:400;color:var(--kb-muted);font-size:.78rem}",
+    ".kb-field{margin:0 0 1rem}.kb-field label,.kb-label{display:block;font-weight:600;margin-bottom:.25rem}",
+    "input[type=text],input[type=email],input[type=tel],input[type=date],input[type=number],select{width:100%;max-width:28rem;min-height:44px;padding:.45rem .6rem;border:1px solid #6b747c;border-radius:6px;background:#fff}",
+    "input[readonly]{background:#f3f5f6}",
+    "input[aria-invalid=true],select[aria-invalid=true]{border:2px solid var(--kb-error)}",
+    ".kb-hint{color:var(--kb-muted);font-size:.875rem;margin:0 0 .35rem}",
+    ".kb-field-error{color:var(--kb-error);font-weight:600;margin:.3rem 0 0}",
+    "fieldset{border:0;padding:0;margin:0 0 1.1rem;min-width:0}legend{font-weight:600;padding:0;margin-bottom:.35rem}",
+    "fieldset.kb-section{border-top:1px solid var(--kb-line);padding-top:.75rem}fieldset.kb-section>legend{font-size:1.1rem;float:left;width:100%;margin-bottom:.5rem}",
+    "fieldset.kb-section>legend+*{clear:left}",
+    ".kb-choice{display:flex;gap:.6rem;align-items:flex-start;padding:.3rem 0}",
+    ".kb-choice input{width:1.3rem;height:1.3rem;margin:.15rem 0 0;flex:none;accent-color:var(--kb-accent)}",
+    ".kb-choice label{font-weight:400;margin:0}",
+    ".kb-options{display:flex;flex-wrap:wrap;gap:0 1.25rem}",
+    ".kb-alert:empty{display:none}",
+    ".kb-alert{border-left:5px solid var(--kb-error);background:#fdecea;padding:.75rem 1rem;margin:0 0 1rem;border-radius:6px}",
+    ".kb-alert.kb-info{border-color:var(--kb-accent);background:var(--kb-accent-soft)}",
+    ".kb-alert ul{margin:.35rem 0 0;padding-left:1.2rem}",
+    ".kb-status{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
+    ".kb-loading{color:var(--kb-muted)}",
+    ".kb-actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.25rem}",
+    ".kb-summary{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;margin:.75rem 0;padding:1rem;background:#f6f8f9;border-radius:8px}",
+    ".kb-summary dt{font-weight:600}.kb-summary dd{margin:0;overflow-wrap:anywhere}",
+    ".kb-crisis{border:3px solid var(--kb-error);border-radius:10px;padding:1rem}",
+    ".kb-crisis ul{list-style:none;padding:0;margin:.75rem 0 0;display:grid;gap:.75rem}",
+    ".kb-crisis li{background:#fdecea;border-radius:8px;padding:.75rem 1rem}",
+    ".kb-crisis a{color:#8a1c12;font-weight:700}",
+    "a{color:var(--kb-accent)}",
+    ".kb-done{border-left:5px solid var(--kb-accent);padding-left:1rem}",
+    "@media (max-width:30rem){.kb{padding:.75rem;border-radius:0;border-left:0;border-right:0}.kb-summary{grid-template-columns:1fr}.kb-summary dd{margin-bottom:.4rem}",
+    ".kb-week{grid-template-columns:1fr 1fr;grid-template-areas:'range range' 'prev next'}.kb-week-next{justify-self:end}.kb-week-prev{justify-self:start}}"
+  ].join("\n");
+
+  // --- small helpers ------------------------------------------------------------------------------
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (value === null || value === undefined || value === false) return;
+      if (name === "text") node.textContent = value;
+      else if (name.slice(0, 2) === "on") node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : value);
+    });
+    (children || []).forEach(function (child) {
+      if (child !== null && child !== undefined && child !== false) {
+        node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+      }
+    });
+    return node;
+  }
+
+  function randomKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+
+  function ymdInZone(date, zone) {
+    return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(date);
+  }
+
+  function addDays(ymd, days) {
+    var parts = ymd.split("-").map(Number);
+    return new Date(Date.UTC(parts[0], parts[1] - 1, parts[2] + days)).toISOString().slice(0, 10);
+  }
+
+  function noonUtc(ymd) {
+    var parts = ymd.split("-").map(Number);
+    return new Date(Date.UTC(parts[0], parts[1] - 1, parts[2], 12));
+  }
+
+  function detectedZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { return "UTC"; }
+  }
+
+  function zoneList(extra) {
+    var zones = [];
+    try { zones = Intl.supportedValuesOf("timeZone"); } catch (e) {
+      zones = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Europe/London", "UTC"];
+    }
+    if (zones.indexOf(extra) < 0) zones = zones.concat([extra]);
+    return zones.slice().sort();
+  }
+
+  function minutesText(minutes) {
+    if (minutes < 90) return minutes + " minutes";
+    var hours = minutes / 60;
+    return (Number.isInteger(hours) ? hours : hours.toFixed(1)) + " hours";
+  }
+
+  /** An error the API answered with its JSON error shape, or a network failure (status 0). */
+  function ApiProblem(status, body) {
+    this.status = status;
+    this.code = (body && body.code) || (status ? "http_" + status : "network");
+    this.message = (body && body.message) || "";
+    this.errors = (body && body.errors) || {};
+  }
+
+  function request(method, path, body, headers) {
+    var options = { method: method, credentials: "omit", headers: Object.assign({ Accept: "application/json" }, headers || {}) };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(API + path, options).then(function (response) {
+      if (response.status === 204) return null;
+      return response.json().catch(function () { return null; }).then(function (data) {
+        if (!response.ok) throw new ApiProblem(response.status, data);
+        return data;
+      });
+    }, function () { throw new ApiProblem(0, null); });
+  }
+
+  function query(params) {
+    return Object.keys(params).filter(function (k) { return params[k]; })
+      .map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(params[k]); }).join("&");
+  }
+
+  // --- the widget ------------------------------------------------------------------------------------
+
+  function Widget(host) {
+    this.host = host;
+    this.uid = "kb" + Math.random().toString(36).slice(2, 8);
+    this.locale = host.getAttribute("data-kapbook-locale") || document.documentElement.lang || navigator.language || "en-GB";
+    this.only = (host.getAttribute("data-kapbook-types") || "").split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+    this.state = { zone: detectedZone(), patient: { name: "", email: "", phone: "" }, driver: false, answers: {} };
+    var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+    if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } else {
+      root.appendChild(el("style", { text: CSS }));
+    }
+    this.alert = el("div", { class: "kb-alert", role: "alert", "aria-atomic": "true" });
+    this.status = el("div", { class: "kb-status", role: "status", "aria-live": "polite" });
+    this.body = el("div");
+    this.frame = el("section", { class: "kb", "aria-label": "Book an appointment" }, [this.alert, this.body, this.status]);
+    root.appendChild(this.frame);
+  }
+
+  Widget.prototype.id = function (name) { return this.uid + "-" + name; };
+
+  Widget.prototype.say = function (text) {
+    var status = this.status;
+    status.textContent = "";
+    setTimeout(function () { status.textContent = text; }, 50);
+  };
+
+  Widget.prototype.showError = function (text, items, info) {
+    this.alert.textContent = "";
+    this.alert.className = "kb-alert" + (info ? " kb-info" : "");
+    if (!text) return;
+    this.alert.appendChild(el("p", { text: text, style: "margin:0" }));
+    if (items && items.length) {
+      var shown = items.slice(0, 6).map(function (item) { return el("li", { text: item }); });
+      if (items.length > 6) shown.push(el("li", { text: "and " + (items.length - 6) + " more, marked below" }));
+      this.alert.appendChild(el("ul", {}, shown));
+    }
+  };
+
+  Widget.prototype.fullDate = function (date) {
+    return new Intl.DateTimeFormat(this.locale, { timeZone: this.state.zone, weekday: "long", day: "numeric", month: "long", year: "numeric" }).format(date);
+  };
+
+  Widget.prototype.clock = function (date) {
+    return new Intl.DateTimeFormat(this.locale, { timeZone: this.state.zone, hour: "numeric", minute: "2-digit" }).format(date);
+  };
+
+  Widget.prototype.slotName = function (slot) {
+    var start = new Date(slot.start), end = new Date(slot.end);
+    return this.fullDate(start) + ", " + this.clock(start) + " to " + this.clock(end) + ", " + slot.clinician_name;
+  };
+
+  Widget.prototype.dayFormat = function (ymd, options) {
+    return new Intl.DateTimeFormat(this.locale, Object.assign({ timeZone: "UTC" }, options)).format(noonUtc(ymd));
+  };
+
+  /**
+   * Replace the step's content, then move focus to its heading so screen readers announce the new
+   * step (not on the first render: loading the page must not pull focus into the widget).
+   */
+  Widget.prototype.render = function (heading, progress, children, options) {
+    options = options || {};
+    if (!options.keepAlert) this.showError("");
+    var title = el("h3", { tabindex: "-1", id: this.id("heading"), text: heading });
+    this.body.textContent = "";
+    if (progress) this.body.appendChild(el("p", { class: "kb-progress", text: progress }));
+    this.body.appendChild(title);
+    children.forEach(function (child) { if (child) this.body.appendChild(child); }, this);
+    if (options.initial) return;
+    title.focus({ preventScroll: true });
+    var box = this.frame.getBoundingClientRect();
+    if (box.top < 0 || box.top > window.innerHeight - 120) this.frame.scrollIntoView({ block: "start" });
+  };
+
+  Widget.prototype.progress = function (step) {
+    var steps = this.state.type && this.state.type.requires_eligibility
+      ? ["type", "screening", "time", "details", "confirm"] : ["type", "time", "details", "confirm"];
+    return "Step " + (steps.indexOf(step) + 1) + " of " + steps.length;
+  };
+
+  /** What to tell the patient about a failed request; ``nothingTyped`` leaves out that their input is kept. */
+  Widget.prototype.failure = function (problem, what, nothingTyped) {
+    var kept = nothingTyped ? "" : " What you entered is kept.";
+    if (problem.status === 0) {
+      return "We could not reach the clinic's booking service, so " + what + ". Please check your connection and try again." + kept;
+    }
+    if (problem.status >= 500) {
+      return (problem.message || "The booking service had a problem.") + " Nothing was changed; please try again in a moment." + kept;
+    }
+    return problem.message || "Something went wrong; please try again.";
+  };
+
+  // --- step 1: appointment type ---------------------------------------------------------------------
+
+  Widget.prototype.start = function () {
+    var self = this;
+    this.body.textContent = "";
+    this.body.appendChild(el("p", { class: "kb-loading", text: "Loading appointment types…" }));
+    request("GET", "/api/booking/v1/catalog").then(function (catalog) {
+      var types = catalog.appointment_types;
+      if (self.only.length) {
+        types = self.only.map(function (code) { return types.find(function (t) { return t.code === code; }); }).filter(Boolean);
+      }
+      self.catalog = { types: types, locations: catalog.locations };
+      self.chooseType(!self.started);
+      self.started = true;
+    }, function (problem) {
+      self.body.textContent = "";
+      self.showError(self.failure(problem, "online booking is not available right now", true));
+      self.body.appendChild(el("div", { class: "kb-actions" }, [
+        el("button", { type: "button", class: "kb-primary", text: "Try again", onclick: function () { self.start(); } })
+      ]));
+    });
+  };
+
+  Widget.prototype.chooseType = function (initial) {
+    var self = this;
+    var list = el("ul", { class: "kb-types" }, this.catalog.types.map(function (type) {
+      var facts = [minutesText(type.duration_minutes), type.modality === "telehealth" ? "video call" : "in person"];
+      return el("li", {}, [el("button", { type: "button", class: "kb-type", onclick: function () { self.pickType(type); } }, [
+        el("strong", {}, [type.name, type.requires_eligibility ? el("span", { class: "kb-tag", text: "screening first" }) : null]),
+        el("span", { class: "kb-muted", text: facts.join(" · ") })
+      ])]);
+    }));
+    var empty = this.catalog.types.length ? null : el("p", { text: "There is nothing to book online right now. Please call the clinic." });
+    this.state.type = null;
+    this.render("What would you like to book?", "Step 1", [
+      el("p", { class: "kb-muted", text: "Not sure? Start with a free consultation." }), empty, list
+    ], { initial: initial === true });
+  };
+
+  Widget.prototype.pickType = function (type) {
+    this.state.type = type;
+    this.state.screening = null;
+    this.state.slot = null;
+    this.state.hold = null;
+    if (type.requires_eligibility) this.screeningForm();
+    else this.chooseTime();
+  };
+
+  // --- step 2 (treatment types): the screening questionnaire ------------------------------------------
+
+  Widget.prototype.screeningForm = function () {
+    var self = this;
+    this.body.textContent = "";
+    this.body.appendChild(el("p", { class: "kb-loading", text: "Loading the health questionnaire…" }));
+    var loaded = this.questionnaire ? Promise.resolve(this.questionnaire) : request("GET", "/api/eligibility/v1/questionnaire");
+    loaded.then(function (questionnaire) {
+      self.questionnaire = questionnaire;
+      self.renderQuestionnaire();
+    }, function (problem) {
+      self.body.textContent = "";
+      self.showError(self.failure(problem, "the questionnaire could not be loaded", true));
+      self.body.appendChild(el("div", { class: "kb-actions" }, [
+        el("button", { type: "button", class: "kb-primary", text: "Try again", onclick: function () { self.screeningForm(); } }),
+        el("button", { type: "button", text: "Back", onclick: function () { self.chooseType(); } })
+      ]));
+    });
+  };
+
+  Widget.prototype.renderQuestionnaire = function () {
+    var self = this, q = this.questionnaire;
+    this.items = {};
+    var form = el("form", { novalidate: true, onsubmit: function (event) { event.preventDefault(); self.submitScreening(); } });
+    form.appendChild(el("fieldset", { class: "kb-section" }, [
+      el("legend", { text: "Your contact details" }),
+      el("p", { class: "kb-hint", text: "Your booking must use the same email address as this screening." }),
+      this.textField("name", "Full name", "text", this.state.patient.name, "name"),
+      this.textField("email", "Email", "email", this.state.patient.email, "email")
+    ]));
+    q.sections.forEach(function (section) {
+      var set = el("fieldset", { class: "kb-section" }, [el("legend", { text: section.title })]);
+      if (section.text) set.appendChild(el("p", { class: "kb-hint", text: section.text }));
+      section.items.forEach(function (item) { set.appendChild(self.questionBlock(item)); });
+      form.appendChild(set);
+    });
+    form.appendChild(el("p", { class: "kb-muted kb-small", text: "Your answers go only to the clinic's clinicians. They are never sent by email." }));
+    form.appendChild(el("div", { class: "kb-actions" }, [
+      el("button", { type: "submit", class: "kb-primary", text: "Submit answers" }),
+      el("button", { type: "button", text: "Back", onclick: function () { self.chooseType(); } })
+    ]));
+    form.addEventListener("change", function () { self.applySkipLogic(); });
+    this.form = form;
+    this.render("A few questions about your health", this.progress("screening"), [
+      el("p", { text: this.state.type.name + " needs a short health screening first, so we can make sure it is safe for you. It takes about five minutes." }),
+      form
+    ]);
+    this.applySkipLogic();
+  };
+
+  Widget.prototype.textField = function (name, label, type, value, autocomplete, hint) {
+    var id = this.id(name), self = this;
+    var input = el("input", { id: id, name: name, type: type, value: value || "", autocomplete: autocomplete,
+      "aria-describedby": hint ? id + "-hint" : null, oninput: function () { self.state.patient[name] = input.value; } });
+    return el("div", { class: "kb-field", "data-field": name }, [
+      el("label", { for: id, text: label }), hint ? el("p", { class: "kb-hint", id: id + "-hint", text: hint }) : null, input
+    ]);
+  };
+
+  Widget.prototype.questionBlock = function (item) {
+    var self = this, id = this.id("q-" + item.link_id), block;
+    var saved = this.state.answers[item.link_id];
+    function choice(type, value, label, checked, index) {
+      var optionId = id + "-" + index;
+      return el("div", { class: "kb-choice" }, [
+        el("input", { type: type, id: optionId, name: item.link_id, value: String(value), checked: checked, "data-index": String(index) }),
+        el("label", { for: optionId, text: label })
+      ]);
+    }
+    if (item.type === "boolean") {
+      block = el("fieldset", { id: id }, [el("legend", { text: item.text }), el("div", { class: "kb-options" }, [
+        choice("radio", "true", "Yes", saved === true, 0), choice("radio", "false", "No", saved === false, 1)])]);
+    } else if (item.options && item.options.length && !item.repeats) {
+      block = el("fieldset", { id: id }, [el("legend", { text: item.text })].concat(item.options.map(function (option, index) {
+        return choice("radio", option.code, option.label, saved === option.code, index);
+      })));
+    } else if (item.repeats) {
+      var boxes = item.options.map(function (option, index) {
+        return choice("checkbox", option.code, option.label, Array.isArray(saved) && saved.indexOf(option.code) >= 0, index);
+      });
+      if (item.allow_empty) boxes.push(choice("checkbox", "__none__", "None of these", Array.isArray(saved) && !saved.length, "none"));
+      block = el("fieldset", { id: id }, [el("legend", { text: item.text })].concat(boxes));
+      block.addEventListener("change", function (event) {
+        var none = event.target.value === "__none__";
+        Array.prototype.forEach.call(block.querySelectorAll("input"), function (box) {
+          if (event.target.checked && box !== event.target && (none || box.value === "__none__")) box.checked = false;
+        });
+      });
+    } else {
+      var isDate = item.type === "date";
+      var unit = item.unit && item.unit.display ? " (" + item.unit.display + ")" : "";
+      var input = el("input", isDate
+        ? { id: id + "-input", name: item.link_id, type: "date", min: item.min_date, max: new Date().toISOString().slice(0, 10) }
+        : { id: id + "-input", name: item.link_id, type: "number", inputmode: item.type === "integer" ? "numeric" : "decimal",
+            step: item.type === "integer" ? "1" : "any", min: item.min, max: item.max });
+      if (saved !== undefined) input.value = String(saved);
+      block = el("div", { class: "kb-field", id: id }, [el("label", { for: id + "-input", text: item.text + unit + (item.required ? "" : " (optional)") }), input]);
+    }
+    block.setAttribute("data-link-id", item.link_id);
+    this.items[item.link_id] = { item: item, node: block };
+    return block;
+  };
+
+  /** The current answer of an item, or undefined when unanswered. */
+  Widget.prototype.answerOf = function (item) {
+    var node = this.items[item.link_id].node;
+    if (item.type === "boolean") {
+      var picked = node.querySelector("input:checked");
+      return picked ? picked.value === "true" : undefined;
+    }
+    if (item.options && item.options.length && !item.repeats) {
+      var chosen = node.querySelector("input:checked");
+      return chosen ? item.options[Number(chosen.getAttribute("data-index"))].code : undefined;
+    }
+    if (item.repeats) {
+      var boxes = Array.from(node.querySelectorAll("input:checked"));
+      if (!boxes.length) return undefined;
+      return boxes.filter(function (box) { return box.value !== "__none__"; })
+        .map(function (box) { return item.options[Number(box.getAttribute("data-index"))].code; });
+    }
+    var raw = node.querySelector("input").value.trim();
+    if (raw === "") return undefined;
+    if (item.type === "date") return raw;
+    var number = Number(raw);
+    if (!isFinite(number)) return NaN;
+    return number;
+  };
+
+  Widget.prototype.isEnabled = function (item, answers) {
+    return (item.enable_when || []).every(function (condition) {
+      var answer = answers[condition.question];
+      return Array.isArray(answer) ? answer.indexOf(condition.answer) >= 0 : answer === condition.answer;
+    });
+  };
+
+  /** Show the questions whose conditions hold (in order, so a hidden question hides its dependants). */
+  Widget.prototype.applySkipLogic = function () {
+    var answers = {}, self = this;
+    this.questionnaire.sections.forEach(function (section) {
+      section.items.forEach(function (item) {
+        var enabled = self.isEnabled(item, answers);
+        self.items[item.link_id].node.hidden = !enabled;
+        if (enabled) {
+          var answer = self.answerOf(item);
+          if (answer !== undefined) answers[item.link_id] = answer;
+        }
+      });
+    });
+    return answers;
+  };
+
+  Widget.prototype.clearFieldErrors = function (container) {
+    Array.prototype.forEach.call(container.querySelectorAll(".kb-field-error"), function (node) { node.remove(); });
+    Array.prototype.forEach.call(container.querySelectorAll("[aria-invalid]"), function (node) {
+      node.removeAttribute("aria-invalid");
+      var described = (node.getAttribute("aria-describedby") || "").split(" ").filter(function (id) { return id.indexOf("-error") < 0; });
+      if (described.length) node.setAttribute("aria-describedby", described.join(" ")); else node.removeAttribute("aria-describedby");
+    });
+  };
+
+  /** Mark a field (a .kb-field or a fieldset) invalid with a message tied to it; returns what to focus. */
+  Widget.prototype.markInvalid = function (block, message) {
+    var errorId = (block.id || this.id(block.getAttribute("data-field"))) + "-error";
+    block.appendChild(el("p", { class: "kb-field-error", id: errorId, text: message }));
+    var target = block.tagName === "FIELDSET" ? block : block.querySelector("input,select");
+    var input = block.tagName === "FIELDSET" ? block.querySelector("input") : target;
+    input.setAttribute("aria-invalid", "true");
+    var described = (target.getAttribute("aria-describedby") || "").split(" ").filter(Boolean).concat([errorId]);
+    target.setAttribute("aria-describedby", described.join(" "));
+    return input;
+  };
+
+  Widget.prototype.submitScreening = function () {
+    var self = this, form = this.form, problems = [], focus = null;
+    this.clearFieldErrors(form);
+    var answers = this.applySkipLogic();
+    this.state.answers = answers;
+    var patient = this.state.patient;
+    patient.name = form.querySelector("[name=name]").value.trim();
+    patient.email = form.querySelector("[name=email]").value.trim();
+    function problem(block, message, summary) {
+      var target = self.markInvalid(block, message);
+      focus = focus || target;
+      problems.push(summary || message);
+    }
+    if (!patient.name) problem(form.querySelector("[data-field=name]"), "Enter your full name.");
+    if (!EMAIL.test(patient.email)) problem(form.querySelector("[data-field=email]"), "Enter an email address like name@example.com.");
+    this.questionnaire.sections.forEach(function (section) {
+      section.items.forEach(function (item) {
+        var entry = self.items[item.link_id];
+        if (entry.node.hidden) return;
+        var answer = answers[item.link_id];
+        if (answer === undefined && item.required) problem(entry.node, "Please answer this question.", "Answer: " + item.text);
+        else if (typeof answer === "number" && (isNaN(answer) || (item.min != null && answer < item.min) || (item.max != null && answer > item.max))) {
+          problem(entry.node, "Enter a number between " + item.min + " and " + item.max + ".", item.text);
+        }
+      });
+    });
+    if (problems.length) {
+      this.showError(problems.length === 1 ? "Please fix one thing:" : "Please fix " + problems.length + " things:", problems);
+      focus.focus();
+      return;
+    }
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    this.say("Sending your answers…");
+    request("POST", "/api/eligibility/v1/screenings", { patient: { name: patient.name, email: patient.email }, answers: answers })
+      .then(function (result) { self.screeningOutcome(result); }, function (failure) {
+        button.disabled = false;
+        if (failure.status === 422 && failure.errors) {
+          var first = null, list = [];
+          var errors = Object.assign({}, failure.errors.answers || {}, failure.errors.patient || {}, failure.errors);
+          Object.keys(errors).forEach(function (key) {
+            if (key === "answers" || key === "patient" || typeof errors[key] !== "object") return;
+            var messages = [].concat(errors[key]).join(" ");
+            var block = self.items[key] ? self.items[key].node : form.querySelector("[data-field=" + key + "]");
+            if (block) first = first || self.markInvalid(block, messages);
+            list.push((self.items[key] ? self.items[key].item.text : key) + ": " + messages);
+          });
+          self.showError("Some answers need another look:", list);
+          if (first) first.focus();
+          return;
+        }
+        self.showError(self.failure(failure, "your answers were not sent"));
+        button.focus();
+      });
+  };
+
+  Widget.prototype.screeningOutcome = function (result) {
+    var self = this;
+    this.state.screening = result;
+    if (result.outcome === "crisis") return this.crisis(result.crisis_resources || []);
+    if (result.outcome === "eligible") {
+      this.chooseTime("Thank you. Your answers mean you can book " + this.state.type.name.toLowerCase() + ".");
+      return;
+    }
+    var consult = this.catalog.types.find(function (t) { return !t.requires_eligibility; });
+    var text = result.outcome === "needs_review"
+      ? "Thank you. A clinician needs to look at your answers before you can book " + this.state.type.name.toLowerCase() +
+        ". We will contact you at " + this.state.patient.email + ", usually within two working days."
+      : "Thank you for your honesty. From your answers, " + this.state.type.name.toLowerCase() +
+        " may not be safe for you. A free consultation is the best next step: a clinician can talk through other options with you.";
+    this.render(result.outcome === "needs_review" ? "A clinician will review your answers" : "This treatment may not be right for you",
+      null, [el("p", { text: text }), el("div", { class: "kb-actions" }, [
+        consult ? el("button", { type: "button", class: "kb-primary", text: "Book a " + consult.name.toLowerCase(),
+          onclick: function () { self.pickType(consult); } }) : null,
+        el("button", { type: "button", text: "Back to appointment types", onclick: function () { self.chooseType(); } })
+      ])]);
+  };
+
+  /** High suicide risk: crisis resources at once, and no booking form. */
+  Widget.prototype.crisis = function (resources) {
+    var list = el("ul", {}, resources.map(function (resource) {
+      var ways = [];
+      if (resource.phone) ways.push(el("a", { href: "tel:" + resource.phone.replace(/[^0-9+]/g, ""), text: "Call " + resource.phone }));
+      if (resource.sms) ways.push(el("a", { href: "sms:" + resource.sms.replace(/[^0-9+]/g, ""), text: "Text " + resource.sms }));
+      if (resource.url) ways.push(el("a", { href: resource.url, target: "_blank", rel: "noopener", text: resource.url.replace(/^https?:\/\//, "") }));
+      var links = [];
+      ways.forEach(function (link, index) { if (index) links.push(" · "); links.push(link); });
+      return el("li", {}, [el("strong", { text: resource.name }), el("p", { text: resource.instructions, style: "margin:.25rem 0" }), el("p", { style: "margin:0" }, links)]);
+    }));
+    this.render("Please reach out for support now", null, [
+      el("div", { class: "kb-crisis" }, [
+        el("p", { text: "Thank you for telling us how you are feeling. Some of your answers tell us you may be in danger, and you deserve support right now. You do not have to wait for an appointment." }),
+        list,
+        el("p", { text: "A member of our clinical team has been told and will contact you. Online booking of treatment is paused until a clinician has spoken with you." })
+      ])
+    ]);
+  };
+
+  // --- day and time ------------------------------------------------------------------------------------
+
+  Widget.prototype.chooseTime = function (message, isProblem) {
+    var self = this, state = this.state;
+    state.today = ymdInZone(new Date(), state.zone);
+    if (!state.windowStart || state.windowStart < state.today) state.windowStart = state.today;
+    var zoneSelect = el("select", { id: this.id("zone"), onchange: function () {
+      state.zone = zoneSelect.value;
+      state.windowStart = null;
+      state.day = null;
+      self.loadSlots(true);
+    } }, zoneList(state.zone).map(function (zone) { return el("option", { value: zone, selected: zone === state.zone, text: zone.replace(/_/g, " ") }); }));
+    this.slotArea = el("div", { "aria-busy": "true" }, [el("p", { class: "kb-loading", text: "Finding free times…" })]);
+    var type = state.type;
+    this.render("Choose a day and time", this.progress("time"), [
+      el("p", { class: "kb-muted", text: type.name + " · " + minutesText(type.duration_minutes) + " · " + (type.modality === "telehealth" ? "video call" : "in person") }),
+      el("div", { class: "kb-field" }, [el("label", { for: this.id("zone"), text: "Times shown in this time zone" }), zoneSelect]),
+      this.slotArea,
+      el("div", { class: "kb-actions" }, [el("button", { type: "button", text: "Back", onclick: function () {
+        if (type.requires_eligibility && !state.screening) self.screeningForm(); else self.chooseType();
+      } })])
+    ], { keepAlert: true });
+    this.showError(message || "", null, !isProblem);
+    this.loadSlots(!state.day, 0);
+  };
+
+  /** Fetch a week of slots from windowStart; when ``search`` and the week is empty, look further ahead. */
+  Widget.prototype.loadSlots = function (search, tries) {
+    var self = this, state = this.state;
+    tries = tries || 0;
+    if (!state.windowStart) state.windowStart = ymdInZone(new Date(), state.zone);
+    var end = addDays(state.windowStart, WEEK_DAYS - 1);
+    this.slotArea.setAttribute("aria-busy", "true");
+    var path = "/api/booking/v1/availability?" + query({ appointment_type: state.type.code, start: state.windowStart, end: end, timezone: state.zone });
+    return request("GET", path).then(function (answer) {
+      var byDay = {};
+      answer.slots.forEach(function (slot) { (byDay[slot.start.slice(0, 10)] = byDay[slot.start.slice(0, 10)] || []).push(slot); });
+      if (search && !answer.slots.length && tries < SEARCH_WEEKS) {
+        state.windowStart = addDays(state.windowStart, WEEK_DAYS);
+        return self.loadSlots(true, tries + 1);
+      }
+      state.byDay = byDay;
+      if (!state.day || !byDay[state.day]) state.day = Object.keys(byDay).sort()[0] || null;
+      self.drawWeek();
+    }, function (problem) {
+      self.slotArea.setAttribute("aria-busy", "false");
+      self.slotArea.textContent = "";
+      self.showError(self.failure(problem, "the free times could not be loaded"));
+      self.slotArea.appendChild(el("button", { type: "button", class: "kb-primary", text: "Try again", onclick: function () { self.loadSlots(search); } }));
+    });
+  };
+
+  Widget.prototype.drawWeek = function () {
+    var self = this, state = this.state, area = this.slotArea;
+    area.textContent = "";
+    area.setAttribute("aria-busy", "false");
+    var first = state.windowStart, last = addDays(first, WEEK_DAYS - 1);
+    var range = this.dayFormat(first, { day: "numeric", month: "short" }) + " – " + this.dayFormat(last, { day: "numeric", month: "short", year: "numeric" });
+    area.appendChild(el("div", { class: "kb-week" }, [
+      el("button", { type: "button", class: "kb-week-prev", text: "← Earlier", disabled: first <= state.today, "aria-label": "Earlier week",
+        onclick: function () { state.windowStart = addDays(first, -WEEK_DAYS); if (state.windowStart < state.today) state.windowStart = state.today; state.day = null; self.loadSlots(false); } }),
+      el("strong", { class: "kb-week-range", id: this.id("range"), text: range }),
+      el("button", { type: "button", class: "kb-week-next", text: "Later →", "aria-label": "Later week",
+        onclick: function () { state.windowStart = addDays(first, WEEK_DAYS); state.day = null; self.loadSlots(false); } })
+    ]));
+    var days = [];
+    for (var i = 0; i < WEEK_DAYS; i++) days.push(addDays(first, i));
+    area.appendChild(el("ul", { class: "kb-days", "aria-label": "Days" }, days.map(function (ymd) {
+      var count = (state.byDay[ymd] || []).length;
+      var label = self.dayFormat(ymd, { weekday: "long", day: "numeric", month: "long" }) + ", " + (count ? count + (count === 1 ? " free time" : " free times") : "no free times");
+      return el("li", {}, [el("button", { type: "button", class: "kb-day", "aria-pressed": String(ymd === state.day), disabled: !count,
+        "aria-label": label, onclick: function () { state.day = ymd; self.drawWeek(); self.focusFirstSlot(); } }, [
+        el("span", { text: self.dayFormat(ymd, { weekday: "short" }) }),
+        el("b", { text: self.dayFormat(ymd, { day: "numeric" }) }),
+        el("small", { text: count ? count + " free" : "none" })
+      ])]);
+    })));
+    if (!state.day) {
+      area.appendChild(el("p", { text: "No free times this week. Try a later week, or call the clinic." }));
+      this.say("No free times in the week of " + range + ".");
+      return;
+    }
+    var slots = state.byDay[state.day];
+    var headingId = this.id("day-heading");
+    area.appendChild(el("h4", { id: headingId, text: this.dayFormat(state.day, { weekday: "long", day: "numeric", month: "long", year: "numeric" }) }));
+    area.appendChild(el("ul", { class: "kb-slots", "aria-labelledby": headingId }, slots.map(function (slot) {
+      var start = new Date(slot.start);
+      return el("li", {}, [el("button", { type: "button", class: "kb-slot", "aria-label": self.slotName(slot),
+        onclick: function (event) { self.pickSlot(slot, event.currentTarget); } }, [
+        el("span", { text: self.clock(start) }), el("small", { text: slot.clinician_name })
+      ])]);
+    })));
+    this.say(slots.length + (slots.length === 1 ? " free time" : " free times") + " on " + this.dayFormat(state.day, { weekday: "long", day: "numeric", month: "long" }) + ".");
+  };
+
+  Widget.prototype.focusFirstSlot = function () {
+    var first = this.slotArea.querySelector(".kb-slot");
+    if (first) first.focus();
+  };
+
+  /** Hold the slot while the patient types; if it was taken meanwhile, show the fresh times. */
+  Widget.prototype.pickSlot = function (slot, button) {
+    var self = this, state = this.state;
+    button.disabled = true;
+    this.say("Reserving " + this.slotName(slot) + "…");
+    this.releaseHold();
+    request("POST", "/api/booking/v1/holds", { appointment_type: state.type.code, start: slot.start, clinician_id: slot.clinician_id })
+      .then(function (hold) {
+        state.slot = slot;
+        state.hold = hold;
+        state.idempotencyKey = null;
+        self.details();
+      }, function (problem) {
+        button.disabled = false;
+        if (problem.status === 409 || problem.code === "outside_booking_window") {
+          self.slotTaken("Sorry, " + self.slotName(slot) + " was just taken by someone else. The times below are up to date; please choose another.");
+        } else {
+          self.showError(self.failure(problem, "that time could not be reserved"));
+          button.focus();
+        }
+      });
+  };
+
+  Widget.prototype.slotTaken = function (message) {
+    this.state.slot = null;
+    this.state.hold = null;
+    this.chooseTime(message, true);
+  };
+
+  Widget.prototype.releaseHold = function () {
+    var hold = this.state.hold;
+    this.state.hold = null;
+    if (hold) request("DELETE", "/api/booking/v1/holds/" + encodeURIComponent(hold.id)).catch(function () { /* it expires anyway */ });
+  };
+
+  // --- details and confirmation ---------------------------------------------------------------------------
+
+  Widget.prototype.whenText = function () {
+    var slot = this.state.slot;
+    return this.fullDate(new Date(slot.start)) + ", " + this.clock(new Date(slot.start)) + " to " + this.clock(new Date(slot.end));
+  };
+
+  Widget.prototype.details = function (fieldErrors, message) {
+    var self = this, state = this.state, type = state.type, screened = !!state.screening;
+    var form = el("form", { novalidate: true, onsubmit: function (event) { event.preventDefault(); self.checkDetails(form); } });
+    var name = this.textField("name", "Full name", "text", state.patient.name, "name");
+    var email = this.textField("email", "Email", "email", state.patient.email, "email",
+      screened ? "The address you used for your screening." : "We send your confirmation here.");
+    if (screened) { name.querySelector("input").readOnly = true; email.querySelector("input").readOnly = true; }
+    var phone = this.textField("phone", "Phone (optional)", "tel", state.patient.phone, "tel", "Only if the clinic may call you about this appointment.");
+    [name, email, phone].forEach(function (field) { form.appendChild(field); });
+    if (type.requires_driver) {
+      var id = this.id("driver");
+      form.appendChild(el("div", { class: "kb-field", "data-field": "driver" }, [el("div", { class: "kb-choice" }, [
+        el("input", { type: "checkbox", id: id, name: "driver", checked: state.driver, onchange: function (event) { state.driver = event.target.checked; } }),
+        el("label", { for: id, text: "An adult will take me home after the appointment. I will not drive until the next day." })
+      ])]));
+    }
+    var until = new Date(state.hold.expires_at);
+    form.appendChild(el("p", { class: "kb-muted kb-small", text: "We are holding this time for you until " + this.clock(until) + "." }));
+    form.appendChild(el("div", { class: "kb-actions" }, [
+      el("button", { type: "submit", class: "kb-primary", text: "Continue" }),
+      el("button", { type: "button", text: "Choose another time", onclick: function () { self.releaseHold(); self.chooseTime(); } })
+    ]));
+    this.render("Your details", this.progress("details"), [
+      el("p", { class: "kb-muted", text: type.name + " · " + this.whenText() + " · " + state.slot.clinician_name }), form
+    ], { keepAlert: !!message });
+    if (message) this.showError(message);
+    if (fieldErrors) this.showFieldErrors(form, fieldErrors);
+  };
+
+  Widget.prototype.showFieldErrors = function (form, fieldErrors) {
+    var self = this, first = null, list = [];
+    Object.keys(fieldErrors).forEach(function (name) {
+      var block = form.querySelector("[data-field=" + name + "]");
+      if (!block) return;
+      var input = self.markInvalid(block, fieldErrors[name]);
+      first = first || input;
+      list.push(fieldErrors[name]);
+    });
+    if (list.length) this.showError(list.length === 1 ? "Please fix one thing:" : "Please fix " + list.length + " things:", list);
+    if (first) first.focus();
+  };
+
+  Widget.prototype.checkDetails = function (form) {
+    var patient = this.state.patient, errors = {};
+    this.clearFieldErrors(form);
+    ["name", "email", "phone"].forEach(function (name) { patient[name] = form.querySelector("[name=" + name + "]").value.trim(); });
+    if (!patient.name) errors.name = "Enter your full name.";
+    if (!EMAIL.test(patient.email)) errors.email = "Enter an email address like name@example.com.";
+    if (patient.phone && !PHONE.test(patient.phone)) errors.phone = "Enter a phone number using digits, spaces and + ( ) - only.";
+    if (this.state.type.requires_driver && !this.state.driver) errors.driver = "Please confirm that an adult will take you home.";
+    if (Object.keys(errors).length) return this.showFieldErrors(form, errors);
+    this.review();
+  };
+
+  Widget.prototype.review = function (message) {
+    var self = this, state = this.state;
+    if (!state.idempotencyKey) state.idempotencyKey = randomKey();
+    var rows = [["What", state.type.name], ["When", this.whenText()], ["Time zone", state.zone.replace(/_/g, " ")],
+      ["With", state.slot.clinician_name], ["Where", this.placeText()], ["Name", state.patient.name], ["Email", state.patient.email]];
+    if (state.patient.phone) rows.push(["Phone", state.patient.phone]);
+    if (state.type.requires_driver) rows.push(["Driver", "Confirmed: an adult takes you home"]);
+    var confirm = el("button", { type: "button", class: "kb-primary", text: "Confirm booking", onclick: function () { self.book(confirm); } });
+    this.render("Check and confirm", this.progress("confirm"), [
+      el("dl", { class: "kb-summary" }, rows.reduce(function (all, row) { return all.concat([el("dt", { text: row[0] }), el("dd", { text: row[1] })]); }, [])),
+      el("p", { class: "kb-muted kb-small", text: "You can cancel or move it online up to " + state.type.cancel_notice_hours + " hours before it starts." }),
+      el("div", { class: "kb-actions" }, [confirm, el("button", { type: "button", text: "Change details", onclick: function () { self.details(); } })])
+    ], { keepAlert: !!message });
+    if (message) this.showError(message);
+  };
+
+  Widget.prototype.book = function (button) {
+    var self = this, state = this.state, patient = state.patient;
+    button.disabled = true;
+    this.showError("");
+    this.say("Booking…");
+    var body = {
+      appointment_type: state.type.code, start: state.slot.start, clinician_id: state.slot.clinician_id,
+      patient: { name: patient.name, email: patient.email, phone: patient.phone || null, timezone: state.zone },
+      driver_confirmed: !!(state.type.requires_driver && state.driver), hold_id: state.hold ? state.hold.id : null,
+      screening_id: state.screening ? state.screening.id : null
+    };
+    request("POST", "/api/booking/v1/bookings", body, { "Idempotency-Key": state.idempotencyKey }).then(function (booking) {
+      self.done(booking);
+    }, function (problem) {
+      button.disabled = false;
+      if (problem.status === 409) {
+        state.hold = null;
+        return self.slotTaken("Sorry, that time is no longer available: someone else booked it, or it was held for you for too long. " +
+          "The times below are up to date. Your details are kept.");
+      }
+      if (problem.code === "validation_error") {
+        var patientErrors = (problem.errors && problem.errors.patient) || {}, fields = {};
+        Object.keys(patientErrors).forEach(function (key) { fields[key] = [].concat(patientErrors[key]).join(" "); });
+        return self.details(fields, Object.keys(fields).length ? null : problem.message);
+      }
+      if (problem.code === "driver_confirmation_required") return self.details({ driver: problem.message });
+      if (problem.code === "outside_booking_window") return self.slotTaken(problem.message + " Please choose another time.");
+      self.showError(self.failure(problem, "your appointment is not booked yet"));
+      button.focus();
+    });
+  };
+
+  Widget.prototype.placeText = function () {
+    var slot = this.state.slot;
+    if (this.state.type.modality === "telehealth") return "Video call (we email you the link)";
+    var place = (this.catalog.locations || []).find(function (location) { return location.id === slot.location_id; });
+    return place ? place.name + (place.address ? ", " + place.address : "") : "At the clinic";
+  };
+
+  Widget.prototype.done = function (booking) {
+    var self = this, state = this.state;
+    state.hold = null;
+    state.idempotencyKey = null;
+    this.render("You are booked", null, [
+      el("div", { class: "kb-done" }, [
+        el("p", { text: state.type.name + " with " + booking.clinician_name + " on " + this.whenText() + " (" + state.zone.replace(/_/g, " ") + " time)." }),
+        el("p", { text: this.placeText() + "." }),
+        el("p", { text: "We have emailed a confirmation with a calendar invite to " + booking.patient.email + "." })
+      ]),
+      el("p", {}, [el("a", { href: booking.manage_url, text: "Manage or cancel this booking" })]),
+      el("p", { class: "kb-muted kb-small", text: "The same link is in your email. Keep it private: anyone with it can change your booking." }),
+      el("div", { class: "kb-actions" }, [el("button", { type: "button", text: "Book another appointment", onclick: function () {
+        state.slot = null; state.day = null; state.windowStart = null; self.chooseType();
+      } })])
+    ]);
+    this.say("Booked. " + state.type.name + " on " + this.whenText() + ".");
+  };
+
+  function mount(host) {
+    if (!host || host.__kapbook) return;
+    host.__kapbook = new Widget(host);
+    host.__kapbook.start();
+  }
+
+  function mountAll() { Array.prototype.forEach.call(document.querySelectorAll("[data-kapbook-widget]"), mount); }
+
+  window.Kapbook = { mount: mount, api: API };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
+  else mountAll();
+})();
