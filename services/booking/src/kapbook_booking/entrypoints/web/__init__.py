@@ -1,5 +1,6 @@
 """What the booking service serves to people rather than programs: the demo clinic page with the
-embeddable widget and the patient's manage page, plus the widget's public catalogue endpoint."""
+embeddable widget, the patient's manage page and the staff console, plus the widget's public
+catalogue endpoint."""
 from __future__ import annotations
 
 from flask import Flask
@@ -8,8 +9,9 @@ from flask_smorest import Api
 
 def register_web(app: Flask, api: Api) -> None:
     """Attach the pages and the widget's endpoint to the booking app."""
-    from kapbook_booking.entrypoints.web import patient_pages, public_catalog
+    from kapbook_booking.entrypoints.web import console, patient_pages, public_catalog
 
     api.register_blueprint(public_catalog.blp)
     app.register_blueprint(patient_pages.assets)
     app.register_blueprint(patient_pages.bp)
+    app.register_blueprint(console.bp)

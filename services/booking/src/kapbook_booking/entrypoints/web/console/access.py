@@ -1,0 +1,113 @@
+"""Who may use the staff console, and how its forms are protected.
+
+Staff sign in with their bearer token once; it travels afterwards in an HttpOnly, SameSite=Strict
+cookie that every service accepts (``StaffAuth``). Every POST form carries a CSRF token: an HMAC of
+the staff token under the service's secret, or of a sign-in nonce cookie before signing in.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
+
+from kapbook_booking.entrypoints.web.formatting import template_helpers
+from kapbook_booking.entrypoints.web.page_headers import secure_page
+from kapbook_platform.staff import StaffPrincipal, bearer_token
+
+bp = Blueprint("console", __name__, url_prefix="/staff", template_folder="../templates")
+
+STAFF_COOKIE = "kapbook_staff"
+SIGNIN_COOKIE = "kapbook_signin"
+SIGNED_IN_SECONDS = 12 * 3600  # a working day
+SCHEDULERS = ("admin", "front_desk")
+REVIEWERS = ("clinician", "admin")
+ROLE_NAMES = {"admin": "Administrator", "clinician": "Clinician", "front_desk": "Front desk"}
+
+
+def container():
+    return current_app.extensions["kapbook_booking"]
+
+
+def current_staff() -> StaffPrincipal | None:
+    return current_app.extensions["kapbook_staff_auth"].current()
+
+
+def staff_token() -> str | None:
+    return bearer_token() or request.cookies.get(STAFF_COOKIE)
+
+
+def secure_cookies() -> bool:
+    return container().config.public_base_url.startswith("https://")
+
+
+def _signin_nonce() -> str:
+    """The sign-in form's CSRF basis: a random cookie, made on first sight."""
+    if "signin_nonce" not in g:
+        g.signin_nonce = request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(24)
+    return g.signin_nonce
+
+
+def csrf_token() -> str:
+    basis = staff_token() if current_staff() else "signin:" + _signin_nonce()
+    key = container().config.secret_key.encode()
+    return hmac.new(key, b"kapbook.console.csrf:" + basis.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_ok() -> bool:
+    return hmac.compare_digest(request.form.get("csrf_token", ""), csrf_token())
+
+
+def console_view(*roles: str) -> Callable:
+    """A console page: signed in (else to the sign-in page), one of ``roles`` if given, CSRF-checked POSTs."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            staff = current_staff()
+            if staff is None:
+                target = request.full_path if request.method == "GET" else url_for("console.home")
+                return redirect(url_for("console.sign_in", next=target.rstrip("?")))
+            if roles and staff.role not in roles:
+                allowed = " or ".join(ROLE_NAMES[role] for role in roles)
+                return page("console/problem.html", 403, heading="Not available to your role",
+                            message=f"This page is for {allowed} staff. You are signed in as {ROLE_NAMES[staff.role]}.")
+            if request.method == "POST" and not csrf_ok():
+                return page("console/problem.html", 400, heading="This form has expired",
+                            message="Please go back, reload the page and try again.")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def page(template: str, status: int = 200, **context: Any):
+    """A console page with the private-page headers (no caching, no referrer, no framing)."""
+    response = make_response(render_template(template, **context), status)
+    if "signin_nonce" in g and request.cookies.get(SIGNIN_COOKIE) != g.signin_nonce:
+        response.set_cookie(SIGNIN_COOKIE, g.signin_nonce, httponly=True, samesite="Strict",
+                            secure=secure_cookies(), path="/staff/")
+    return secure_page(response, private=True)
+
+
+def safe_next(target: str | None) -> str:
+    """Only console paths: never an open redirect to another site."""
+    if target and target.startswith("/staff/") and not target.startswith("//"):
+        return target
+    return url_for("console.home")
+
+
+@bp.context_processor
+def _console_context() -> dict:
+    return template_helpers() | {"staff": current_staff(), "csrf_token": csrf_token, "role_names": ROLE_NAMES,
+                                 "can_schedule": _has_role(SCHEDULERS), "can_review": _has_role(REVIEWERS)}
+
+
+def _has_role(roles: tuple[str, ...]) -> bool:
+    staff = current_staff()
+    return staff is not None and staff.role in roles
