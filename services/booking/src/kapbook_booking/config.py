@@ -22,6 +22,10 @@ class BookingConfig(PlatformConfig):
     hold_minutes: int = setting("BOOKING_HOLD_MINUTES", 10, doc="How long a hold reserves a slot")
     screening_valid_days: int = setting("BOOKING_SCREENING_VALID_DAYS", 90, doc="How old an eligibility decision may be")
     max_availability_days: int = setting("BOOKING_MAX_AVAILABILITY_DAYS", 42, doc="Longest availability window")
+    cors_origins: tuple[str, ...] = setting(
+        "BOOKING_CORS_ORIGINS", (),
+        doc="Websites that embed the booking widget, comma-separated origins (e.g. https://www.clinic.example)",
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -31,6 +31,10 @@ class EligibilityConfig(PlatformConfig):
     timezone: str = setting(
         "ELIGIBILITY_TIMEZONE", "UTC", doc="The clinic's IANA time zone: the date ages and validity are counted in"
     )
+    cors_origins: tuple[str, ...] = setting(
+        "ELIGIBILITY_CORS_ORIGINS", (),
+        doc="Websites that embed the booking widget (it submits screenings), comma-separated origins",
+    )
 
     @property
     def effective_database_url(self) -> str:

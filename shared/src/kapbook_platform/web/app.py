@@ -11,6 +11,7 @@ from flask_smorest import Api
 
 from kapbook_platform.config import PlatformConfig
 from kapbook_platform.logs import new_correlation_id, reset_correlation_id, set_correlation_id
+from kapbook_platform.web.cors import install_cors
 from kapbook_platform.web.errors import ErrorSchema, register_error_handlers
 
 log = logging.getLogger("kapbook.http")
@@ -37,6 +38,8 @@ def create_service_app(config: PlatformConfig, title: str, description: str) -> 
     api = Api(app)
     api.ERROR_SCHEMA = ErrorSchema
     register_error_handlers(app)
+    if hasattr(config, "cors_origins"):  # services a clinic's website calls declare an allowlist
+        install_cors(app, config.cors_origins, f"/api/{config.service_name}/")
     _install_correlation_ids(app)
     _install_openapi_alias(app, api)
     return app, api
