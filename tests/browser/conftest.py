@@ -25,7 +25,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from support.pipeline import wait_for
+from support.pipeline import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -153,8 +153,6 @@ def _ready(base: str) -> bool:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory) -> Iterator[Stack]:
-    from support.pipeline import free_port
-
     allowed, refused = HostSite(), HostSite()
     var_dir = tmp_path_factory.mktemp("browser") / "var"
     ports = {name: str(free_port()) for name in ("PORT", "BOOKING_PORT", "ELIGIBILITY_PORT", "REMINDERS_PORT", "SMTP_PORT")}
@@ -185,6 +183,9 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"The browser tests need Debian's Chromium at {CHROMIUM}: apt-get install chromium "
+                    "(.ci/system-packages.sh does it in CI).", pytrace=False)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
