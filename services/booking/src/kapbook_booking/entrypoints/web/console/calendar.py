@@ -24,7 +24,7 @@ STATUS_NAMES = {"held": "Held", "booked": "Booked", "arrived": "Arrived", "fulfi
 class Block:
     """Something drawn in a calendar column, placed by local wall-clock minutes."""
 
-    kind: str  # booking, time_off or working
+    kind: str  # booking, buffer, time_off or working
     start_minute: int
     end_minute: int
     title: str = ""
@@ -71,8 +71,8 @@ def minutes_within(day: date, start: datetime, end: datetime) -> tuple[int, int]
     return (first, last) if last > first else None
 
 
-def blocks_for_day(view: dict[str, Any], day: date) -> list[Block]:
-    """The working intervals, time off and bookings of a calendar view that fall on ``day``."""
+def blocks_for_day(view: dict[str, Any], day: date, by: str) -> list[Block]:
+    """The working intervals, time off and bookings (with their buffers) of a calendar view that fall on ``day``."""
     blocks = []
     for interval in view["working_intervals"]:
         if span := minutes_within(day, interval["start"], interval["end"]):
@@ -81,16 +81,21 @@ def blocks_for_day(view: dict[str, Any], day: date) -> list[Block]:
         if span := minutes_within(day, period["start"], period["end"]):
             blocks.append(Block("time_off", *span, title="Time off", detail=period["reason"] or ""))
     for booking in view["bookings"]:
+        for edge in ((booking["blocked_start"], booking["start"]), (booking["end"], booking["blocked_end"])):
+            if span := minutes_within(day, *edge):
+                blocks.append(Block("buffer", *span))
         if span := minutes_within(day, booking["start"], booking["end"]):
-            blocks.append(booking_block(booking, span))
+            blocks.append(booking_block(booking, span, by))
     return blocks
 
 
-def booking_block(booking: dict[str, Any], span: tuple[int, int]) -> Block:
+def booking_block(booking: dict[str, Any], span: tuple[int, int], by: str) -> Block:
+    """A booking's block: who and what; in a room's calendar with whom, in a clinician's where."""
     held = booking["status"] == "held"
     who = "Held while a patient books" if held else booking["patient_name"] or "Patient"
     times = f"{booking['start']:%H:%M}–{booking['end']:%H:%M}"
-    where = booking["room"]["name"] if booking["room"] else booking["clinician"]["name"]
+    room = booking["room"]["name"] if booking["room"] else None
+    where = booking["clinician"]["name"] if by == "room" or room is None else room
     return Block(
         "booking", *span, title=f"{times} {who}", detail=f"{booking['appointment_type']['name']} · {where}",
         href=None if held else url_for("console.booking_detail", booking_id=booking["id"]), status=booking["status"],
@@ -166,7 +171,7 @@ def day_columns(ask: CalendarRequest, people: list[dict[str, Any]]) -> tuple[lis
     for subject in people:
         view = calendar_view(ask, "day", ask.day, subject["id"])
         link = ask.link(view="week", subject=subject["id"])
-        columns.append(Column(subject["name"], subject["role"].replace("_", " "), link, blocks_for_day(view, ask.day)))
+        columns.append(Column(subject["name"], subject["role"].replace("_", " "), link, blocks_for_day(view, ask.day, ask.by)))
         bookings += view["bookings"]
     return columns, bookings
 
@@ -174,8 +179,8 @@ def day_columns(ask: CalendarRequest, people: list[dict[str, Any]]) -> tuple[lis
 def week_columns(ask: CalendarRequest, subject: dict[str, Any]) -> tuple[list[Column], list[dict]]:
     view = calendar_view(ask, "week", ask.day, subject["id"])
     days = [ask.week_start + timedelta(days=offset) for offset in range(7)]
-    columns = [Column(f"{day:%a} {day.day} {day:%b}", "", ask.link(view="day", date=day.isoformat()), blocks_for_day(view, day))
-               for day in days]
+    columns = [Column(f"{day:%a} {day.day} {day:%b}", "", ask.link(view="day", date=day.isoformat()),
+                      blocks_for_day(view, day, ask.by)) for day in days]
     return columns, view["bookings"]
 
 
