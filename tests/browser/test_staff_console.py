@@ -205,3 +205,27 @@ def test_a_sign_in_belongs_to_its_own_browser_only(stack, new_page, console):
     assert not [cookie for cookie in second.context.cookies() if cookie["name"] == "kapbook_staff"]
     cookie = next(cookie for cookie in first.context.cookies() if cookie["name"] == "kapbook_staff")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+
+def test_the_room_calendar_shows_a_dosing_session_in_its_chair_and_a_hold(stack, page, console):
+    screening = submit_screening(stack, "Ines Infusion", "ines.infusion@example.org", screening_answers())
+    assert screening["outcome"] == "eligible"
+    slot = stack.free_slot("iv-infusion", days_ahead=18)
+    body = {"appointment_type": "iv-infusion", "start": slot["start"], "clinician_id": slot["clinician_id"],
+            "screening_id": screening["id"], "driver_confirmed": True,
+            "patient": {"name": "Ines Infusion", "email": "ines.infusion@example.org", "timezone": "America/New_York"}}
+    booked = requests.post(f"{stack.base}/api/booking/v1/bookings", json=body, timeout=10)
+    assert booked.status_code == 201, booked.text
+    later = stack.free_slot("iv-infusion", days_ahead=18, clinician_id=slot["clinician_id"])
+    held = requests.post(f"{stack.base}/api/booking/v1/holds", timeout=10, json={
+        "appointment_type": "iv-infusion", "start": later["start"], "clinician_id": later["clinician_id"]})
+    assert held.status_code == 201, held.text
+
+    console(page, stack.staff_token("front_desk", "Frankie Front", "frankie@clinic.example"))
+    page.get_by_role("link", name="Rooms and chairs").click()
+    page.get_by_label("Date", exact=True).fill(local_day(slot).isoformat())
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".cal-col-head")).to_contain_text(["Dosing room A", "Infusion chair 1", "Infusion chair 2", "Infusion chair 3"])
+    expect(page.locator(".cal-col a.cal-block", has_text="Ines Infusion")).to_contain_text("IV ketamine infusion")
+    expect(page.locator(".cal-block.status-held")).to_contain_text("Held while a patient books")
+    expect(page.get_by_role("table")).to_contain_text("Infusion chair")
