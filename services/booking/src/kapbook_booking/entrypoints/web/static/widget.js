@@ -779,7 +779,6 @@
 
   Widget.prototype.review = function (message) {
     var self = this, state = this.state;
-    if (!state.idempotencyKey) state.idempotencyKey = randomKey();
     var rows = [["What", state.type.name], ["When", this.whenText()], ["Time zone", state.zone.replace(/_/g, " ")],
       ["With", state.slot.clinician_name], ["Where", this.placeText()], ["Name", state.patient.name], ["Email", state.patient.email]];
     if (state.patient.phone) rows.push(["Phone", state.patient.phone]);
@@ -804,6 +803,12 @@
       driver_confirmed: !!(state.type.requires_driver && state.driver), hold_id: state.hold ? state.hold.id : null,
       screening_id: state.screening ? state.screening.id : null
     };
+    // A retry of the same request reuses its key, so a booking whose answer was lost is not made twice.
+    var text = JSON.stringify(body);
+    if (!state.idempotencyKey || state.idempotencyBody !== text) {
+      state.idempotencyKey = randomKey();
+      state.idempotencyBody = text;
+    }
     request("POST", "/api/booking/v1/bookings", body, { "Idempotency-Key": state.idempotencyKey }).then(function (booking) {
       self.done(booking);
     }, function (problem) {
