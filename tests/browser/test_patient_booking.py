@@ -3,6 +3,7 @@ session, the crisis path, the keyboard alone, a race for one slot, and failures 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import requests
@@ -242,3 +243,26 @@ def test_network_and_server_errors_say_what_happened_and_keep_what_was_typed(sta
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Confirm booking").click()
     expect(steps.heading("You are booked")).to_be_focused()
+
+
+def test_a_booking_whose_answer_was_lost_is_not_made_twice_when_the_patient_retries(stack, page, widget):
+    steps = widget(page).open_demo()
+    steps.choose_type("Free consultation")
+    steps.first_slot()[0].click()
+    steps.fill_details("Lou Lost", "lou.lost@example.org")
+    page.get_by_role("button", name="Continue").click()
+
+    def book_then_lose_the_answer(route):
+        route.fetch()  # the booking reaches the server and is made...
+        route.abort("connectionreset")  # ...but its answer never reaches the browser
+
+    page.route("**/api/booking/v1/bookings", book_then_lose_the_answer)
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(steps.alert()).to_contain_text("We could not reach the clinic's booking service")
+    page.unroute("**/api/booking/v1/bookings")
+    page.get_by_role("button", name="Confirm booking").click()
+
+    expect(steps.heading("You are booked")).to_be_focused()
+    stack.wait_for_mail("lou.lost@example.org")
+    time.sleep(2)  # give a second confirmation, if there were a second booking, time to arrive
+    assert len(stack.mail_to("lou.lost@example.org")) == 1
