@@ -64,7 +64,7 @@
     ".kb-alert:empty{display:none}",
     ".kb-alert{border-left:5px solid var(--kb-error);background:#fdecea;padding:.75rem 1rem;margin:0 0 1rem;border-radius:6px}",
     ".kb-alert.kb-info{border-color:var(--kb-accent);background:var(--kb-accent-soft)}",
-    ".kb-alert ul{margin:.35rem 0 0;padding-left:1.2rem}",
+    ".kb-alert ul{margin:.35rem 0 0;padding-left:1.2rem}.kb-alert p{margin:0}",
     ".kb-status{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     ".kb-loading{color:var(--kb-muted)}",
     ".kb-actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.25rem}",
@@ -72,7 +72,7 @@
     ".kb-summary dt{font-weight:600}.kb-summary dd{margin:0;overflow-wrap:anywhere}",
     ".kb-crisis{border:3px solid var(--kb-error);border-radius:10px;padding:1rem}",
     ".kb-crisis ul{list-style:none;padding:0;margin:.75rem 0 0;display:grid;gap:.75rem}",
-    ".kb-crisis li{background:#fdecea;border-radius:8px;padding:.75rem 1rem}",
+    ".kb-crisis li{background:#fdecea;border-radius:8px;padding:.75rem 1rem}.kb-crisis li p{margin:.25rem 0 0}",
     ".kb-crisis a{color:#8a1c12;font-weight:700}",
     "a{color:var(--kb-accent)}",
     ".kb-done{border-left:5px solid var(--kb-accent);padding-left:1rem}",
@@ -162,6 +162,11 @@
     }, function () { throw new ApiProblem(0, null); });
   }
 
+  /** Only web links become hrefs: never javascript: or data: from a misconfigured answer. */
+  function webLink(url) {
+    return /^https?:\/\//i.test(url || "") ? url : null;
+  }
+
   function query(params) {
     return Object.keys(params).filter(function (k) { return params[k]; })
       .map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(params[k]); }).join("&");
@@ -202,7 +207,7 @@
     this.alert.textContent = "";
     this.alert.className = "kb-alert" + (info ? " kb-info" : "");
     if (!text) return;
-    this.alert.appendChild(el("p", { text: text, style: "margin:0" }));
+    this.alert.appendChild(el("p", { text: text }));
     if (items && items.length) {
       var shown = items.slice(0, 6).map(function (item) { return el("li", { text: item }); });
       if (items.length > 6) shown.push(el("li", { text: "and " + (items.length - 6) + " more, marked below" }));
@@ -278,6 +283,7 @@
       self.chooseType(!self.started);
       self.started = true;
     }, function (problem) {
+      self.started = true;  // a retry that works moves focus to the types
       self.body.textContent = "";
       self.showError(self.failure(problem, "online booking is not available right now", true));
       self.body.appendChild(el("div", { class: "kb-actions" }, [
@@ -567,10 +573,10 @@
       var ways = [];
       if (resource.phone) ways.push(el("a", { href: "tel:" + resource.phone.replace(/[^0-9+]/g, ""), text: "Call " + resource.phone }));
       if (resource.sms) ways.push(el("a", { href: "sms:" + resource.sms.replace(/[^0-9+]/g, ""), text: "Text " + resource.sms }));
-      if (resource.url) ways.push(el("a", { href: resource.url, target: "_blank", rel: "noopener", text: resource.url.replace(/^https?:\/\//, "") }));
+      if (webLink(resource.url)) ways.push(el("a", { href: resource.url, target: "_blank", rel: "noopener", text: resource.url.replace(/^https?:\/\//, "") }));
       var links = [];
       ways.forEach(function (link, index) { if (index) links.push(" · "); links.push(link); });
-      return el("li", {}, [el("strong", { text: resource.name }), el("p", { text: resource.instructions, style: "margin:.25rem 0" }), el("p", { style: "margin:0" }, links)]);
+      return el("li", {}, [el("strong", { text: resource.name }), el("p", { text: resource.instructions }), el("p", {}, links)]);
     }));
     this.render("Please reach out for support now", null, [
       el("div", { class: "kb-crisis" }, [
@@ -847,7 +853,7 @@
         el("p", { text: this.placeText() + "." }),
         el("p", { text: "We have emailed a confirmation with a calendar invite to " + booking.patient.email + "." })
       ]),
-      el("p", {}, [el("a", { href: booking.manage_url, text: "Manage or cancel this booking" })]),
+      el("p", {}, [el("a", { href: webLink(booking.manage_url), text: "Manage or cancel this booking" })]),
       el("p", { class: "kb-muted kb-small", text: "The same link is in your email. Keep it private: anyone with it can change your booking." }),
       el("div", { class: "kb-actions" }, [el("button", { type: "button", text: "Book another appointment", onclick: function () {
         state.slot = null; state.day = null; state.windowStart = null; self.chooseType();
