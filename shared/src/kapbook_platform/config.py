@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 DEVELOPMENT_SECRET = "dev-only-insecure-secret"
 DEVELOPMENT_SERVICE_TOKEN = "dev-only-service-token"
 DEVELOPMENT_SECRETS = frozenset({DEVELOPMENT_SECRET, DEVELOPMENT_SERVICE_TOKEN, "", "changeme"})
+DEFAULT_RATE_LIMIT = "30/minute"
+TEST_RATE_LIMIT = "100000/minute"  # test suites book far more than a patient would; the limit's own tests set one
 
 C = TypeVar("C", bound="PlatformConfig")
 
@@ -66,6 +68,20 @@ class PlatformConfig:
         "KAPBOOK_SERVICE_TOKEN", DEVELOPMENT_SERVICE_TOKEN, doc="Shared credential for service-to-service calls", secret=True
     )
     relay_interval: float = setting("KAPBOOK_RELAY_INTERVAL", 0.05, doc="Seconds between outbox polls when idle")
+    rate_limit: str = setting(
+        "KAPBOOK_RATE_LIMIT", "",
+        doc="Requests one client IP may make to each public write endpoint (book, hold, cancel, reschedule, screen), "
+            f"e.g. 30/minute or 10/minute;100/hour (default {DEFAULT_RATE_LIMIT}; {TEST_RATE_LIMIT} when KAPBOOK_ENV=test)",
+    )
+    rate_limit_storage: str = setting(
+        "KAPBOOK_RATE_LIMIT_STORAGE", "memory://",
+        doc="Where rate-limit counters live: memory:// (per process) or a shared store such as redis://host:6379 "
+            "(needs the redis package)",
+    )
+    trusted_proxies: int = setting(
+        "KAPBOOK_TRUSTED_PROXIES", 1,
+        doc="Reverse proxies in front of the service whose X-Forwarded-For/-Proto are trusted (the gateway or nginx: 1)",
+    )
 
     service_name: typing.ClassVar[str] = "kapbook"
 
@@ -92,6 +108,12 @@ class PlatformConfig:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def effective_rate_limit(self) -> str:
+        if self.rate_limit:
+            return self.rate_limit
+        return TEST_RATE_LIMIT if self.env == "test" else DEFAULT_RATE_LIMIT
 
     @property
     def effective_broker_url(self) -> str:
