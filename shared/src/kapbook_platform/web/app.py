@@ -13,6 +13,8 @@ from kapbook_platform.config import PlatformConfig
 from kapbook_platform.logs import new_correlation_id, reset_correlation_id, set_correlation_id
 from kapbook_platform.web.cors import install_cors
 from kapbook_platform.web.errors import ErrorSchema, register_error_handlers
+from kapbook_platform.web.headers import install_security_headers
+from kapbook_platform.web.proxies import install_proxy_fix
 
 log = logging.getLogger("kapbook.http")
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -38,6 +40,8 @@ def create_service_app(config: PlatformConfig, title: str, description: str) -> 
     api = Api(app)
     api.ERROR_SCHEMA = ErrorSchema
     register_error_handlers(app)
+    install_proxy_fix(app, config)
+    install_security_headers(app)
     if hasattr(config, "cors_origins"):  # services a clinic's website calls declare an allowlist
         install_cors(app, config.cors_origins, f"/api/{config.service_name}/")
     _install_correlation_ids(app)
