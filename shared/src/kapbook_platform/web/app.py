@@ -15,6 +15,7 @@ from kapbook_platform.web.cors import install_cors
 from kapbook_platform.web.errors import ErrorSchema, register_error_handlers
 from kapbook_platform.web.headers import install_security_headers
 from kapbook_platform.web.proxies import install_proxy_fix
+from kapbook_platform.web.ratelimit import install_rate_limits
 
 log = logging.getLogger("kapbook.http")
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -45,6 +46,7 @@ def create_service_app(config: PlatformConfig, title: str, description: str) -> 
     if hasattr(config, "cors_origins"):  # services a clinic's website calls declare an allowlist
         install_cors(app, config.cors_origins, f"/api/{config.service_name}/")
     _install_correlation_ids(app)
+    install_rate_limits(app, config)  # after correlation ids, so a refusal is logged with one
     _install_openapi_alias(app, api)
     return app, api
 

@@ -22,6 +22,7 @@ from kapbook_booking.entrypoints.http.schemas import (
 from kapbook_booking.service_layer.availability import AvailabilityQuery
 from kapbook_booking.service_layer.bookings import BookAppointment, HoldSlot
 from kapbook_platform.contracts.http import BookingRequestSchema
+from kapbook_platform.web.ratelimit import public_write
 
 blp = Blueprint("bookings", __name__, url_prefix="/api/booking/v1", description="Find a time, book it, manage it")
 
@@ -69,6 +70,7 @@ def availability_json(code: str, zone_name: str, slots, names: dict[str, str]) -
 
 @blp.route("/holds")
 class Holds(MethodView):
+    @public_write(blp)
     @blp.arguments(HoldRequestSchema)
     @blp.response(201, HoldSchema)
     @blp.alt_response(409, description="The slot is no longer free (code slot_unavailable)")
@@ -87,6 +89,7 @@ class HoldById(MethodView):
 
 @blp.route("/bookings")
 class Bookings(MethodView):
+    @public_write(blp)
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.arguments(BookingRequestSchema)
     @blp.response(201, BookingSchema)
@@ -110,6 +113,7 @@ class ManageBooking(MethodView):
 
 @blp.route("/manage/<string:token>/cancel")
 class CancelByPatient(MethodView):
+    @public_write(blp)
     @blp.response(200, BookingSchema)
     @blp.alt_response(409, description="Too close to the appointment (outside_policy_window)")
     def post(self, token):
@@ -119,6 +123,7 @@ class CancelByPatient(MethodView):
 
 @blp.route("/manage/<string:token>/reschedule")
 class RescheduleByPatient(MethodView):
+    @public_write(blp)
     @blp.arguments(RescheduleSchema)
     @blp.response(200, BookingSchema)
     @blp.alt_response(409, description="Too close to the appointment, or the new time is taken")

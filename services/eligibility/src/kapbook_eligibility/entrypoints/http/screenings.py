@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from kapbook_eligibility.entrypoints.http import container
 from kapbook_eligibility.entrypoints.http.schemas import ScreeningRequestSchema, ScreeningResultSchema
 from kapbook_eligibility.service_layer.screenings import ScreeningResult, SubmitScreening
+from kapbook_platform.web.ratelimit import public_write
 
 blp = Blueprint("screenings", __name__, url_prefix="/api/eligibility/v1", description="Submit a screening")
 
@@ -21,6 +22,7 @@ def _no_store(response):
 
 @blp.route("/screenings")
 class Screenings(MethodView):
+    @public_write(blp)
     @blp.arguments(ScreeningRequestSchema)
     @blp.response(201, ScreeningResultSchema)
     @blp.alt_response(422, description="Invalid request; answer errors are keyed by link id (nothing is stored)")
