@@ -26,7 +26,9 @@ ReadinessCheck = Callable[[], None]
 
 def create_service_app(config: PlatformConfig, title: str, description: str) -> tuple[Flask, Api]:
     """A Flask app with the shared plumbing; the service adds its blueprints to the returned Api."""
-    app = Flask(config.service_name)
+    # The import name is the service's package: Flask finds its root there, and tools that import the app's
+    # module (schemathesis reads constants from it) get the service, not whatever "booking" is on sys.path.
+    app = Flask(f"kapbook_{config.service_name}", static_folder=None)  # pages bring their own static blueprints
     app.config.update(
         API_TITLE=title,
         API_VERSION="v1",
