@@ -24,6 +24,16 @@ _VALID_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 ReadinessCheck = Callable[[], None]
 
 
+class ServiceApi(Api):
+    """flask-smorest's Api documenting our error shape.
+
+    It writes the error responses of the OpenAPI document when it is created, so the schema is set
+    on the class, not on the instance after.
+    """
+
+    ERROR_SCHEMA = ErrorSchema
+
+
 def create_service_app(config: PlatformConfig, title: str, description: str) -> tuple[Flask, Api]:
     """A Flask app with the shared plumbing; the service adds its blueprints to the returned Api."""
     # The import name is the service's package: Flask finds its root there, and tools that import the app's
@@ -40,8 +50,7 @@ def create_service_app(config: PlatformConfig, title: str, description: str) -> 
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
     app.extensions["kapbook_config"] = config
-    api = Api(app)
-    api.ERROR_SCHEMA = ErrorSchema
+    api = ServiceApi(app)
     register_error_handlers(app)
     install_proxy_fix(app, config)
     install_security_headers(app)
