@@ -14,6 +14,7 @@ from kapbook_platform.logs import new_correlation_id, reset_correlation_id, set_
 from kapbook_platform.web.cors import install_cors
 from kapbook_platform.web.errors import ErrorSchema, register_error_handlers
 from kapbook_platform.web.headers import install_security_headers
+from kapbook_platform.web.openapi import ErrorResponsesPlugin
 from kapbook_platform.web.proxies import install_proxy_fix
 from kapbook_platform.web.ratelimit import install_rate_limits
 
@@ -25,13 +26,14 @@ ReadinessCheck = Callable[[], None]
 
 
 class ServiceApi(Api):
-    """flask-smorest's Api documenting our error shape.
+    """flask-smorest's Api documenting our error shape and each status explicitly (see web/openapi.py).
 
     It writes the error responses of the OpenAPI document when it is created, so the schema is set
     on the class, not on the instance after.
     """
 
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
 
 def create_service_app(config: PlatformConfig, title: str, description: str) -> tuple[Flask, Api]:
@@ -50,7 +52,7 @@ def create_service_app(config: PlatformConfig, title: str, description: str) -> 
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
     app.extensions["kapbook_config"] = config
-    api = ServiceApi(app)
+    api = ServiceApi(app, spec_kwargs={"extra_plugins": [ErrorResponsesPlugin()]})
     register_error_handlers(app)
     install_proxy_fix(app, config)
     install_security_headers(app)

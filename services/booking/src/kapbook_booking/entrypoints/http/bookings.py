@@ -103,9 +103,15 @@ class Bookings(MethodView):
         return booking
 
 
+LINK_REFUSED = "The link is not one we made, or the appointment is over (manage_link_expired)"
+LINK_GONE = "The booking behind the link no longer exists (not_found)"
+
+
 @blp.route("/manage/<string:token>")
 class ManageBooking(MethodView):
     @blp.response(200, BookingSchema)
+    @blp.alt_response(403, description=LINK_REFUSED)
+    @blp.alt_response(404, description=LINK_GONE)
     def get(self, token):
         """The booking behind a manage link"""
         return container().lifecycle.booking_for_token(token)
@@ -115,7 +121,9 @@ class ManageBooking(MethodView):
 class CancelByPatient(MethodView):
     @public_write(blp)
     @blp.response(200, BookingSchema)
-    @blp.alt_response(409, description="Too close to the appointment (outside_policy_window)")
+    @blp.alt_response(409, description="Too close to the appointment (outside_policy_window) or cancelled already")
+    @blp.alt_response(403, description=LINK_REFUSED)
+    @blp.alt_response(404, description=LINK_GONE)
     def post(self, token):
         """Cancel with the manage link, within the clinic's notice window"""
         return container().lifecycle.cancel_by_patient(token)
@@ -127,6 +135,8 @@ class RescheduleByPatient(MethodView):
     @blp.arguments(RescheduleSchema)
     @blp.response(200, BookingSchema)
     @blp.alt_response(409, description="Too close to the appointment, or the new time is taken")
+    @blp.alt_response(403, description=LINK_REFUSED)
+    @blp.alt_response(404, description=LINK_GONE)
     def post(self, body, token):
         """Move the appointment with the manage link, within the clinic's notice window"""
         return container().lifecycle.reschedule_by_patient(token, body["start"])

@@ -6,10 +6,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from kapbook_booking.entrypoints.http.schemas import BookingSchema, StaffCancelSchema, StaffRescheduleSchema
-from kapbook_platform.staff import require_staff
+from kapbook_booking.entrypoints.http.staff_access import staff_only
 from kapbook_platform.web.errors import NotFound
 
 blp = Blueprint("staff_bookings", __name__, url_prefix="/api/booking/v1", description="Staff actions on bookings")
+NO_BOOKING = "No such booking (not_found)"
 
 
 def container():
@@ -22,8 +23,9 @@ def staff():
 
 @blp.route("/bookings/<string:booking_id>")
 class BookingById(MethodView):
-    @require_staff()
+    @staff_only(blp)
     @blp.response(200, BookingSchema)
+    @blp.alt_response(404, description=NO_BOOKING)
     def get(self, booking_id):
         """Read a booking (staff)"""
         with container().runtime.sessions() as session:
@@ -35,9 +37,11 @@ class BookingById(MethodView):
 
 @blp.route("/bookings/<string:booking_id>/cancel")
 class StaffCancel(MethodView):
-    @require_staff()
+    @staff_only(blp)
     @blp.arguments(StaffCancelSchema)
     @blp.response(200, BookingSchema)
+    @blp.alt_response(404, description=NO_BOOKING)
+    @blp.alt_response(409, description="Cancelled or over already (invalid_status_change)")
     def post(self, body, booking_id):
         """Cancel a booking at any time, with a reason that is recorded (staff)"""
         return container().lifecycle.cancel_by_staff(booking_id, staff(), body["reason"])
@@ -45,17 +49,21 @@ class StaffCancel(MethodView):
 
 @blp.route("/bookings/<string:booking_id>/reschedule")
 class StaffReschedule(MethodView):
-    @require_staff()
+    @staff_only(blp)
     @blp.arguments(StaffRescheduleSchema)
     @blp.response(200, BookingSchema)
+    @blp.alt_response(404, description=NO_BOOKING)
+    @blp.alt_response(409, description="Not a booked appointment any more (invalid_status_change), or the new time is taken")
     def post(self, body, booking_id):
         """Move a booking, overriding the patient's notice window, with a recorded reason (staff)"""
         return container().lifecycle.reschedule_by_staff(booking_id, body["start"], staff(), body["reason"])
 
 
 def _visit_route(action: str, summary: str):
-    @require_staff()
+    @staff_only(blp)
     @blp.response(200, BookingSchema)
+    @blp.alt_response(404, description=NO_BOOKING)
+    @blp.alt_response(409, description="Not possible from the booking's status (invalid_status_change)")
     def post(self, booking_id):
         return container().lifecycle.record_visit(booking_id, action, staff())
 
