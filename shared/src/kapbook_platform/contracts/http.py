@@ -26,6 +26,23 @@ def _known_zones() -> frozenset[str]:
     return _ZONES
 
 
+class TimeZoneName(fields.String):
+    """An IANA zone name such as ``Europe/Berlin``; the OpenAPI document lists the known ones."""
+
+    def __init__(self, **kwargs) -> None:
+        metadata = {"enum": sorted(_known_zones())} | kwargs.pop("metadata", {})
+        super().__init__(validate=validate_timezone, metadata=metadata, **kwargs)
+
+
+class JsonBoolean(fields.Boolean):
+    """``true`` or ``false`` in a JSON body and nothing else (``fields.Boolean`` also takes 1, "yes", "on")."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class RequestSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -35,7 +52,7 @@ class PatientSchema(RequestSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(required=True, validate=validate.Length(max=320))
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ()./-]{5,30}$"))
-    timezone = fields.String(required=True, validate=validate_timezone)
+    timezone = TimeZoneName(required=True)
 
 
 class BookingRequestSchema(RequestSchema):
@@ -44,7 +61,7 @@ class BookingRequestSchema(RequestSchema):
     clinician_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
     patient = fields.Nested(PatientSchema, required=True)
     screening_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
-    driver_confirmed = fields.Boolean(load_default=False)
+    driver_confirmed = JsonBoolean(load_default=False)
     hold_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
 
 

@@ -1,7 +1,7 @@
 """Request and response schemas used only by the booking service's own routes."""
 from marshmallow import RAISE, Schema, fields, validate
 
-from kapbook_platform.contracts.http import PatientSchema, validate_timezone
+from kapbook_platform.contracts.http import PatientSchema, TimeZoneName
 
 
 class PatientViewSchema(PatientSchema):
@@ -44,7 +44,7 @@ class AvailabilityArgsSchema(Schema):
     appointment_type = fields.String(required=True, validate=validate.Length(min=1, max=64))
     start = fields.Date(required=True, metadata={"description": "First day, in `timezone`"})
     end = fields.Date(required=True, metadata={"description": "Last day (inclusive), in `timezone`"})
-    timezone = fields.String(required=True, validate=validate_timezone, metadata={"description": "IANA zone of the answer"})
+    timezone = TimeZoneName(required=True, metadata={"description": "IANA zone of the answer"})
     clinician_id = fields.String(validate=validate.Length(max=36))
     location_id = fields.String(validate=validate.Length(max=36))
 

@@ -1,10 +1,12 @@
 """Request and response bodies of the staff routes: catalogue, schedules and calendar."""
 from __future__ import annotations
 
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from kapbook_booking.service_layer.catalog import APPOINTMENT_CATEGORIES, CLINICIAN_ROLES, MODALITIES
-from kapbook_platform.contracts.http import RequestSchema, validate_timezone
+from kapbook_platform.contracts.http import JsonBoolean, RequestSchema, TimeZoneName
 
 MINUTES_PER_DAY = 24 * 60
 ROOM_KIND = validate.Regexp(r"^[a-z][a-z0-9_]{0,29}$", error="Lower-case letters, digits and underscores, e.g. infusion_chair.")
@@ -12,6 +14,20 @@ TYPE_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$", error="Lower-case lett
 NAME = validate.Length(min=1, max=200)
 ID = validate.Length(min=1, max=36)
 HH_MM = "%H:%M"
+HH_MM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class ClockTime(fields.Time):
+    """A local time of day as HH:MM, 24-hour, and only that (``%H:%M`` alone also takes "9:5")."""
+
+    def __init__(self, **kwargs) -> None:
+        metadata = {"pattern": HH_MM_PATTERN} | kwargs.pop("metadata", {})
+        super().__init__(format=HH_MM, metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not re.match(HH_MM_PATTERN, value):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class ChangeSchema(RequestSchema):
@@ -39,8 +55,7 @@ class LocationSchema(Schema):
 
 class LocationRequestSchema(RequestSchema):
     name = fields.String(required=True, validate=NAME)
-    timezone = fields.String(required=True, validate=validate_timezone,
-                             metadata={"description": "IANA zone, e.g. America/New_York"})
+    timezone = TimeZoneName(required=True, metadata={"description": "IANA zone, e.g. America/New_York"})
     address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
 
 
@@ -64,13 +79,13 @@ class RoomRequestSchema(RequestSchema):
     name = fields.String(required=True, validate=NAME)
     kind = fields.String(required=True, validate=ROOM_KIND,
                          metadata={"description": "What it is, e.g. infusion_chair, dosing_room"})
-    active = fields.Boolean(load_default=True)
+    active = JsonBoolean(load_default=True)
 
 
 class RoomChangeSchema(ChangeSchema):
     name = fields.String(validate=NAME)
     kind = fields.String(validate=ROOM_KIND)
-    active = fields.Boolean(metadata={"description": "Inactive rooms are never offered"})
+    active = JsonBoolean(metadata={"description": "Inactive rooms are never offered"})
 
 
 class RoomQuerySchema(RequestSchema):
@@ -117,11 +132,11 @@ class AppointmentTypeRequestSchema(RequestSchema):
     modality = fields.String(required=True, validate=validate.OneOf(MODALITIES))
     room_kind = fields.String(load_default=None, allow_none=True, validate=ROOM_KIND,
                               metadata={"description": "The kind of room or chair it needs; an active one must exist"})
-    requires_eligibility = fields.Boolean(load_default=False)
-    requires_driver = fields.Boolean(load_default=False)
+    requires_eligibility = JsonBoolean(load_default=False)
+    requires_driver = JsonBoolean(load_default=False)
     cancel_notice_hours = fields.Integer(strict=True, load_default=24, validate=validate.Range(min=0, max=24 * 60))
     reschedule_notice_hours = fields.Integer(strict=True, load_default=24, validate=validate.Range(min=0, max=24 * 60))
-    active = fields.Boolean(load_default=True)
+    active = JsonBoolean(load_default=True)
 
 
 class AppointmentTypeChangeSchema(ChangeSchema, AppointmentTypeRequestSchema):
@@ -149,7 +164,7 @@ class ClinicianRequestSchema(RequestSchema):
         fields.String(validate=TYPE_CODE), load_default=list, validate=validate.Length(max=100),
         metadata={"description": "Codes of the appointment types they deliver (replaces the set on update)"},
     )
-    active = fields.Boolean(load_default=True, metadata={"description": "Inactive clinicians are never offered"})
+    active = JsonBoolean(load_default=True, metadata={"description": "Inactive clinicians are never offered"})
 
 
 class ClinicianChangeSchema(ChangeSchema, ClinicianRequestSchema):
@@ -179,9 +194,8 @@ class WorkingHoursRequestSchema(RequestSchema):
     location_id = fields.String(required=True, validate=ID)
     weekday = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=6),
                              metadata={"description": "0 = Monday ... 6 = Sunday"})
-    start_time = fields.Time(format=HH_MM, required=True,
-                             metadata={"description": "Local wall-clock time at the location, HH:MM"})
-    end_time = fields.Time(format=HH_MM, required=True, metadata={"description": "Local, HH:MM, after start_time the same day"})
+    start_time = ClockTime(required=True, metadata={"description": "Local wall-clock time at the location, HH:MM"})
+    end_time = ClockTime(required=True, metadata={"description": "Local, HH:MM, after start_time the same day"})
     effective_from = fields.Date(load_default=None, allow_none=True, metadata={"description": "First local date it applies"})
     effective_until = fields.Date(load_default=None, allow_none=True, metadata={"description": "Last local date it applies"})
 
@@ -203,9 +217,9 @@ class ScheduleOverrideSchema(Schema):
 class ScheduleOverrideRequestSchema(RequestSchema):
     location_id = fields.String(required=True, validate=ID)
     date = fields.Date(required=True, metadata={"description": "Local date at the location"})
-    start_time = fields.Time(format=HH_MM, load_default=None, allow_none=True,
-                             metadata={"description": "Replacement hours; leave both times out to close the day"})
-    end_time = fields.Time(format=HH_MM, load_default=None, allow_none=True)
+    start_time = ClockTime(load_default=None, allow_none=True,
+                           metadata={"description": "Replacement hours; leave both times out to close the day"})
+    end_time = ClockTime(load_default=None, allow_none=True)
 
 
 class OverrideQuerySchema(RequestSchema):
@@ -238,8 +252,7 @@ class CalendarQuerySchema(RequestSchema):
     view = fields.String(load_default="day", validate=validate.OneOf(["day", "week"]),
                          metadata={"description": "day, or the ISO week (Monday to Sunday) containing date"})
     day = fields.Date(required=True, data_key="date", metadata={"description": "A local date in the requested zone"})
-    timezone = fields.String(required=True, validate=validate_timezone,
-                             metadata={"description": "IANA zone for the range and all times"})
+    timezone = TimeZoneName(required=True, metadata={"description": "IANA zone for the range and all times"})
     clinician_id = fields.String(load_default=None, validate=ID)
     room_id = fields.String(load_default=None, validate=ID)
     include_cancelled = fields.Boolean(load_default=False)
