@@ -6,6 +6,7 @@ Run under gunicorn: ``gunicorn 'kapbook_platform.gateway:create_app()'``.
 """
 from __future__ import annotations
 
+import http.cookiejar
 import os
 from collections.abc import Iterable
 
@@ -25,6 +26,8 @@ class Gateway:
         self.default = default
         self.timeout = timeout
         self.http = requests.Session()
+        # A proxy must never keep cookies: one visitor's sign-in would be sent for every later visitor.
+        self.http.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
     def upstream_for(self, path: str) -> str:
         return next((url for prefix, url in self.routes if path.startswith(prefix)), self.default)

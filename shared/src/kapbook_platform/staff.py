@@ -134,16 +134,35 @@ def bearer_token() -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+STAFF_COOKIE = "kapbook_staff"
+
+
 @dataclass(frozen=True)
 class StaffAuth:
-    """Resolves the staff member of the current request against a service's credential table."""
+    """Resolves the staff member of the current request against a service's credential table.
+
+    A bearer token works everywhere. The staff console's cookie works for reading, and for
+    changes only on ``cookie_write_blueprints`` (the console's own CSRF-protected forms): a
+    cookie is sent by the browser on its own, so a JSON API that honoured it on a POST could be
+    driven by another page of the same site.
+    """
 
     sessions: sessionmaker[Session]
     table: Table
+    cookie_write_blueprints: frozenset[str] = frozenset()
+
+    def _token(self) -> str | None:
+        token = bearer_token()
+        if token:
+            return token
+        if request.method in SAFE_METHODS or request.blueprint in self.cookie_write_blueprints:
+            return request.cookies.get(STAFF_COOKIE)
+        return None
 
     def current(self) -> StaffPrincipal | None:
         if "staff" not in g:
-            token = bearer_token() or request.cookies.get("kapbook_staff")
+            token = self._token()
             g.staff = None
             if token:
                 with self.sessions() as session:

@@ -496,3 +496,19 @@ def test_long_subject_reads_back_exactly_after_smtp_serialisation(make_snapshot,
     long_lines = [line for line in buffer.getvalue().split(b"\r\n") if len(line) > 78]
     assert long_lines and all(len(line) <= 998 for line in long_lines)
     assert all(re.match(rb"^[A-Za-z-]+: ", line) for line in long_lines), "only headers; bodies keep short lines"
+
+
+@pytest.mark.parametrize("kind", ["confirmation", "reminder", "cancellation_notice"])
+def test_a_patient_whose_name_contains_a_deny_listed_word_still_gets_their_email(make_snapshot, branding, kind):
+    booking = booking_for(make_snapshot, kind, patient_name="Dana Dosing", clinician_name="Dr Psych Shah")
+    message = round_trip(compose(kind, booking, branding))
+    assert "Dana Dosing" in message.get_body(("plain",)).get_content()
+    assert not find_health_terms(message["Subject"])
+
+
+def test_names_are_ignored_only_as_names_not_as_words_elsewhere():
+    from kapbook_reminders.domain.privacy import assert_preview_is_private
+
+    assert_preview_is_private("Hello Dana Dosing, see you soon", people=["Dana Dosing"])
+    with pytest.raises(PrivacyViolation):
+        assert_preview_is_private("Hello Dana, your dosing session is soon", people=["Dana Dosing"])

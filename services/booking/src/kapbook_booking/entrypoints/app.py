@@ -29,7 +29,11 @@ def create_app(container: BookingContainer | None = None) -> Flask:
         description="Availability, bookings, holds and staff calendars.",
     )
     app.extensions["kapbook_booking"] = container
-    app.extensions["kapbook_staff_auth"] = StaffAuth(container.runtime.sessions, container.runtime.tables["staff_credentials"])
+    app.extensions["kapbook_staff_auth"] = StaffAuth(
+        container.runtime.sessions,
+        container.runtime.tables["staff_credentials"],
+        cookie_write_blueprints=frozenset({"console"}),  # the console's forms carry CSRF tokens
+    )
     app.register_error_handler(BookingError, booking_error_response)
     api.register_blueprint(bookings.blp)
     api.register_blueprint(staff_bookings.blp)

@@ -128,7 +128,7 @@ def compose_email(
         message_key=dedupe_key,
         now=now,
     )
-    add_bodies(message, kind.value, context)
+    add_bodies(message, kind.value, context, people=(snapshot.patient_name, snapshot.clinician_name))
     if unsubscribe_url is not None:
         message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         if urlsplit(unsubscribe_url).scheme == "https":
@@ -181,11 +181,16 @@ def new_message(
 
 
 def add_bodies(
-    message: EmailMessage, template: str, context: dict[str, object], *, allowed: frozenset[str] = frozenset()
+    message: EmailMessage,
+    template: str,
+    context: dict[str, object],
+    *,
+    allowed: frozenset[str] = frozenset(),
+    people: tuple[str, ...] = (),
 ) -> None:
     text, html = render_pair(template, context)
-    message.set_content(assert_preview_is_private(text, allowed=allowed))
-    message.add_alternative(assert_html_preview_is_private(html, allowed=allowed), subtype="html")
+    message.set_content(assert_preview_is_private(text, allowed=allowed, people=people))
+    message.add_alternative(assert_html_preview_is_private(html, allowed=allowed, people=people), subtype="html")
 
 
 def attach_invite(message: EmailMessage, invite: bytes, method: InviteMethod) -> None:

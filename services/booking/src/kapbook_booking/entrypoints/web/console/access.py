@@ -17,11 +17,10 @@ from flask import Blueprint, current_app, g, make_response, redirect, render_tem
 
 from kapbook_booking.entrypoints.web.formatting import template_helpers
 from kapbook_booking.entrypoints.web.page_headers import secure_page
-from kapbook_platform.staff import StaffPrincipal, bearer_token
+from kapbook_platform.staff import STAFF_COOKIE, StaffPrincipal, bearer_token
 
 bp = Blueprint("console", __name__, url_prefix="/staff", template_folder="../templates")
 
-STAFF_COOKIE = "kapbook_staff"
 SIGNIN_COOKIE = "kapbook_signin"
 SIGNED_IN_SECONDS = 12 * 3600  # a working day
 SCHEDULERS = ("admin", "front_desk")
