@@ -1,0 +1,303 @@
+"""Who may call what: every route of every service, for every kind of caller.
+
+The matrix below decides each (route, method) of each app's url_map. A route added without a
+decision fails ``test_every_route_has_a_decision``, and a decision for a route that is gone fails it
+too, so the matrix is the reviewed list of what is public. Callers: anonymous, a patient holding a
+manage token (sent as a bearer token where staff would send theirs), each staff role, and the
+service-to-service token.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from kapbook_platform.staff import ROLES
+from kapbook_reminders.domain.unsubscribe import unsubscribe_token
+
+pytestmark = pytest.mark.integration
+
+ADMIN, CLINICIAN, FRONT_DESK = "admin", "clinician", "front_desk"
+SCHEDULERS = (ADMIN, FRONT_DESK)
+REVIEWERS = (CLINICIAN, ADMIN)
+CALLERS = ("anonymous", "manage_token", "service_token", *ROLES)
+UNAUTHENTICATED = ("anonymous", "manage_token", "service_token")
+
+
+@dataclass(frozen=True)
+class Access:
+    kind: str  # public, staff, service, manage_link, secret_url, console
+    roles: tuple[str, ...] = ROLES
+    refused: int = 403  # for secret_url: the status of a URL whose secret is wrong
+
+    def __str__(self) -> str:
+        return self.kind if self.roles == ROLES else f"{self.kind} ({', '.join(self.roles)})"
+
+
+PUBLIC = Access("public")
+SERVICE = Access("service")
+MANAGE_LINK = Access("manage_link")
+
+
+def staff(*roles: str) -> Access:
+    return Access("staff", roles or ROLES)
+
+
+def console(*roles: str) -> Access:
+    return Access("console", roles or ROLES)
+
+
+def secret_url(refused: int) -> Access:
+    return Access("secret_url", refused=refused)
+
+
+def health(prefix: str) -> dict[tuple[str, str], Access]:
+    return {(f"{path}/{name}", "GET"): PUBLIC for path in ("", prefix) for name in ("healthz", "readyz", "openapi.json")}
+
+
+B = "/api/booking/v1"
+E = "/api/eligibility/v1"
+R = "/api/reminders/v1"
+
+MATRIX: dict[str, dict[tuple[str, str], Access]] = {
+    "booking": health("/api/booking") | {
+        # Patients: the widget's calls, no sign-in.
+        (f"{B}/catalog", "GET"): PUBLIC,
+        (f"{B}/availability", "GET"): PUBLIC,
+        (f"{B}/holds", "POST"): PUBLIC,
+        (f"{B}/holds/<string:hold_id>", "DELETE"): PUBLIC,  # a hold's id is a random UUID only its maker knows
+        (f"{B}/bookings", "POST"): PUBLIC,
+        # The manage link: its token is the credential.
+        (f"{B}/manage/<string:token>", "GET"): MANAGE_LINK,
+        (f"{B}/manage/<string:token>/cancel", "POST"): MANAGE_LINK,
+        (f"{B}/manage/<string:token>/reschedule", "POST"): MANAGE_LINK,
+        ("/manage/<string:token>", "GET"): MANAGE_LINK,
+        ("/manage/<string:token>/cancel", "POST"): MANAGE_LINK,
+        ("/manage/<string:token>/reschedule", "POST"): MANAGE_LINK,
+        # A clinician's calendar app: the feed URL's token is the credential.
+        (f"{B}/calendars/<string:token>.ics", "GET"): secret_url(404),
+        # Staff on bookings: any role.
+        (f"{B}/bookings/<string:booking_id>", "GET"): staff(),
+        (f"{B}/bookings/<string:booking_id>/cancel", "POST"): staff(),
+        (f"{B}/bookings/<string:booking_id>/reschedule", "POST"): staff(),
+        (f"{B}/bookings/<string:booking_id>/arrive", "POST"): staff(),
+        (f"{B}/bookings/<string:booking_id>/complete", "POST"): staff(),
+        (f"{B}/bookings/<string:booking_id>/no-show", "POST"): staff(),
+        (f"{B}/calendar", "GET"): staff(),
+        # The catalogue: any role reads, admins write.
+        **{(f"{B}/{things}", "GET"): staff() for things in ("locations", "rooms", "appointment-types", "clinicians")},
+        **{(f"{B}/{things}", "POST"): staff(ADMIN) for things in ("locations", "rooms", "appointment-types", "clinicians")},
+        **{(f"{B}/{things}/<string:{key}>", "GET"): staff()
+           for things, key in (("locations", "location_id"), ("rooms", "room_id"), ("appointment-types", "type_id"),
+                               ("clinicians", "clinician_id"))},
+        **{(f"{B}/{things}/<string:{key}>", method): staff(ADMIN)
+           for things, key in (("locations", "location_id"), ("rooms", "room_id"), ("appointment-types", "type_id"),
+                               ("clinicians", "clinician_id"))
+           for method in ("PATCH", "DELETE")},
+        (f"{B}/clinicians/<string:clinician_id>/calendar-feed", "GET"): staff(ADMIN),
+        (f"{B}/clinicians/<string:clinician_id>/calendar-feed", "POST"): staff(ADMIN),
+        # Schedules: any role reads, admins and front desk write.
+        **{(f"{B}/clinicians/<string:clinician_id>/{things}", "GET"): staff()
+           for things in ("working-hours", "overrides", "time-off")},
+        **{(f"{B}/clinicians/<string:clinician_id>/{things}", "POST"): staff(*SCHEDULERS)
+           for things in ("working-hours", "overrides", "time-off")},
+        (f"{B}/working-hours/<string:hours_id>", "PATCH"): staff(*SCHEDULERS),
+        (f"{B}/working-hours/<string:hours_id>", "DELETE"): staff(*SCHEDULERS),
+        (f"{B}/overrides/<string:override_id>", "DELETE"): staff(*SCHEDULERS),
+        (f"{B}/time-off/<string:time_off_id>", "DELETE"): staff(*SCHEDULERS),
+        # Pages for patients.
+        ("/", "GET"): PUBLIC,
+        ("/widget.js", "GET"): PUBLIC,
+        ("/assets/<path:filename>", "GET"): PUBLIC,
+        # The staff console: signed in (else to the sign-in page), some pages by role.
+        ("/staff/sign-in", "GET"): PUBLIC,
+        ("/staff/sign-in", "POST"): PUBLIC,
+        ("/staff/sign-out", "POST"): console(),
+        ("/staff/", "GET"): console(),
+        ("/staff/calendar", "GET"): console(),
+        ("/staff/bookings/new", "GET"): console(),
+        ("/staff/bookings", "POST"): console(),
+        ("/staff/bookings/<string:booking_id>", "GET"): console(),
+        ("/staff/bookings/<string:booking_id>/cancel", "POST"): console(),
+        ("/staff/bookings/<string:booking_id>/reschedule", "POST"): console(),
+        ("/staff/bookings/<string:booking_id>/visit", "POST"): console(),
+        ("/staff/clinicians", "GET"): console(),
+        ("/staff/clinicians/<string:clinician_id>", "GET"): console(),
+        ("/staff/clinicians/<string:clinician_id>/working-hours", "POST"): console(*SCHEDULERS),
+        ("/staff/clinicians/<string:clinician_id>/working-hours/<string:hours_id>", "POST"): console(*SCHEDULERS),
+        ("/staff/clinicians/<string:clinician_id>/working-hours/<string:hours_id>/remove", "POST"): console(*SCHEDULERS),
+        ("/staff/clinicians/<string:clinician_id>/overrides", "POST"): console(*SCHEDULERS),
+        ("/staff/clinicians/<string:clinician_id>/overrides/<string:override_id>/remove", "POST"): console(*SCHEDULERS),
+        ("/staff/clinicians/<string:clinician_id>/time-off", "POST"): console(*SCHEDULERS),
+        ("/staff/clinicians/<string:clinician_id>/time-off/<string:time_off_id>/remove", "POST"): console(*SCHEDULERS),
+        ("/staff/screenings", "GET"): console(*REVIEWERS),
+        ("/staff/screenings/<string:screening_id>", "GET"): console(*REVIEWERS),
+        ("/staff/screenings/<string:screening_id>/review", "POST"): console(*REVIEWERS),
+    },
+    "eligibility": health("/api/eligibility") | {
+        (f"{E}/questionnaire", "GET"): PUBLIC,
+        (f"{E}/questionnaire/fhir", "GET"): PUBLIC,
+        (f"{E}/screenings", "POST"): PUBLIC,
+        (f"{E}/reviews", "GET"): staff(*REVIEWERS),
+        (f"{E}/screenings/<string:screening_id>", "GET"): staff(*REVIEWERS),
+        (f"{E}/screenings/<string:screening_id>/review", "POST"): staff(*REVIEWERS),
+        (f"{E}/rule-sets", "GET"): staff(*REVIEWERS),
+        (f"{E}/rule-sets", "POST"): staff(*REVIEWERS),
+        (f"{E}/decisions/<string:screening_id>", "GET"): SERVICE,
+    },
+    "reminders": health("/api/reminders") | {
+        (f"{R}/notifications", "GET"): staff(),
+        (f"{R}/notifications/<string:message_id>", "GET"): staff(),
+        (f"{R}/notifications/<string:message_id>/resend", "POST"): staff(),
+        (f"{R}/unsubscribe", "GET"): secret_url(400),
+        (f"{R}/unsubscribe", "POST"): secret_url(400),
+    },
+}
+
+
+def routes(app) -> set[tuple[str, str]]:
+    return {(rule.rule, method) for rule in app.url_map.iter_rules() for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory):
+    from security_services import build_service
+
+    built = {name: build_service(name, tmp_path_factory.mktemp(name)) for name in MATRIX}
+    booking = built["booking"]
+    first = date.today() + timedelta(days=2)
+    slots = booking.client.get(f"{B}/availability", query_string={
+        "appointment_type": "free-consultation", "start": first.isoformat(),
+        "end": (first + timedelta(days=7)).isoformat(), "timezone": "UTC"}).json["slots"]
+    made = booking.client.post(f"{B}/bookings", json={
+        "appointment_type": "free-consultation", "start": slots[0]["start"],
+        "patient": {"name": "Pat Example", "email": "pat@example.org", "timezone": "Europe/Berlin"}})
+    assert made.status_code == 201, made.json
+    admin = booking.staff_headers(ADMIN)
+    clinician = booking.client.get(f"{B}/clinicians", headers=admin).json[0]["id"]
+    feed = booking.client.get(f"{B}/clinicians/{clinician}/calendar-feed", headers=admin).json["url"]
+    booking.secrets = {
+        "manage_token": made.json["manage_url"].rsplit("/", 1)[1],
+        "feed_token": feed.rsplit("/", 1)[1].removesuffix(".ics"),
+    }
+    reminders = built["reminders"]
+    reminders.secrets = {"unsubscribe": unsubscribe_token("pat@example.org", reminders.container.config.unsubscribe_key)}
+    yield built
+    for service in built.values():
+        service.close()
+
+
+def caller_headers(service, caller: str, manage_token: str) -> dict[str, str]:
+    if caller == "anonymous":
+        return {}
+    if caller == "manage_token":
+        return {"Authorization": f"Bearer {manage_token}"}
+    if caller == "service_token":
+        return {"Authorization": f"Bearer {service.container.config.service_token}"}
+    return service.staff_headers(caller)
+
+
+def path_for(rule: str, secret: str | None) -> str:
+    """The rule with every variable filled: the secret (token) if given, ids of nothing otherwise."""
+    filled = rule
+    for name, value in (("<string:token>", secret or "forged-token"), ("<path:filename>", "patient.css")):
+        filled = filled.replace(name, value)
+    while "<" in filled:
+        start, end = filled.index("<"), filled.index(">")
+        filled = filled[:start] + "no-such-row" + filled[end + 1:]
+    return filled
+
+
+def call(service, rule: str, method: str, headers: dict[str, str], secret: str | None = None, query: dict | None = None):
+    kwargs: dict[str, Any] = {"headers": headers, "query_string": query or {}}
+    if method in ("POST", "PATCH"):
+        # Empty bodies, except where the body is read before the credential is: a forged manage link
+        # with an invalid body gets 422 (and learns nothing); with a valid one the link is checked.
+        body = {"start": "2030-01-07T10:00:00+00:00"} if rule.endswith("/manage/<string:token>/reschedule") else {}
+        kwargs["json" if rule.startswith("/api/") else "data"] = body
+    return service.client.open(path_for(rule, secret), method=method, **kwargs)
+
+
+def describe(response) -> str:
+    return f"{response.status_code} {response.headers.get('Location', '')} {response.get_data(as_text=True)[:160]}"
+
+
+def signed_in_page(response) -> bool:
+    return response.status_code not in (401, 403) and "/staff/sign-in" not in response.headers.get("Location", "")
+
+
+def check(service, rule: str, method: str, access: Access) -> list[str]:
+    """What goes wrong for this route, caller by caller (empty: the matrix holds)."""
+    problems: list[str] = []
+    secrets = getattr(service, "secrets", {})
+    manage = secrets.get("manage_token", "")
+    for caller in CALLERS:
+        headers = caller_headers(service, caller, manage)
+        if access.kind == "public":
+            response = call(service, rule, method, headers)
+            ok = response.status_code not in (401, 403) and "/staff/sign-in" not in response.headers.get("Location", "")
+        elif access.kind == "staff":
+            response = call(service, rule, method, headers)
+            expected = 401 if caller in UNAUTHENTICATED else None if caller in access.roles else 403
+            ok = response.status_code == expected if expected else response.status_code not in (401, 403)
+        elif access.kind == "service":
+            response = call(service, rule, method, headers)
+            ok = response.status_code not in (401, 403) if caller == "service_token" else response.status_code == 401
+        elif access.kind == "console":
+            response = call(service, rule, method, headers)
+            if caller in UNAUTHENTICATED:
+                ok = response.status_code == 302 and response.headers["Location"].startswith("/staff/sign-in")
+            elif caller in access.roles:
+                ok = signed_in_page(response)
+            else:
+                ok = response.status_code == 403
+        elif access.kind == "manage_link":
+            # A forged link opens nothing, whoever sends it; staff credentials do not stand in for it.
+            response = call(service, rule, method, headers)
+            ok = response.status_code == 403
+        elif access.kind == "secret_url":
+            if rule.endswith(".ics"):
+                response = call(service, rule, method, headers)
+            else:
+                response = call(service, rule, method, headers, query={"token": "forged.token"})
+            ok = response.status_code == access.refused
+        else:
+            raise AssertionError(f"unknown access {access}")
+        if not ok:
+            problems.append(f"{method} {rule} [{access}] as {caller}: {describe(response)}")
+    # The genuine secret opens what it is for, without any other credential.
+    if access.kind == "manage_link":
+        response = call(service, rule, method, {}, secret=manage)
+        if response.status_code in (401, 403):
+            problems.append(f"{method} {rule} with its genuine manage token: {describe(response)}")
+    if access.kind == "secret_url":
+        if rule.endswith(".ics"):
+            response = call(service, rule, method, {}, secret=secrets["feed_token"])
+        else:
+            response = call(service, rule, method, {}, query={"token": secrets["unsubscribe"]})
+        if response.status_code != 200:
+            problems.append(f"{method} {rule} with its genuine secret: {describe(response)}")
+    return problems
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_every_route_has_a_decision(services, name):
+    actual = routes(services[name].app)
+    decided = set(MATRIX[name])
+    assert not actual - decided, f"routes without an access decision in the matrix: {sorted(actual - decided)}"
+    assert not decided - actual, f"decisions for routes that do not exist: {sorted(decided - actual)}"
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_every_route_answers_each_caller_as_the_matrix_says(services, name):
+    service = services[name]
+    problems = [problem for (rule, method), access in sorted(MATRIX[name].items())
+                # Genuine manage-link writes change the booking; they go last so the others see it booked.
+                if not (access.kind == "manage_link" and method == "POST")
+                for problem in check(service, rule, method, access)]
+    problems += [problem for (rule, method), access in sorted(MATRIX[name].items())
+                 if access.kind == "manage_link" and method == "POST"
+                 for problem in check(service, rule, method, access)]
+    assert not problems, "\n".join(problems)

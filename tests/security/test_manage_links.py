@@ -1,0 +1,125 @@
+"""Manage links beyond tests/booking/integration/test_booking_lifecycle.py (a flipped signature, reading
+after the end): a link cannot be made without the secret, is good for its own booking only, and
+stops working for every action, in the API and on the page, once the appointment is over."""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from itsdangerous import URLSafeSerializer
+
+from kapbook_booking.service_layer.links import MANAGE_SALT
+
+pytestmark = pytest.mark.integration
+
+API = "/api/booking/v1"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def booking(service_factory, clock):
+    return service_factory("booking", clock=clock)
+
+
+def book_two(booking) -> list[dict]:
+    first = date.today() + timedelta(days=3)
+    slots = booking.client.get(f"{API}/availability", query_string={
+        "appointment_type": "free-consultation", "start": first.isoformat(),
+        "end": (first + timedelta(days=7)).isoformat(), "timezone": "UTC"}).json["slots"]
+    made = []
+    for slot, email in ((slots[0], "ana@example.org"), (slots[8], "ben@example.org")):
+        response = booking.client.post(f"{API}/bookings", json={
+            "appointment_type": "free-consultation", "start": slot["start"],
+            "patient": {"name": email.split("@")[0].title(), "email": email, "timezone": "Europe/Berlin"}})
+        assert response.status_code == 201, response.json
+        made.append(response.json | {"token": response.json["manage_url"].rsplit("/", 1)[1]})
+    return made
+
+
+def status_of(booking, booking_id: str) -> str:
+    return booking.client.get(f"{API}/bookings/{booking_id}", headers=booking.staff_headers("admin")).json["status"]
+
+
+def refused_everywhere(booking, token: str, code: str = "manage_link_expired") -> None:
+    """Reading, cancelling and rescheduling with ``token`` are all refused, in the API and on the page."""
+    client = booking.client
+    start = {"start": "2030-01-07T10:00:00+00:00"}
+    for response in (client.get(f"{API}/manage/{token}"), client.post(f"{API}/manage/{token}/cancel"),
+                     client.post(f"{API}/manage/{token}/reschedule", json=start)):
+        assert response.status_code == 403 and response.json["code"] == code, (response.status_code, response.json)
+    for response in (client.get(f"/manage/{token}"), client.post(f"/manage/{token}/cancel"),
+                     client.post(f"/manage/{token}/reschedule", data=start)):
+        assert response.status_code == 403, response.status_code
+        assert "Pat" not in response.get_data(as_text=True)
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_a_link_cannot_be_made_without_the_secret_or_moved_to_another_booking(booking):
+    ana, ben = book_two(booking)
+    payload_a, signature_a = ana["token"].split(".")
+    payload_b, signature_b = ben["token"].split(".")
+    forgeries = {
+        "Ben's payload with Ana's signature": f"{payload_b}.{signature_a}",
+        "Ben's booking id written into Ana's token": f"{b64(json.dumps({'booking': ben['id']}).encode())}.{signature_a}",
+        "signed by another clinic's secret": URLSafeSerializer("another-clinic-secret", salt=MANAGE_SALT).dumps({"booking": ben["id"]}),
+        "our secret for another purpose": URLSafeSerializer(booking.container.config.secret_key).dumps({"booking": ben["id"]}),
+        "no signature": payload_b,
+        "a staff bearer token": booking.tokens["admin"],
+    }
+    for name, forged in forgeries.items():
+        assert forged not in (ana["token"], ben["token"]), name
+        refused_everywhere(booking, forged)
+    assert status_of(booking, ana["id"]) == status_of(booking, ben["id"]) == "booked"
+
+    cancelled = booking.client.post(f"{API}/manage/{ana['token']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json["id"] == ana["id"]
+    assert status_of(booking, ben["id"]) == "booked", "Ana's link acts on Ana's booking only"
+
+
+def test_a_link_stops_working_for_every_action_once_the_appointment_is_over(booking, clock):
+    ana, ben = book_two(booking)
+    clock.now = datetime.fromisoformat(ana["end"]).astimezone(timezone.utc)
+    refused_everywhere(booking, ana["token"])
+    assert status_of(booking, ana["id"]) == "booked", "nothing changed"
+    assert booking.client.get(f"{API}/manage/{ben['token']}").status_code == 200, "a later booking's link still works"
+
+
+def test_a_cancelled_booking_shows_its_state_but_cannot_be_cancelled_or_moved_again(booking):
+    ana, _ben = book_two(booking)
+    assert booking.client.post(f"{API}/manage/{ana['token']}/cancel").status_code == 200
+    shown = booking.client.get(f"{API}/manage/{ana['token']}")
+    assert shown.status_code == 200 and shown.json["status"] == "cancelled"
+    again = booking.client.post(f"{API}/manage/{ana['token']}/cancel")
+    moved = booking.client.post(f"{API}/manage/{ana['token']}/reschedule", json={"start": ana["start"]})
+    assert again.status_code == moved.status_code == 409
+    assert again.json["code"] == moved.json["code"] == "invalid_status_change"
+
+
+def test_manage_tokens_never_reach_the_request_log(booking, caplog):
+    ana, _ben = book_two(booking)
+    caplog.set_level(logging.DEBUG)
+    booking.client.get(f"{API}/manage/{ana['token']}")
+    booking.client.get(f"/manage/{ana['token']}")
+    booking.client.post(f"{API}/manage/{ana['token']}/cancel")
+    routes = [record.route for record in caplog.records if record.name == "kapbook.http"]
+    assert f"{API}/manage/<string:token>" in routes and "/manage/<string:token>" in routes, routes
+    everything = " ".join(f"{record.getMessage()} {vars(record)}" for record in caplog.records)
+    assert ana["token"] not in everything and ana["token"].split(".")[1] not in everything
