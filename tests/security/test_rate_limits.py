@@ -64,6 +64,10 @@ def test_holds_and_the_manage_links_cancel_and_reschedule_are_limited(service_fa
         for _ in range(2):
             assert client.post(f"{API}/manage/forged-token/{action}", json={"start": "x"}).status_code in (403, 422)
         assert_throttled(client.post(f"{API}/manage/forged-token/{action}", json={"start": "x"}))
+    for action in ("cancel", "reschedule"):  # the manage page's own HTML forms, too
+        for _ in range(2):
+            assert client.post(f"/manage/forged-token/{action}", data={"start": "x"}).status_code in (403, 422)
+        assert client.post(f"/manage/forged-token/{action}", data={"start": "x"}).status_code == 429
     # Reading a manage link and releasing a hold are not public writes that need a limit.
     assert all(client.get(f"{API}/manage/forged-token").status_code == 403 for _ in range(3))
     assert all(client.delete(f"{API}/holds/no-such-hold").status_code == 204 for _ in range(3))

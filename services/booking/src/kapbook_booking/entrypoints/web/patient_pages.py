@@ -19,6 +19,7 @@ from kapbook_booking.entrypoints.web.formatting import template_helpers, zone_ch
 from kapbook_booking.entrypoints.web.page_headers import secure_page
 from kapbook_booking.entrypoints.web.public_catalog import catalog
 from kapbook_booking.service_layer.availability import AvailabilityQuery
+from kapbook_platform.web.ratelimit import public_write
 from kapbook_platform.contracts.http import validate_timezone
 
 STATIC = Path(__file__).parent / "static"
@@ -63,6 +64,7 @@ def manage(token: str):
 
 
 @bp.post("/manage/<string:token>/cancel")
+@public_write()
 def cancel(token: str):
     try:
         _container().lifecycle.cancel_by_patient(token)
@@ -72,6 +74,7 @@ def cancel(token: str):
 
 
 @bp.post("/manage/<string:token>/reschedule")
+@public_write()
 def reschedule(token: str):
     try:
         new_start = datetime.fromisoformat(request.form.get("start", ""))
