@@ -125,3 +125,36 @@ def test_filesystem_messages_of_a_dead_consumer_return_to_the_queue(tmp_path: Pa
         message = topology.service_queue("reminders")(connection.default_channel).get(accept=["json"])
         assert message is not None and message.payload == {"n": 1}
         message.ack()
+
+
+def test_threads_declaring_and_publishing_at_once_never_lose_a_message(tmp_path: Path):
+    """kombu's shared binding state let a publisher skip writing a binding another thread had
+    recorded but not yet written, and its message routed nowhere."""
+    import threading
+
+    url = f"filesystem://{tmp_path}"
+    for round_number in range(20):
+        topology = topology_for(url, f"race{round_number}")
+        start = threading.Barrier(2)
+
+        def declare() -> None:
+            with open_connection(url) as connection:
+                start.wait()
+                topology.declare(connection)
+
+        def publish() -> None:
+            with open_connection(url) as connection:
+                start.wait()
+                topology.declare(connection)
+                connection.Producer().publish({"n": round_number}, exchange=topology.events_exchange,
+                                              routing_key="booking.created.v1", serializer="json")
+
+        threads = [threading.Thread(target=declare), threading.Thread(target=publish)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with open_connection(url) as connection:
+            message = topology.service_queue("reminders")(connection.default_channel).get(accept=["json"])
+            assert message is not None, f"round {round_number}: the message was routed nowhere"
+            message.ack()

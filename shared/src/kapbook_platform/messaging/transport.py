@@ -5,7 +5,8 @@ kombu's filesystem transport is the embedded default (no broker to install). Two
 * kombu creates a message file and then writes it, so a consumer polling at that moment reads
   an empty file. We write a temporary file and ``os.replace`` it into place (atomic on POSIX).
 * kombu rewrites an exchange's binding table in place, so a process declaring a queue while
-  another publishes can read half a table. We rewrite it under a lock, atomically, too.
+  another publishes can read half a table. We rewrite it under a lock, atomically, too, and
+  keep kombu's in-memory binding state per connection (see AtomicFilesystemTransport).
 * kombu deletes a message file as soon as it is read, before the consumer acks it, so a
   consumer killed mid-handler loses the message. We move it to an in-flight folder owned by
   this process, delete it on ack, put it back on reject-with-requeue, and on start return the
@@ -124,16 +125,17 @@ def _process_alive(pid: int) -> bool:
 
 
 class AtomicFilesystemTransport(filesystem.Transport):
-    """kombu keeps declared bindings in one state per process; we keep one per broker folder,
-    so a process using two folders (tests, tools) writes each folder's binding tables."""
+    """kombu keeps declared exchanges and bindings in one state per process. Shared between
+    threads, it lets one thread see a binding another has recorded but not yet written to the
+    binding file, skip writing it, and publish a message that then routes nowhere. Each
+    connection keeps its own state instead; the binding file (written under a lock) is the
+    single source of truth for routing."""
 
     Channel = AtomicFilesystemChannel
-    _states: dict[str, BrokerState] = {}
 
     def __init__(self, client, **kwargs) -> None:
         super().__init__(client, **kwargs)
-        folder = str(client.transport_options.get("data_folder_in"))
-        self.state = self._states.setdefault(folder, BrokerState())
+        self.state = BrokerState()
 
 
 def filesystem_folders(url: str) -> dict[str, str]:
