@@ -24,12 +24,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kombu import Connection
-
 from kapbook_booking.bootstrap import bootstrap as bootstrap_booking
 from kapbook_booking.config import BookingConfig
 from kapbook_platform.contracts import EventType
-from kapbook_platform.messaging.topology import Topology
+from kapbook_platform.scratch import drop_amqp_namespace
 from kapbook_reminders.bootstrap import bootstrap as bootstrap_reminders
 from kapbook_reminders.config import RemindersConfig
 
@@ -148,21 +146,6 @@ def measure(broker_url: str, namespace: str, bookings: int, spacing: float) -> l
         finally:
             stack.close()
 
-
-def drop_amqp_namespace(url: str, namespace: str) -> None:
-    topology = Topology(namespace=namespace, quorum=True)
-    with Connection(url) as connection:
-        channel = connection.channel()
-        for queue in topology.all_queues():
-            try:
-                channel.queue_delete(queue.name)
-            except Exception:
-                channel = connection.channel()
-        for exchange in (topology.events_exchange, topology.dead_letter_exchange):
-            try:
-                channel.exchange_delete(exchange.name)
-            except Exception:
-                channel = connection.channel()
 
 
 def main() -> None:

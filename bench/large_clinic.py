@@ -11,9 +11,9 @@ import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, text
 
 from kapbook_booking.adapters import tables as t
+from kapbook_platform.scratch import fresh_postgres_database
 from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 
@@ -28,16 +28,7 @@ def fresh_database(backend: str) -> tuple[str, callable]:
         folder = tempfile.mkdtemp(prefix="kapbook-bench-")
         return f"sqlite:///{folder}/booking.db", lambda: None
     admin_url = os.environ.get("KAPBOOK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    name = f"kb_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    return admin_url.rsplit("/", 1)[0] + f"/{name}", drop
+    return fresh_postgres_database(admin_url, "kb_bench")
 
 
 def build_clinic(database_url: str, seed: int = 7):

@@ -1,15 +1,15 @@
-"""Real PostgreSQL databases and RabbitMQ namespaces for tests, created fresh and dropped after."""
+"""Whether the real PostgreSQL and RabbitMQ are reachable; fresh databases and namespaces come from
+``kapbook_platform.scratch``."""
 from __future__ import annotations
 
 import socket
-import uuid
-from collections.abc import Callable
 from urllib.parse import urlparse
 
 from kombu import Connection
-from sqlalchemy import create_engine, text
 
-from kapbook_platform.messaging.topology import Topology
+from kapbook_platform.scratch import drop_amqp_namespace, fresh_postgres_database
+
+__all__ = ["amqp_reachable", "drop_amqp_namespace", "fresh_postgres_database", "postgres_reachable"]
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -34,40 +34,3 @@ def amqp_reachable(url: str) -> bool:
         return True
     except Exception:
         return False
-
-
-def _with_database(url: str, name: str) -> str:
-    parsed = urlparse(url)
-    return parsed._replace(path=f"/{name}").geturl()
-
-
-def fresh_postgres_database(admin_url: str, prefix: str) -> tuple[str, Callable[[], None]]:
-    """Create an empty database; returns its URL and a function that drops it."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return _with_database(admin_url, name), drop
-
-
-def drop_amqp_namespace(url: str, namespace: str) -> None:
-    """Delete the queues and exchanges a test declared under ``namespace``."""
-    topology = Topology(namespace=namespace, quorum=True)
-    with Connection(url) as connection:
-        channel = connection.channel()
-        for queue in topology.all_queues():
-            try:
-                channel.queue_delete(queue.name)
-            except Exception:
-                channel = connection.channel()
-        for exchange in (topology.events_exchange, topology.dead_letter_exchange):
-            try:
-                channel.exchange_delete(exchange.name)
-            except Exception:
-                channel = connection.channel()
