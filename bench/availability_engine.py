@@ -6,7 +6,7 @@ busy ranges (bookings of 30-180 min placed in the working day, overlapping at
 random), a 4-week window starting on a Monday, 15 min step. Garbage collection
 stays on, as in a server. Run from the repository root:
 
-    .venv/bin/python bench/availability_engine.py [--runs 50]
+    .venv/bin/python bench/availability_engine.py [--runs 50] [--json PATH]
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import time as clock
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from kapbook_booking.domain.availability import (
@@ -29,6 +31,10 @@ from kapbook_booking.domain.availability import (
     find_slots,
     slot_at,
 )
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from figures import add_json_option, percentile, record, write_json  # noqa: E402
 
 ZONE = ZoneInfo("America/New_York")
 NOW = datetime(2025, 3, 3, 12, 0, tzinfo=timezone.utc)
@@ -99,20 +105,21 @@ def time_ms(task: Callable[[], object], runs: int) -> list[float]:
     return timings
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def report(name: str, timings: list[float], note: str) -> None:
+def report(name: str, timings: list[float], note: str) -> list[dict]:
+    """Print one line of figures; returns them as records."""
     p50, p99, best = statistics.median(timings), percentile(timings, 0.99), min(timings)
     print(f"  {name:48s} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  min {best:6.2f} ms  {note}")
+    setup = f"{name} ({note}), in process"
+    return [record("availability engine p50", setup, round(p50, 2), "ms", runs=len(timings)),
+            record("availability engine p99", setup, round(p99, 2), "ms", runs=len(timings))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
-    runs = parser.parse_args().runs
+    add_json_option(parser)
+    args = parser.parse_args()
+    runs, records = args.runs, []
     clinicians, rooms = build_clinic()
     print(
         f"{CLINICIANS} clinicians, {CHAIRS} chairs, {CLINICIAN_BUSY} clinician + {CHAIR_BUSY} chair"
@@ -122,13 +129,14 @@ def main() -> None:
         def task(rules: AppointmentRules = rules) -> list[Slot]:
             return find_slots(rules, clinicians, rooms, now=NOW, **WINDOW)
 
-        report(f"find_slots: {name}", time_ms(task, runs), f"{len(task())} slots")
+        records += report(f"find_slots: {name}", time_ms(task, runs), f"{len(task())} slots")
     infusion = SCENARIOS["infusion 45 min + chair, 15 buffer"]
     offered = find_slots(infusion, clinicians, rooms, now=NOW, **WINDOW)
     middle = offered[len(offered) // 2]
     who = next(c for c in clinicians if c.clinician_id == middle.clinician_id)
     timings = time_ms(lambda: slot_at(infusion, who, rooms, now=NOW, start=middle.start_utc), runs)
-    report("slot_at: re-validate one infusion", timings, f"room {middle.room_id}")
+    records += report("slot_at: re-validate one infusion", timings, f"room {middle.room_id}")
+    write_json(args.json, records)
 
 
 if __name__ == "__main__":

@@ -4,26 +4,26 @@
 iteration, for a type that needs a chair and one that does not. SQLite always; PostgreSQL too
 when it is reachable (KAPBOOK_TEST_POSTGRES_URL or 127.0.0.1:5432).
 
-Run: .venv/bin/python bench/availability_http.py [iterations]
+Run: .venv/bin/python bench/availability_http.py [iterations] [--json PATH]
 """
 from __future__ import annotations
 
+import argparse
+import os
+import socket
 import statistics
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from figures import add_json_option, percentile, record, write_json  # noqa: E402
 from large_clinic import build_clinic, fresh_database  # noqa: E402
 
 from kapbook_booking.entrypoints.app import create_app  # noqa: E402
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def measure(backend: str, iterations: int) -> list[tuple]:
@@ -51,23 +51,36 @@ def measure(backend: str, iterations: int) -> list[tuple]:
 
 
 def postgres_available() -> bool:
+    url = urlparse(os.environ.get("KAPBOOK_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/postgres"))
     try:
-        import socket
-
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+        socket.create_connection((url.hostname or "127.0.0.1", url.port or 5432), timeout=1).close()
         return True
     except OSError:
         return False
 
 
+def as_records(row: tuple, iterations: int) -> list[dict]:
+    backend, code, slots, p50, p99 = row
+    setup = f"{backend}, {code}, 4 weeks ({slots} slots), Flask test client"
+    detail = {"database": backend, "appointment_type": code, "iterations": iterations}
+    return [record("availability p50", setup, round(p50, 1), "ms", **detail),
+            record("availability p99", setup, round(p99, 1), "ms", **detail)]
+
+
 def main() -> None:
-    iterations = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("iterations", type=int, nargs="?", default=50, help="requests per database and type")
+    add_json_option(parser)
+    args = parser.parse_args()
     backends = ["sqlite"] + (["postgresql"] if postgres_available() else [])
-    print(f"availability, 4 weeks, 50 clinicians, 10 chairs, 5,000 bookings; {iterations} requests each")
+    print(f"availability, 4 weeks, 50 clinicians, 10 chairs, 5,000 bookings; {args.iterations} requests each")
     print(f"{'database':<11}{'type':<10}{'slots':>7}{'p50 ms':>9}{'p99 ms':>9}")
+    records = []
     for backend in backends:
-        for row in measure(backend, iterations):
+        for row in measure(backend, args.iterations):
             print(f"{row[0]:<11}{row[1]:<10}{row[2]:>7}{row[3]:>9.1f}{row[4]:>9.1f}")
+            records += as_records(row, args.iterations)
+    write_json(args.json, records)
 
 
 if __name__ == "__main__":

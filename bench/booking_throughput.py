@@ -5,13 +5,15 @@ sends requests for a fixed time. Bookings go to distinct free slots of the large
 figure measures real bookings (each one: validation, availability re-check, insert under the
 exclusion constraint, outbox row), not refusals.
 
-Run: .venv/bin/python bench/booking_throughput.py [seconds]
+Run: .venv/bin/python bench/booking_throughput.py [seconds] [--json PATH]
 """
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import timedelta
@@ -21,17 +23,11 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from figures import add_json_option, record, write_json  # noqa: E402
 from large_clinic import build_clinic, fresh_database  # noqa: E402
+from processes import free_port  # noqa: E402
 
 CLIENT_THREADS = 16
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def spaced_slots(slots: list[dict], gap: timedelta) -> list[dict]:
@@ -76,8 +72,24 @@ def hammer(send, seconds: float) -> tuple[int, dict[int, int]]:
     return sum(counts.values()) / elapsed, counts
 
 
+def as_records(trivial_rate: float, booking_rate: float, booking_codes: dict[int, int], seconds: float) -> list[dict]:
+    setup = f"PostgreSQL, gunicorn 4 workers x 4 threads, {CLIENT_THREADS} client threads, {seconds:g} s"
+    created = booking_codes.get(201, 0)
+    return [
+        record("trivial throughput", f"GET /healthz; {setup}", round(trivial_rate), "req/s"),
+        record("booking throughput", f"POST /bookings; {setup}", round(booking_rate), "req/s",
+               statuses={str(code): n for code, n in booking_codes.items()},
+               note=f"{created} of {sum(booking_codes.values())} answered 201"),
+        record("booking/trivial ratio", setup, round(booking_rate / trivial_rate, 3), "x"),
+    ]
+
+
 def main() -> None:
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("seconds", type=float, nargs="?", default=10, help="how long each endpoint is hammered")
+    add_json_option(parser)
+    args = parser.parse_args()
+    seconds = args.seconds
     url, drop = fresh_database("postgresql")
     server = None
     try:
@@ -88,9 +100,10 @@ def main() -> None:
         availability = client.get(f"/api/booking/v1/availability?appointment_type=consult&start={first_day}"
                                   f"&end={first_day + timedelta(days=27)}&timezone=UTC").json["slots"]
         slots = spaced_slots(availability, timedelta(minutes=45))
+        container.runtime.engine.dispose()
         port = free_port()
         env = os.environ | {"BOOKING_DATABASE_URL": url, "KAPBOOK_ENV": "test", "KAPBOOK_LOG_LEVEL": "WARNING",
-                            "KAPBOOK_VAR_DIR": str(Path(url.split("/")[-1]).absolute())}
+                            "KAPBOOK_VAR_DIR": tempfile.mkdtemp(prefix="kapbook-bench-")}
         gunicorn = Path(sys.executable).parent / "gunicorn"
         server = subprocess.Popen([str(gunicorn), "-b", f"127.0.0.1:{port}", "-w", "4", "--threads", "4",
                                    "kapbook_booking.entrypoints.wsgi:create_app()"], env=env,
@@ -117,6 +130,7 @@ def main() -> None:
         print(f"{'GET /healthz':<22}{trivial_rate:>9.0f}  {trivial_codes}")
         print(f"{'POST /bookings':<22}{booking_rate:>9.0f}  {booking_codes}")
         print(f"booking / trivial ratio: {booking_rate / trivial_rate:.2f}")
+        write_json(args.json, as_records(trivial_rate, booking_rate, booking_codes, seconds))
     finally:
         if server is not None:
             server.terminate()

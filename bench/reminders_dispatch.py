@@ -8,7 +8,7 @@ Every email is counted at the sink by Message-ID: each must arrive exactly once.
 CPU ms/email (the dispatchers' CPU time per email) and the sink's show what the figure
 would be on idle cores when the machine is shared.
 
-    .venv/bin/python bench/reminders_dispatch.py [--messages 2000] [--dispatchers 1,2]
+    .venv/bin/python bench/reminders_dispatch.py [--messages 2000] [--dispatchers 1,2] [--json PATH]
 
 SQLite always; PostgreSQL too when KAPBOOK_TEST_POSTGRES_URL is set (a scratch database
 is created and dropped).
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,31 +28,20 @@ from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from kapbook_platform.contracts import EventType, make_envelope
+from kapbook_platform.scratch import fresh_postgres_database
 from kapbook_reminders.adapters import tables as t
 from kapbook_reminders.bootstrap import bootstrap
 from kapbook_reminders.config import RemindersConfig
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from figures import add_json_option, record, write_json  # noqa: E402
+from processes import free_port, process_cpu_seconds, wait_for_port  # noqa: E402
+
 IDLE_ROUNDS_TO_STOP = 10
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"the SMTP sink did not start on port {port}")
 
 
 def booking_event(number: int, start: datetime) -> dict:
@@ -109,15 +97,6 @@ def worker(config_json: str, go_file: str) -> None:
     print(json.dumps({"claimed": claimed, "cpu": time.process_time() - cpu}), flush=True)
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run(tmp: Path, database_url: str, count: int, dispatchers: int, smtp_port: int, sink_pid: int, maildir: Path) -> dict:
     config = config_for(tmp, database_url, smtp_port)
     plan(config, count)
@@ -166,18 +145,11 @@ def empty(maildir: Path) -> None:
         path.unlink()
 
 
-def postgres_database(admin_url: str) -> tuple[str, callable]:
-    name = f"kb_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return admin_url.rsplit("/", 1)[0] + f"/{name}", drop
+def as_record(backend: str, dispatchers: int, count: int, result: dict, exactly_once: bool) -> dict:
+    setup = f"{backend}, {dispatchers} dispatcher process(es), {count} confirmations with invites, aiosmtpd sink"
+    note = f"{result['cpu_ms']:.1f} CPU ms/email" + ("" if exactly_once else "; NOT exactly once")
+    return record("email dispatch rate", setup, round(result["rate"], 1), "emails/s", database=backend,
+                  dispatchers=dispatchers, messages=count, exactly_once=exactly_once, note=note)
 
 
 def main() -> None:
@@ -185,6 +157,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--dispatchers", default="1,2", help="comma-separated numbers of dispatcher processes")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    add_json_option(parser)
     args = parser.parse_args()
     if args.worker:
         worker(*args.worker)
@@ -196,7 +169,7 @@ def main() -> None:
         maildir, port = tmp / "mail", free_port()
         sink = subprocess.Popen([sys.executable, "-m", "kapbook_platform.mailsink", "--port", str(port),
                                  "--maildir", str(maildir)], stdout=subprocess.DEVNULL)
-        failures = 0
+        failures, records = 0, []
         try:
             wait_for_port(port)
             print(f"{args.messages} due confirmations (text + HTML + invite), aiosmtpd Maildir sink in its own "
@@ -207,7 +180,7 @@ def main() -> None:
             for backend, admin_url in backends:
                 for dispatchers in counts:
                     if admin_url:
-                        url, drop = postgres_database(admin_url)
+                        url, drop = fresh_postgres_database(admin_url, "kb_bench")
                     else:
                         url, drop = f"sqlite:///{tmp / f'reminders-{dispatchers}.db'}", (lambda: None)
                     try:
@@ -216,6 +189,7 @@ def main() -> None:
                         drop()
                     ok = result["arrived"] == result["sent"] == args.messages and not result["duplicates"]
                     failures += not ok
+                    records.append(as_record(backend, dispatchers, args.messages, result, ok))
                     print(f"  {backend:10s} {dispatchers:>11d} {result['seconds']:>8.2f} {result['rate']:>9.1f} "
                           f"{result['arrived']:>8d} {result['duplicates']:>10d} {result['cpu_ms']:>12.2f} "
                           f"{result['sink_cpu_ms']:>9.2f}  {result['claims']}"
@@ -223,6 +197,7 @@ def main() -> None:
         finally:
             sink.terminate()
             sink.wait(timeout=10)
+    write_json(args.json, records)
     if failures:
         raise SystemExit(1)
 
