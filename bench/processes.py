@@ -35,3 +35,41 @@ def process_cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_mib(pid: int) -> tuple[float, float | None]:
+    """RSS and PSS of a process in MiB, from /proc/<pid>/smaps_rollup (PSS None where only /proc/<pid>/status exists).
+
+    PSS divides each shared page among the processes sharing it, so PSS adds up across
+    processes (a forked gunicorn worker shares much of its master's memory); RSS does not.
+    """
+    try:
+        rollup = _kib_fields(Path(f"/proc/{pid}/smaps_rollup").read_text())
+        return rollup["Rss"] / 1024, rollup["Pss"] / 1024
+    except (OSError, KeyError):
+        return _kib_fields(Path(f"/proc/{pid}/status").read_text())["VmRSS"] / 1024, None
+
+
+def _kib_fields(text: str) -> dict[str, int]:
+    """``Name:   1234 kB`` lines as {name: kibibytes}."""
+    fields = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        parts = rest.split()
+        if len(parts) == 2 and parts[1] == "kB":
+            fields[name] = int(parts[0])
+    return fields
+
+
+def children_of(pid: int) -> list[int]:
+    """The direct child processes of ``pid`` (Linux /proc), oldest first."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                children.append(int(entry.name))
+    return sorted(children)
