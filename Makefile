@@ -44,8 +44,10 @@ test: setup ## Run every test (set KAPBOOK_TEST_POSTGRES_URL / KAPBOOK_TEST_AMQP
 test-unit: setup ## Only the fast unit tests
 	@$(BIN)/python -m pytest tests -m "not integration" $(PYTEST_ARGS)
 
-bench: setup ## Run the benchmarks and print their figures
-	@for script in bench/*.py; do echo "==> $$script"; $(BIN)/python $$script || exit 1; done
+bench: setup ## Run every benchmark (needs PostgreSQL and RabbitMQ) and print one table; see docs/PERFORMANCE.md
+	@KAPBOOK_TEST_POSTGRES_URL=$${KAPBOOK_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} \
+	KAPBOOK_TEST_AMQP_URL=$${KAPBOOK_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672//} \
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 migration: setup ## Autogenerate a migration: make migration SERVICE=booking MESSAGE="add x"
 	@$(BIN)/python -m kapbook_platform.devtools $(SERVICE) "$(MESSAGE)"
