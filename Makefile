@@ -8,7 +8,7 @@ PORT ?= 8080
 export KAPBOOK_VAR_DIR ?= $(CURDIR)/var
 export KAPBOOK_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: help setup migrate seed run test test-unit bench staff-token clean migration compose-env
+.PHONY: help setup migrate seed run test test-unit test-faults bench staff-token clean migration compose-env
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ test: setup ## Run every test (set KAPBOOK_TEST_POSTGRES_URL / KAPBOOK_TEST_AMQP
 
 test-unit: setup ## Only the fast unit tests
 	@$(BIN)/python -m pytest tests -m "not integration" $(PYTEST_ARGS)
+
+test-faults: setup ## Only the fault-injection tests (private PostgreSQL and RabbitMQ servers they may restart)
+	@KAPBOOK_RUN_FAULTS=1 $(BIN)/python -m pytest tests/faults $(PYTEST_ARGS)
 
 bench: setup ## Run every benchmark (needs PostgreSQL and RabbitMQ) and print one table; see docs/PERFORMANCE.md
 	@KAPBOOK_TEST_POSTGRES_URL=$${KAPBOOK_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} \

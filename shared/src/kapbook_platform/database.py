@@ -11,7 +11,7 @@ from typing import TypeVar
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
@@ -81,6 +81,27 @@ RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serial
 def is_retryable(error: BaseException) -> bool:
     """A transaction PostgreSQL aborted only because of concurrency: running it again can succeed."""
     return getattr(getattr(error, "orig", None), "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+# SQLSTATE classes of a server that cannot be reached or is shutting down or starting up.
+UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "57P")
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """The database could not be reached or went away (not the statement's fault): try again later."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    sqlite_error = getattr(original, "sqlite_errorname", None)
+    if sqlite_error is not None:
+        return sqlite_error.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith(UNAVAILABLE_SQLSTATE_PREFIXES)
+    # psycopg gives no SQLSTATE when it could not connect at all.
+    return isinstance(error, OperationalError)
 
 
 def retry_on_conflict(unit_of_work: Callable[[], T], attempts: int = 5) -> T:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from kapbook_platform.contracts import EventType
 from kapbook_platform.runtime import ServiceRuntime, upgrade_database
@@ -80,6 +80,7 @@ def bootstrap(
         clock,
         batch_size=config.dispatch_batch,
         max_attempts=config.max_send_attempts,
+        lease=timedelta(seconds=config.dispatch_lease),
     )
     return RemindersContainer(
         config=config, runtime=runtime, planner=planner, dispatcher=dispatcher, branding=composer.branding, clock=clock

@@ -38,6 +38,11 @@ class RemindersConfig(PlatformConfig):
     )
     dispatch_interval: float = setting("DISPATCH_INTERVAL", 0.2, doc="Seconds between dispatcher polls when idle")
     dispatch_batch: int = setting("DISPATCH_BATCH", 50, doc="Messages one dispatcher claims at a time")
+    dispatch_lease: float = setting(
+        "DISPATCH_LEASE", 120.0,
+        doc="Seconds a dispatcher holds the messages it claimed; if it dies, another sends them after this "
+            "(keep it well above SMTP_TIMEOUT)",
+    )
     max_send_attempts: int = setting(
         "MAX_SEND_ATTEMPTS", 10, doc="Attempts before a temporarily failing message is failed (backoff 30 s to 30 min)"
     )
@@ -65,3 +70,5 @@ class RemindersConfig(PlatformConfig):
             raise ConfigError("SMTP authentication needs SMTP_SECURITY=starttls or tls in production")
         if min(self.dispatch_batch, self.max_send_attempts) < 1:
             raise ConfigError("DISPATCH_BATCH and MAX_SEND_ATTEMPTS must be at least 1")
+        if self.dispatch_lease <= self.smtp_timeout:
+            raise ConfigError("DISPATCH_LEASE must be longer than SMTP_TIMEOUT, or a slow send would be taken over")

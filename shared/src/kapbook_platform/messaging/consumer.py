@@ -5,7 +5,9 @@ For each message, an explicit choice:
 * not a valid Kapbook event (bad JSON, fails its schema) -> dead-letter at once, ack;
 * already in this service's inbox -> ack, no effect;
 * handled -> inbox row and the handler's changes commit in one transaction, then ack;
-* database unavailable -> requeue and back off (not the event's fault, never dead-lettered);
+* database unavailable -> hold the message and wait for the database (not the event's fault, never
+  counted as a failure); after DATABASE_WAIT_SECONDS requeue it, so a long outage costs a delivery
+  attempt only every so often and the broker connection stays healthy;
 * handler keeps failing -> retried a bounded number of times, then dead-lettered; the consumer goes on.
 
 Dead-lettering publishes the message to the dead-letter exchange (visible in the broker) and
@@ -23,10 +25,10 @@ from typing import Any
 from kombu import Connection, Message
 from kombu.mixins import ConsumerMixin
 from sqlalchemy import Engine, Table, select
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_platform.contracts import Envelope, InvalidEvent, parse_envelope
+from kapbook_platform.database import is_database_unavailable
 from kapbook_platform.logs import reset_correlation_id, set_correlation_id
 from kapbook_platform.messaging.topology import Topology
 
@@ -35,10 +37,8 @@ log = logging.getLogger(__name__)
 EventHandler = Callable[[Session, Envelope], None]
 HANDLER_ATTEMPTS = 3
 RETRY_BASE_DELAY = 0.2
-
-
-def _database_unavailable(error: Exception) -> bool:
-    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
+# How long one message is held while the database is down; below the AMQP heartbeat (30 s x 2).
+DATABASE_WAIT_SECONDS = 25.0
 
 
 class EventConsumer(ConsumerMixin):
@@ -53,6 +53,7 @@ class EventConsumer(ConsumerMixin):
         tables: Mapping[str, Table],
         handlers: Mapping[str, EventHandler],
         attempts: int = HANDLER_ATTEMPTS,
+        database_wait: float = DATABASE_WAIT_SECONDS,
     ) -> None:
         self.connection = connection
         self.topology = topology
@@ -62,6 +63,7 @@ class EventConsumer(ConsumerMixin):
         self.dead_letters = tables["dead_letters"]
         self.handlers = dict(handlers)
         self.attempts = attempts
+        self.database_wait = database_wait
 
     def get_consumers(self, Consumer, channel):
         self.topology.declare(self.connection)
@@ -89,15 +91,19 @@ class EventConsumer(ConsumerMixin):
             reset_correlation_id(token)
 
     def _handle_with_retries(self, envelope: Envelope, message: Message, body: Any) -> None:
-        for attempt in range(1, self.attempts + 1):
+        attempt = 0
+        wait_until = time.monotonic() + self.database_wait
+        while attempt < self.attempts:
             try:
                 self.handle(envelope)
             except Exception as error:
-                if _database_unavailable(error):
-                    log.warning("database unavailable; event requeued", extra={"event_id": envelope.id})
-                    time.sleep(1.0)
+                if is_database_unavailable(error):
+                    if self._database_back_before(wait_until, envelope):
+                        continue
+                    log.warning("database still unavailable; event requeued", extra={"event_id": envelope.id})
                     message.requeue()
                     return
+                attempt += 1
                 log.warning(
                     "event handler failed",
                     extra={"event_id": envelope.id, "event_type": envelope.type, "attempt": attempt, "error": repr(error)},
@@ -109,6 +115,21 @@ class EventConsumer(ConsumerMixin):
             else:
                 message.ack()
                 return
+
+    def _database_back_before(self, deadline: float, envelope: Envelope) -> bool:
+        """Wait (backing off) until the database answers again, or ``deadline`` passes."""
+        log.warning("database unavailable; holding the event until it is back", extra={"event_id": envelope.id})
+        delay = 0.2
+        while time.monotonic() < deadline and not self.should_stop:
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 3.0)
+            try:
+                with self.sessions() as session:
+                    session.execute(select(1))
+                return True
+            except Exception:  # still down (or flapping): keep waiting until the deadline
+                continue
+        return False
 
     def handle(self, envelope: Envelope) -> bool:
         """Apply the event once: returns False if it had been handled before."""

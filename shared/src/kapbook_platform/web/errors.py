@@ -6,9 +6,13 @@ from typing import Any
 
 from flask import Flask, jsonify
 from marshmallow import Schema, fields
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from kapbook_platform.database import is_database_unavailable
+
 log = logging.getLogger(__name__)
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 HTTP_CODES = {
     400: "bad_request",
@@ -134,7 +138,17 @@ def handle_unexpected(exc: Exception):
     return error_response(500, "internal_error", "Something went wrong on our side; nothing was changed.")
 
 
+def handle_database_error(exc: DBAPIError):
+    """A database that is down or restarting is a 503 the client may retry, not a 500."""
+    if not is_database_unavailable(exc):
+        return handle_unexpected(exc)
+    log.warning("database unavailable", extra={"error": str(exc.orig)[:300]})
+    return error_response(503, "service_unavailable", "The service is briefly unavailable; please try again in a moment.",
+                          headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from kapbook_platform.database import is_database_unavailable
 from kapbook_reminders.adapters import tables as t
 from kapbook_reminders.adapters.smtp import DeliveryFailed, MailConnection, MailSender
 from kapbook_reminders.domain.compose import MessageNoLongerRelevant
@@ -37,7 +39,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Composer = Callable[[dict[str, Any], datetime], EmailMessage]
-# Long enough for one SMTP transaction (each step times out after SMTP_TIMEOUT, 10 s by default).
+# Long enough for one SMTP transaction (each step times out after SMTP_TIMEOUT, 10 s by default);
+# it is also how long the messages of a dispatcher that died wait before another one sends them.
 LEASE = timedelta(seconds=120)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)
@@ -67,6 +70,7 @@ class Dispatcher:
     max_attempts: int = 10
     # SMTP sessions per batch: one composes while others wait for the server (4 round trips a message).
     connections: int = 4
+    lease: timedelta = LEASE
 
     def dispatch_due(self) -> int:
         """Send every message due now (one batch); returns how many were claimed."""
@@ -112,7 +116,7 @@ class Dispatcher:
                 session.execute(
                     update(t.messages)
                     .where(t.messages.c.id.in_([row["id"] for row in rows]))
-                    .values(status="sending", claim_token=token, lease_until=now + LEASE, updated_at=now)
+                    .values(status="sending", claim_token=token, lease_until=now + self.lease, updated_at=now)
                 )
         return [row | {"claim_token": token} for row in rows]
 
@@ -149,10 +153,29 @@ class Dispatcher:
         except DeliveryFailed as failure:
             self._record_failure(message, failure)
             return
-        self._finish(
-            message, status="sent", result="accepted by the SMTP server", sent_at=now, smtp_message_id=email["Message-ID"]
-        )
+        self._record_sent(message, now, email["Message-ID"])
         log.info("message sent", extra={"message_id": message["id"], "kind": message["kind"]})
+
+    def _record_sent(self, message: dict[str, Any], now: datetime, smtp_message_id: str) -> None:
+        """Record an accepted email, waiting out a database outage while the lease is still ours.
+
+        Giving up here would send the email again once the lease runs out, so keep trying for
+        most of the lease before letting the error through.
+        """
+        deadline = time.monotonic() + self.lease.total_seconds() / 2
+        delay = 0.2
+        while True:
+            try:
+                self._finish(message, status="sent", result="accepted by the SMTP server", sent_at=now,
+                             smtp_message_id=smtp_message_id)
+                return
+            except Exception as error:
+                if not is_database_unavailable(error) or time.monotonic() + delay > deadline:
+                    raise
+                log.warning("database unavailable; retrying to record a sent message",
+                            extra={"message_id": message["id"]})
+                time.sleep(delay)
+                delay = min(delay * 2, 3.0)
 
     def _renew_lease(self, session: Session, message: dict[str, Any], now: datetime) -> bool:
         """Extend the lease for this send, if the claim is still ours."""
@@ -160,7 +183,7 @@ class Dispatcher:
             update(t.messages)
             .where(t.messages.c.id == message["id"], t.messages.c.claim_token == message["claim_token"])
             .where(t.messages.c.status == "sending")
-            .values(lease_until=now + LEASE)
+            .values(lease_until=now + self.lease)
         )
         return renewed.rowcount == 1
 
