@@ -45,11 +45,11 @@ class Benchmark:
 
 
 BENCHMARKS = (
-    Benchmark("availability_http", ("30",)),
+    Benchmark("availability_http", ("50",)),
     Benchmark("availability_engine", ("--runs", "30")),
-    Benchmark("booking_throughput", ("5",)),
-    Benchmark("booking_to_planned_lag", ("--bookings", "150")),
-    Benchmark("reminders_dispatch", ("--messages", "500", "--dispatchers", "1")),
+    Benchmark("booking_throughput", ("8",)),
+    Benchmark("booking_to_planned_lag", ("--bookings", "200")),
+    Benchmark("reminders_dispatch", ("--messages", "500", "--dispatchers", "1,2")),
     Benchmark("process_memory", ("--bookings", "200")),
 )
 
