@@ -12,7 +12,7 @@ from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.entrypoints.app import create_app
 from kapbook_platform.contracts import EventType, make_envelope
-from kapbook_booking.entrypoints.consumers import record_decision, record_review
+from kapbook_booking.entrypoints.consumers import event_handlers, record_decision, record_review
 from support.clinic import ClinicBuilder, patient
 from support.pipeline import free_port
 
@@ -136,7 +136,7 @@ def test_eligibility_service_down_is_503_with_retry_after_never_500(service, cli
 def test_a_clinician_approval_from_events_unblocks_a_crisis_screening(service, clinic):
     now = datetime.now(timezone.utc)
     decided = make_envelope(EventType.SCREENING_DECIDED, "/kapbook/eligibility", {
-        "screening_id": "s-crisis", "patient_email": "pat@example.org", "outcome": "crisis", "reason_codes": ["cssrs_high_risk"],
+        "screening_id": "s-crisis", "patient_email": "pat@example.org", "outcome": "crisis",
         "ruleset_version": "v1", "decided_at": now.isoformat(), "valid_until": (now + timedelta(days=90)).isoformat()})
     with service.runtime.sessions.begin() as session:
         record_decision(session, decided)
@@ -148,3 +148,14 @@ def test_a_clinician_approval_from_events_unblocks_a_crisis_screening(service, c
     with service.runtime.sessions.begin() as session:
         record_review(session, reviewed)
     assert book(service, clinic, "s-crisis").status_code == 201
+
+
+def test_a_queued_v1_decision_with_reason_codes_is_still_honoured(service, clinic):
+    """v1 carried reason codes (answers in disguise); v2 does not, but v1 events queued before an upgrade still count."""
+    now = datetime.now(timezone.utc)
+    decided = make_envelope(EventType.SCREENING_DECIDED_V1, "/kapbook/eligibility", {
+        "screening_id": "s-old", "patient_email": "pat@example.org", "outcome": "eligible", "reason_codes": [],
+        "ruleset_version": "v1", "decided_at": now.isoformat(), "valid_until": (now + timedelta(days=90)).isoformat()})
+    with service.runtime.sessions.begin() as session:
+        event_handlers(service)[decided.type](session, decided)
+    assert book(service, clinic, "s-old").status_code == 201

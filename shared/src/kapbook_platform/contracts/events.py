@@ -14,7 +14,10 @@ class EventType:
     BOOKING_CANCELLED = "kapbook.booking.cancelled.v1"
     BOOKING_NOSHOW = "kapbook.booking.noshow.v1"
     BOOKING_COMPLETED = "kapbook.booking.completed.v1"
-    SCREENING_DECIDED = "kapbook.screening.decided.v1"
+    SCREENING_DECIDED = "kapbook.screening.decided.v2"
+    # v1 carried the rules' reason codes ("lamotrigine", "bipolar_history"): answers in disguise.
+    # Nothing publishes it any more; consumers still accept one already queued.
+    SCREENING_DECIDED_V1 = "kapbook.screening.decided.v1"
     SCREENING_CRISIS = "kapbook.screening.crisis.v1"
     SCREENING_REVIEWED = "kapbook.screening.reviewed.v1"
     STAFF_CREDENTIAL_ISSUED = "kapbook.staff.credential_issued.v1"
@@ -67,15 +70,21 @@ class BookingEventData(StrictSchema):
 
 
 class ScreeningDecidedData(StrictSchema):
-    """An automated screening decision: outcome and reason codes only, never answers or scores."""
+    """An automated screening decision: the outcome only. Reasons stay in the eligibility service,
+    because a reason ("takes lamotrigine", "history of psychosis") is an answer in other words."""
 
     screening_id = fields.String(required=True)
     patient_email = fields.Email(required=True)
     outcome = fields.String(required=True, validate=validate.OneOf(["eligible", "needs_review", "ineligible", "crisis"]))
-    reason_codes = fields.List(fields.String(), required=True)
     ruleset_version = fields.String(required=True)
     decided_at = fields.AwareDateTime(required=True)
     valid_until = fields.AwareDateTime(required=True)
+
+
+class ScreeningDecidedV1Data(ScreeningDecidedData):
+    """The retired v1 payload (with reason codes), accepted so that events queued before the upgrade are not lost."""
+
+    reason_codes = fields.List(fields.String(), required=True)
 
 
 class ScreeningCrisisData(StrictSchema):
@@ -117,6 +126,7 @@ EVENT_SCHEMAS: dict[str, type[Schema]] = {
     EventType.BOOKING_NOSHOW: BookingEventData,
     EventType.BOOKING_COMPLETED: BookingEventData,
     EventType.SCREENING_DECIDED: ScreeningDecidedData,
+    EventType.SCREENING_DECIDED_V1: ScreeningDecidedV1Data,
     EventType.SCREENING_CRISIS: ScreeningCrisisData,
     EventType.SCREENING_REVIEWED: ScreeningReviewedData,
     EventType.STAFF_CREDENTIAL_ISSUED: StaffCredentialIssuedData,

@@ -52,4 +52,5 @@ def record_review(session: Session, envelope: Envelope) -> None:
 
 
 def event_handlers(_container) -> dict:
-    return {EventType.SCREENING_DECIDED: record_decision, EventType.SCREENING_REVIEWED: record_review}
+    return {EventType.SCREENING_DECIDED: record_decision, EventType.SCREENING_DECIDED_V1: record_decision,
+            EventType.SCREENING_REVIEWED: record_review}

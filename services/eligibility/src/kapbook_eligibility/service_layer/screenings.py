@@ -148,7 +148,6 @@ class ScreeningService:
                 "screening_id": screening_id,
                 "patient_email": email,
                 "outcome": decision.outcome.value,
-                "reason_codes": [code.value for code in decision.reason_codes],
                 "ruleset_version": decision.ruleset_version,
                 "decided_at": now.isoformat(),
                 "valid_until": valid_until.isoformat(),
