@@ -2,9 +2,10 @@
 
 Starts booking, eligibility and reminders under gunicorn with the workers and threads
 docker-compose.yml gives them, the three workers (``kapbook-<service> worker``), on scratch
-PostgreSQL databases and a RabbitMQ namespace, and an SMTP sink; migrates and seeds the demo
-clinic; then drives traffic over HTTP (bookings, availability requests, screenings) and waits
-until every booking's confirmation reached the sink, so every process has done its work once.
+PostgreSQL databases and a RabbitMQ namespace, and an SMTP sink (with the fault tests' launcher,
+tests/support/system.py); migrates and seeds the demo clinic; then drives traffic over HTTP
+(bookings, availability requests, screenings) and waits until every booking's confirmation
+reached the sink, so every process has done its work once.
 Then it reads each process's RSS and PSS (/proc/<pid>/smaps_rollup): every gunicorn master and
 worker, and every worker process. PSS shares each page among the processes that map it, so it
 adds up; the SMTP sink stands in for a mail provider and is not counted.
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,7 +25,6 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -34,14 +33,15 @@ import yaml
 
 from kapbook_platform.scratch import drop_amqp_namespace, fresh_postgres_database
 
-sys.path.insert(0, str(Path(__file__).parent))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from figures import add_json_option, record, write_json  # noqa: E402
-from processes import children_of, free_port, memory_mib, wait_for_port  # noqa: E402
+from processes import children_of, memory_mib  # noqa: E402
+from support.system import BIN, SERVICES, SystemUnderTest  # noqa: E402 - the launcher the fault tests use
 
-BIN = Path(sys.executable).parent
-COMPOSE_FILE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
-SERVICES = ("booking", "eligibility", "reminders")
+COMPOSE_FILE = ROOT / "docker-compose.yml"
 WORKER_LOOPS = {"booking": "relay + consumer", "eligibility": "relay + consumer", "reminders": "consumer + dispatcher"}
 CLIENT_THREADS = 4
 # A screening with nothing of concern (the eligibility tests' eligible answer set).
@@ -62,93 +62,18 @@ def gunicorn_shape(service: str) -> tuple[str, str]:
     return command[command.index("--workers") + 1], command[command.index("--threads") + 1]
 
 
-@dataclass
-class ProductionShape:
-    """Kapbook's processes as docker compose starts them, on the given databases and broker.
+class ComposeShape(SystemUnderTest):
+    """The whole system as the fault tests start it (tests/support/system.py), with the gunicorn
+    workers and threads of docker-compose.yml instead of deploy/Procfile.dev's."""
 
-    Each process logs to ``folder/logs/<name>.log``.
-    """
+    def start_service(self, service: str) -> None:
+        workers, threads = gunicorn_shape(service)
+        self.spawn(service, [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.ports[service]}", "--workers", workers,
+                             "--threads", threads, f"kapbook_{service}.entrypoints.wsgi:create_app()"])
 
-    folder: Path
-    database_urls: dict[str, str]
-    broker_url: str
-    namespace: str
-    ports: dict[str, int] = field(default_factory=lambda: {name: free_port() for name in (*SERVICES, "smtp")})
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-
-    @property
-    def environment(self) -> dict[str, str]:
-        own = ("KAPBOOK_", "BOOKING_", "ELIGIBILITY_", "REMINDERS_", "SMTP_", "DISPATCH_")
-        return {k: v for k, v in os.environ.items() if not k.startswith(own)} | {
-            "KAPBOOK_ENV": "test", "KAPBOOK_LOG_LEVEL": "INFO", "KAPBOOK_VAR_DIR": str(self.folder / "var"),
-            "KAPBOOK_BROKER_URL": self.broker_url, "KAPBOOK_BROKER_NAMESPACE": self.namespace,
-            "KAPBOOK_TRUSTED_PROXIES": "0", "BOOKING_ELIGIBILITY_URL": self.url("eligibility"),
-            "BOOKING_DATABASE_URL": self.database_urls["booking"],
-            "ELIGIBILITY_DATABASE_URL": self.database_urls["eligibility"],
-            "REMINDERS_DATABASE_URL": self.database_urls["reminders"], "SMTP_PORT": str(self.ports["smtp"]),
-        }
-
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}"
-
-    def prepare(self) -> None:
-        """Migrate every database and seed the demo clinic, as the compose ``migrate`` job does."""
-        for command in (*([f"kapbook-{s}", "migrate"] for s in SERVICES), ["kapbook-booking", "seed-demo"]):
-            subprocess.run([str(BIN / command[0]), *command[1:]], env=self.environment, check=True,
-                           capture_output=True, timeout=300)
-
-    def spawn(self, name: str, command: list[str]) -> None:
-        logs = self.folder / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        with (logs / f"{name}.log").open("ab") as log:
-            self.processes[name] = subprocess.Popen(command, env=self.environment, stdout=log, stderr=subprocess.STDOUT,
-                                                    start_new_session=True)
-
-    def start(self) -> None:
-        self.spawn("smtp-sink", [str(BIN / "python"), "-m", "kapbook_platform.mailsink", "--port",
-                                 str(self.ports["smtp"]), "--maildir", str(self.folder / "mail")])
-        for service in SERVICES:
-            workers, threads = gunicorn_shape(service)
-            self.spawn(service, [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.ports[service]}", "--workers",
-                                 workers, "--threads", threads, f"kapbook_{service}.entrypoints.wsgi:create_app()"])
-            self.spawn(f"{service}-worker", [str(BIN / f"kapbook-{service}"), "worker"])
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        """Return once every service answers /readyz; exit with the logs' location if one does not."""
-        wait_for_port(self.ports["smtp"], timeout)
-        deadline = time.monotonic() + timeout
-        pending = set(SERVICES)
-        while pending and time.monotonic() < deadline:
-            if dead := [name for name, process in self.processes.items() if process.poll() is not None]:
-                raise SystemExit(f"processes exited: {dead}; logs in {self.folder / 'logs'}")
-            pending = {s for s in pending if not _answers(f"{self.url(s)}/readyz")}
-            time.sleep(0.2)
-        if pending:
-            raise SystemExit(f"not ready within {timeout:g} s: {sorted(pending)}; logs in {self.folder / 'logs'}")
-
-    def stop(self) -> None:
-        """SIGTERM every process group; SIGKILL what still runs after 20 s."""
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-    def emails(self) -> int:
-        folder = self.folder / "mail" / "new"
-        return sum(1 for _ in folder.iterdir()) if folder.exists() else 0
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=3).status_code == 200
-    except requests.RequestException:
-        return False
+    def seed_demo_clinic(self) -> None:
+        subprocess.run([str(BIN / "kapbook-booking"), "seed-demo"], env=self.environment, check=True,
+                       capture_output=True, timeout=120)
 
 
 # -- traffic ------------------------------------------------------------------------------------
@@ -186,7 +111,7 @@ def screen(eligibility_url: str, number: int) -> int:
     return requests.post(f"{eligibility_url}/api/eligibility/v1/screenings", json=body, timeout=60).status_code
 
 
-def drive_traffic(system: ProductionShape, bookings: int, availability: int, screenings: int) -> Counter:
+def drive_traffic(system: ComposeShape, bookings: int, availability: int, screenings: int) -> Counter:
     """Send every request from a few client threads; returns how often each (request, status) came back."""
     booking, eligibility = system.url("booking"), system.url("eligibility")
     slots = free_consultations(booking, bookings)
@@ -200,17 +125,17 @@ def drive_traffic(system: ProductionShape, bookings: int, availability: int, scr
     return statuses
 
 
-def wait_for_emails(system: ProductionShape, count: int, timeout: float = 180) -> int:
+def wait_for_emails(system: ComposeShape, count: int, timeout: float = 180) -> int:
     """Wait until the sink holds ``count`` emails (each booking's confirmation); returns how many it holds."""
     deadline = time.monotonic() + timeout
-    while system.emails() < count and time.monotonic() < deadline:
+    while system.email_count() < count and time.monotonic() < deadline:
         time.sleep(0.5)
-    return system.emails()
+    return system.email_count()
 
 
 # -- memory ---------------------------------------------------------------------------------------
 
-def kapbook_processes(system: ProductionShape) -> list[tuple[str, int]]:
+def kapbook_processes(system: ComposeShape) -> list[tuple[str, int]]:
     """(name, pid) of every Kapbook process: each gunicorn master and its workers, each worker process."""
     named = []
     for service in SERVICES:
@@ -250,10 +175,9 @@ def measure(args: argparse.Namespace, folder: Path, postgres_url: str, amqp_url:
         for service in SERVICES:
             urls[service], drop = fresh_postgres_database(postgres_url, f"kb_mem_{service}")
             drops.append(drop)
-        system = ProductionShape(folder, urls, amqp_url, namespace)
-        system.prepare()
+        system = ComposeShape(folder, urls, amqp_url, namespace).migrate()
+        system.seed_demo_clinic()
         system.start()
-        system.wait_ready()
         statuses = drive_traffic(system, args.bookings, args.availability, args.screenings)
         print(f"traffic: {dict(sorted(statuses.items()))}")
         booked = statuses[("book", 201)]
