@@ -52,6 +52,12 @@ bench: setup ## Run every benchmark (needs PostgreSQL and RabbitMQ) and print on
 	KAPBOOK_TEST_AMQP_URL=$${KAPBOOK_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672//} \
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
+.PHONY: load
+load: setup ## Load test: 200 patients search and book for 60 s on gunicorn + PostgreSQL + RabbitMQ (LOAD_ARGS="--users 50")
+	@KAPBOOK_TEST_POSTGRES_URL=$${KAPBOOK_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} \
+	KAPBOOK_TEST_AMQP_URL=$${KAPBOOK_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672//} \
+	$(BIN)/python bench/load/run_load.py $(LOAD_ARGS)
+
 migration: setup ## Autogenerate a migration: make migration SERVICE=booking MESSAGE="add x"
 	@$(BIN)/python -m kapbook_platform.devtools $(SERVICE) "$(MESSAGE)"
 
