@@ -4,38 +4,93 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, or_, select, type_coerce
+from sqlalchemy import DateTime, String, and_, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from kapbook_booking.adapters import tables as t
 from kapbook_booking.domain.availability import ClinicianSchedule, Room, TimeRange, WeeklyHours
+from kapbook_booking.domain.intervals import as_utc
 from kapbook_booking.domain.model import AppointmentType
 
 ACTIVE_BOOKED = ("booked", "arrived")
+# timestamptz exactly as the driver returns it (an aware datetime), with no result processor.
+_DRIVER_TIMESTAMPTZ = DateTime(timezone=True)
 
 
-def _instant(column, session: Session):
-    """On SQLite, read the stored UTC text with its offset appended, for ``fromisoformat`` (much
-    faster than the generic datetime processor for thousands of rows); PostgreSQL returns datetimes."""
-    if session.get_bind().dialect.name == "sqlite":
-        return type_coerce(column, String).concat("+00:00")
-    return column
+class _StoredRanges:
+    """Turns stored (start, end) pairs into TimeRanges, each distinct pair once per request.
+
+    A large clinic's month is thousands of busy ranges that mostly repeat a few hundred
+    instants (clinicians share one slot grid), so parsing and building each distinct value once
+    is most of the cost of reading them. SQLite keeps UTC as text without an offset and is read
+    as that text; PostgreSQL's timestamptz comes back as driver datetimes, moved to UTC here.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._sqlite = session.get_bind().dialect.name == "sqlite"
+        self._instants: dict = {}
+        self._ranges: dict[tuple, TimeRange] = {}
+
+    def column(self, column):
+        """The column as the raw value the driver returns, without SQLAlchemy's per-row processing."""
+        return type_coerce(column, String if self._sqlite else _DRIVER_TIMESTAMPTZ)
+
+    def group(self, rows: Iterable[tuple]) -> dict[str, list[TimeRange]]:
+        """(key, start, end) rows as the key's ranges, in row order."""
+        grouped: dict[str, list[TimeRange]] = defaultdict(list)
+        ranges, make = self._ranges, self._range
+        for key, start, end in rows:
+            found = ranges.get((start, end))
+            grouped[key].append(found if found is not None else make(start, end))
+        return grouped
+
+    def _range(self, start, end) -> TimeRange:
+        # CHECK constraints already guarantee start < end: skip re-validating every range.
+        stored = object.__new__(TimeRange)
+        object.__setattr__(stored, "start", self._instant(start))
+        object.__setattr__(stored, "end", self._instant(end))
+        self._ranges[(start, end)] = stored
+        return stored
+
+    def _instant(self, value) -> datetime:
+        instant = self._instants.get(value)
+        if instant is None:
+            if self._sqlite:
+                instant = datetime.fromisoformat(value)
+                instant = instant.replace(tzinfo=timezone.utc) if instant.tzinfo is None else as_utc(instant)
+            else:
+                instant = as_utc(value)
+            self._instants[value] = instant
+        return instant
 
 
-def _parse(value) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+class _LocalValues:
+    """Reads wall-clock times and dates without SQLAlchemy's per-row processing: SQLite keeps
+    them as ISO text (parsed here, each distinct value once); PostgreSQL's driver returns them ready."""
 
+    def __init__(self, session: Session) -> None:
+        self._sqlite = session.get_bind().dialect.name == "sqlite"
+        self._parsed: dict = {}
 
-def _stored_range(start, end) -> TimeRange:
-    """A range read from the database, where CHECK constraints already guarantee start < end and
-    the values are UTC: skip re-validating thousands of them per request."""
-    stored = object.__new__(TimeRange)
-    object.__setattr__(stored, "start", _parse(start))
-    object.__setattr__(stored, "end", _parse(end))
-    return stored
+    def column(self, column):
+        return type_coerce(column, String) if self._sqlite else column
+
+    def time(self, value) -> time:
+        return self._parse(value, time.fromisoformat)
+
+    def date(self, value) -> date | None:
+        return None if value is None else self._parse(value, date.fromisoformat)
+
+    def _parse(self, value, parse):
+        if not self._sqlite:
+            return value
+        parsed = self._parsed.get(value)
+        if parsed is None:
+            parsed = self._parsed[value] = parse(value)
+        return parsed
 
 
 def occupying(table, now: datetime):
@@ -61,8 +116,9 @@ def load_schedules(
     reach_end = window_end + kind.duration + kind.buffer_after + kind.buffer_before
     hours = _weekly_hours(session, clinician_ids, location_id)
     overrides = _overrides(session, clinician_ids, reach_start.date() - timedelta(days=1), reach_end.date() + timedelta(days=1))
-    time_off = _ranges_by_clinician(session, t.time_off, clinician_ids, reach_start, reach_end, None)
-    busy = _ranges_by_clinician(session, t.bookings, clinician_ids, reach_start, reach_end, occupying(t.bookings, now))
+    stored = _StoredRanges(session)
+    time_off = _ranges_by_clinician(session, stored, t.time_off, clinician_ids, reach_start, reach_end, None)
+    busy = _ranges_by_clinician(session, stored, t.bookings, clinician_ids, reach_start, reach_end, occupying(t.bookings, now))
     schedules = [
         ClinicianSchedule(
             clinician_id=clinician,
@@ -75,7 +131,8 @@ def load_schedules(
         )
         for (clinician, location, zone), weekly in sorted(hours.items())
     ]
-    rooms = _rooms(session, kind, {s.location_id for s in schedules}, reach_start, reach_end, now) if kind.room_kind else []
+    locations = {schedule.location_id for schedule in schedules}
+    rooms = _rooms(session, stored, kind, locations, reach_start, reach_end, now) if kind.room_kind else []
     return schedules, rooms
 
 
@@ -93,19 +150,27 @@ def _clinicians_for(session: Session, type_id: str, clinician_id: str | None) ->
 
 def _weekly_hours(session: Session, clinician_ids: list[str], location_id: str | None) -> dict[tuple, list[WeeklyHours]]:
     w = t.working_hours
+    local = _LocalValues(session)
     query = (
-        select(w.c.clinician_id, w.c.location_id, t.locations.c.timezone, w.c.weekday, w.c.start_time, w.c.end_time,
-               w.c.effective_from, w.c.effective_until)
+        select(w.c.clinician_id, w.c.location_id, t.locations.c.timezone, w.c.weekday, local.column(w.c.start_time),
+               local.column(w.c.end_time), local.column(w.c.effective_from), local.column(w.c.effective_until))
         .join(t.locations, t.locations.c.id == w.c.location_id)
         .where(w.c.clinician_id.in_(clinician_ids))
     )
     if location_id is not None:
         query = query.where(w.c.location_id == location_id)
     grouped: dict[tuple, list[WeeklyHours]] = defaultdict(list)
-    for row in session.execute(query):
-        grouped[(row.clinician_id, row.location_id, row.timezone)].append(
-            WeeklyHours(row.weekday, row.start_time, row.end_time, row.effective_from, row.effective_until)
-        )
+    # Clinicians mostly share their hours: build each distinct WeeklyHours (frozen) once.
+    made: dict[tuple, WeeklyHours] = {}
+    for clinician, location, zone, *hours in session.execute(query).all():
+        key = tuple(hours)
+        weekly = made.get(key)
+        if weekly is None:
+            weekday, start, end, effective_from, effective_until = hours
+            weekly = made[key] = WeeklyHours(
+                weekday, local.time(start), local.time(end), local.date(effective_from), local.date(effective_until)
+            )
+        grouped[(clinician, location, zone)].append(weekly)
     return grouped
 
 
@@ -123,20 +188,17 @@ def _overrides(session: Session, clinician_ids: list[str], first: date, last: da
     return {key: {day: tuple(sorted(spans)) for day, spans in per_day.items()} for key, per_day in days.items()}
 
 
-def _ranges_by_clinician(session, table, clinician_ids, start, end, condition) -> dict[str, list[TimeRange]]:
+def _ranges_by_clinician(session, stored: _StoredRanges, table, clinician_ids, start, end, condition) -> dict[str, list[TimeRange]]:
     begin, finish = (table.c.blocked_start, table.c.blocked_end) if table is t.bookings else (table.c.start, table.c.end)
-    query = select(table.c.clinician_id, _instant(begin, session), _instant(finish, session)).where(
+    query = select(table.c.clinician_id, stored.column(begin), stored.column(finish)).where(
         table.c.clinician_id.in_(clinician_ids), begin < end, finish > start
     )
     if condition is not None:
         query = query.where(condition)
-    ranges: dict[str, list[TimeRange]] = defaultdict(list)
-    for clinician, range_start, range_end in session.execute(query):
-        ranges[clinician].append(_stored_range(range_start, range_end))
-    return ranges
+    return stored.group(session.execute(query).all())
 
 
-def _rooms(session: Session, kind: AppointmentType, location_ids: Iterable[str], start, end, now) -> list[Room]:
+def _rooms(session: Session, stored: _StoredRanges, kind: AppointmentType, location_ids: Iterable[str], start, end, now) -> list[Room]:
     rooms = session.execute(
         select(t.rooms.c.id, t.rooms.c.location_id, t.rooms.c.kind).where(
             t.rooms.c.kind == kind.room_kind, t.rooms.c.active.is_(True), t.rooms.c.location_id.in_(list(location_ids))
@@ -145,14 +207,10 @@ def _rooms(session: Session, kind: AppointmentType, location_ids: Iterable[str],
     if not rooms:
         return []
     b = t.bookings
-    busy_rows = session.execute(
-        select(b.c.room_id, _instant(b.c.blocked_start, session), _instant(b.c.blocked_end, session)).where(
+    busy = stored.group(session.execute(
+        select(b.c.room_id, stored.column(b.c.blocked_start), stored.column(b.c.blocked_end)).where(
             b.c.room_id.in_([room.id for room in rooms]), b.c.blocked_start < end, b.c.blocked_end > start,
             occupying(b, now),
         )
-    )
-    busy: dict[str, list[TimeRange]] = defaultdict(list)
-    for room_id, range_start, range_end in busy_rows:
-        busy[room_id].append(_stored_range(range_start, range_end))
+    ).all())
     return [Room(room.id, room.location_id, room.kind, tuple(busy.get(room.id, ()))) for room in rooms]
-

@@ -1,0 +1,183 @@
+"""What the availability query reads from the database: the busy ranges, time off, rooms and hours
+that reach the engine, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+
+from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters.schedules import load_schedules
+from kapbook_booking.bootstrap import bootstrap
+from kapbook_booking.config import BookingConfig
+from kapbook_booking.domain.availability import TimeRange
+from kapbook_booking.domain.model import AppointmentType
+from support.clinic import ClinicBuilder, new_id
+
+pytestmark = pytest.mark.integration
+
+UTC = timezone.utc
+NOW = datetime(2031, 3, 3, 12, 0, tzinfo=UTC)
+# The window asked for, and the type: 30 minutes with 10 before and 20 after.
+WINDOW = (datetime(2031, 3, 10, 5, 0, tzinfo=UTC), datetime(2031, 3, 11, 5, 0, tzinfo=UTC))
+DURATION, BEFORE, AFTER = timedelta(minutes=30), timedelta(minutes=10), timedelta(minutes=20)
+# What load_schedules reads: everything overlapping the window widened by the type's whole extent.
+REACH = (WINDOW[0] - BEFORE - DURATION - AFTER, WINDOW[1] + DURATION + AFTER + BEFORE)
+MICRO = timedelta(microseconds=1)
+
+
+@pytest.fixture
+def service(tmp_path, db, database_factory):
+    container = bootstrap(BookingConfig(database_url=database_factory("booking"), var_dir=tmp_path, env="test"))
+    container.migrate()
+    yield container
+    container.runtime.engine.dispose()
+
+
+@pytest.fixture
+def clinic(service):
+    clinic = ClinicBuilder(service.runtime.sessions)
+    clinic.type_id = clinic.appointment_type("infusion", 30, buffer_before_minutes=10, buffer_after_minutes=20,
+                                             room_kind="chair")
+    clinic.dr_a = clinic.clinician("Dr A", [clinic.type_id], hours=(time(9, 0, 30), time(17, 45)))
+    clinic.dr_b = clinic.clinician("Dr B", [clinic.type_id])
+    clinic.chair = clinic.room("chair")
+    return clinic
+
+
+def kind(clinic) -> AppointmentType:
+    return AppointmentType(
+        id=clinic.type_id, code="infusion", name="Infusion", category="consultation", duration=DURATION,
+        buffer_before=BEFORE, buffer_after=AFTER, min_notice=timedelta(0), horizon=timedelta(days=90),
+        slot_step=timedelta(minutes=15), modality="in_person", room_kind="chair", requires_eligibility=False,
+        requires_driver=False, cancel_notice=timedelta(hours=24), reschedule_notice=timedelta(hours=24),
+    )
+
+
+def add_booking(clinic, clinician, blocked_start, blocked_end, status="booked", hold_expires_at=None, room=None):
+    with clinic.sessions.begin() as session:
+        session.execute(t.bookings.insert().values(
+            id=new_id(), appointment_type_id=clinic.type_id, clinician_id=clinician, location_id=clinic.location_id,
+            room_id=room, start=blocked_start, end=blocked_end, blocked_start=blocked_start, blocked_end=blocked_end,
+            status=status, sequence=0, hold_expires_at=hold_expires_at, created_by="test", created_at=NOW,
+            updated_at=NOW, driver_confirmed=False,
+        ))
+
+
+def add_time_off(clinic, clinician, start, end):
+    with clinic.sessions.begin() as session:
+        session.execute(t.time_off.insert().values(id=new_id(), clinician_id=clinician, start=start, end=end))
+
+
+def load(service, clinic, **only):
+    with service.runtime.sessions() as session:
+        schedules, rooms = load_schedules(session, kind(clinic), *WINDOW, NOW, **only)
+    return {s.clinician_id: s for s in schedules}, {r.room_id: r for r in rooms}
+
+
+def spans(ranges) -> list[tuple[datetime, datetime]]:
+    return sorted((r.start, r.end) for r in ranges)
+
+
+def test_ranges_reaching_into_the_widened_window_are_read_and_those_that_only_touch_it_are_not(service, clinic):
+    low, high = REACH
+    inside = [(low - timedelta(hours=1), low + MICRO), (high - MICRO, high + timedelta(hours=1)),
+              (WINDOW[0], WINDOW[0] + timedelta(minutes=45))]
+    touching = [(low - timedelta(hours=1), low), (high, high + timedelta(hours=1))]
+    for start, end in inside:
+        add_booking(clinic, clinic.dr_a, start, end)
+    for start, end in touching:  # another clinician: the database refuses overlaps for one
+        add_booking(clinic, clinic.dr_b, start, end)
+    schedules, _ = load(service, clinic)
+    assert spans(schedules[clinic.dr_a].busy) == sorted(inside)
+    assert schedules[clinic.dr_b].busy == ()
+
+
+def test_the_blocked_range_buffers_included_is_what_takes_time(service, clinic):
+    start = WINDOW[0] + timedelta(hours=4)
+    with clinic.sessions.begin() as session:
+        session.execute(t.bookings.insert().values(
+            id=new_id(), appointment_type_id=clinic.type_id, clinician_id=clinic.dr_a, location_id=clinic.location_id,
+            room_id=clinic.chair, start=start, end=start + DURATION, blocked_start=start - BEFORE,
+            blocked_end=start + DURATION + AFTER, status="booked", sequence=0, created_by="test", created_at=NOW,
+            updated_at=NOW, driver_confirmed=False,
+        ))
+    schedules, rooms = load(service, clinic)
+    assert spans(schedules[clinic.dr_a].busy) == [(start - BEFORE, start + DURATION + AFTER)]
+    assert spans(rooms[clinic.chair].busy) == [(start - BEFORE, start + DURATION + AFTER)]
+
+
+def test_unexpired_holds_take_time_and_expired_holds_cancelled_and_finished_bookings_do_not(service, clinic):
+    at = WINDOW[0] + timedelta(hours=3)
+    add_booking(clinic, clinic.dr_a, at, at + DURATION, status="held", hold_expires_at=NOW + MICRO, room=clinic.chair)
+    add_booking(clinic, clinic.dr_a, at + timedelta(hours=1), at + timedelta(hours=2), status="arrived")
+    for offset, status, expires in ((2, "held", NOW), (3, "held", NOW - timedelta(minutes=1)), (4, "cancelled", None),
+                                    (5, "fulfilled", None), (6, "noshow", None)):
+        start = at + timedelta(hours=offset * 2)
+        add_booking(clinic, clinic.dr_a, start, start + DURATION, status=status, hold_expires_at=expires, room=clinic.chair)
+    schedules, rooms = load(service, clinic)
+    assert spans(schedules[clinic.dr_a].busy) == [(at, at + DURATION), (at + timedelta(hours=1), at + timedelta(hours=2))]
+    assert spans(rooms[clinic.chair].busy) == [(at, at + DURATION)]
+
+
+def test_instants_come_back_in_utc_to_the_microsecond_and_shared_ones_are_equal(service, clinic):
+    start = WINDOW[0] + timedelta(hours=2, microseconds=123456)
+    end = start + timedelta(minutes=50, seconds=7)
+    for clinician in (clinic.dr_a, clinic.dr_b):
+        add_booking(clinic, clinician, start, end)
+    add_time_off(clinic, clinic.dr_b, datetime(2031, 3, 10, 14, 30, 0, 1, tzinfo=UTC),
+                 datetime(2031, 3, 12, 0, 0, tzinfo=UTC))
+    schedules, _ = load(service, clinic)
+    for clinician in (clinic.dr_a, clinic.dr_b):
+        (busy,) = schedules[clinician].busy
+        assert busy == TimeRange(start, end)
+        assert busy.start.tzinfo is UTC and busy.end.tzinfo is UTC
+    (off,) = schedules[clinic.dr_b].time_off
+    assert (off.start, off.end) == (datetime(2031, 3, 10, 14, 30, 0, 1, tzinfo=UTC), datetime(2031, 3, 12, tzinfo=UTC))
+    assert off.start.tzinfo is UTC and schedules[clinic.dr_a].time_off == ()
+
+
+def test_time_off_outside_the_widened_window_is_not_read(service, clinic):
+    low, high = REACH
+    add_time_off(clinic, clinic.dr_a, low - timedelta(days=1), low)
+    add_time_off(clinic, clinic.dr_a, high, high + timedelta(days=1))
+    add_time_off(clinic, clinic.dr_a, high - MICRO, high + timedelta(days=1))
+    schedules, _ = load(service, clinic)
+    assert spans(schedules[clinic.dr_a].time_off) == [(high - MICRO, high + timedelta(days=1))]
+
+
+def test_room_busy_ranges_follow_the_room_whoever_the_clinician(service, clinic):
+    other_type = clinic.appointment_type("other", 60)
+    someone_else = clinic.clinician("Dr C", [other_type])
+    second = clinic.room("chair", "Chair 2")
+    clinic.room("bed", "Bed 1")
+    at = WINDOW[0] + timedelta(hours=5)
+    add_booking(clinic, someone_else, at, at + timedelta(hours=1), room=clinic.chair)
+    schedules, rooms = load(service, clinic)
+    assert set(schedules) == {clinic.dr_a, clinic.dr_b}
+    assert set(rooms) == {clinic.chair, second}
+    assert spans(rooms[clinic.chair].busy) == [(at, at + timedelta(hours=1))]
+    assert rooms[second].busy == ()
+
+
+def test_weekly_hours_keep_seconds_and_effective_dates(service, clinic):
+    with clinic.sessions.begin() as session:
+        session.execute(t.working_hours.insert().values(
+            id=new_id(), clinician_id=clinic.dr_b, location_id=clinic.location_id, weekday=0, start_time=time(18, 15),
+            end_time=time(20, 0, 0, 500), effective_from=date(2031, 3, 1), effective_until=date(2031, 3, 31)))
+    schedules, _ = load(service, clinic)
+    hours_a = schedules[clinic.dr_a].weekly_hours
+    assert sorted((h.weekday, h.start, h.end) for h in hours_a) == [(day, time(9, 0, 30), time(17, 45)) for day in range(7)]
+    assert all(h.effective_from is None and h.effective_until is None for h in hours_a)
+    evening = [h for h in schedules[clinic.dr_b].weekly_hours if h.start == time(18, 15)]
+    assert [(h.weekday, h.end, h.effective_from, h.effective_until) for h in evening] == [
+        (0, time(20, 0, 0, 500), date(2031, 3, 1), date(2031, 3, 31))]
+    assert str(schedules[clinic.dr_b].zone) == "America/New_York"
+
+
+def test_one_clinician_only(service, clinic):
+    add_booking(clinic, clinic.dr_b, WINDOW[0], WINDOW[0] + DURATION)
+    schedules, rooms = load(service, clinic, clinician_id=clinic.dr_b)
+    assert list(schedules) == [clinic.dr_b]
+    assert spans(schedules[clinic.dr_b].busy) == [(WINDOW[0], WINDOW[0] + DURATION)]
+    assert set(rooms) == {clinic.chair}
