@@ -3,8 +3,10 @@
 Each patient opens the catalogue once, then over and over: asks for a few days of free slots in
 their own time zone (most want the earliest days), picks one (often among the first times shown,
 as people do) and books it with an Idempotency-Key and their own email address. A 409 means
-someone else was faster: a normal outcome, reported as "book (slot taken)"; the patient searches
-again and picks another. Every 5xx, connection error or other unexpected answer is a failure.
+someone else was faster: a normal outcome, reported as "book (slot taken)"; after a moment the
+patient looks at the same days again and picks another time. Every 5xx, connection error or other
+unexpected answer is a failure. One search and one booking per task, so a stopping run waits for
+at most those two answers.
 
 Not collected by pytest (testpaths = tests) and never imported by it: locust patches with gevent.
 """
@@ -22,7 +24,6 @@ from locust import FastHttpUser, between, events, task
 API = "/api/booking/v1"
 ZONES = ("America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/Berlin")
 SEARCH_DAYS = 3  # days of one availability request
-ATTEMPTS = 3  # bookings a patient tries before giving up for now
 EARLIEST = 10  # "the first times shown"
 
 # Per request name: statuses, response times (ms) and failures; and the addresses answered 201.
@@ -40,6 +41,7 @@ def _options(parser) -> None:
     group.add_argument("--appointment-type", default="consult", help="code of the type to book")
     group.add_argument("--first-date", default="", help="first day patients search (YYYY-MM-DD; default in 4 days)")
     group.add_argument("--search-days", type=int, default=21, help="days from the first date patients spread over")
+    group.add_argument("--think", default="0.5,2", help="seconds a patient waits between steps: MIN,MAX")
     group.add_argument("--outcomes-json", default="", help="write status counts and booked addresses here on exit")
 
 
@@ -67,26 +69,27 @@ def _write_outcomes(environment, **_) -> None:
 
 
 class Patient(FastHttpUser):
-    wait_time = between(0.5, 2)
-
     def on_start(self) -> None:
         options = self.environment.parsed_options
         self.type_code = options.appointment_type
         self.first = date.fromisoformat(options.first_date) if options.first_date else date.today() + timedelta(days=4)
         self.spread = max(1, options.search_days - SEARCH_DAYS + 1)
+        self.think = between(*(float(seconds) for seconds in options.think.split(",")))
         self.zone = random.choice(ZONES)
+        self.window: date | None = None  # the days shown after a 409, searched again
         self.client.get(f"{API}/catalog", name="catalogue")
+
+    def wait_time(self) -> float:
+        return self.think(self)
 
     @task
     def search_and_book(self) -> None:
-        start = self.first + timedelta(days=min(self.spread - 1, int(random.expovariate(1 / 3))))
-        for _ in range(ATTEMPTS):
-            slots = self.search(start)
-            if not slots:
-                start += timedelta(days=SEARCH_DAYS)  # as the widget does: look further ahead
-                continue
-            if self.book(pick(slots)):
-                return
+        start = self.window or self.first + timedelta(days=min(self.spread - 1, int(random.expovariate(1 / 3))))
+        slots = self.search(start)
+        if not slots:
+            self.window = start + timedelta(days=SEARCH_DAYS)  # as the widget does: look further ahead
+            return
+        self.window = start if self.book(pick(slots)) == 409 else None
 
     def search(self, start: date) -> list[dict]:
         end = start + timedelta(days=SEARCH_DAYS - 1)
@@ -97,8 +100,8 @@ class Patient(FastHttpUser):
                 return []
             return response.json()["slots"]
 
-    def book(self, slot: dict) -> bool:
-        """Book ``slot``; True when done (booked, or failed in a way a retry would not fix)."""
+    def book(self, slot: dict) -> int:
+        """Book ``slot``; returns the status."""
         email = f"p-{uuid.uuid4().hex[:16]}@load.example"
         body = {"appointment_type": self.type_code, "start": slot["start"], "clinician_id": slot["clinician_id"],
                 "patient": {"name": "Load Patient", "email": email, "timezone": self.zone}}
@@ -107,14 +110,12 @@ class Patient(FastHttpUser):
                               catch_response=True) as response:
             if response.status_code == 201:
                 BOOKED.append(email)
-                response.success()
-                return True
-            if response.status_code == 409:
+            elif response.status_code == 409:
                 response.request_meta["name"] = "book (slot taken)"
                 response.success()
-                return False
-            response.failure(f"booking answered {response.status_code}: {(response.text or '')[:200]}")
-            return True
+            else:
+                response.failure(f"booking answered {response.status_code}: {(response.text or '')[:200]}")
+            return response.status_code
 
 
 def pick(slots: list[dict]) -> dict:
