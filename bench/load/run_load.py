@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from figures import add_json_option, percentile, record, write_json  # noqa: E402
+from processes import children_of, process_cpu_seconds  # noqa: E402
 from support.clinic import ClinicBuilder  # noqa: E402
 from support.fault_checks import (  # noqa: E402
     no_overlapping_bookings,
@@ -54,6 +56,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 POSTGRES_URL = os.environ.get("KAPBOOK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("KAPBOOK_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 FIRST_DAY = 4  # bookings start 4+ days ahead: no reminder is due during the run, only confirmations
+API = "/api/booking/v1"
 KINDS = ("catalogue", "availability", "book", "book (slot taken)")
 QUIET = 3.0  # seconds without a new booking before the database is read
 STOP_TIMEOUT = 60  # seconds a patient may take to finish its search and booking when the time is up
@@ -93,6 +96,7 @@ class Scratch:
     namespace: str = field(default_factory=lambda: f"kbload-{uuid.uuid4().hex[:10]}")
     system: SystemUnderTest | None = None
     locust: subprocess.Popen | None = None
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds used while locust ran, and "wall"
 
     def database(self, service: str) -> str:
         url, drop = fresh_postgres_database(POSTGRES_URL, f"kbload_{service}")
@@ -149,10 +153,31 @@ def run_locust(scratch: Scratch, args: argparse.Namespace, first_date: date) -> 
     with open(system.logs / "locust.log", "ab") as log:
         scratch.locust = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                           cwd=ROOT)
+    before = cpu_seconds(system)
+    started = time.monotonic()
     scratch.locust.wait()
+    scratch.cpu = {name: used - before.get(name, 0.0) for name, used in cpu_seconds(system).items()}
+    scratch.cpu["wall"] = time.monotonic() - started
     if not outcomes.exists():
         raise RuntimeError(f"locust exited {scratch.locust.returncode} without results; see {system.logs}/locust.log")
     return json.loads(outcomes.read_text())
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine spent busy since boot (Linux /proc/stat; 0 elsewhere)."""
+    try:
+        ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0
+    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+
+def cpu_seconds(system: SystemUnderTest) -> dict[str, float]:
+    """CPU seconds so far of each Kapbook process (a gunicorn master with its workers), locust and the machine."""
+    used = {name: sum(process_cpu_seconds(pid) for pid in (process.pid, *children_of(process.pid)))
+            for name, process in system.processes.items()}
+    return used | {"locust": resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+                   + resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime, "machine": machine_busy_seconds()}
 
 
 def settled_bookings(system: SystemUnderTest, quiet: float = QUIET, timeout: float = 120) -> dict[str, str]:
@@ -178,10 +203,28 @@ def server_errors_in_logs(system: SystemUnderTest) -> list[str]:
     return lines
 
 
+ROUTES = {("GET", f"{API}/catalog", 200): "catalogue", ("GET", f"{API}/availability", 200): "availability",
+          ("POST", f"{API}/bookings", 201): "book", ("POST", f"{API}/bookings", 409): "book (slot taken)"}
+
+
+def time_in_app(system: SystemUnderTest) -> dict[str, list[float]]:
+    """Milliseconds the booking service spent on each request, from its request log (no time queued in gunicorn)."""
+    times: dict[str, list[float]] = {}
+    for line in (system.logs / "booking.log").read_text(errors="replace").splitlines():
+        if '"message": "request"' in line:
+            entry = json.loads(line)
+            kind = ROUTES.get((entry.get("method"), entry.get("route"), entry.get("status")))
+            if kind:
+                times.setdefault(kind, []).append(entry["ms"])
+    return times
+
+
 @dataclass
 class Results:
     outcomes: dict  # statuses, times_ms and failures per request name, booked addresses, seconds
     booked: dict[str, str]  # patient email -> booking id, from the database
+    cpu: dict[str, float]  # CPU seconds per process while locust ran, "machine" and "wall"
+    in_app: dict[str, list[float]]  # ms in the booking service per request kind
     emails: int = 0
     email_seconds: float = 0.0
     checks: dict[str, str] = field(default_factory=dict)  # name -> "" when it holds, else what is wrong
@@ -249,12 +292,14 @@ def print_report(results: Results, args: argparse.Namespace) -> None:
     seconds = max(results.outcomes["seconds"], 1e-9)
     print(f"\nKapbook load: {args.users} patients for {args.duration} (spawn {args.spawn_rate:g}/s), {args.clinicians} "
           f"clinicians x {args.days} days; gunicorn as in docker-compose.yml, PostgreSQL, RabbitMQ")
-    print(f"\n{'request':<20}{'count':>8}{'failed':>8}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'req/s':>8}   (ms)")
+    print(f"\n{'request':<20}{'count':>8}{'failed':>8}{'req/s':>8}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}"
+          f"{'in app: p50':>13}{'p99':>6}   (ms)")
     for name in KINDS:
         times = results.outcomes["times_ms"].get(name, [])
         figures = "".join(f"{value:>8.0f}" if times else f"{'-':>8}" for value in results.latencies(name).values())
-        print(f"{name:<20}{len(times):>8}{results.outcomes['failures'].get(name, 0):>8}{figures}"
-              f"{len(times) / seconds:>8.1f}")
+        in_app = sorted(results.in_app.get(name, [])) or [0.0]
+        print(f"{name:<20}{len(times):>8}{results.outcomes['failures'].get(name, 0):>8}{len(times) / seconds:>8.1f}"
+              f"{figures}{percentile(in_app, 0.5):>13.0f}{percentile(in_app, 0.99):>6.0f}")
     print(f"\nrequests: {results.requests} in {seconds:.0f} s ({results.requests / seconds:.1f}/s); "
           f"bookings made: {len(results.booked)} ({len(results.outcomes['booked'])} answers 201 seen by locust); "
           f"slot taken (409): {results.slot_taken}; "
@@ -262,9 +307,22 @@ def print_report(results: Results, args: argparse.Namespace) -> None:
     lag = results.email_seconds
     print(f"emails: {results.emails}, the last one {abs(lag):.1f} s {'after' if lag >= 0 else 'before'} locust exited")
     print(f"statuses: {json.dumps(results.outcomes['statuses'], sort_keys=True)}")
+    print_cpu(results.cpu)
     print("\nchecks:")
     for name, problem in results.checks.items():
         print(f"  {'PASS' if not problem else 'FAIL'}  {name}{': ' + problem if problem else ''}")
+
+
+def print_cpu(cpu: dict[str, float]) -> None:
+    """Where the machine's CPU went while locust ran: the load is CPU-bound on a small machine."""
+    cpu = dict(cpu)
+    wall, machine = cpu.pop("wall"), cpu.pop("machine")
+    cores = os.cpu_count() or 1
+    ours = " + ".join(f"{name} {used:.0f}" for name, used in sorted(cpu.items(), key=lambda item: -item[1])
+                      if used >= 0.5)
+    print(f"CPU seconds while locust ran ({wall:.0f} s x {cores} cores = {wall * cores:.0f}): machine busy "
+          f"{machine:.0f}; {ours}; the rest ({machine - sum(cpu.values()):.0f}) is PostgreSQL, RabbitMQ and "
+          f"anything else running")
 
 
 def as_records(results: Results, args: argparse.Namespace) -> list[dict]:
@@ -296,7 +354,7 @@ def run(scratch: Scratch, args: argparse.Namespace) -> Results:
     say(f"locust: {args.users} patients for {args.duration}")
     outcomes = run_locust(scratch, args, first_date)
     load_ended = time.time()
-    results = Results(outcomes, settled_bookings(system))
+    results = Results(outcomes, settled_bookings(system), scratch.cpu, time_in_app(system))
     settle_and_check(system, results, load_ended)
     return results
 
