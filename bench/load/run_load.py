@@ -378,7 +378,8 @@ def _interrupt(signum, _frame) -> None:
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     scratch = Scratch(Path(tempfile.mkdtemp(prefix="kapbook-load-")), keep_folder=args.keep)
     try:
         results = run(scratch, args)
@@ -389,12 +390,18 @@ def main() -> int:
         if scratch.keep_folder:
             say(f"logs, mail and locust CSVs kept in {scratch.folder}")
         return 1 if failed else 0
+    except KeyboardInterrupt as stop:
+        scratch.keep_folder = True
+        say(f"interrupted ({stop}); logs kept in {scratch.folder}")
+        return 130
     except BaseException:
         scratch.keep_folder = True
-        say(f"stopped; logs kept in {scratch.folder}")
+        say(f"failed; logs kept in {scratch.folder}")
         raise
     finally:
-        say("cleaning up")
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not leave databases behind
+        say("cleaning up (up to 30 s)")
         scratch.close()
 
 
