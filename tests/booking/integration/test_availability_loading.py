@@ -181,3 +181,25 @@ def test_one_clinician_only(service, clinic):
     assert list(schedules) == [clinic.dr_b]
     assert spans(schedules[clinic.dr_b].busy) == [(WINDOW[0], WINDOW[0] + DURATION)]
     assert set(rooms) == {clinic.chair}
+
+
+def test_a_search_neither_waits_for_a_booking_in_progress_nor_sees_it(service, clinic):
+    from kapbook_booking.service_layer.availability import AvailabilityQuery
+
+    day = clinic.local(3, 10)
+    query = AvailabilityQuery("infusion", day.date(), day.date(), clinic.zone, clinician_id=clinic.dr_b)
+    _, before = service.bookings.availability(query)
+    assert day in {slot.start_utc for slot in before}
+    # A writer in the middle of its transaction (on SQLite: holding the database's write lock).
+    with service.runtime.sessions.begin() as writer:
+        writer.execute(t.bookings.insert().values(
+            id=new_id(), appointment_type_id=clinic.type_id, clinician_id=clinic.dr_b, location_id=clinic.location_id,
+            room_id=clinic.chair, start=day, end=day + DURATION, blocked_start=day - BEFORE,
+            blocked_end=day + DURATION + AFTER, status="booked", sequence=0, created_by="test", created_at=NOW,
+            updated_at=NOW, driver_confirmed=False))
+        started = datetime.now(UTC)
+        _, during = service.bookings.availability(query)
+        assert datetime.now(UTC) - started < timedelta(seconds=5)
+        assert during == before
+    _, after = service.bookings.availability(query)
+    assert day not in {slot.start_utc for slot in after}

@@ -30,7 +30,7 @@ from kapbook_booking.service_layer.availability import AvailabilityQuery, free_s
 from kapbook_booking.service_layer.eligibility import EligibilityGate
 from kapbook_booking.service_layer.links import ManageLinks
 from kapbook_platform.contracts import EventType
-from kapbook_platform.database import retry_on_conflict
+from kapbook_platform.database import read_only, retry_on_conflict
 from kapbook_platform.messaging.outbox import Outbox
 
 Clock = Callable[[], datetime]
@@ -79,7 +79,9 @@ class BookingService:
     max_availability_days: int = 42
 
     def availability(self, query: AvailabilityQuery) -> tuple[AppointmentType, list[Slot]]:
-        with self.sessions() as session:
+        # Queries only: on SQLite a deferred transaction (one consistent snapshot under WAL) that
+        # takes no write lock, so searches neither wait for bookings nor hold them up.
+        with self.sessions(bind=read_only(self.sessions.kw["bind"])) as session:
             kind = self._type(session, query.appointment_type)
             return kind, free_slots(session, kind, query, self.clock(), self.max_availability_days)
 
