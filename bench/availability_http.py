@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from figures import add_json_option, percentile, record, write_json  # noqa: E402
 from large_clinic import build_clinic, fresh_database  # noqa: E402
 
-from kapbook_booking.entrypoints.app import create_app  # noqa: E402
+# The production entry point (gunicorn's), so the figures include what it does at start.
+from kapbook_booking.entrypoints.wsgi import create_app  # noqa: E402
 
 
 def measure(backend: str, iterations: int) -> list[tuple]:
