@@ -203,3 +203,25 @@ def test_a_search_neither_waits_for_a_booking_in_progress_nor_sees_it(service, c
         assert during == before
     _, after = service.bookings.availability(query)
     assert day not in {slot.start_utc for slot in after}
+
+
+def test_the_availability_route_answers_while_a_booking_is_being_written(service, clinic):
+    from kapbook_booking.entrypoints.app import create_app
+
+    client = create_app(service).test_client()
+    day = clinic.local(3, 10)
+    path = (f"/api/booking/v1/availability?appointment_type=infusion&start={day.date()}&end={day.date()}"
+            f"&timezone=Europe/Berlin&clinician_id={clinic.dr_b}")
+    before = client.get(path)
+    assert before.status_code == 200 and before.json["slots"]
+    with service.runtime.sessions.begin() as writer:
+        writer.execute(t.bookings.insert().values(
+            id=new_id(), appointment_type_id=clinic.type_id, clinician_id=clinic.dr_b, location_id=clinic.location_id,
+            room_id=clinic.chair, start=day, end=day + DURATION, blocked_start=day - BEFORE,
+            blocked_end=day + DURATION + AFTER, status="booked", sequence=0, created_by="test", created_at=NOW,
+            updated_at=NOW, driver_confirmed=False))
+        started = datetime.now(UTC)
+        during = client.get(path)
+        assert datetime.now(UTC) - started < timedelta(seconds=5)
+        assert during.status_code == 200 and during.json == before.json
+    assert len(client.get(path).json["slots"]) < len(before.json["slots"])

@@ -17,6 +17,7 @@ from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_booking.service_layer.eligibility import EligibilityGate
 from kapbook_booking.service_layer.lifecycle import BookingLifecycle
 from kapbook_booking.service_layer.links import ManageLinks
+from kapbook_platform.database import read_only
 from kapbook_platform.runtime import ServiceRuntime, upgrade_database
 
 
@@ -32,7 +33,8 @@ class BookingContainer:
     calendar_feeds: CalendarFeeds
 
     def clinician_names(self) -> dict[str, str]:
-        with self.runtime.sessions() as session:
+        # A read: on SQLite it must not take the write lock (availability answers call this).
+        with self.runtime.sessions(bind=read_only(self.runtime.engine)) as session:
             return dict(session.execute(select(tables.clinicians.c.id, tables.clinicians.c.name)).all())
 
     def migrate(self) -> None:
