@@ -225,3 +225,20 @@ def test_the_availability_route_answers_while_a_booking_is_being_written(service
         assert datetime.now(UTC) - started < timedelta(seconds=5)
         assert during.status_code == 200 and during.json == before.json
     assert len(client.get(path).json["slots"]) < len(before.json["slots"])
+
+
+def test_instants_do_not_depend_on_the_sessions_time_zone_or_date_style(service, clinic, db):
+    if db != "postgresql":
+        pytest.skip("PostgreSQL session settings")
+    from sqlalchemy import text
+
+    start = datetime(2031, 3, 10, 23, 30, 0, 5, tzinfo=UTC)  # another day in Los Angeles
+    add_booking(clinic, clinic.dr_a, start, start + DURATION)
+    add_time_off(clinic, clinic.dr_b, start, start + timedelta(hours=2))
+    with service.runtime.sessions() as session:
+        session.execute(text("SET LOCAL TimeZone = 'America/Los_Angeles'"))
+        session.execute(text("SET LOCAL DateStyle = 'SQL, DMY'"))
+        schedules, _ = load_schedules(session, kind(clinic), *WINDOW, NOW)
+    by_id = {s.clinician_id: s for s in schedules}
+    assert by_id[clinic.dr_a].busy == (TimeRange(start, start + DURATION),)
+    assert by_id[clinic.dr_b].time_off == (TimeRange(start, start + timedelta(hours=2)),)

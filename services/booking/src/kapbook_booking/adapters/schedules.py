@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, timezone
+from functools import cache, partial
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, String, and_, or_, select, type_coerce
+from sqlalchemy import String, and_, bindparam, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from kapbook_booking.adapters import tables as t
@@ -16,27 +17,21 @@ from kapbook_booking.domain.intervals import as_utc
 from kapbook_booking.domain.model import AppointmentType
 
 ACTIVE_BOOKED = ("booked", "arrived")
-# timestamptz exactly as the driver returns it (an aware datetime), with no result processor.
-_DRIVER_TIMESTAMPTZ = DateTime(timezone=True)
 
 
 class _StoredRanges:
-    """Turns stored (start, end) pairs into TimeRanges, each distinct pair once per request.
+    """Turns stored (start, end) pairs, read as UTC text, into TimeRanges, each distinct pair once
+    per request.
 
     A large clinic's month is thousands of busy ranges that mostly repeat a few hundred
     instants (clinicians share one slot grid), so parsing and building each distinct value once
-    is most of the cost of reading them. SQLite keeps UTC as text without an offset and is read
-    as that text; PostgreSQL's timestamptz comes back as driver datetimes, moved to UTC here.
+    is most of the cost of reading them. Text keys are also much cheaper to look up than the
+    driver's aware datetimes, whose every hash asks their time zone for its offset.
     """
 
-    def __init__(self, session: Session) -> None:
-        self._sqlite = session.get_bind().dialect.name == "sqlite"
-        self._instants: dict = {}
-        self._ranges: dict[tuple, TimeRange] = {}
-
-    def column(self, column):
-        """The column as the raw value the driver returns, without SQLAlchemy's per-row processing."""
-        return type_coerce(column, String if self._sqlite else _DRIVER_TIMESTAMPTZ)
+    def __init__(self) -> None:
+        self._instants: dict[str, datetime] = {}
+        self._ranges: dict[tuple[str, str], TimeRange] = {}
 
     def group(self, rows: Iterable[tuple]) -> dict[str, list[TimeRange]]:
         """(key, start, end) rows as the key's ranges, in row order."""
@@ -47,7 +42,7 @@ class _StoredRanges:
             grouped[key].append(found if found is not None else make(start, end))
         return grouped
 
-    def _range(self, start, end) -> TimeRange:
+    def _range(self, start: str, end: str) -> TimeRange:
         # CHECK constraints already guarantee start < end: skip re-validating every range.
         stored = object.__new__(TimeRange)
         object.__setattr__(stored, "start", self._instant(start))
@@ -55,15 +50,12 @@ class _StoredRanges:
         self._ranges[(start, end)] = stored
         return stored
 
-    def _instant(self, value) -> datetime:
-        instant = self._instants.get(value)
+    def _instant(self, text: str) -> datetime:
+        instant = self._instants.get(text)
         if instant is None:
-            if self._sqlite:
-                instant = datetime.fromisoformat(value)
-                instant = instant.replace(tzinfo=timezone.utc) if instant.tzinfo is None else as_utc(instant)
-            else:
-                instant = as_utc(value)
-            self._instants[value] = instant
+            instant = datetime.fromisoformat(text)
+            instant = instant.replace(tzinfo=timezone.utc) if instant.tzinfo is None else as_utc(instant)
+            self._instants[text] = instant
         return instant
 
 
@@ -74,9 +66,6 @@ class _LocalValues:
     def __init__(self, session: Session) -> None:
         self._sqlite = session.get_bind().dialect.name == "sqlite"
         self._parsed: dict = {}
-
-    def column(self, column):
-        return type_coerce(column, String) if self._sqlite else column
 
     def time(self, value) -> time:
         return self._parse(value, time.fromisoformat)
@@ -93,7 +82,7 @@ class _LocalValues:
         return parsed
 
 
-def occupying(table, now: datetime):
+def occupying(table, now):
     """Rows that take time: booked or arrived, and holds that have not expired."""
     return or_(table.c.status.in_(ACTIVE_BOOKED), and_(table.c.status == "held", table.c.hold_expires_at > now))
 
@@ -108,17 +97,23 @@ def load_schedules(
     location_id: str | None = None,
 ) -> tuple[list[ClinicianSchedule], list[Room]]:
     """The clinicians who deliver ``kind`` (optionally one clinician / location) and the rooms it needs."""
-    clinician_ids = _clinicians_for(session, kind.id, clinician_id)
+    queries = _queries(session.get_bind().dialect.name)
+    clinician_ids = _clinicians_for(session, queries, kind.id, clinician_id)
     if not clinician_ids:
         return [], []
     # Anything that overlaps a candidate's blocked range matters, so widen the window by the type's extent.
-    reach_start = window_start - kind.buffer_before - kind.duration - kind.buffer_after
-    reach_end = window_end + kind.duration + kind.buffer_after + kind.buffer_before
-    hours = _weekly_hours(session, clinician_ids, location_id)
-    overrides = _overrides(session, clinician_ids, reach_start.date() - timedelta(days=1), reach_end.date() + timedelta(days=1))
-    stored = _StoredRanges(session)
-    time_off = _ranges_by_clinician(session, stored, t.time_off, clinician_ids, reach_start, reach_end, None)
-    busy = _ranges_by_clinician(session, stored, t.bookings, clinician_ids, reach_start, reach_end, occupying(t.bookings, now))
+    reach = {
+        "reach_start": window_start - kind.buffer_before - kind.duration - kind.buffer_after,
+        "reach_end": window_end + kind.duration + kind.buffer_after + kind.buffer_before,
+    }
+    hours = _weekly_hours(session, queries, clinician_ids, location_id)
+    first_day, last_day = reach["reach_start"].date() - timedelta(days=1), reach["reach_end"].date() + timedelta(days=1)
+    overrides = _overrides(session, queries, clinician_ids, first_day, last_day)
+    stored = _StoredRanges()
+    time_off = stored.group(session.execute(queries.time_off, {"ids": clinician_ids, **reach}).all())
+    locations = sorted({location for _clinician, location, _zone in hours})
+    rooms = _rooms(session, queries, kind, locations) if kind.room_kind else []
+    busy, room_busy = _busy(session, queries, stored, clinician_ids, [room.id for room in rooms], reach, now)
     schedules = [
         ClinicianSchedule(
             clinician_id=clinician,
@@ -131,38 +126,89 @@ def load_schedules(
         )
         for (clinician, location, zone), weekly in sorted(hours.items())
     ]
-    locations = {schedule.location_id for schedule in schedules}
-    rooms = _rooms(session, stored, kind, locations, reach_start, reach_end, now) if kind.room_kind else []
-    return schedules, rooms
+    return schedules, [Room(room.id, room.location_id, room.kind, tuple(room_busy.get(room.id, ()))) for room in rooms]
 
 
-def _clinicians_for(session: Session, type_id: str, clinician_id: str | None) -> list[str]:
-    link = t.clinician_appointment_types
-    query = (
-        select(link.c.clinician_id)
-        .join(t.clinicians, t.clinicians.c.id == link.c.clinician_id)
-        .where(link.c.appointment_type_id == type_id, t.clinicians.c.active.is_(True))
-    )
-    if clinician_id is not None:
-        query = query.where(link.c.clinician_id == clinician_id)
-    return list(session.execute(query).scalars())
+class _Queries:
+    """The loader's statements, built once per dialect with bound parameters (id lists expand when
+    executed): built per request, with fifty clinician ids in each, they cost more to prepare than
+    the smaller ones take to run."""
+
+    def __init__(self, sqlite: bool) -> None:
+        link, w, o, off, b = t.clinician_appointment_types, t.working_hours, t.schedule_overrides, t.time_off, t.bookings
+        ids = bindparam("ids", expanding=True)
+        self.clinicians = (
+            select(link.c.clinician_id)
+            .join(t.clinicians, t.clinicians.c.id == link.c.clinician_id)
+            .where(link.c.appointment_type_id == bindparam("type_id"), t.clinicians.c.active.is_(True))
+        )
+        self.one_clinician = self.clinicians.where(link.c.clinician_id == bindparam("clinician_id"))
+        local = partial(_raw_local, sqlite=sqlite)
+        self.weekly_hours = (
+            select(w.c.clinician_id, w.c.location_id, t.locations.c.timezone, w.c.weekday, local(w.c.start_time),
+                   local(w.c.end_time), local(w.c.effective_from), local(w.c.effective_until))
+            .join(t.locations, t.locations.c.id == w.c.location_id)
+            .where(w.c.clinician_id.in_(ids))
+        )
+        self.weekly_hours_at = self.weekly_hours.where(w.c.location_id == bindparam("location_id"))
+        self.overrides = select(o.c.clinician_id, o.c.location_id, o.c.date, o.c.start_time, o.c.end_time).where(
+            o.c.clinician_id.in_(ids), o.c.date >= bindparam("first_day"), o.c.date <= bindparam("last_day")
+        )
+        instant = partial(_raw_instant, sqlite=sqlite)
+        self.time_off = select(off.c.clinician_id, instant(off.c.start), instant(off.c.end)).where(
+            off.c.clinician_id.in_(ids), off.c.start < bindparam("reach_end"), off.c.end > bindparam("reach_start")
+        )
+        in_reach = (b.c.blocked_start < bindparam("reach_end"), b.c.blocked_end > bindparam("reach_start"),
+                    occupying(b, bindparam("now")))
+        self.busy = select(b.c.clinician_id, instant(b.c.blocked_start), instant(b.c.blocked_end)).where(
+            b.c.clinician_id.in_(ids), *in_reach
+        )
+        # A separate statement: one OR over both indexes was slower on SQLite than two searches.
+        self.room_busy = select(b.c.room_id, instant(b.c.blocked_start), instant(b.c.blocked_end)).where(
+            b.c.room_id.in_(bindparam("room_ids", expanding=True)), *in_reach
+        )
+        self.rooms = select(t.rooms.c.id, t.rooms.c.location_id, t.rooms.c.kind).where(
+            t.rooms.c.kind == bindparam("room_kind"), t.rooms.c.active.is_(True),
+            t.rooms.c.location_id.in_(bindparam("location_ids", expanding=True)),
+        )
 
 
-def _weekly_hours(session: Session, clinician_ids: list[str], location_id: str | None) -> dict[tuple, list[WeeklyHours]]:
-    w = t.working_hours
+@cache
+def _queries(dialect_name: str) -> _Queries:
+    return _Queries(sqlite=dialect_name == "sqlite")
+
+
+def _raw_instant(column, sqlite: bool):
+    """The column as UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff', without SQLAlchemy's per-row processing:
+    SQLite stores exactly that; PostgreSQL writes it with to_char (whatever the session's DateStyle
+    and TimeZone). _StoredRanges parses it."""
+    if sqlite:
+        return type_coerce(column, String).label(column.name)
+    utc_text = func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24:MI:SS.US")
+    return type_coerce(utc_text, String).label(column.name)
+
+
+def _raw_local(column, sqlite: bool):
+    """A time or date column as SQLite's ISO text (see _LocalValues); PostgreSQL's driver returns it ready."""
+    return type_coerce(column, String).label(column.name) if sqlite else column
+
+
+def _clinicians_for(session: Session, queries: _Queries, type_id: str, clinician_id: str | None) -> list[str]:
+    if clinician_id is None:
+        return list(session.execute(queries.clinicians, {"type_id": type_id}).scalars())
+    return list(session.execute(queries.one_clinician, {"type_id": type_id, "clinician_id": clinician_id}).scalars())
+
+
+def _weekly_hours(session: Session, queries: _Queries, clinician_ids: list[str], location_id: str | None) -> dict[tuple, list[WeeklyHours]]:
+    if location_id is None:
+        rows = session.execute(queries.weekly_hours, {"ids": clinician_ids}).all()
+    else:
+        rows = session.execute(queries.weekly_hours_at, {"ids": clinician_ids, "location_id": location_id}).all()
     local = _LocalValues(session)
-    query = (
-        select(w.c.clinician_id, w.c.location_id, t.locations.c.timezone, w.c.weekday, local.column(w.c.start_time),
-               local.column(w.c.end_time), local.column(w.c.effective_from), local.column(w.c.effective_until))
-        .join(t.locations, t.locations.c.id == w.c.location_id)
-        .where(w.c.clinician_id.in_(clinician_ids))
-    )
-    if location_id is not None:
-        query = query.where(w.c.location_id == location_id)
     grouped: dict[tuple, list[WeeklyHours]] = defaultdict(list)
     # Clinicians mostly share their hours: build each distinct WeeklyHours (frozen) once.
     made: dict[tuple, WeeklyHours] = {}
-    for clinician, location, zone, *hours in session.execute(query).all():
+    for clinician, location, zone, *hours in rows:
         key = tuple(hours)
         weekly = made.get(key)
         if weekly is None:
@@ -174,13 +220,9 @@ def _weekly_hours(session: Session, clinician_ids: list[str], location_id: str |
     return grouped
 
 
-def _overrides(session: Session, clinician_ids: list[str], first: date, last: date) -> dict[tuple, dict[date, tuple]]:
-    o = t.schedule_overrides
-    query = select(o.c.clinician_id, o.c.location_id, o.c.date, o.c.start_time, o.c.end_time).where(
-        o.c.clinician_id.in_(clinician_ids), o.c.date >= first, o.c.date <= last
-    )
+def _overrides(session: Session, queries: _Queries, clinician_ids: list[str], first: date, last: date) -> dict[tuple, dict[date, tuple]]:
     days: dict[tuple, dict[date, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
-    for row in session.execute(query):
+    for row in session.execute(queries.overrides, {"ids": clinician_ids, "first_day": first, "last_day": last}):
         intervals = days[(row.clinician_id, row.location_id)][row.date]
         if row.start_time is not None and row.end_time is not None:
             intervals.append((row.start_time, row.end_time))
@@ -188,29 +230,16 @@ def _overrides(session: Session, clinician_ids: list[str], first: date, last: da
     return {key: {day: tuple(sorted(spans)) for day, spans in per_day.items()} for key, per_day in days.items()}
 
 
-def _ranges_by_clinician(session, stored: _StoredRanges, table, clinician_ids, start, end, condition) -> dict[str, list[TimeRange]]:
-    begin, finish = (table.c.blocked_start, table.c.blocked_end) if table is t.bookings else (table.c.start, table.c.end)
-    query = select(table.c.clinician_id, stored.column(begin), stored.column(finish)).where(
-        table.c.clinician_id.in_(clinician_ids), begin < end, finish > start
-    )
-    if condition is not None:
-        query = query.where(condition)
-    return stored.group(session.execute(query).all())
+def _rooms(session: Session, queries: _Queries, kind: AppointmentType, location_ids: list[str]) -> list:
+    return session.execute(queries.rooms, {"room_kind": kind.room_kind, "location_ids": location_ids}).all()
 
 
-def _rooms(session: Session, stored: _StoredRanges, kind: AppointmentType, location_ids: Iterable[str], start, end, now) -> list[Room]:
-    rooms = session.execute(
-        select(t.rooms.c.id, t.rooms.c.location_id, t.rooms.c.kind).where(
-            t.rooms.c.kind == kind.room_kind, t.rooms.c.active.is_(True), t.rooms.c.location_id.in_(list(location_ids))
-        )
-    ).all()
-    if not rooms:
-        return []
-    b = t.bookings
-    busy = stored.group(session.execute(
-        select(b.c.room_id, stored.column(b.c.blocked_start), stored.column(b.c.blocked_end)).where(
-            b.c.room_id.in_([room.id for room in rooms]), b.c.blocked_start < end, b.c.blocked_end > start,
-            occupying(b, now),
-        )
-    ).all())
-    return [Room(room.id, room.location_id, room.kind, tuple(busy.get(room.id, ()))) for room in rooms]
+def _busy(session, queries: _Queries, stored: _StoredRanges, clinician_ids: list[str], room_ids: list[str], reach: dict,
+          now: datetime) -> tuple[dict[str, list[TimeRange]], dict[str, list[TimeRange]]]:
+    """Occupied ranges per clinician (of ``clinician_ids``) and per room (of ``room_ids``)."""
+    params = {"ids": clinician_ids, "now": now, **reach}
+    by_clinician = stored.group(session.execute(queries.busy, params).all())
+    if not room_ids:
+        return by_clinician, {}
+    rows = session.execute(queries.room_busy, {"room_ids": room_ids, "now": now, **reach}).all()
+    return by_clinician, stored.group(rows)
