@@ -14,6 +14,7 @@ from kapbook_booking.service_layer.demo import demo_id
 pytestmark = pytest.mark.integration
 
 NEW_YORK = ZoneInfo("America/New_York")
+CHANGE_NOTICE = timedelta(hours=24)  # the demo clinic's online cancel/reschedule notice
 
 
 def test_a_patient_reschedules_then_cancels_from_the_manage_link(stack, page):
@@ -30,7 +31,8 @@ def test_a_patient_reschedules_then_cancels_from_the_manage_link(stack, page):
 
     page.get_by_role("link", name="Reschedule").click()
     expect(page.get_by_role("heading", name="Choose a new time with Dr. Ana Rivera")).to_be_visible()
-    new_time = page.locator(".slots button").nth(3)
+    # Today's times come first; one inside the 24-hour notice could not be cancelled online later.
+    new_time = first_slot_from(page, datetime.now(NEW_YORK) + CHANGE_NOTICE + timedelta(hours=2))
     chosen = new_time.get_attribute("aria-label")
     new_time.click()
     expect(page.get_by_role("status")).to_have_text("Your appointment has moved. We have emailed you the new time.")
@@ -47,6 +49,16 @@ def test_a_patient_reschedules_then_cancels_from_the_manage_link(stack, page):
     subjects = [mail["Subject"] for mail in stack.wait_for_mail("mika.manage@example.org", count=3)]
     assert any(subject.startswith("Updated: your appointment on") for subject in subjects), subjects
     assert any("has been cancelled" in subject for subject in subjects), subjects
+
+
+def first_slot_from(page, earliest: datetime):
+    """The first offered time starting at or after ``earliest`` (buttons carry the ISO start)."""
+    buttons = page.locator(".slots button")
+    expect(buttons.first).to_be_visible()
+    starts = buttons.evaluate_all("buttons => buttons.map(button => button.value)")
+    index = next((i for i, start in enumerate(starts) if datetime.fromisoformat(start) >= earliest), None)
+    assert index is not None, f"no time offered from {earliest.isoformat()} on: {starts}"
+    return buttons.nth(index)
 
 
 def soon() -> datetime:
