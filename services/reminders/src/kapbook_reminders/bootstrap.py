@@ -87,5 +87,6 @@ def bootstrap(
         lease=timedelta(seconds=config.dispatch_lease),
     )
     return RemindersContainer(
-        config=config, runtime=runtime, store=store, planner=planner, dispatcher=dispatcher, branding=composer.branding, clock=clock
+        config=config, runtime=runtime, store=store, planner=planner, dispatcher=dispatcher,
+        branding=composer.branding, clock=clock,
     )
