@@ -69,7 +69,7 @@ def test_two_dispatcher_processes_send_each_message_exactly_once(loaded, tmp_pat
 def test_dispatcher_threads_in_one_process_send_each_message_exactly_once(loaded):
     loaded.clock.set(datetime.now(UTC))
     base = loaded.container.dispatcher
-    racers = [Dispatcher(base.sessions, base.sender, base.compose, loaded.clock, batch_size=5) for _ in range(4)]
+    racers = [Dispatcher(base.store, base.sender, base.compose, loaded.clock, batch_size=5) for _ in range(4)]
     start = threading.Barrier(len(racers))
     claimed = [0] * len(racers)
 
@@ -90,7 +90,7 @@ def test_dispatcher_threads_in_one_process_send_each_message_exactly_once(loaded
 
 def test_a_slow_dispatcher_whose_lease_was_taken_over_sends_nothing(loaded):
     fast = loaded.container.dispatcher
-    slow = Dispatcher(fast.sessions, fast.sender, fast.compose, loaded.clock, batch_size=BOOKINGS)
+    slow = Dispatcher(fast.store, fast.sender, fast.compose, loaded.clock, batch_size=BOOKINGS)
     slow_claim = slow.claim()
     assert len(slow_claim) == BOOKINGS
 

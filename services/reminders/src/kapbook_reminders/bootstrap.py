@@ -10,6 +10,7 @@ from kapbook_platform.contracts import EventType
 from kapbook_platform.runtime import ServiceRuntime, upgrade_database
 from kapbook_platform.staff import staff_event_handlers
 from kapbook_reminders.adapters import tables
+from kapbook_reminders.adapters.repository import SqlMessageStore
 from kapbook_reminders.adapters.smtp import MailSender, SmtpSender
 from kapbook_reminders.config import RemindersConfig
 from kapbook_reminders.domain.branding import ClinicBranding
@@ -37,6 +38,7 @@ def utc_now() -> datetime:
 class RemindersContainer:
     config: RemindersConfig
     runtime: ServiceRuntime
+    store: SqlMessageStore
     planner: MessagePlanner
     dispatcher: Dispatcher
     branding: ClinicBranding
@@ -47,6 +49,7 @@ class RemindersContainer:
         upgrade_database(self.runtime, tables.metadata, "kapbook_reminders.adapters.migrations")
 
     def event_handlers(self) -> dict:
+        """What the consumer runs for each event type it receives."""
         handlers = {event_type: self.planner.on_booking_event for event_type in BOOKING_EVENTS}
         handlers[EventType.SCREENING_CRISIS] = self.planner.on_crisis(self.config.oncall_email)
         return handlers | staff_event_handlers(self.runtime.tables["staff_credentials"])
@@ -71,10 +74,11 @@ def bootstrap(
     runtime = ServiceRuntime(config, config.effective_database_url, tables.PLATFORM_TABLES)
     overrides = json.loads(config.plans_path.read_text()) if config.plans_path else None
     plans = load_notification_plans(overrides)
-    planner = MessagePlanner(plans, clock)
+    store = SqlMessageStore(runtime.sessions, runtime.tables["audit_log"])
+    planner = MessagePlanner(plans, clock, store)
     composer = MessageComposer.from_config(config, plans)
     dispatcher = Dispatcher(
-        runtime.sessions,
+        store,
         sender or smtp_sender(config),
         composer,
         clock,
@@ -83,5 +87,6 @@ def bootstrap(
         lease=timedelta(seconds=config.dispatch_lease),
     )
     return RemindersContainer(
-        config=config, runtime=runtime, planner=planner, dispatcher=dispatcher, branding=composer.branding, clock=clock
+        config=config, runtime=runtime, store=store, planner=planner, dispatcher=dispatcher,
+        branding=composer.branding, clock=clock,
     )

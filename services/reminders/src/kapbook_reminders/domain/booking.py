@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,6 +77,31 @@ class BookingSnapshot:
         require_web_url(self.manage_url, "manage_url")
         if "@" not in self.patient_email:
             raise ValueError("patient_email must be an email address")
+
+    @classmethod
+    def from_event(cls, data: dict[str, Any]) -> BookingSnapshot:
+        """The snapshot in a validated booking event payload (or a message context stored from one)."""
+        appointment_type, location, patient = data["appointment_type"], data["location"], data["patient"]
+        return cls(
+            booking_id=data["booking_id"],
+            sequence=data["sequence"],
+            status=data["status"],
+            appointment_type_code=appointment_type["code"],
+            appointment_type_name=appointment_type["name"],
+            category=appointment_type["category"],
+            start=datetime.fromisoformat(data["start"]),
+            end=datetime.fromisoformat(data["end"]),
+            patient_timezone=patient["timezone"],
+            location_name=location["name"],
+            location_timezone=location["timezone"],
+            location_address=location.get("address"),
+            modality=appointment_type["modality"],
+            clinician_name=data["clinician"]["name"],
+            patient_name=patient["name"],
+            patient_email=patient["email"],
+            manage_url=data["manage_url"],
+            cancellation_notice_hours=data["cancellation_notice_hours"],
+        )
 
     @property
     def is_telehealth(self) -> bool:

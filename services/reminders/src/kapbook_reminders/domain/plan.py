@@ -101,6 +101,8 @@ class BookingVersion:
 
     sequence: int
     status: BookingStatus
+    # When the appointment starts in this version: a reschedule notice tells the old time from it.
+    start: datetime | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", BookingStatus(self.status))

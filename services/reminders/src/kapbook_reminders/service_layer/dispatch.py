@@ -24,16 +24,11 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
-
 from kapbook_platform.database import is_database_unavailable
-from kapbook_reminders.adapters import tables as t
+from kapbook_reminders.adapters.repository import MessageStore
 from kapbook_reminders.adapters.smtp import DeliveryFailed, MailConnection, MailSender
 from kapbook_reminders.domain.compose import MessageNoLongerRelevant
-from kapbook_reminders.domain.plan import BOOKING_CHANGED, MessageKind, is_essential, reason_not_to_send
-from kapbook_reminders.domain.unsubscribe import normalise_email
-from kapbook_reminders.service_layer.planning import latest_version
+from kapbook_reminders.domain.sending import check_before_sending
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +39,6 @@ Composer = Callable[[dict[str, Any], datetime], EmailMessage]
 LEASE = timedelta(seconds=120)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)
-UNSUBSCRIBED = "recipient unsubscribed from non-essential email"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -52,17 +46,9 @@ def retry_delay(attempts: int) -> timedelta:
     return min(RETRY_MAX, RETRY_BASE * 2 ** max(0, attempts - 1))
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """A claimed message that must not be sent, and what to record instead."""
-
-    status: str
-    reason: str
-
-
 @dataclass
 class Dispatcher:
-    sessions: sessionmaker[Session]
+    store: MessageStore
     sender: MailSender
     compose: Composer
     clock: Clock
@@ -109,33 +95,16 @@ class Dispatcher:
     def claim(self) -> list[dict[str, Any]]:
         """Lease up to ``batch_size`` due messages (and abandoned ones) to this dispatcher."""
         now = self.clock()
-        token = str(uuid.uuid4())
-        with self.sessions.begin() as session:
-            rows = [dict(row) for row in session.execute(self._due_query(now, session)).mappings()]
-            if rows:
-                session.execute(
-                    update(t.messages)
-                    .where(t.messages.c.id.in_([row["id"] for row in rows]))
-                    .values(status="sending", claim_token=token, lease_until=now + self.lease, updated_at=now)
-                )
-        return [row | {"claim_token": token} for row in rows]
-
-    def _due_query(self, now: datetime, session: Session):
-        m = t.messages.c
-        due = and_(m.status == "scheduled", m.due_at <= now, or_(m.next_attempt_at.is_(None), m.next_attempt_at <= now))
-        abandoned = and_(m.status == "sending", m.lease_until < now)
-        query = select(t.messages).where(or_(due, abandoned)).order_by(m.due_at, m.created_at).limit(self.batch_size)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return query
+        with self.store.begin() as repository:
+            return repository.claim_due(now, token=str(uuid.uuid4()), lease_until=now + self.lease, limit=self.batch_size)
 
     def _deliver(self, message: dict[str, Any], connection: MailConnection) -> None:
         now = self.clock()
-        with self.sessions.begin() as session:
-            if not self._renew_lease(session, message, now):
+        with self.store.begin() as repository:
+            if not repository.renew_lease(message, now + self.lease):
                 log.info("claim taken over; not sending", extra={"message_id": message["id"]})
                 return
-            verdict = check_before_sending(session, message, now)
+            verdict = check_before_sending(repository, message, now)
         if verdict is not None:
             self._finish(message, status=verdict.status, result=f"not sent: {verdict.reason}")
             return
@@ -177,16 +146,6 @@ class Dispatcher:
                 time.sleep(delay)
                 delay = min(delay * 2, 3.0)
 
-    def _renew_lease(self, session: Session, message: dict[str, Any], now: datetime) -> bool:
-        """Extend the lease for this send, if the claim is still ours."""
-        renewed = session.execute(
-            update(t.messages)
-            .where(t.messages.c.id == message["id"], t.messages.c.claim_token == message["claim_token"])
-            .where(t.messages.c.status == "sending")
-            .values(lease_until=now + self.lease)
-        )
-        return renewed.rowcount == 1
-
     def _record_failure(self, message: dict[str, Any], failure: DeliveryFailed) -> None:
         attempts = message["attempts"] + 1
         if failure.temporary and attempts < self.max_attempts:
@@ -205,13 +164,8 @@ class Dispatcher:
 
     def _finish(self, message: dict[str, Any], **values: Any) -> None:
         """Record the outcome, unless another dispatcher has taken the claim over meanwhile."""
-        with self.sessions.begin() as session:
-            session.execute(
-                update(t.messages)
-                .where(t.messages.c.id == message["id"], t.messages.c.claim_token == message["claim_token"])
-                .where(t.messages.c.status == "sending")
-                .values(lease_until=None, claim_token=None, updated_at=self.clock(), **values)
-            )
+        with self.store.begin() as repository:
+            repository.finish(message, self.clock(), **values)
 
     def run(self, stop: threading.Event, idle_interval: float = 0.2) -> None:
         """Dispatch until ``stop`` is set."""
@@ -224,47 +178,3 @@ class Dispatcher:
                 stop.wait(2.0)
             stop.wait(idle_interval)
 
-
-def check_before_sending(session: Session, message: dict[str, Any], now: datetime) -> Verdict | None:
-    """Why this message must not go out now (see ``reason_not_to_send``), or None to send it."""
-    if not is_essential(message["kind"]) and is_unsubscribed(session, message["recipient"]):
-        return Verdict("skipped", UNSUBSCRIBED)
-    if message["booking_id"] is None:
-        return None  # a staff alert: always sent
-    reason = reason_not_to_send(
-        message["kind"],
-        sequence=message["sequence"],
-        start=datetime.fromisoformat(message["context"]["start"]),
-        now=now,
-        latest=latest_version(session, message["booking_id"]),
-        later_reminder_due=message["kind"] == MessageKind.REMINDER and later_reminder_due(session, message, now),
-    )
-    if reason is None:
-        return None
-    return Verdict("cancelled" if reason == BOOKING_CHANGED else "skipped", reason)
-
-
-def later_reminder_due(session: Session, message: dict[str, Any], now: datetime) -> bool:
-    """Whether a later reminder of the same booking version is due (or gone) already."""
-    m = t.messages.c
-    return bool(
-        session.execute(
-            select(
-                exists().where(
-                    m.booking_id == message["booking_id"],
-                    m.sequence == message["sequence"],
-                    m.kind == MessageKind.REMINDER.value,
-                    m.due_at > message["due_at"],
-                    m.due_at <= now,
-                    m.status.in_(("scheduled", "sending", "sent")),
-                )
-            )
-        ).scalar()
-    )
-
-
-def is_unsubscribed(session: Session, email: str) -> bool:
-    row = session.execute(
-        select(t.contact_preferences.c.unsubscribed_at).where(t.contact_preferences.c.email == normalise_email(email))
-    ).first()
-    return bool(row and row[0])

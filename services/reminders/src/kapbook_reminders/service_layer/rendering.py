@@ -8,12 +8,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from kapbook_reminders.config import RemindersConfig
+from kapbook_reminders.domain.booking import BookingSnapshot
 from kapbook_reminders.domain.branding import ClinicBranding
 from kapbook_reminders.domain.compose import compose_crisis_alert, compose_email
 from kapbook_reminders.domain.plan import MessageKind
 from kapbook_reminders.domain.plan_config import NotificationPlans
 from kapbook_reminders.domain.unsubscribe import unsubscribe_token
-from kapbook_reminders.service_layer.planning import snapshot_from_event
 
 UNSUBSCRIBE_PATH = "/api/reminders/v1/unsubscribe"
 
@@ -45,7 +45,7 @@ class MessageComposer:
         context = message["context"]
         if kind is MessageKind.CRISIS_ALERT:
             return compose_crisis_alert(context["screening_id"], context["review_url"], message["recipient"], self.branding, now)
-        snapshot = snapshot_from_event(context)
+        snapshot = BookingSnapshot.from_event(context)
         previous_start = context.get("previous_start")
         return compose_email(
             kind,

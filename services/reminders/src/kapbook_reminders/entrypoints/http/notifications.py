@@ -77,7 +77,7 @@ class Notifications(MethodView):
     @blp.alt_response(401, description="No valid staff token")
     def get(self, query):
         """List notifications with their times and delivery result, filtered by booking, status, kind or recipient (staff)"""
-        return use_cases.list_notifications(_container().runtime.sessions, use_cases.NotificationFilter(**query))
+        return use_cases.list_notifications(_container().store, use_cases.NotificationFilter(**query))
 
 
 @blp.route("/notifications/<string:message_id>")
@@ -88,11 +88,10 @@ class Notification(MethodView):
     @blp.alt_response(404, description="There is no such notification")
     def get(self, message_id):
         """One notification (staff)"""
-        with _container().runtime.sessions() as session:
-            try:
-                return use_cases.get_notification(session, message_id)
-            except use_cases.NotificationNotFound:
-                raise NotFound("There is no such notification.") from None
+        try:
+            return use_cases.get_notification(_container().store, message_id)
+        except use_cases.NotificationNotFound:
+            raise NotFound("There is no such notification.") from None
 
 
 @blp.route("/notifications/<string:message_id>/resend")
@@ -106,7 +105,7 @@ class Resend(MethodView):
         """Resend a failed notification (staff): it is queued again at once"""
         container = _container()
         try:
-            return use_cases.resend_notification(container.runtime.sessions, message_id, g.staff.staff_id, container.clock())
+            return use_cases.resend_notification(container.store, message_id, g.staff.staff_id, container.clock())
         except use_cases.NotificationNotFound:
             raise NotFound("There is no such notification.") from None
         except use_cases.CannotResend as refusal:
@@ -138,7 +137,7 @@ class Unsubscribe(MethodView):
         email = email_from_token(query["token"], container.config.unsubscribe_key)
         if email is None:
             return _page("invalid", None)
-        use_cases.unsubscribe(container.runtime.sessions, email, container.clock())
+        use_cases.unsubscribe(container.store, email, container.clock())
         return _page("done", email)
 
 
