@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters.eligibility_client import EligibilityDecision
 from kapbook_booking.domain.model import AppointmentType, SlotUnavailable
 
 
@@ -130,3 +131,45 @@ def remember_idempotent(session: Session, scope: str, key: str, request_sha256: 
             scope=scope, key=key, request_sha256=request_sha256, booking_id=booking_id, created_at=now
         )
     )
+
+
+# --- the eligibility-decision projection -------------------------------------------------------
+
+
+def eligibility_decision(session: Session, screening_id: str) -> EligibilityDecision | None:
+    """The decision the projection holds for a screening, if any."""
+    decisions = t.eligibility_decisions
+    row = session.execute(select(decisions).where(decisions.c.screening_id == screening_id)).mappings().first()
+    return EligibilityDecision(**row) if row else None
+
+
+def remember_eligibility_decision(session: Session, decision: EligibilityDecision) -> bool:
+    """Project a screening decision unless one is there already; True if it was inserted.
+
+    The one way a decision enters the projection, whether it came as an event or as the
+    eligibility service's answer to a lookup. The first to arrive wins: a later copy of the same
+    decision changes nothing, and a clinician's review only ever arrives as an event (an update).
+    """
+    if eligibility_decision(session, decision.screening_id) is not None:
+        return False
+    values = vars(decision) | {"patient_email": decision.patient_email.lower()}
+    try:
+        with session.begin_nested():
+            session.execute(t.eligibility_decisions.insert().values(**values))
+    except IntegrityError:
+        return False  # another writer projected it between our read and our insert
+    return True
+
+
+def record_clinician_review(
+    session: Session, screening_id: str, patient_email: str, decision: str, reviewed_at: datetime, valid_until: datetime
+) -> None:
+    """A clinician approved or declined a screening; an upsert, so the order of arrival does not matter."""
+    decisions = t.eligibility_decisions
+    values = {"clinician_decision": decision, "valid_until": valid_until}
+    updated = session.execute(update(decisions).where(decisions.c.screening_id == screening_id).values(**values))
+    if updated.rowcount == 0:
+        session.execute(decisions.insert().values(
+            screening_id=screening_id, patient_email=patient_email.lower(), outcome="needs_review",
+            decided_at=reviewed_at, **values,
+        ))

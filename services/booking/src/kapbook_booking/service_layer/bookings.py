@@ -27,7 +27,7 @@ from kapbook_booking.domain.model import (
     check_booking_window,
 )
 from kapbook_booking.service_layer.availability import AvailabilityQuery, free_slots
-from kapbook_booking.service_layer.eligibility import EligibilityGate
+from kapbook_booking.service_layer.eligibility import NOT_NEEDED, EligibilityGate, ScreeningLookup
 from kapbook_booking.service_layer.links import ManageLinks
 from kapbook_platform.contracts import EventType
 from kapbook_platform.database import read_only, retry_on_conflict
@@ -81,22 +81,41 @@ class BookingService:
     def availability(self, query: AvailabilityQuery) -> tuple[AppointmentType, list[Slot]]:
         # Queries only: on SQLite a deferred transaction (one consistent snapshot under WAL) that
         # takes no write lock, so searches neither wait for bookings nor hold them up.
-        with self.sessions(bind=read_only(self.sessions.kw["bind"])) as session:
+        with self._reading() as session:
             kind = self._type(session, query.appointment_type)
             return kind, free_slots(session, kind, query, self.clock(), self.max_availability_days)
 
     def book(self, command: BookAppointment) -> tuple[dict[str, Any], bool]:
         """Book and publish ``booking.created``; returns (booking, created) — created is False on a replay."""
-        return retry_on_conflict(lambda: self._book(command))
+        screening = self._look_up_screening(command)
+        return retry_on_conflict(lambda: self._book(command, screening))
 
-    def _book(self, command: BookAppointment) -> tuple[dict[str, Any], bool]:
+    def _look_up_screening(self, command: BookAppointment) -> ScreeningLookup:
+        """Find the screening's decision before any transaction opens; refusals that need none come first.
+
+        Asking the eligibility service may take seconds: inside the booking transaction (on SQLite
+        BEGIN IMMEDIATE) every other booking would wait for the answer.
+        """
+        with self._reading() as session:
+            if command.idempotency_key and repo.find_idempotent(session, "booking", command.idempotency_key):
+                return NOT_NEEDED  # a replay answers from the first booking
+            kind = self._type(session, command.appointment_type)
+            self._check_request(kind, command, self.clock())
+            if not kind.requires_eligibility:
+                return NOT_NEEDED
+            known = repo.eligibility_decision(session, command.screening_id)
+        return ScreeningLookup(known) if known is not None else self.eligibility.ask(command.screening_id)
+
+    def _book(self, command: BookAppointment, screening: ScreeningLookup) -> tuple[dict[str, Any], bool]:
         now = self.clock()
         with self.sessions.begin() as session:
             replay = self._replay(session, command)
             if replay is not None:
                 return replay, False
             kind = self._type(session, command.appointment_type)
-            self._check_request(session, kind, command, now)
+            self._check_request(kind, command, now)
+            if kind.requires_eligibility:
+                self._check_screening(session, screening, command, now)
             repo.delete_expired_holds(session, now)
             if command.hold_id:
                 booking_id = self._consume_hold(session, kind, command, now)
@@ -106,6 +125,13 @@ class BookingService:
             if command.idempotency_key:
                 repo.remember_idempotent(session, "booking", command.idempotency_key, command.fingerprint(), booking_id, now)
         return booking, True
+
+    def _check_screening(self, session: Session, screening: ScreeningLookup, command: BookAppointment, now: datetime) -> None:
+        self.eligibility.check(screening.decision, command.patient["email"], now)
+        if screening.from_service:
+            # Remembered with the booking, so this patient's next bookings need not ask again
+            # (nor fail while the eligibility service is down) before the screening event arrives.
+            repo.remember_eligibility_decision(session, screening.decision)
 
     def hold(self, command: HoldSlot) -> dict[str, Any]:
         """Reserve a slot for a few minutes while the patient fills in the form."""
@@ -130,6 +156,10 @@ class BookingService:
         row = repo.booking_details(session, booking_id)
         return booking_view(row, self.links.url_for(booking_id)) if row else None
 
+    def _reading(self) -> Session:
+        """A session for queries only: on SQLite a deferred transaction that takes no write lock."""
+        return self.sessions(bind=read_only(self.sessions.kw["bind"]))
+
     def _type(self, session: Session, code: str) -> AppointmentType:
         kind = repo.appointment_type_by_code(session, code)
         if kind is None:
@@ -146,12 +176,13 @@ class BookingService:
             raise IdempotencyKeyReused("This Idempotency-Key was already used for a different booking request.")
         return self.view(session, previous["booking_id"])
 
-    def _check_request(self, session: Session, kind: AppointmentType, command: BookAppointment, now: datetime) -> None:
+    def _check_request(self, kind: AppointmentType, command: BookAppointment, now: datetime) -> None:
+        """The refusals that need no eligibility decision."""
         check_booking_window(kind, command.start, now)
         if kind.requires_driver and not command.driver_confirmed:
             raise DriverConfirmationRequired("Please confirm that an adult will drive you home after this appointment.")
         if kind.requires_eligibility:
-            self.eligibility.check(session, command.screening_id, command.patient["email"], now)
+            self.eligibility.require_screening(command.screening_id)
 
     def _insert_at_free_slot(self, session: Session, kind: AppointmentType, command: BookAppointment, now: datetime) -> str:
         patient = command.patient
