@@ -15,6 +15,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
 from kapbook_booking.adapters import tables as t
+from kapbook_booking.service_layer.errors import Conflict, Invalid
 from kapbook_booking.service_layer.staff_records import (
     Reference,
     StaffWrites,
@@ -23,7 +24,6 @@ from kapbook_booking.service_layer.staff_records import (
     require_exists,
 )
 from kapbook_platform.staff import StaffPrincipal
-from kapbook_platform.web.errors import Conflict, Unprocessable
 
 APPOINTMENT_CATEGORIES = (
     "consultation", "evaluation", "preparation", "dosing_iv", "dosing_esketamine", "dosing_im", "integration", "booster",
@@ -219,7 +219,7 @@ def check_appointment_type(session: Session, values: Mapping[str, Any]) -> None:
     if values["min_notice_minutes"] >= values["horizon_days"] * MINUTES_PER_DAY:
         errors["min_notice_minutes"] = ["The minimum notice must be shorter than the booking horizon."]
     if errors:
-        raise Unprocessable("The appointment type is not valid; see errors.", errors=errors)
+        raise Invalid("The appointment type is not valid; see errors.", errors=errors)
 
 
 def _refuse_taken_code(session: Session, code: str) -> None:
@@ -238,7 +238,7 @@ def _type_ids(session: Session, codes: Iterable[str]) -> list[str]:
     )
     unknown = [code for code in codes if code not in found]
     if unknown:
-        raise Unprocessable(
+        raise Invalid(
             "Some appointment types do not exist; see errors.",
             errors={"appointment_types": [f"Unknown appointment type {code!r}." for code in unknown]},
         )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kapbook_booking.adapters.eligibility_client import EligibilityClient, EligibilityDecision, EligibilityServiceDown
-from kapbook_booking.domain.model import EligibilityUnavailable, NotEligible, ScreeningRequired
+from kapbook_booking.service_layer.errors import EligibilityUnavailable, NotEligible, ScreeningRequired
 
 
 def is_approved(decision: EligibilityDecision) -> bool:

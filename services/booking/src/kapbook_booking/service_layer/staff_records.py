@@ -13,9 +13,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from kapbook_booking.service_layer.errors import ConcurrentChange, Conflict, Invalid, NotFound
 from kapbook_platform.database import read_only
 from kapbook_platform.staff import StaffPrincipal, record_audit
-from kapbook_platform.web.errors import Conflict, NotFound, Unprocessable
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,8 @@ class StaffWrites:
             with self.sessions.begin() as session:
                 yield session
         except IntegrityError:
-            raise Conflict(
-                "Another change to the same records happened at the same moment; reload and try again.",
-                code="concurrent_change",
+            raise ConcurrentChange(
+                "Another change to the same records happened at the same moment; reload and try again."
             ) from None
 
     def audit(self, session: Session, actor: StaffPrincipal, action: str, target: str, fields: Iterable[str] = ()) -> None:
@@ -101,7 +100,7 @@ def require_exists(session: Session, table: Table, record_id: str, field: str, l
     """A row a request body names; a missing one is a 422 on that field."""
     row = session.execute(select(table).where(table.c.id == record_id)).mappings().first()
     if row is None:
-        raise Unprocessable(f"There is no {label} with id {record_id!r}.", errors={field: [f"Unknown {label}."]})
+        raise Invalid(f"There is no {label} with id {record_id!r}.", errors={field: [f"Unknown {label}."]})
     return row
 
 
