@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_booking.adapters import repository as repo
-from kapbook_booking.adapters import tables as t
 from kapbook_booking.adapters.schedules import load_schedules
 from kapbook_booking.domain.availability import Slot, slot_at
 from kapbook_booking.domain.model import (
@@ -145,12 +143,11 @@ class BookingService:
             repo.delete_expired_holds(session, now)
             values = {"status": "held", "hold_expires_at": now + timedelta(minutes=self.hold_minutes), "created_by": "hold"}
             hold_id = self._insert_first_free(session, kind, command.start, command.clinician_id, now, values)
-            row = session.execute(select(t.bookings).where(t.bookings.c.id == hold_id)).mappings().one()
-        return hold_view(row)
+            return hold_view(repo.booking_by_id(session, hold_id))
 
     def release_hold(self, hold_id: str) -> None:
         with self.sessions.begin() as session:
-            session.execute(delete(t.bookings).where(t.bookings.c.id == hold_id, t.bookings.c.status == "held"))
+            repo.release_hold(session, hold_id)
 
     def view(self, session: Session, booking_id: str) -> dict[str, Any] | None:
         row = repo.booking_details(session, booking_id)
@@ -222,13 +219,11 @@ class BookingService:
         free = [slot for s in schedules if (slot := slot_at(rules, s, rooms, now=now, start=start)) is not None]
         if not free:
             return None
-        load = _bookings_near(session, [slot.clinician_id for slot in free], start)
+        load = repo.booked_counts_near(session, [slot.clinician_id for slot in free], start)
         return min(free, key=lambda slot: (load.get(slot.clinician_id, 0), slot.clinician_id))
 
     def _consume_hold(self, session: Session, kind: AppointmentType, command: BookAppointment, now: datetime) -> str:
-        hold = session.execute(
-            select(t.bookings).where(t.bookings.c.id == command.hold_id, t.bookings.c.status == "held")
-        ).mappings().first()
+        hold = repo.live_hold(session, command.hold_id)
         matches = (
             hold is not None
             and hold["appointment_type_id"] == kind.id
@@ -239,29 +234,14 @@ class BookingService:
         if not matches:
             raise HoldNotFound("Your reservation of this time has expired. Please choose a slot again.")
         patient = command.patient
-        session.execute(
-            update(t.bookings)
-            .where(t.bookings.c.id == hold["id"])
-            .values(
-                status="booked", hold_expires_at=None, patient_name=patient["name"], patient_email=patient["email"],
-                patient_phone=patient.get("phone"), patient_timezone=patient["timezone"],
-                screening_id=command.screening_id, driver_confirmed=command.driver_confirmed,
-                created_by=command.created_by, updated_at=now,
-            )
-        )
+        repo.update_booking(session, hold["id"], {
+            "status": "booked", "hold_expires_at": None, "patient_name": patient["name"],
+            "patient_email": patient["email"], "patient_phone": patient.get("phone"),
+            "patient_timezone": patient["timezone"],
+            "screening_id": command.screening_id, "driver_confirmed": command.driver_confirmed,
+            "created_by": command.created_by, "updated_at": now,
+        })
         return hold["id"]
-
-
-def _bookings_near(session: Session, clinician_ids: list[str], start: datetime) -> dict[str, int]:
-    """Each clinician's booked appointments in the week around ``start`` (to spread load fairly)."""
-    b = t.bookings
-    rows = session.execute(
-        select(b.c.clinician_id, func.count())
-        .where(b.c.clinician_id.in_(clinician_ids), b.c.status.in_(("booked", "arrived")),
-               b.c.start >= start - timedelta(days=3, hours=12), b.c.start < start + timedelta(days=3, hours=12))
-        .group_by(b.c.clinician_id)
-    )
-    return dict(rows.all())
 
 
 def booking_row(booking_id: str, kind: AppointmentType, slot: Slot, now: datetime) -> dict[str, Any]:
