@@ -182,17 +182,7 @@ class BookingService:
             self.eligibility.require_screening(command.screening_id)
 
     def _insert_at_free_slot(self, session: Session, kind: AppointmentType, command: BookAppointment, now: datetime) -> str:
-        patient = command.patient
-        values = {
-            "status": "booked",
-            "patient_name": patient["name"],
-            "patient_email": patient["email"],
-            "patient_phone": patient.get("phone"),
-            "patient_timezone": patient["timezone"],
-            "screening_id": command.screening_id,
-            "driver_confirmed": command.driver_confirmed,
-            "created_by": command.created_by,
-        }
+        values = {"status": "booked"} | booked_by(command)
         return self._insert_first_free(session, kind, command.start, command.clinician_id, now, values)
 
     def _insert_first_free(
@@ -233,15 +223,23 @@ class BookingService:
         )
         if not matches:
             raise HoldNotFound("Your reservation of this time has expired. Please choose a slot again.")
-        patient = command.patient
-        repo.update_booking(session, hold["id"], {
-            "status": "booked", "hold_expires_at": None, "patient_name": patient["name"],
-            "patient_email": patient["email"], "patient_phone": patient.get("phone"),
-            "patient_timezone": patient["timezone"],
-            "screening_id": command.screening_id, "driver_confirmed": command.driver_confirmed,
-            "created_by": command.created_by, "updated_at": now,
-        })
+        values = {"status": "booked", "hold_expires_at": None, "updated_at": now} | booked_by(command)
+        repo.update_booking(session, hold["id"], values)
         return hold["id"]
+
+
+def booked_by(command: BookAppointment) -> dict[str, Any]:
+    """The columns a booking request fills in, whether it books a free time or a held one."""
+    patient = command.patient
+    return {
+        "patient_name": patient["name"],
+        "patient_email": patient["email"],
+        "patient_phone": patient.get("phone"),
+        "patient_timezone": patient["timezone"],
+        "screening_id": command.screening_id,
+        "driver_confirmed": command.driver_confirmed,
+        "created_by": command.created_by,
+    }
 
 
 def booking_row(booking_id: str, kind: AppointmentType, slot: Slot, now: datetime) -> dict[str, Any]:
