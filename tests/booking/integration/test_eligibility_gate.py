@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,13 +22,21 @@ SERVICE_TOKEN = "test-service-token-0123456789"
 
 
 class FakeEligibilityService(BaseHTTPRequestHandler):
-    """A stand-in eligibility service over real HTTP: known decisions, or a 500 when told to fail."""
+    """A stand-in eligibility service over real HTTP: known decisions, or a 500 when told to fail.
+
+    ``slow`` maps screening ids to seconds the answer takes; ``slow_lookup_started`` is set when one begins.
+    """
 
     decisions: dict = {}
     failing = False
+    slow: dict = {}
+    slow_lookup_started = threading.Event()
 
     def do_GET(self):
         screening_id = self.path.rsplit("/", 1)[1]
+        if screening_id in self.slow:
+            FakeEligibilityService.slow_lookup_started.set()
+            time.sleep(self.slow[screening_id])
         if self.failing:
             return self._reply(500, {"code": "internal_error"})
         if self.headers.get("Authorization") != f"Bearer {SERVICE_TOKEN}":
@@ -49,7 +58,8 @@ class FakeEligibilityService(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def eligibility_server():
-    FakeEligibilityService.decisions, FakeEligibilityService.failing = {}, False
+    FakeEligibilityService.decisions, FakeEligibilityService.failing, FakeEligibilityService.slow = {}, False, {}
+    FakeEligibilityService.slow_lookup_started = threading.Event()
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), FakeEligibilityService)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
@@ -60,7 +70,7 @@ def eligibility_server():
 def service(tmp_path, db, database_factory, eligibility_server):
     url = f"http://127.0.0.1:{eligibility_server.server_address[1]}"
     container = bootstrap(BookingConfig(database_url=database_factory("booking"), var_dir=tmp_path, env="test",
-                                        eligibility_url=url, service_token=SERVICE_TOKEN, eligibility_timeout=1.0))
+                                        eligibility_url=url, service_token=SERVICE_TOKEN, eligibility_timeout=3.0))
     container.migrate()
     yield container
     container.runtime.engine.dispose()
@@ -81,12 +91,12 @@ def decision(screening_id, outcome="eligible", email="pat@example.org", days_ago
             "valid_until": (decided + timedelta(days=90)).isoformat()}
 
 
-def book(service, clinic, screening_id=None, driver=True, hour=10, email="pat@example.org"):
+def book(service, clinic, screening_id=None, driver=True, hour=10, email="pat@example.org", client=None):
     body = {"appointment_type": "infusion", "start": clinic.local(3, hour).isoformat(), "patient": patient(email),
             "driver_confirmed": driver}
     if screening_id:
         body["screening_id"] = screening_id
-    return create_app(service).test_client().post("/api/booking/v1/bookings", json=body)
+    return (client or create_app(service).test_client()).post("/api/booking/v1/bookings", json=body)
 
 
 def test_missing_screening_and_missing_driver_are_refused_with_their_own_codes(service, clinic):
@@ -159,3 +169,33 @@ def test_a_queued_v1_decision_with_reason_codes_is_still_honoured(service, clini
     with service.runtime.sessions.begin() as session:
         event_handlers(service)[decided.type](session, decided)
     assert book(service, clinic, "s-old").status_code == 201
+
+
+SLOW_LOOKUP_SECONDS = 1.5
+
+
+def test_a_slow_eligibility_answer_does_not_hold_up_other_bookings(service, clinic):
+    """The lookup runs before the booking transaction opens, so (on SQLite too) nobody waits for it."""
+    FakeEligibilityService.decisions["s-new"] = decision("s-new", email="new@example.org")
+    FakeEligibilityService.slow = {"s-new": SLOW_LOOKUP_SECONDS}
+    now = datetime.now(timezone.utc)
+    with service.runtime.sessions.begin() as session:
+        record_decision(session, make_envelope(EventType.SCREENING_DECIDED, "/kapbook/eligibility", {
+            "screening_id": "s-known", "patient_email": "pat@example.org", "outcome": "eligible", "ruleset_version": "v1",
+            "decided_at": now.isoformat(), "valid_until": (now + timedelta(days=90)).isoformat()}))
+    other_client = create_app(service).test_client()  # built before the clock starts: only the booking is timed
+    slow: dict = {}
+    waiting = threading.Thread(target=lambda: slow.update(response=book(service, clinic, "s-new", email="new@example.org")))
+    slow_began = time.monotonic()
+    waiting.start()
+    assert FakeEligibilityService.slow_lookup_started.wait(5), "the slow lookup never reached the eligibility service"
+
+    other_began = time.monotonic()
+    other = book(service, clinic, "s-known", hour=13, client=other_client)
+    other_seconds = time.monotonic() - other_began
+    waiting.join(10)
+    slow_seconds = time.monotonic() - slow_began
+
+    assert other.status_code == 201 and slow["response"].status_code == 201
+    assert slow_seconds >= SLOW_LOOKUP_SECONDS, f"the slow booking took only {slow_seconds:.2f} s"
+    assert other_seconds < SLOW_LOOKUP_SECONDS / 3, f"the other booking waited {other_seconds:.2f} s for the slow lookup"

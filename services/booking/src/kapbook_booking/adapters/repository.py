@@ -1,15 +1,17 @@
 """Reads and writes of the booking tables; rows in, domain objects out."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Column, Table, delete, exists, func, select, text, tuple_, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters.eligibility_client import EligibilityDecision
 from kapbook_booking.domain.model import AppointmentType, SlotUnavailable
 
 
@@ -130,3 +132,264 @@ def remember_idempotent(session: Session, scope: str, key: str, request_sha256: 
             scope=scope, key=key, request_sha256=request_sha256, booking_id=booking_id, created_at=now
         )
     )
+
+
+# --- the eligibility-decision projection -------------------------------------------------------
+
+
+def eligibility_decision(session: Session, screening_id: str) -> EligibilityDecision | None:
+    """The decision the projection holds for a screening, if any."""
+    decisions = t.eligibility_decisions
+    row = session.execute(select(decisions).where(decisions.c.screening_id == screening_id)).mappings().first()
+    return EligibilityDecision(**row) if row else None
+
+
+def remember_eligibility_decision(session: Session, decision: EligibilityDecision) -> bool:
+    """Project a screening decision unless one is there already; True if it was inserted.
+
+    The one way a decision enters the projection, whether it came as an event or as the
+    eligibility service's answer to a lookup. The first to arrive wins: a later copy of the same
+    decision changes nothing, and a clinician's review only ever arrives as an event (an update).
+    """
+    if eligibility_decision(session, decision.screening_id) is not None:
+        return False
+    values = vars(decision) | {"patient_email": decision.patient_email.lower()}
+    try:
+        with session.begin_nested():
+            session.execute(t.eligibility_decisions.insert().values(**values))
+    except IntegrityError:
+        return False  # another writer projected it between our read and our insert
+    return True
+
+
+def record_clinician_review(
+    session: Session, screening_id: str, patient_email: str, decision: str, reviewed_at: datetime, valid_until: datetime
+) -> None:
+    """A clinician approved or declined a screening; an upsert, so the order of arrival does not matter."""
+    decisions = t.eligibility_decisions
+    values = {"clinician_decision": decision, "valid_until": valid_until}
+    updated = session.execute(update(decisions).where(decisions.c.screening_id == screening_id).values(**values))
+    if updated.rowcount == 0:
+        session.execute(decisions.insert().values(
+            screening_id=screening_id, patient_email=patient_email.lower(), outcome="needs_review",
+            decided_at=reviewed_at, **values,
+        ))
+
+
+# --- bookings and holds --------------------------------------------------------------------------
+
+
+def booking_by_id(session: Session, booking_id: str) -> RowMapping:
+    return session.execute(select(t.bookings).where(t.bookings.c.id == booking_id)).mappings().one()
+
+
+def live_hold(session: Session, hold_id: str) -> RowMapping | None:
+    """The hold with this id, if it is still a hold (it may be expired: the caller compares)."""
+    return session.execute(
+        select(t.bookings).where(t.bookings.c.id == hold_id, t.bookings.c.status == "held")
+    ).mappings().first()
+
+
+def release_hold(session: Session, hold_id: str) -> None:
+    session.execute(delete(t.bookings).where(t.bookings.c.id == hold_id, t.bookings.c.status == "held"))
+
+
+def update_booking(session: Session, booking_id: str, values: dict[str, Any]) -> None:
+    session.execute(update(t.bookings).where(t.bookings.c.id == booking_id).values(**values))
+
+
+def move_booking(session: Session, booking_id: str, clinician_id: str, values: dict[str, Any]) -> None:
+    """Give a booking a new time (and room); the database refuses overlaps, as on insert."""
+    lock_resources(session, clinician_id, values.get("room_id"))
+    try:
+        with session.begin_nested():
+            update_booking(session, booking_id, values)
+    except IntegrityError as error:
+        if is_overlap(error):
+            raise SlotUnavailable("That time is no longer available. Please choose another slot.") from None
+        raise
+
+
+def booking_with_policy(session: Session, booking_id: str) -> RowMapping | None:
+    """A booking (never a hold) with its type's cancel and reschedule notice hours."""
+    types = t.appointment_types
+    return session.execute(
+        select(t.bookings, types.c.cancel_notice_hours, types.c.reschedule_notice_hours)
+        .join(types, types.c.id == t.bookings.c.appointment_type_id)
+        .where(t.bookings.c.id == booking_id, t.bookings.c.status != "held")
+    ).mappings().first()
+
+
+def booked_counts_near(session: Session, clinician_ids: list[str], start: datetime) -> dict[str, int]:
+    """Each clinician's booked appointments in the week around ``start`` (to spread load fairly)."""
+    bookings, half_week = t.bookings, timedelta(days=3, hours=12)
+    rows = session.execute(
+        select(bookings.c.clinician_id, func.count())
+        .where(bookings.c.clinician_id.in_(clinician_ids), bookings.c.status.in_(("booked", "arrived")),
+               bookings.c.start >= start - half_week, bookings.c.start < start + half_week)
+        .group_by(bookings.c.clinician_id)
+    )
+    return dict(rows.all())
+
+
+# --- staff records: any catalogue table by id ----------------------------------------------------------
+
+
+def row_by_id(session: Session, table: Table, record_id: str, *, lock: bool = False) -> RowMapping | None:
+    """The row with this id; ``lock`` serialises writers of the same record on PostgreSQL."""
+    query = select(table).where(table.c.id == record_id)
+    return session.execute(query.with_for_update() if lock else query).mappings().first()
+
+
+def insert_row(session: Session, table: Table, values: Mapping[str, Any]) -> None:
+    session.execute(table.insert().values(**values))
+
+
+def update_row(session: Session, table: Table, record_id: str, values: Mapping[str, Any]) -> None:
+    session.execute(update(table).where(table.c.id == record_id).values(**values))
+
+
+def delete_row(session: Session, table: Table, record_id: str) -> None:
+    session.execute(delete(table).where(table.c.id == record_id))
+
+
+def count_referencing(session: Session, column: Column, record_id: str) -> int:
+    """How many rows of ``column``'s table point at the record."""
+    return session.execute(select(func.count()).select_from(column.table).where(column == record_id)).scalar_one()
+
+
+def insert_missing_rows(
+    session: Session, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...] = ("id",)
+) -> bool:
+    """Insert the rows whose key is not in the table yet; True if there were any."""
+    columns = [table.c[name] for name in key]
+    wanted = [tuple(row[name] for name in key) for row in rows]
+    present = {tuple(row) for row in session.execute(select(*columns).where(tuple_(*columns).in_(wanted)))}
+    missing = [row for row, row_key in zip(rows, wanted) if row_key not in present]
+    if missing:
+        session.execute(table.insert(), missing)
+    return bool(missing)
+
+
+# --- the catalogue: locations, rooms, appointment types, clinicians -------------------------------------
+
+
+def locations_by_name(session: Session) -> list[RowMapping]:
+    return list(session.execute(select(t.locations).order_by(t.locations.c.name)).mappings())
+
+
+def rooms_by_location(session: Session, location_id: str | None = None) -> list[RowMapping]:
+    """Rooms and chairs, by location and name; optionally at one location."""
+    query = select(t.rooms).order_by(t.rooms.c.location_id, t.rooms.c.name)
+    if location_id is not None:
+        query = query.where(t.rooms.c.location_id == location_id)
+    return list(session.execute(query).mappings())
+
+
+def appointment_types_by_code(session: Session) -> list[RowMapping]:
+    return list(session.execute(select(t.appointment_types).order_by(t.appointment_types.c.code)).mappings())
+
+
+def appointment_type_code_taken(session: Session, code: str) -> bool:
+    types = t.appointment_types
+    return session.execute(select(types.c.id).where(types.c.code == code)).first() is not None
+
+
+def appointment_type_ids_for_codes(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """Code to id, for the codes that exist."""
+    types = t.appointment_types
+    return dict(session.execute(select(types.c.code, types.c.id).where(types.c.code.in_(list(codes)))).all())
+
+
+def active_room_kind_exists(session: Session, kind: str) -> bool:
+    return bool(session.execute(select(exists().where(t.rooms.c.kind == kind, t.rooms.c.active.is_(True)))).scalar())
+
+
+def clinicians_by_name(session: Session) -> list[RowMapping]:
+    return list(session.execute(select(t.clinicians).order_by(t.clinicians.c.name)).mappings())
+
+
+def clinician_type_ids(session: Session, clinician_id: str) -> set[str]:
+    link = t.clinician_appointment_types
+    return set(session.execute(select(link.c.appointment_type_id).where(link.c.clinician_id == clinician_id)).scalars())
+
+
+def link_clinician_types(session: Session, clinician_id: str, type_ids: Iterable[str]) -> None:
+    rows = [{"clinician_id": clinician_id, "appointment_type_id": type_id} for type_id in type_ids]
+    if rows:
+        session.execute(t.clinician_appointment_types.insert(), rows)
+
+
+def unlink_clinician_types(session: Session, clinician_id: str, type_ids: Iterable[str]) -> None:
+    link = t.clinician_appointment_types
+    session.execute(
+        delete(link).where(link.c.clinician_id == clinician_id, link.c.appointment_type_id.in_(list(type_ids)))
+    )
+
+
+def clinician_type_codes(session: Session, clinician_ids: list[str]) -> list[tuple[str, str]]:
+    """(clinician id, type code) pairs, by code."""
+    link = t.clinician_appointment_types
+    return list(session.execute(
+        select(link.c.clinician_id, t.appointment_types.c.code)
+        .join(t.appointment_types, t.appointment_types.c.id == link.c.appointment_type_id)
+        .where(link.c.clinician_id.in_(clinician_ids))
+        .order_by(t.appointment_types.c.code)
+    ).all())
+
+
+def clinician_location_ids(session: Session, clinician_ids: list[str]) -> list[tuple[str, str]]:
+    """(clinician id, location id) pairs of where they have working hours, by location."""
+    hours = t.working_hours
+    return list(session.execute(
+        select(hours.c.clinician_id, hours.c.location_id)
+        .where(hours.c.clinician_id.in_(clinician_ids))
+        .distinct()
+        .order_by(hours.c.location_id)
+    ).all())
+
+
+# --- calendar feeds ---------------------------------------------------------------------------------------
+
+
+def active_clinician_by_calendar_token(session: Session, token: str) -> RowMapping | None:
+    clinicians = t.clinicians
+    return session.execute(
+        select(clinicians).where(clinicians.c.calendar_token == token, clinicians.c.active.is_(True))
+    ).mappings().first()
+
+
+def calendar_feed_bookings(
+    session: Session, clinician_id: str, statuses: Iterable[str], ended_since: datetime
+) -> list[RowMapping]:
+    """A clinician's bookings in these statuses that end after ``ended_since``, with type, place and room names."""
+    bookings = t.bookings
+    query = (
+        select(
+            bookings.c.id, bookings.c.status, bookings.c.sequence, bookings.c.start, bookings.c.end,
+            bookings.c.created_at, bookings.c.updated_at, t.appointment_types.c.name.label("type_name"),
+            t.locations.c.name.label("location_name"), t.rooms.c.name.label("room_name"),
+        )
+        .join(t.appointment_types, t.appointment_types.c.id == bookings.c.appointment_type_id)
+        .join(t.locations, t.locations.c.id == bookings.c.location_id)
+        .outerjoin(t.rooms, t.rooms.c.id == bookings.c.room_id)
+        .where(bookings.c.clinician_id == clinician_id, bookings.c.status.in_(list(statuses)),
+               bookings.c.end >= ended_since)
+        .order_by(bookings.c.start, bookings.c.id)
+    )
+    return list(session.execute(query).mappings())
+
+
+# --- staff members and their credentials -----------------------------------------------------------------
+
+
+def staff_member_id_by_email(session: Session, email: str) -> str | None:
+    return session.execute(select(t.staff_members.c.id).where(t.staff_members.c.email == email)).scalar()
+
+
+def insert_staff_member(session: Session, values: Mapping[str, Any]) -> None:
+    session.execute(t.staff_members.insert().values(**values))
+
+
+def insert_staff_credential(session: Session, values: Mapping[str, Any]) -> None:
+    session.execute(t.PLATFORM_TABLES["staff_credentials"].insert().values(**values))

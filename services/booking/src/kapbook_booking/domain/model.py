@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kapbook_booking.domain.availability import AppointmentRules
+from kapbook_booking.domain.errors import Conflict, Forbidden, Invalid, NotFound
 
 FHIR_STATUSES = ("proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow", "entered-in-error")
 
@@ -45,76 +46,52 @@ class AppointmentType:
         return start - self.buffer_before, start + self.duration + self.buffer_after
 
 
-class BookingError(Exception):
-    """A booking request the domain refuses; ``code`` is stable, the message is for people."""
-
-    code = "booking_refused"
-    status = 422
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class SlotUnavailable(Conflict):
+    code = "slot_unavailable"
 
 
-class SlotUnavailable(BookingError):
-    code, status = "slot_unavailable", 409
+class UnknownAppointmentType(Invalid):
+    code = "unknown_appointment_type"
 
 
-class UnknownAppointmentType(BookingError):
-    code, status = "unknown_appointment_type", 422
+class OutsideBookingWindow(Invalid):
+    code = "outside_booking_window"
 
 
-class OutsideBookingWindow(BookingError):
-    code, status = "outside_booking_window", 422
+class DriverConfirmationRequired(Invalid):
+    code = "driver_confirmation_required"
 
 
-class DriverConfirmationRequired(BookingError):
-    code, status = "driver_confirmation_required", 422
+class IdempotencyKeyReused(Invalid):
+    code = "idempotency_key_reused"
 
 
-class IdempotencyKeyReused(BookingError):
-    code, status = "idempotency_key_reused", 422
+class InvalidAvailabilityQuery(Invalid):
+    code = "invalid_availability_query"
 
 
-class InvalidAvailabilityQuery(BookingError):
-    code, status = "invalid_availability_query", 422
+class HoldNotFound(Conflict):
+    """The reservation expired or was never made: the time must be chosen again."""
+
+    code = "hold_not_found"
 
 
-class HoldNotFound(BookingError):
-    code, status = "hold_not_found", 409
+class BookingNotFound(NotFound):
+    code = "not_found"
 
 
-class BookingNotFound(BookingError):
-    code, status = "not_found", 404
-
-
-class OutsidePolicyWindow(BookingError):
+class OutsidePolicyWindow(Conflict):
     """A patient's change too close to the appointment; the message quotes the clinic's policy."""
 
-    code, status = "outside_policy_window", 409
+    code = "outside_policy_window"
 
 
-class InvalidTransition(BookingError):
-    code, status = "invalid_status_change", 409
+class InvalidTransition(Conflict):
+    code = "invalid_status_change"
 
 
-class ManageLinkExpired(BookingError):
-    code, status = "manage_link_expired", 403
-
-
-class ScreeningRequired(BookingError):
-    code, status = "screening_required", 422
-
-
-class NotEligible(BookingError):
-    code, status = "not_eligible", 403
-
-
-class EligibilityUnavailable(BookingError):
-    """The eligibility service could not be asked; the client should retry shortly."""
-
-    code, status = "eligibility_unavailable", 503
-    retry_after_seconds = 30
+class ManageLinkExpired(Forbidden):
+    code = "manage_link_expired"
 
 
 # Which status changes staff may make, from which statuses (FHIR Appointment statuses).

@@ -4,20 +4,13 @@ from __future__ import annotations
 from flask import Flask
 
 from kapbook_booking.bootstrap import BookingContainer, bootstrap
-from kapbook_booking.domain.model import BookingError
 from kapbook_booking.entrypoints.http import bookings, staff_bookings
 from kapbook_booking.entrypoints.http import calendar_feed, staff_calendar, staff_catalog, staff_schedules
+from kapbook_booking.entrypoints.errors import register_booking_errors
 from kapbook_booking.entrypoints.web import register_web
 from kapbook_platform.logs import configure_logging
 from kapbook_platform.staff import StaffAuth
 from kapbook_platform.web.app import create_service_app, register_health
-from kapbook_platform.web.errors import error_response
-
-
-def booking_error_response(error: BookingError):
-    retry_after = getattr(error, "retry_after_seconds", None)
-    headers = {"Retry-After": str(retry_after)} if retry_after else None
-    return error_response(error.status, error.code, error.message, headers=headers)
 
 
 def create_app(container: BookingContainer | None = None) -> Flask:
@@ -34,7 +27,7 @@ def create_app(container: BookingContainer | None = None) -> Flask:
         container.runtime.tables["staff_credentials"],
         cookie_write_blueprints=frozenset({"console"}),  # the console's forms carry CSRF tokens
     )
-    app.register_error_handler(BookingError, booking_error_response)
+    register_booking_errors(app)
     api.register_blueprint(bookings.blp)
     api.register_blueprint(staff_bookings.blp)
     for staff_blueprint in (staff_catalog.blp, staff_schedules.blp, staff_calendar.blp, calendar_feed.blp):

@@ -3,52 +3,33 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters import repository as repo
+from kapbook_booking.adapters.eligibility_client import EligibilityDecision
 from kapbook_platform.contracts import Envelope, EventType
 
 
 def record_decision(session: Session, envelope: Envelope) -> None:
     """Project an automated screening decision (idempotent)."""
     data = envelope.data
-    exists = session.execute(
-        select(t.eligibility_decisions.c.screening_id).where(t.eligibility_decisions.c.screening_id == data["screening_id"])
-    ).first()
-    if exists:
-        return
-    session.execute(
-        t.eligibility_decisions.insert().values(
-            screening_id=data["screening_id"],
-            patient_email=data["patient_email"].lower(),
-            outcome=data["outcome"],
-            decided_at=datetime.fromisoformat(data["decided_at"]),
-            valid_until=datetime.fromisoformat(data["valid_until"]),
-        )
-    )
+    repo.remember_eligibility_decision(session, EligibilityDecision(
+        screening_id=data["screening_id"],
+        patient_email=data["patient_email"],
+        outcome=data["outcome"],
+        clinician_decision=None,
+        decided_at=datetime.fromisoformat(data["decided_at"]),
+        valid_until=datetime.fromisoformat(data["valid_until"]),
+    ))
 
 
 def record_review(session: Session, envelope: Envelope) -> None:
-    """A clinician approved or declined a screening; upsert so order of arrival does not matter."""
+    """A clinician approved or declined a screening."""
     data = envelope.data
-    values = {
-        "clinician_decision": data["decision"],
-        "valid_until": datetime.fromisoformat(data["valid_until"]),
-    }
-    updated = session.execute(
-        update(t.eligibility_decisions).where(t.eligibility_decisions.c.screening_id == data["screening_id"]).values(**values)
+    repo.record_clinician_review(
+        session, data["screening_id"], data["patient_email"], data["decision"],
+        reviewed_at=datetime.fromisoformat(data["reviewed_at"]), valid_until=datetime.fromisoformat(data["valid_until"]),
     )
-    if updated.rowcount == 0:
-        session.execute(
-            t.eligibility_decisions.insert().values(
-                screening_id=data["screening_id"],
-                patient_email=data["patient_email"].lower(),
-                outcome="needs_review",
-                decided_at=datetime.fromisoformat(data["reviewed_at"]),
-                **values,
-            )
-        )
 
 
 def event_handlers(_container) -> dict:

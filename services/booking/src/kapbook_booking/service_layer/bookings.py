@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_booking.adapters import repository as repo
-from kapbook_booking.adapters import tables as t
 from kapbook_booking.adapters.schedules import load_schedules
 from kapbook_booking.domain.availability import Slot, slot_at
 from kapbook_booking.domain.model import (
@@ -27,7 +25,7 @@ from kapbook_booking.domain.model import (
     check_booking_window,
 )
 from kapbook_booking.service_layer.availability import AvailabilityQuery, free_slots
-from kapbook_booking.service_layer.eligibility import EligibilityGate
+from kapbook_booking.service_layer.eligibility import NOT_NEEDED, EligibilityGate, ScreeningLookup
 from kapbook_booking.service_layer.links import ManageLinks
 from kapbook_platform.contracts import EventType
 from kapbook_platform.database import read_only, retry_on_conflict
@@ -81,22 +79,41 @@ class BookingService:
     def availability(self, query: AvailabilityQuery) -> tuple[AppointmentType, list[Slot]]:
         # Queries only: on SQLite a deferred transaction (one consistent snapshot under WAL) that
         # takes no write lock, so searches neither wait for bookings nor hold them up.
-        with self.sessions(bind=read_only(self.sessions.kw["bind"])) as session:
+        with self._reading() as session:
             kind = self._type(session, query.appointment_type)
             return kind, free_slots(session, kind, query, self.clock(), self.max_availability_days)
 
     def book(self, command: BookAppointment) -> tuple[dict[str, Any], bool]:
         """Book and publish ``booking.created``; returns (booking, created) — created is False on a replay."""
-        return retry_on_conflict(lambda: self._book(command))
+        screening = self._look_up_screening(command)
+        return retry_on_conflict(lambda: self._book(command, screening))
 
-    def _book(self, command: BookAppointment) -> tuple[dict[str, Any], bool]:
+    def _look_up_screening(self, command: BookAppointment) -> ScreeningLookup:
+        """Find the screening's decision before any transaction opens; refusals that need none come first.
+
+        Asking the eligibility service may take seconds: inside the booking transaction (on SQLite
+        BEGIN IMMEDIATE) every other booking would wait for the answer.
+        """
+        with self._reading() as session:
+            if command.idempotency_key and repo.find_idempotent(session, "booking", command.idempotency_key):
+                return NOT_NEEDED  # a replay answers from the first booking
+            kind = self._type(session, command.appointment_type)
+            self._check_request(kind, command, self.clock())
+            if not kind.requires_eligibility:
+                return NOT_NEEDED
+            known = repo.eligibility_decision(session, command.screening_id)
+        return ScreeningLookup(known) if known is not None else self.eligibility.ask(command.screening_id)
+
+    def _book(self, command: BookAppointment, screening: ScreeningLookup) -> tuple[dict[str, Any], bool]:
         now = self.clock()
         with self.sessions.begin() as session:
             replay = self._replay(session, command)
             if replay is not None:
                 return replay, False
             kind = self._type(session, command.appointment_type)
-            self._check_request(session, kind, command, now)
+            self._check_request(kind, command, now)
+            if kind.requires_eligibility:
+                self._check_screening(session, screening, command, now)
             repo.delete_expired_holds(session, now)
             if command.hold_id:
                 booking_id = self._consume_hold(session, kind, command, now)
@@ -106,6 +123,13 @@ class BookingService:
             if command.idempotency_key:
                 repo.remember_idempotent(session, "booking", command.idempotency_key, command.fingerprint(), booking_id, now)
         return booking, True
+
+    def _check_screening(self, session: Session, screening: ScreeningLookup, command: BookAppointment, now: datetime) -> None:
+        self.eligibility.check(screening.decision, command.patient["email"], now)
+        if screening.from_service:
+            # Remembered with the booking, so this patient's next bookings need not ask again
+            # (nor fail while the eligibility service is down) before the screening event arrives.
+            repo.remember_eligibility_decision(session, screening.decision)
 
     def hold(self, command: HoldSlot) -> dict[str, Any]:
         """Reserve a slot for a few minutes while the patient fills in the form."""
@@ -119,16 +143,19 @@ class BookingService:
             repo.delete_expired_holds(session, now)
             values = {"status": "held", "hold_expires_at": now + timedelta(minutes=self.hold_minutes), "created_by": "hold"}
             hold_id = self._insert_first_free(session, kind, command.start, command.clinician_id, now, values)
-            row = session.execute(select(t.bookings).where(t.bookings.c.id == hold_id)).mappings().one()
-        return hold_view(row)
+            return hold_view(repo.booking_by_id(session, hold_id))
 
     def release_hold(self, hold_id: str) -> None:
         with self.sessions.begin() as session:
-            session.execute(delete(t.bookings).where(t.bookings.c.id == hold_id, t.bookings.c.status == "held"))
+            repo.release_hold(session, hold_id)
 
     def view(self, session: Session, booking_id: str) -> dict[str, Any] | None:
         row = repo.booking_details(session, booking_id)
         return booking_view(row, self.links.url_for(booking_id)) if row else None
+
+    def _reading(self) -> Session:
+        """A session for queries only: on SQLite a deferred transaction that takes no write lock."""
+        return self.sessions(bind=read_only(self.sessions.kw["bind"]))
 
     def _type(self, session: Session, code: str) -> AppointmentType:
         kind = repo.appointment_type_by_code(session, code)
@@ -146,25 +173,16 @@ class BookingService:
             raise IdempotencyKeyReused("This Idempotency-Key was already used for a different booking request.")
         return self.view(session, previous["booking_id"])
 
-    def _check_request(self, session: Session, kind: AppointmentType, command: BookAppointment, now: datetime) -> None:
+    def _check_request(self, kind: AppointmentType, command: BookAppointment, now: datetime) -> None:
+        """The refusals that need no eligibility decision."""
         check_booking_window(kind, command.start, now)
         if kind.requires_driver and not command.driver_confirmed:
             raise DriverConfirmationRequired("Please confirm that an adult will drive you home after this appointment.")
         if kind.requires_eligibility:
-            self.eligibility.check(session, command.screening_id, command.patient["email"], now)
+            self.eligibility.require_screening(command.screening_id)
 
     def _insert_at_free_slot(self, session: Session, kind: AppointmentType, command: BookAppointment, now: datetime) -> str:
-        patient = command.patient
-        values = {
-            "status": "booked",
-            "patient_name": patient["name"],
-            "patient_email": patient["email"],
-            "patient_phone": patient.get("phone"),
-            "patient_timezone": patient["timezone"],
-            "screening_id": command.screening_id,
-            "driver_confirmed": command.driver_confirmed,
-            "created_by": command.created_by,
-        }
+        values = {"status": "booked"} | booked_by(command)
         return self._insert_first_free(session, kind, command.start, command.clinician_id, now, values)
 
     def _insert_first_free(
@@ -191,13 +209,11 @@ class BookingService:
         free = [slot for s in schedules if (slot := slot_at(rules, s, rooms, now=now, start=start)) is not None]
         if not free:
             return None
-        load = _bookings_near(session, [slot.clinician_id for slot in free], start)
+        load = repo.booked_counts_near(session, [slot.clinician_id for slot in free], start)
         return min(free, key=lambda slot: (load.get(slot.clinician_id, 0), slot.clinician_id))
 
     def _consume_hold(self, session: Session, kind: AppointmentType, command: BookAppointment, now: datetime) -> str:
-        hold = session.execute(
-            select(t.bookings).where(t.bookings.c.id == command.hold_id, t.bookings.c.status == "held")
-        ).mappings().first()
+        hold = repo.live_hold(session, command.hold_id)
         matches = (
             hold is not None
             and hold["appointment_type_id"] == kind.id
@@ -207,30 +223,23 @@ class BookingService:
         )
         if not matches:
             raise HoldNotFound("Your reservation of this time has expired. Please choose a slot again.")
-        patient = command.patient
-        session.execute(
-            update(t.bookings)
-            .where(t.bookings.c.id == hold["id"])
-            .values(
-                status="booked", hold_expires_at=None, patient_name=patient["name"], patient_email=patient["email"],
-                patient_phone=patient.get("phone"), patient_timezone=patient["timezone"],
-                screening_id=command.screening_id, driver_confirmed=command.driver_confirmed,
-                created_by=command.created_by, updated_at=now,
-            )
-        )
+        values = {"status": "booked", "hold_expires_at": None, "updated_at": now} | booked_by(command)
+        repo.update_booking(session, hold["id"], values)
         return hold["id"]
 
 
-def _bookings_near(session: Session, clinician_ids: list[str], start: datetime) -> dict[str, int]:
-    """Each clinician's booked appointments in the week around ``start`` (to spread load fairly)."""
-    b = t.bookings
-    rows = session.execute(
-        select(b.c.clinician_id, func.count())
-        .where(b.c.clinician_id.in_(clinician_ids), b.c.status.in_(("booked", "arrived")),
-               b.c.start >= start - timedelta(days=3, hours=12), b.c.start < start + timedelta(days=3, hours=12))
-        .group_by(b.c.clinician_id)
-    )
-    return dict(rows.all())
+def booked_by(command: BookAppointment) -> dict[str, Any]:
+    """The columns a booking request fills in, whether it books a free time or a held one."""
+    patient = command.patient
+    return {
+        "patient_name": patient["name"],
+        "patient_email": patient["email"],
+        "patient_phone": patient.get("phone"),
+        "patient_timezone": patient["timezone"],
+        "screening_id": command.screening_id,
+        "driver_confirmed": command.driver_confirmed,
+        "created_by": command.created_by,
+    }
 
 
 def booking_row(booking_id: str, kind: AppointmentType, slot: Slot, now: datetime) -> dict[str, Any]:

@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from icalendar import Calendar, Event
-from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
+from kapbook_booking.adapters import repository as repo
 from kapbook_booking.adapters import tables as t
 from kapbook_booking.service_layer.catalog import new_calendar_token
 from kapbook_booking.service_layer.staff_records import StaffWrites, fetch_or_404
@@ -51,7 +50,7 @@ class CalendarFeeds:
         token = new_calendar_token()
         with self.writes.unit_of_work() as session:
             fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
-            session.execute(update(t.clinicians).where(t.clinicians.c.id == clinician_id).values(calendar_token=token))
+            repo.update_row(session, t.clinicians, clinician_id, {"calendar_token": token})
             target = f"clinician:{clinician_id}"
             self.writes.audit(session, actor, "clinician.calendar_token_regenerated", target, ["calendar_token"])
         return {"clinician_id": clinician_id, "url": self.url_for(token)}
@@ -59,30 +58,11 @@ class CalendarFeeds:
     def render(self, token: str) -> bytes | None:
         """The feed for this token, or None when no active clinician has it."""
         with self.writes.reading() as session:
-            clinician = session.execute(
-                select(t.clinicians).where(t.clinicians.c.calendar_token == token, t.clinicians.c.active.is_(True))
-            ).mappings().first()
+            clinician = repo.active_clinician_by_calendar_token(session, token)
             if clinician is None:
                 return None
-            rows = _feed_bookings(session, clinician["id"], self.clock() - FEED_HISTORY)
+            rows = repo.calendar_feed_bookings(session, clinician["id"], FEED_STATUSES, self.clock() - FEED_HISTORY)
         return feed_calendar(clinician["name"], rows).to_ical()
-
-
-def _feed_bookings(session: Session, clinician_id: str, since: datetime) -> list[RowMapping]:
-    b = t.bookings
-    query = (
-        select(
-            b.c.id, b.c.status, b.c.sequence, b.c.start, b.c.end, b.c.created_at, b.c.updated_at,
-            t.appointment_types.c.name.label("type_name"), t.locations.c.name.label("location_name"),
-            t.rooms.c.name.label("room_name"),
-        )
-        .join(t.appointment_types, t.appointment_types.c.id == b.c.appointment_type_id)
-        .join(t.locations, t.locations.c.id == b.c.location_id)
-        .outerjoin(t.rooms, t.rooms.c.id == b.c.room_id)
-        .where(b.c.clinician_id == clinician_id, b.c.status.in_(FEED_STATUSES), b.c.end >= since)
-        .order_by(b.c.start, b.c.id)
-    )
-    return list(session.execute(query).mappings())
 
 
 def feed_calendar(clinician_name: str, bookings: list[RowMapping]) -> Calendar:

@@ -10,11 +10,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, exists, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
+from kapbook_booking.adapters import repository as repo
 from kapbook_booking.adapters import tables as t
+from kapbook_booking.service_layer.errors import Conflict, Invalid
 from kapbook_booking.service_layer.staff_records import (
     Reference,
     StaffWrites,
@@ -23,7 +24,6 @@ from kapbook_booking.service_layer.staff_records import (
     require_exists,
 )
 from kapbook_platform.staff import StaffPrincipal
-from kapbook_platform.web.errors import Conflict, Unprocessable
 
 APPOINTMENT_CATEGORIES = (
     "consultation", "evaluation", "preparation", "dosing_iv", "dosing_esketamine", "dosing_im", "integration", "booster",
@@ -50,7 +50,7 @@ class StaffCatalog:
     def locations(self) -> list[Record]:
         """Every location, by name."""
         with self.writes.reading() as session:
-            return [dict(row) for row in session.execute(select(t.locations).order_by(t.locations.c.name)).mappings()]
+            return [dict(row) for row in repo.locations_by_name(session)]
 
     def location(self, location_id: str) -> Record:
         with self.writes.reading() as session:
@@ -85,11 +85,8 @@ class StaffCatalog:
 
     def rooms(self, location_id: str | None = None) -> list[Record]:
         """Rooms and chairs, by location and name; optionally at one location."""
-        query = select(t.rooms).order_by(t.rooms.c.location_id, t.rooms.c.name)
-        if location_id is not None:
-            query = query.where(t.rooms.c.location_id == location_id)
         with self.writes.reading() as session:
-            return [dict(row) for row in session.execute(query).mappings()]
+            return [dict(row) for row in repo.rooms_by_location(session, location_id)]
 
     def room(self, room_id: str) -> Record:
         with self.writes.reading() as session:
@@ -120,8 +117,7 @@ class StaffCatalog:
     def appointment_types(self) -> list[Record]:
         """Every appointment type, by code."""
         with self.writes.reading() as session:
-            query = select(t.appointment_types).order_by(t.appointment_types.c.code)
-            return [dict(row) for row in session.execute(query).mappings()]
+            return [dict(row) for row in repo.appointment_types_by_code(session)]
 
     def appointment_type(self, type_id: str) -> Record:
         with self.writes.reading() as session:
@@ -156,8 +152,7 @@ class StaffCatalog:
     def clinicians(self) -> list[Record]:
         """Every clinician with the types they deliver and the locations they work at (three queries)."""
         with self.writes.reading() as session:
-            rows = session.execute(select(t.clinicians).order_by(t.clinicians.c.name)).mappings().all()
-            return _clinician_views(session, rows)
+            return _clinician_views(session, repo.clinicians_by_name(session))
 
     def clinician(self, clinician_id: str) -> Record:
         with self.writes.reading() as session:
@@ -169,7 +164,7 @@ class StaffCatalog:
             type_ids = _type_ids(session, values["appointment_types"])
             row = columns | {"calendar_token": new_calendar_token()}
             clinician_id = self.writes.insert(session, actor, t.clinicians, "clinician", row)
-            _link_types(session, clinician_id, type_ids)
+            repo.link_clinician_types(session, clinician_id, type_ids)
         return self.clinician(clinician_id)
 
     def update_clinician(self, actor: StaffPrincipal, clinician_id: str, changes: Mapping[str, Any]) -> Record:
@@ -196,15 +191,12 @@ class StaffCatalog:
     def _relink(session: Session, clinician_id: str, codes: Iterable[str]) -> bool:
         """Make the clinician deliver exactly these types; True if that changed anything."""
         wanted = set(_type_ids(session, codes))
-        link = t.clinician_appointment_types
-        current = set(session.execute(select(link.c.appointment_type_id).where(link.c.clinician_id == clinician_id)).scalars())
+        current = repo.clinician_type_ids(session, clinician_id)
         if wanted == current:
             return False
         if current - wanted:
-            session.execute(
-                delete(link).where(link.c.clinician_id == clinician_id, link.c.appointment_type_id.in_(current - wanted))
-            )
-        _link_types(session, clinician_id, sorted(wanted - current))
+            repo.unlink_clinician_types(session, clinician_id, current - wanted)
+        repo.link_clinician_types(session, clinician_id, sorted(wanted - current))
         return True
 
 
@@ -214,61 +206,37 @@ def check_appointment_type(session: Session, values: Mapping[str, Any]) -> None:
     kind = values.get("room_kind")
     if kind and values["modality"] == "telehealth":
         errors["room_kind"] = ["A telehealth appointment takes no room; leave room_kind empty."]
-    elif kind and not session.execute(select(exists().where(t.rooms.c.kind == kind, t.rooms.c.active.is_(True)))).scalar():
+    elif kind and not repo.active_room_kind_exists(session, kind):
         errors["room_kind"] = [f"No active room or chair is of kind {kind!r}; add one first."]
     if values["min_notice_minutes"] >= values["horizon_days"] * MINUTES_PER_DAY:
         errors["min_notice_minutes"] = ["The minimum notice must be shorter than the booking horizon."]
     if errors:
-        raise Unprocessable("The appointment type is not valid; see errors.", errors=errors)
+        raise Invalid("The appointment type is not valid; see errors.", errors=errors)
 
 
 def _refuse_taken_code(session: Session, code: str) -> None:
-    taken = session.execute(select(t.appointment_types.c.id).where(t.appointment_types.c.code == code)).first()
-    if taken:
+    if repo.appointment_type_code_taken(session, code):
         raise Conflict(f"An appointment type with code {code!r} exists already; codes are unique.", code="code_taken")
 
 
 def _type_ids(session: Session, codes: Iterable[str]) -> list[str]:
     """The ids of these type codes; unknown codes are a 422 on ``appointment_types``."""
     codes = sorted(set(codes))
-    found = dict(
-        session.execute(
-            select(t.appointment_types.c.code, t.appointment_types.c.id).where(t.appointment_types.c.code.in_(codes))
-        ).all()
-    )
+    found = repo.appointment_type_ids_for_codes(session, codes)
     unknown = [code for code in codes if code not in found]
     if unknown:
-        raise Unprocessable(
+        raise Invalid(
             "Some appointment types do not exist; see errors.",
             errors={"appointment_types": [f"Unknown appointment type {code!r}." for code in unknown]},
         )
     return [found[code] for code in codes]
 
 
-def _link_types(session: Session, clinician_id: str, type_ids: list[str]) -> None:
-    if type_ids:
-        session.execute(
-            t.clinician_appointment_types.insert(),
-            [{"clinician_id": clinician_id, "appointment_type_id": type_id} for type_id in type_ids],
-        )
-
-
 def _clinician_views(session: Session, rows: list[RowMapping]) -> list[Record]:
     """Clinician rows with their type codes and location ids, in two more queries whatever the count."""
     ids = [row["id"] for row in rows]
-    link = t.clinician_appointment_types
-    codes = session.execute(
-        select(link.c.clinician_id, t.appointment_types.c.code)
-        .join(t.appointment_types, t.appointment_types.c.id == link.c.appointment_type_id)
-        .where(link.c.clinician_id.in_(ids))
-        .order_by(t.appointment_types.c.code)
-    ).all()
-    places = session.execute(
-        select(t.working_hours.c.clinician_id, t.working_hours.c.location_id)
-        .where(t.working_hours.c.clinician_id.in_(ids))
-        .distinct()
-        .order_by(t.working_hours.c.location_id)
-    ).all()
+    codes = repo.clinician_type_codes(session, ids)
+    places = repo.clinician_location_ids(session, ids)
     by_id: dict[str, Record] = {
         row["id"]: {k: v for k, v in row.items() if k != "calendar_token"} | {"appointment_types": [], "location_ids": []}
         for row in rows

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping
 from datetime import time
 from typing import Any
 
-from sqlalchemy import Table, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
+from kapbook_booking.adapters import repository as repo
 from kapbook_booking.adapters import tables as t
 from kapbook_booking.service_layer.catalog import new_calendar_token
 
@@ -114,9 +114,10 @@ CLINICIANS = [
 def seed_demo_clinic(sessions: sessionmaker[Session]) -> bool:
     """Insert whatever of the demo clinic is missing; returns True if it inserted anything."""
     with sessions.begin() as session:
-        inserted = _insert_missing(session, t.locations, LOCATIONS)
-        inserted |= _insert_missing(session, t.rooms, [_room_row(room) for room in ROOMS])
-        inserted |= _insert_missing(session, t.appointment_types, [{"id": demo_id(k["code"]), "active": True} | k for k in TYPES])
+        inserted = repo.insert_missing_rows(session, t.locations, LOCATIONS)
+        inserted |= repo.insert_missing_rows(session, t.rooms, [_room_row(room) for room in ROOMS])
+        types = [{"id": demo_id(k["code"]), "active": True} | k for k in TYPES]
+        inserted |= repo.insert_missing_rows(session, t.appointment_types, types)
         for clinician in CLINICIANS:
             inserted |= _seed_clinician(session, clinician)
     return inserted
@@ -131,23 +132,13 @@ def _seed_clinician(session: Session, clinician: Mapping[str, Any]) -> bool:
     clinician_id = demo_id(clinician["key"])
     row = {"id": clinician_id, "name": clinician["name"], "email": clinician["email"], "role": clinician["role"],
            "active": True, "calendar_token": new_calendar_token()}
-    inserted = _insert_missing(session, t.clinicians, [row])
+    inserted = repo.insert_missing_rows(session, t.clinicians, [row])
     links = [{"clinician_id": clinician_id, "appointment_type_id": demo_id(code)} for code in clinician["types"]]
-    inserted |= _insert_missing(session, t.clinician_appointment_types, links, key=("clinician_id", "appointment_type_id"))
+    link_key = ("clinician_id", "appointment_type_id")
+    inserted |= repo.insert_missing_rows(session, t.clinician_appointment_types, links, key=link_key)
     hours = [
         {"id": demo_id(f"{clinician['key']}-{day}-{start}"), "clinician_id": clinician_id, "location_id": demo_id(location),
          "weekday": day, "start_time": start, "end_time": end}
         for day, start, end, location in clinician["hours"]
     ]
-    return _insert_missing(session, t.working_hours, hours) | inserted
-
-
-def _insert_missing(session: Session, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...] = ("id",)) -> bool:
-    """Insert the rows whose key is not in the table yet; True if there were any."""
-    columns = [table.c[name] for name in key]
-    wanted = [tuple(row[name] for name in key) for row in rows]
-    present = {tuple(row) for row in session.execute(select(*columns).where(tuple_(*columns).in_(wanted)))}
-    missing = [row for row, row_key in zip(rows, wanted) if row_key not in present]
-    if missing:
-        session.execute(table.insert(), missing)
-    return bool(missing)
+    return repo.insert_missing_rows(session, t.working_hours, hours) | inserted

@@ -1,16 +1,15 @@
-"""The eligibility gate: treatment types need an eligible or clinician-approved screening."""
+"""The eligibility gate: treatment types need an eligible or clinician-approved screening.
+
+The gate asks the eligibility service only for decisions the projection does not hold yet,
+and never inside a transaction: the answer may take seconds.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from kapbook_booking.adapters import tables as t
 from kapbook_booking.adapters.eligibility_client import EligibilityClient, EligibilityDecision, EligibilityServiceDown
-from kapbook_booking.domain.model import EligibilityUnavailable, NotEligible, ScreeningRequired
+from kapbook_booking.service_layer.errors import EligibilityUnavailable, NotEligible, ScreeningRequired
 
 
 def is_approved(decision: EligibilityDecision) -> bool:
@@ -20,39 +19,39 @@ def is_approved(decision: EligibilityDecision) -> bool:
     return decision.outcome == "eligible"
 
 
+@dataclass(frozen=True)
+class ScreeningLookup:
+    """A screening's decision as found before booking; ``from_service`` when the projection lacked it."""
+
+    decision: EligibilityDecision | None
+    from_service: bool = False
+
+
+NOT_NEEDED = ScreeningLookup(None)
+
+
 @dataclass
 class EligibilityGate:
     client: EligibilityClient
     valid_days: int
 
-    def check(self, session: Session, screening_id: str | None, patient_email: str, now: datetime) -> None:
-        """Raise unless the screening allows this patient to book treatment now."""
+    @staticmethod
+    def require_screening(screening_id: str | None) -> None:
         if not screening_id:
             raise ScreeningRequired("This appointment needs a completed eligibility screening (screening_id).")
-        decision = self._known(session, screening_id) or self._ask(session, screening_id)
+
+    def ask(self, screening_id: str) -> ScreeningLookup:
+        """Ask the eligibility service over HTTP; call it with no transaction open."""
+        try:
+            return ScreeningLookup(self.client.decision(screening_id), from_service=True)
+        except EligibilityServiceDown:
+            raise EligibilityUnavailable("Eligibility cannot be checked right now; please try again shortly.") from None
+
+    def check(self, decision: EligibilityDecision | None, patient_email: str, now: datetime) -> None:
+        """Raise unless the decision allows this patient to book treatment now."""
         if decision is None or decision.patient_email.lower() != patient_email.lower():
             raise NotEligible("We could not find an eligibility screening for this email address.")
         if not is_approved(decision):
             raise NotEligible("This appointment can be booked once a clinician has approved your screening.")
         if decision.decided_at < now - timedelta(days=self.valid_days) or decision.valid_until < now:
             raise NotEligible(f"Your screening is older than {self.valid_days} days; please complete it again.")
-
-    def _known(self, session: Session, screening_id: str) -> EligibilityDecision | None:
-        row = session.execute(
-            select(t.eligibility_decisions).where(t.eligibility_decisions.c.screening_id == screening_id)
-        ).mappings().first()
-        return EligibilityDecision(**row) if row else None
-
-    def _ask(self, session: Session, screening_id: str) -> EligibilityDecision | None:
-        try:
-            decision = self.client.decision(screening_id)
-        except EligibilityServiceDown:
-            raise EligibilityUnavailable("Eligibility cannot be checked right now; please try again shortly.") from None
-        if decision is not None:
-            try:
-                with session.begin_nested():
-                    values = vars(decision) | {"patient_email": decision.patient_email.lower()}
-                    session.execute(t.eligibility_decisions.insert().values(**values))
-            except IntegrityError:
-                pass  # the screening event arrived meanwhile; the projection has it already
-        return decision

@@ -7,13 +7,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_booking.adapters import repository as repo
-from kapbook_booking.adapters import tables as t
 from kapbook_booking.domain.availability import Slot, TimeRange, slot_at
 from kapbook_booking.domain.model import (
     BookingNotFound,
@@ -118,14 +115,7 @@ class BookingLifecycle:
         blocked_start, blocked_end = kind.blocked_range(slot.start_utc)
         values = {"start": slot.start_utc, "end": slot.end_utc, "blocked_start": blocked_start, "blocked_end": blocked_end,
                   "room_id": slot.room_id, "location_id": slot.location_id, "sequence": row["sequence"] + 1}
-        repo.lock_resources(session, row["clinician_id"], slot.room_id)
-        try:
-            with session.begin_nested():
-                self._update(session, row["id"], **values)
-        except IntegrityError as error:
-            if repo.is_overlap(error):
-                raise SlotUnavailable("That time is no longer available. Please choose another slot.") from None
-            raise
+        repo.move_booking(session, row["id"], row["clinician_id"], values | {"updated_at": self.clock()})
         self._audit(session, actor, "booking.reschedule", row["id"], reason)
         return publish_booking_event(
             session, self.outbox, self.links, row["id"], EventType.BOOKING_RESCHEDULED, previous_start=row["start"]
@@ -158,17 +148,13 @@ class BookingLifecycle:
         return row
 
     def _row(self, session: Session, booking_id: str) -> RowMapping:
-        row = session.execute(
-            select(t.bookings, t.appointment_types.c.cancel_notice_hours, t.appointment_types.c.reschedule_notice_hours)
-            .join(t.appointment_types, t.appointment_types.c.id == t.bookings.c.appointment_type_id)
-            .where(t.bookings.c.id == booking_id, t.bookings.c.status != "held")
-        ).mappings().first()
+        row = repo.booking_with_policy(session, booking_id)
         if row is None:
             raise BookingNotFound("There is no such booking.")
         return row
 
     def _update(self, session: Session, booking_id: str, **values) -> None:
-        session.execute(update(t.bookings).where(t.bookings.c.id == booking_id).values(updated_at=self.clock(), **values))
+        repo.update_booking(session, booking_id, {"updated_at": self.clock(), **values})
 
     def _audit(self, session: Session, actor: Actor, action: str, booking_id: str, reason: str | None) -> None:
         who = f"staff:{actor.staff.staff_id}" if actor.staff else actor.name

@@ -5,10 +5,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters import repository as repo
 from kapbook_platform.contracts import EventType
 from kapbook_platform.messaging.outbox import Outbox
 from kapbook_platform.staff import ROLES, new_staff_token, token_digest
@@ -39,15 +38,15 @@ def issue_staff_token(
             "token_sha256": token_digest(token),
             "issued_at": now,
         }
-        session.execute(t.PLATFORM_TABLES["staff_credentials"].insert().values(**row))
+        repo.insert_staff_credential(session, row)
         outbox.add(session, EventType.STAFF_CREDENTIAL_ISSUED, row | {"issued_at": now.isoformat()})
     return IssuedToken(staff_id, credential_id, token)
 
 
 def _staff_id(session: Session, name: str, email: str, role: str, now: datetime) -> str:
-    existing = session.execute(select(t.staff_members.c.id).where(t.staff_members.c.email == email)).scalar()
+    existing = repo.staff_member_id_by_email(session, email)
     if existing:
         return existing
     staff_id = str(uuid.uuid4())
-    session.execute(t.staff_members.insert().values(id=staff_id, name=name, email=email, role=role, created_at=now))
+    repo.insert_staff_member(session, {"id": staff_id, "name": name, "email": email, "role": role, "created_at": now})
     return staff_id

@@ -8,14 +8,15 @@ from typing import Any
 
 import uuid
 
-from sqlalchemy import Column, Table, delete, func, select, update
+from sqlalchemy import Column, Table
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from kapbook_booking.adapters import repository as repo
+from kapbook_booking.service_layer.errors import ConcurrentChange, Conflict, Invalid, NotFound
 from kapbook_platform.database import read_only
 from kapbook_platform.staff import StaffPrincipal, record_audit
-from kapbook_platform.web.errors import Conflict, NotFound, Unprocessable
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,8 @@ class StaffWrites:
             with self.sessions.begin() as session:
                 yield session
         except IntegrityError:
-            raise Conflict(
-                "Another change to the same records happened at the same moment; reload and try again.",
-                code="concurrent_change",
+            raise ConcurrentChange(
+                "Another change to the same records happened at the same moment; reload and try again."
             ) from None
 
     def audit(self, session: Session, actor: StaffPrincipal, action: str, target: str, fields: Iterable[str] = ()) -> None:
@@ -57,7 +57,7 @@ class StaffWrites:
     def insert(self, session: Session, actor: StaffPrincipal, table: Table, kind: str, values: Mapping[str, Any]) -> str:
         """Insert a row under a new id and audit ``<kind>.created``; returns the id."""
         record_id = str(uuid.uuid4())
-        session.execute(table.insert().values(id=record_id, **values))
+        repo.insert_row(session, table, {"id": record_id, **values})
         self.audit(session, actor, f"{kind}.created", f"{kind}:{record_id}", values)
         return record_id
 
@@ -77,21 +77,20 @@ class StaffWrites:
         """
         changed = changed_fields(row, changes)
         if changed:
-            session.execute(update(table).where(table.c.id == row["id"]).values(**changed))
+            repo.update_row(session, table, row["id"], changed)
         fields = [*changed, *also_changed]
         if fields:
             self.audit(session, actor, f"{kind}.updated", f"{kind}:{row['id']}", fields)
 
     def delete(self, session: Session, actor: StaffPrincipal, table: Table, kind: str, record_id: str) -> None:
         """Delete the row and audit ``<kind>.deleted``."""
-        session.execute(delete(table).where(table.c.id == record_id))
+        repo.delete_row(session, table, record_id)
         self.audit(session, actor, f"{kind}.deleted", f"{kind}:{record_id}")
 
 
 def fetch_or_404(session: Session, table: Table, record_id: str, label: str, *, lock: bool = False) -> RowMapping:
     """The row with this id; ``lock`` serialises writers of the same record on PostgreSQL."""
-    query = select(table).where(table.c.id == record_id)
-    row = session.execute(query.with_for_update() if lock else query).mappings().first()
+    row = repo.row_by_id(session, table, record_id, lock=lock)
     if row is None:
         raise NotFound(f"There is no {label} with id {record_id!r}.")
     return row
@@ -99,22 +98,18 @@ def fetch_or_404(session: Session, table: Table, record_id: str, label: str, *, 
 
 def require_exists(session: Session, table: Table, record_id: str, field: str, label: str) -> RowMapping:
     """A row a request body names; a missing one is a 422 on that field."""
-    row = session.execute(select(table).where(table.c.id == record_id)).mappings().first()
+    row = repo.row_by_id(session, table, record_id)
     if row is None:
-        raise Unprocessable(f"There is no {label} with id {record_id!r}.", errors={field: [f"Unknown {label}."]})
+        raise Invalid(f"There is no {label} with id {record_id!r}.", errors={field: [f"Unknown {label}."]})
     return row
 
 
 def refuse_if_referenced(session: Session, record_id: str, what: str, references: Iterable[Reference], hint: str) -> None:
     """409 when other rows still point at the record, saying which and how many."""
-    counts = [(ref.label, _count(session, ref.column, record_id)) for ref in references]
+    counts = [(ref.label, repo.count_referencing(session, ref.column, record_id)) for ref in references]
     in_use = [f"{label}: {count}" for label, count in counts if count]
     if in_use:
         raise Conflict(f"{what} is still in use ({', '.join(in_use)}). {hint}", code="in_use")
-
-
-def _count(session: Session, column: Column, record_id: str) -> int:
-    return session.execute(select(func.count()).select_from(column.table).where(column == record_id)).scalar_one()
 
 
 def changed_fields(row: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, send_from_directory, url_for
 from marshmallow import ValidationError
 
-from kapbook_booking.domain.model import BookingError
+from kapbook_booking.entrypoints.errors import http_status
 from kapbook_booking.entrypoints.web.formatting import template_helpers, zone_choices
 from kapbook_booking.entrypoints.web.page_headers import secure_page
 from kapbook_booking.entrypoints.web.public_catalog import catalog
 from kapbook_booking.service_layer.availability import AvailabilityQuery
+from kapbook_booking.service_layer.errors import BookingError
 from kapbook_platform.web.ratelimit import public_write
 from kapbook_platform.contracts.http import validate_timezone
 
@@ -69,7 +70,7 @@ def cancel(token: str):
     try:
         _container().lifecycle.cancel_by_patient(token)
     except BookingError as refusal:
-        return _manage_page(token, error=refusal.message, status=refusal.status)
+        return _manage_page(token, error=refusal.message, status=http_status(refusal))
     return redirect(url_for("patient.manage", token=token, notice="cancelled"), code=303)
 
 
@@ -85,7 +86,7 @@ def reschedule(token: str):
     try:
         _container().lifecycle.reschedule_by_patient(token, new_start)
     except BookingError as refusal:
-        return _manage_page(token, error=refusal.message, status=refusal.status, action="reschedule")
+        return _manage_page(token, error=refusal.message, status=http_status(refusal), action="reschedule")
     return redirect(url_for("patient.manage", token=token, notice="rescheduled"), code=303)
 
 
@@ -95,7 +96,7 @@ def _manage_page(token: str, *, notice: str | None = None, error: str | None = N
         booking = _container().lifecycle.booking_for_token(token)
     except BookingError as refusal:
         page = render_template("patient/link_problem.html", message=refusal.message)
-        return secure_page(make_response(page, refusal.status), private=True)
+        return secure_page(make_response(page, http_status(refusal)), private=True)
     action = action or request.args.get("action")
     zone = _zone(booking)
     context: dict[str, Any] = {

@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 from flask import redirect, request, url_for
 from marshmallow import ValidationError
 
-from kapbook_booking.domain.model import BookingError
+from kapbook_booking.entrypoints.errors import http_status
 from kapbook_booking.entrypoints.http.staff_access import catalog
 from kapbook_booking.entrypoints.web.console.access import bp, console_view, container, current_staff, page
 from kapbook_booking.entrypoints.web.console.choices import aware_instant, local_instant, pick_zone, read_date
 from kapbook_booking.service_layer.availability import AvailabilityQuery
 from kapbook_booking.service_layer.bookings import BookAppointment
+from kapbook_booking.service_layer.errors import BookingError
 from kapbook_platform.contracts.http import BookingRequestSchema
 
 NOTICES = {
@@ -96,7 +97,7 @@ def create_booking():
     try:
         booking, _created = container().bookings.book(command)
     except BookingError as refusal:
-        return _new_booking_page(refusal.status, error=refusal.message)
+        return _new_booking_page(http_status(refusal), error=refusal.message)
     return redirect(url_for("console.booking_detail", booking_id=booking["id"], notice="booked"), code=303)
 
 
@@ -151,7 +152,7 @@ def cancel_booking(booking_id: str):
     try:
         container().lifecycle.cancel_by_staff(booking_id, current_staff(), reason)
     except BookingError as refusal:
-        return _booking_page(booking_id, refusal.status, error=refusal.message)
+        return _booking_page(booking_id, http_status(refusal), error=refusal.message)
     return redirect(url_for("console.booking_detail", booking_id=booking_id, notice="cancelled"), code=303)
 
 
@@ -169,7 +170,7 @@ def reschedule_booking(booking_id: str):
     try:
         container().lifecycle.reschedule_by_staff(booking_id, new_start, current_staff(), reason)
     except BookingError as refusal:
-        return _booking_page(booking_id, refusal.status, error=refusal.message)
+        return _booking_page(booking_id, http_status(refusal), error=refusal.message)
     return redirect(url_for("console.booking_detail", booking_id=booking_id, notice="rescheduled"), code=303)
 
 
@@ -182,5 +183,5 @@ def record_visit(booking_id: str):
     try:
         container().lifecycle.record_visit(booking_id, action, current_staff())
     except BookingError as refusal:
-        return _booking_page(booking_id, refusal.status, error=refusal.message)
+        return _booking_page(booking_id, http_status(refusal), error=refusal.message)
     return redirect(url_for("console.booking_detail", booking_id=booking_id, notice=action), code=303)

@@ -21,6 +21,8 @@ from kapbook_booking.entrypoints.http.staff_schemas import (
 )
 from kapbook_booking.entrypoints.web.console.access import SCHEDULERS, bp, console_view, current_staff, page
 from kapbook_booking.entrypoints.web.console.choices import local_instant, pick_zone
+from kapbook_booking.entrypoints.errors import http_status
+from kapbook_booking.service_layer.errors import BookingError
 from kapbook_booking.service_layer.schedules import WEEKDAYS
 from kapbook_platform.web.errors import ApiError
 
@@ -76,8 +78,8 @@ def _schedule_page(clinician_id: str, status: int = 200, notice: str | None = No
                    form_name: str | None = None):
     try:
         clinician = catalog().clinician(clinician_id)
-    except ApiError as missing:
-        return page("console/problem.html", missing.status, heading="No such clinician", message=missing.message)
+    except BookingError as missing:
+        return page("console/problem.html", http_status(missing), heading="No such clinician", message=missing.message)
     locations = catalog().locations()
     places = {place["id"]: place for place in locations}
     home = next((places[i] for i in clinician["location_ids"] if i in places), locations[0] if locations else None)
@@ -103,9 +105,9 @@ def _change(clinician_id: str, form_name: str, notice: str, action):
         action()
     except FormProblem as problem:
         return _schedule_page(clinician_id, 422, problem=problem, form_name=form_name)
-    except ApiError as refusal:
+    except (BookingError, ApiError) as refusal:  # staff schedules still raise the shared HTTP errors
         fields = {name: " ".join(map(str, problems)) for name, problems in (refusal.errors or {}).items()}
-        return _schedule_page(clinician_id, refusal.status, problem=FormProblem(refusal.message, fields), form_name=form_name)
+        return _schedule_page(clinician_id, http_status(refusal), problem=FormProblem(refusal.message, fields), form_name=form_name)
     return redirect(url_for("console.clinician_schedule", clinician_id=clinician_id, notice=notice), code=303)
 
 
