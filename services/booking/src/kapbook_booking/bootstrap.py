@@ -8,7 +8,7 @@ from sqlalchemy import select
 from kapbook_booking.adapters import tables
 from kapbook_booking.adapters.eligibility_client import EligibilityClient
 from kapbook_booking.config import BookingConfig
-from kapbook_booking.service_layer.bookings import BookingService, Clock, utc_now
+from kapbook_booking.service_layer.bookings import BookingService
 from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
 from kapbook_booking.service_layer.catalog import StaffCatalog
 from kapbook_booking.service_layer.schedules import StaffSchedules
@@ -17,6 +17,7 @@ from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_booking.service_layer.eligibility import EligibilityGate
 from kapbook_booking.service_layer.lifecycle import BookingLifecycle
 from kapbook_booking.service_layer.links import ManageLinks
+from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.database import read_only
 from kapbook_platform.runtime import ServiceRuntime, upgrade_database
 

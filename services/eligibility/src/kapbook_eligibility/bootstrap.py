@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,12 +13,11 @@ from kapbook_eligibility.domain import CrisisResource, InvalidCrisisResources, d
 from kapbook_eligibility.service_layer.keys import RotationReport, rotate_keys
 from kapbook_eligibility.service_layer.reviews import ReviewService
 from kapbook_eligibility.service_layer.rule_sets import RuleSetService
-from kapbook_eligibility.service_layer.screenings import ScreeningService, utc_now
+from kapbook_eligibility.service_layer.screenings import ScreeningService
+from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.config import ConfigError
 from kapbook_platform.runtime import ServiceRuntime, upgrade_database
 from kapbook_platform.staff import staff_event_handlers
-
-Clock = Callable[[], datetime]
 
 
 @dataclass

@@ -4,11 +4,11 @@ from __future__ import annotations
 import click
 
 from kapbook_booking.bootstrap import bootstrap
-from kapbook_booking.service_layer.bookings import utc_now
 from kapbook_booking.service_layer.demo import seed_demo_clinic
 from kapbook_booking.service_layer.staff import issue_staff_token
 from kapbook_booking.entrypoints.consumers import event_handlers
 from kapbook_platform.cli import dead_letters_command
+from kapbook_platform.clock import utc_now
 from kapbook_platform.logs import configure_logging
 from kapbook_platform.runtime import consumer_loop, relay_loop, run_until_signalled
 from kapbook_platform.staff import ROLES

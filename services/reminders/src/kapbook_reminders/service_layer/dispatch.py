@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from kapbook_platform.clock import Clock
 from kapbook_platform.database import is_database_unavailable
 from kapbook_reminders.adapters import tables as t
 from kapbook_reminders.adapters.smtp import DeliveryFailed, MailConnection, MailSender
@@ -37,7 +38,6 @@ from kapbook_reminders.service_layer.planning import latest_version
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 Composer = Callable[[dict[str, Any], datetime], EmailMessage]
 # Long enough for one SMTP transaction (each step times out after SMTP_TIMEOUT, 10 s by default);
 # it is also how long the messages of a dispatcher that died wait before another one sends them.

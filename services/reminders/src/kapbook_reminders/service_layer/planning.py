@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kapbook_platform.clock import Clock
 from kapbook_platform.contracts import Envelope, EventType
 from kapbook_reminders.adapters import tables as t
 from kapbook_reminders.domain.booking import BookingSnapshot
@@ -29,8 +30,6 @@ from kapbook_reminders.domain.plan import (
     plan_messages,
 )
 from kapbook_reminders.domain.plan_config import NotificationPlans
-
-Clock = Callable[[], datetime]
 
 
 def snapshot_from_event(data: dict[str, Any]) -> BookingSnapshot:
