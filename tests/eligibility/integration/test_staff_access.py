@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from kapbook_platform.contracts import EventType, make_envelope
-from kapbook_platform.staff import new_staff_token, token_digest
+from kapbook_platform.staff.tokens import new_staff_token, token_digest
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from kapbook_eligibility.service_layer.screenings import ScreeningService
 from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.config import ConfigError
 from kapbook_platform.runtime import ServiceRuntime, upgrade_database
-from kapbook_platform.staff import staff_event_handlers
+from kapbook_platform.staff.projection import staff_event_handlers
 
 
 @dataclass

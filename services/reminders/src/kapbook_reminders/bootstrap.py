@@ -8,7 +8,7 @@ from datetime import timedelta
 from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.contracts import EventType
 from kapbook_platform.runtime import ServiceRuntime, upgrade_database
-from kapbook_platform.staff import staff_event_handlers
+from kapbook_platform.staff.projection import staff_event_handlers
 from kapbook_reminders.adapters import tables
 from kapbook_reminders.adapters.smtp import MailSender, SmtpSender
 from kapbook_reminders.config import RemindersConfig

@@ -9,7 +9,7 @@ from kapbook_booking.entrypoints.http import bookings, staff_bookings
 from kapbook_booking.entrypoints.http import calendar_feed, staff_calendar, staff_catalog, staff_schedules
 from kapbook_booking.entrypoints.web import register_web
 from kapbook_platform.logs import configure_logging
-from kapbook_platform.staff import StaffAuth
+from kapbook_platform.staff.web import StaffAuth
 from kapbook_platform.web.app import create_service_app, register_health
 from kapbook_platform.web.errors import error_response
 

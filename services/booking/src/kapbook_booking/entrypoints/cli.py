@@ -11,7 +11,7 @@ from kapbook_platform.cli import dead_letters_command
 from kapbook_platform.clock import utc_now
 from kapbook_platform.logs import configure_logging
 from kapbook_platform.runtime import consumer_loop, relay_loop, run_until_signalled
-from kapbook_platform.staff import ROLES
+from kapbook_platform.staff.principal import ROLES
 
 
 @click.group()

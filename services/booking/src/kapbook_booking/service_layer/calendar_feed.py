@@ -20,7 +20,7 @@ from kapbook_booking.adapters import tables as t
 from kapbook_booking.service_layer.catalog import new_calendar_token
 from kapbook_booking.service_layer.staff_records import StaffWrites, fetch_or_404
 from kapbook_platform.clock import Clock
-from kapbook_platform.staff import StaffPrincipal
+from kapbook_platform.staff.principal import StaffPrincipal
 
 PRODID = "-//Kapbook//Booking staff calendar//EN"
 FEED_PATH = "/api/booking/v1/calendars/{token}.ics"

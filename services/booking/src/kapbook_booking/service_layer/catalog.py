@@ -22,7 +22,7 @@ from kapbook_booking.service_layer.staff_records import (
     refuse_if_referenced,
     require_exists,
 )
-from kapbook_platform.staff import StaffPrincipal
+from kapbook_platform.staff.principal import StaffPrincipal
 from kapbook_platform.web.errors import Conflict, Unprocessable
 
 APPOINTMENT_CATEGORIES = (

@@ -31,7 +31,8 @@ from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.contracts import EventType
 from kapbook_platform.database import retry_on_conflict
 from kapbook_platform.messaging.outbox import Outbox
-from kapbook_platform.staff import StaffPrincipal, record_audit
+from kapbook_platform.staff.audit import record_audit
+from kapbook_platform.staff.principal import StaffPrincipal
 
 EVENTS = {"cancelled": EventType.BOOKING_CANCELLED, "noshow": EventType.BOOKING_NOSHOW, "fulfilled": EventType.BOOKING_COMPLETED}
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from kapbook_booking.adapters import tables as t
 from kapbook_booking.service_layer.staff_records import StaffWrites, fetch_or_404, require_exists
 from kapbook_platform.clock import Clock
-from kapbook_platform.staff import StaffPrincipal
+from kapbook_platform.staff.principal import StaffPrincipal
 from kapbook_platform.web.errors import Unprocessable
 
 Record = dict[str, Any]

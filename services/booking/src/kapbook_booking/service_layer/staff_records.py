@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_platform.database import read_only
-from kapbook_platform.staff import StaffPrincipal, record_audit
+from kapbook_platform.staff.audit import record_audit
+from kapbook_platform.staff.principal import StaffPrincipal
 from kapbook_platform.web.errors import Conflict, NotFound, Unprocessable
 
 

@@ -18,7 +18,8 @@ from kapbook_eligibility.service_layer.screenings import answers_context, result
 from kapbook_platform.clock import Clock
 from kapbook_platform.contracts import EventType
 from kapbook_platform.messaging.outbox import Outbox
-from kapbook_platform.staff import StaffPrincipal, record_audit
+from kapbook_platform.staff.audit import record_audit
+from kapbook_platform.staff.principal import StaffPrincipal
 
 log = logging.getLogger(__name__)
 QueueStatus = Literal["pending", "reviewed"]

@@ -15,7 +15,8 @@ from kapbook_eligibility.adapters import repository as repo
 from kapbook_eligibility.domain import InvalidRuleSet, RuleSet, load_default_ruleset
 from kapbook_eligibility.service_layer.errors import ConcurrentChange, RuleSetRejected, RuleSetVersionTaken
 from kapbook_platform.clock import Clock
-from kapbook_platform.staff import StaffPrincipal, record_audit
+from kapbook_platform.staff.audit import record_audit
+from kapbook_platform.staff.principal import StaffPrincipal
 
 log = logging.getLogger(__name__)
 SEEDED_BY = "Kapbook (packaged default)"

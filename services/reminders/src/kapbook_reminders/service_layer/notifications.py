@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from kapbook_platform.staff import record_audit
+from kapbook_platform.staff.audit import record_audit
 from kapbook_reminders.adapters import tables as t
 from kapbook_reminders.domain.unsubscribe import normalise_email
 from kapbook_reminders.service_layer.dispatch import check_before_sending

@@ -10,7 +10,8 @@ from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
 from kapbook_booking.service_layer.catalog import StaffCatalog
 from kapbook_booking.service_layer.schedules import StaffSchedules
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
-from kapbook_platform.staff import StaffPrincipal, require_staff
+from kapbook_platform.staff.principal import StaffPrincipal
+from kapbook_platform.staff.web import require_staff
 
 ADMIN = ("admin",)
 SCHEDULERS = ("admin", "front_desk")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_smorest import Api
 
-from kapbook_platform.staff import StaffPrincipal
+from kapbook_platform.staff.principal import StaffPrincipal
 
 
 def container():

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from kapbook_eligibility.entrypoints.http import container
 from kapbook_platform.contracts.http import EligibilityDecisionSchema
-from kapbook_platform.staff import require_service_token
+from kapbook_platform.staff.web import require_service_token
 
 blp = Blueprint("decisions", __name__, url_prefix="/api/eligibility/v1", description="Decision lookup (services)")
 

@@ -14,7 +14,7 @@ from kapbook_eligibility.entrypoints.http.schemas import (
     ScreeningSummarySchema,
 )
 from kapbook_eligibility.service_layer.reviews import ReviewScreening
-from kapbook_platform.staff import require_staff
+from kapbook_platform.staff.web import require_staff
 
 blp = Blueprint("reviews", __name__, url_prefix="/api/eligibility/v1", description="Clinician review (staff)")
 

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from kapbook_platform.staff import require_staff
+from kapbook_platform.staff.web import require_staff
 from kapbook_platform.web.errors import Conflict, NotFound
 from kapbook_reminders.adapters.tables import MESSAGE_STATUSES
 from kapbook_reminders.bootstrap import RemindersContainer

@@ -17,7 +17,8 @@ from flask import Blueprint, current_app, g, make_response, redirect, render_tem
 
 from kapbook_booking.entrypoints.web.formatting import template_helpers
 from kapbook_booking.entrypoints.web.page_headers import secure_page
-from kapbook_platform.staff import STAFF_COOKIE, StaffPrincipal, bearer_token
+from kapbook_platform.staff.principal import StaffPrincipal
+from kapbook_platform.staff.web import STAFF_COOKIE, bearer_token
 
 bp = Blueprint("console", __name__, url_prefix="/staff", template_folder="../templates")
 

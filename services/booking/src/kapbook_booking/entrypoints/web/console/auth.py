@@ -15,7 +15,7 @@ from kapbook_booking.entrypoints.web.console.access import (
     safe_next,
     secure_cookies,
 )
-from kapbook_platform.staff import authenticate
+from kapbook_platform.staff.principal import authenticate
 
 NOTICES = {"signed_out": "You are signed out."}
 
