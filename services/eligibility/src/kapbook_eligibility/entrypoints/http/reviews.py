@@ -5,7 +5,6 @@ from flask.views import MethodView
 from marshmallow import RAISE
 from flask_smorest import Blueprint
 
-from kapbook_eligibility.entrypoints.http import container, current_staff
 from kapbook_eligibility.entrypoints.http.schemas import (
     ReviewQuerySchema,
     ReviewRequestSchema,
@@ -13,6 +12,7 @@ from kapbook_eligibility.entrypoints.http.schemas import (
     ScreeningDetailSchema,
     ScreeningSummarySchema,
 )
+from kapbook_eligibility.entrypoints.wiring import container, current_staff
 from kapbook_eligibility.service_layer.reviews import ReviewScreening
 from kapbook_platform.staff.web import require_staff
 
