@@ -38,14 +38,15 @@ from aiosmtpd.handlers import Mailbox
 from kapbook_booking.bootstrap import bootstrap as bootstrap_booking
 from kapbook_booking.config import BookingConfig
 from kapbook_platform.contracts import EventType
-from kapbook_platform.scratch import drop_amqp_namespace
 from kapbook_reminders.bootstrap import bootstrap as bootstrap_reminders
 from kapbook_reminders.config import RemindersConfig
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # support.scratch: the test helpers
 
 from figures import AIMS, add_json_option, percentile, record, write_json  # noqa: E402
 from processes import free_port, wait_for_port  # noqa: E402
+from support.scratch import drop_amqp_namespace  # noqa: E402
 
 ACCEPTED_AT = "X-Bench-Accepted-At"
 

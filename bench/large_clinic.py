@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import tempfile
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-
 from kapbook_booking.adapters import tables as t
-from kapbook_platform.scratch import fresh_postgres_database
 from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # support.scratch: the test helpers
+
+from support.scratch import fresh_postgres_database  # noqa: E402
 
 ZONE = ZoneInfo("America/New_York")
 CLINICIANS, CHAIRS, BOOKINGS = 50, 10, 5_000

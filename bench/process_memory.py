@@ -31,14 +31,13 @@ from pathlib import Path
 import requests
 import yaml
 
-from kapbook_platform.scratch import drop_amqp_namespace, fresh_postgres_database
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from figures import add_json_option, record, write_json  # noqa: E402
 from processes import children_of, memory_mib  # noqa: E402
+from support.scratch import drop_amqp_namespace, fresh_postgres_database  # noqa: E402
 from support.system import BIN, SERVICES, SystemUnderTest  # noqa: E402 - the launcher the fault tests use
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"

@@ -31,15 +31,16 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select
 
 from kapbook_platform.contracts import EventType, make_envelope
-from kapbook_platform.scratch import fresh_postgres_database
 from kapbook_reminders.adapters import tables as t
 from kapbook_reminders.bootstrap import bootstrap
 from kapbook_reminders.config import RemindersConfig
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # support.scratch: the test helpers
 
 from figures import add_json_option, record, write_json  # noqa: E402
 from processes import free_port, process_cpu_seconds, wait_for_port  # noqa: E402
+from support.scratch import fresh_postgres_database  # noqa: E402
 
 IDLE_ROUNDS_TO_STOP = 10
 

@@ -45,10 +45,10 @@ from support.fault_checks import (  # noqa: E402
     one_confirmation_per_booking,
     settled_and_healthy,
 )
+from support.scratch import drop_amqp_namespace, fresh_postgres_database  # noqa: E402
 from support.system import SERVICES, SystemUnderTest  # noqa: E402
 
 from kapbook_platform.database import create_db_engine, make_session_factory  # noqa: E402
-from kapbook_platform.scratch import drop_amqp_namespace, fresh_postgres_database  # noqa: E402
 
 BIN = Path(sys.executable).parent
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")

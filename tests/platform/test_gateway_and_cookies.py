@@ -11,7 +11,7 @@ from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.entrypoints.app import create_app
 from kapbook_platform.gateway import Gateway
-from kapbook_platform.staff import STAFF_COOKIE
+from kapbook_platform.staff.web import STAFF_COOKIE
 from support.clinic import ClinicBuilder
 from support.pipeline import free_port
 

@@ -18,8 +18,8 @@ import pytest
 import requests
 
 from kapbook_eligibility.domain import load_questionnaire
-from kapbook_platform.scratch import drop_amqp_namespace
 from support.pipeline import wait_for
+from support.scratch import drop_amqp_namespace
 from support.system import BIN, SystemUnderTest
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,8 @@ from kapbook_booking.service_layer.demo import seed_demo_clinic
 from kapbook_eligibility.bootstrap import bootstrap as eligibility_bootstrap
 from kapbook_eligibility.config import EligibilityConfig
 from kapbook_eligibility.entrypoints.app import create_app as eligibility_app
-from kapbook_platform.staff import ROLES, token_digest
+from kapbook_platform.staff.principal import ROLES
+from kapbook_platform.staff.tokens import token_digest
 from kapbook_reminders.bootstrap import bootstrap as reminders_bootstrap
 from kapbook_reminders.config import RemindersConfig
 from kapbook_reminders.entrypoints.app import create_app as reminders_app

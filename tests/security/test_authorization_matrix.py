@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kapbook_platform.staff import ROLES
+from kapbook_platform.staff.principal import ROLES
 from kapbook_reminders.domain.unsubscribe import unsubscribe_token
 
 pytestmark = pytest.mark.integration

@@ -1,5 +1,5 @@
 """Whether the real PostgreSQL and RabbitMQ are reachable; fresh databases and namespaces come from
-``kapbook_platform.scratch``."""
+``support.scratch``."""
 from __future__ import annotations
 
 import socket
@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 from kombu import Connection
 
-from kapbook_platform.scratch import drop_amqp_namespace, fresh_postgres_database
+from support.scratch import drop_amqp_namespace, fresh_postgres_database
 
 __all__ = ["amqp_reachable", "drop_amqp_namespace", "fresh_postgres_database", "postgres_reachable"]
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_booking.adapters import tables as t
-from kapbook_platform.staff import token_digest
+from kapbook_platform.staff.tokens import token_digest
 
 
 def new_id() -> str:

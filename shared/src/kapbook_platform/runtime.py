@@ -22,7 +22,7 @@ from kapbook_platform.messaging.outbox import Outbox, OutboxRelay
 from kapbook_platform.messaging.tables import dead_letter_table, inbox_table, outbox_table
 from kapbook_platform.messaging.topology import Topology
 from kapbook_platform.messaging.transport import open_connection, topology_for
-from kapbook_platform.staff import audit_log_table, staff_credentials_table
+from kapbook_platform.staff.tables import audit_log_table, staff_credentials_table
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ from kapbook_booking.adapters import tables as t
 from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.entrypoints.app import create_app
-from kapbook_platform.staff import ROLES, token_digest
+from kapbook_platform.staff.principal import ROLES
+from kapbook_platform.staff.tokens import token_digest
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.entrypoints.app import create_app
 from kapbook_platform.contracts import EventType, make_envelope
-from kapbook_booking.entrypoints.consumers import event_handlers, record_decision, record_review
+from kapbook_booking.entrypoints.consumers import record_decision, record_review
 from support.clinic import ClinicBuilder, patient
 from support.pipeline import free_port
 
@@ -167,7 +167,7 @@ def test_a_queued_v1_decision_with_reason_codes_is_still_honoured(service, clini
         "screening_id": "s-old", "patient_email": "pat@example.org", "outcome": "eligible", "reason_codes": [],
         "ruleset_version": "v1", "decided_at": now.isoformat(), "valid_until": (now + timedelta(days=90)).isoformat()})
     with service.runtime.sessions.begin() as session:
-        event_handlers(service)[decided.type](session, decided)
+        service.handlers[decided.type](session, decided)
     assert book(service, clinic, "s-old").status_code == 201
 
 

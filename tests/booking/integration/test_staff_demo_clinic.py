@@ -12,7 +12,7 @@ from kapbook_booking.entrypoints.app import create_app
 from kapbook_booking.service_layer.catalog import APPOINTMENT_CATEGORIES
 from kapbook_booking.service_layer.demo import demo_id, seed_demo_clinic
 from kapbook_booking.service_layer.schedules import WeeklyInterval, check_weekly_interval
-from kapbook_platform.staff import token_digest
+from kapbook_platform.staff.tokens import token_digest
 
 pytestmark = pytest.mark.integration
 SEEDED_TABLES = (t.locations, t.rooms, t.appointment_types, t.clinicians, t.clinician_appointment_types, t.working_hours)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from kapbook_eligibility.bootstrap import EligibilityContainer, bootstrap
 from kapbook_eligibility.config import EligibilityConfig
 from kapbook_eligibility.entrypoints.app import create_app
-from kapbook_platform.staff import new_staff_token, token_digest
+from kapbook_platform.staff.tokens import new_staff_token, token_digest
 
 PUBLIC_URL = "https://clinic.example"
 START = datetime(2026, 11, 20, 15, 30, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from kapbook_platform.contracts import EventType, make_envelope
-from kapbook_platform.staff import new_staff_token, token_digest
+from kapbook_platform.staff.tokens import new_staff_token, token_digest
 
 pytestmark = pytest.mark.integration
 
@@ -109,7 +109,7 @@ def test_a_token_issued_by_the_booking_service_arrives_through_the_consumer(clie
         connection.Producer(serializer="json").publish(
             issued.to_json_dict(), exchange=runtime.topology.events_exchange, routing_key=issued.routing_key
         )
-    consumer = runtime.consumer(eligibility.event_handlers())
+    consumer = runtime.consumer(eligibility.handlers)
     worker = threading.Thread(target=consumer.run, daemon=True)
     worker.start()
     try:

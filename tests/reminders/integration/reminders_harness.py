@@ -29,7 +29,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from kapbook_platform.contracts import EventType, make_envelope
-from kapbook_platform.staff import new_staff_token, token_digest
+from kapbook_platform.staff.tokens import new_staff_token, token_digest
 from kapbook_reminders.adapters import tables as t
 from kapbook_reminders.bootstrap import RemindersContainer, bootstrap
 from kapbook_reminders.config import RemindersConfig

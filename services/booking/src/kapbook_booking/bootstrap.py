@@ -8,7 +8,8 @@ from sqlalchemy import select
 from kapbook_booking.adapters import tables
 from kapbook_booking.adapters.eligibility_client import EligibilityClient
 from kapbook_booking.config import BookingConfig
-from kapbook_booking.service_layer.bookings import BookingService, Clock, utc_now
+from kapbook_booking.entrypoints.consumers import screening_event_handlers
+from kapbook_booking.service_layer.bookings import BookingService
 from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
 from kapbook_booking.service_layer.catalog import StaffCatalog
 from kapbook_booking.service_layer.schedules import StaffSchedules
@@ -17,7 +18,9 @@ from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_booking.service_layer.eligibility import EligibilityGate
 from kapbook_booking.service_layer.lifecycle import BookingLifecycle
 from kapbook_booking.service_layer.links import ManageLinks
+from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.database import read_only
+from kapbook_platform.messaging.consumer import EventHandler
 from kapbook_platform.runtime import ServiceRuntime, upgrade_database
 
 
@@ -31,6 +34,7 @@ class BookingContainer:
     schedules: StaffSchedules
     staff_calendar: StaffCalendar
     calendar_feeds: CalendarFeeds
+    handlers: dict[str, EventHandler]  # event type → what the consumer does with it
 
     def clinician_names(self) -> dict[str, str]:
         # A read: on SQLite it must not take the write lock (availability answers call this).
@@ -62,4 +66,5 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         schedules=StaffSchedules(writes, clock),
         staff_calendar=StaffCalendar(writes, clock),
         calendar_feeds=CalendarFeeds(writes, config.public_base_url, clock),
+        handlers=screening_event_handlers(),
     )

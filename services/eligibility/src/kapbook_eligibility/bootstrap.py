@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,12 +13,12 @@ from kapbook_eligibility.domain import CrisisResource, InvalidCrisisResources, d
 from kapbook_eligibility.service_layer.keys import RotationReport, rotate_keys
 from kapbook_eligibility.service_layer.reviews import ReviewService
 from kapbook_eligibility.service_layer.rule_sets import RuleSetService
-from kapbook_eligibility.service_layer.screenings import ScreeningService, utc_now
+from kapbook_eligibility.service_layer.screenings import ScreeningService
+from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.config import ConfigError
+from kapbook_platform.messaging.consumer import EventHandler
 from kapbook_platform.runtime import ServiceRuntime, upgrade_database
-from kapbook_platform.staff import staff_event_handlers
-
-Clock = Callable[[], datetime]
+from kapbook_platform.staff.projection import staff_event_handlers
 
 
 @dataclass
@@ -31,6 +29,7 @@ class EligibilityContainer:
     rule_sets: RuleSetService
     screenings: ScreeningService
     reviews: ReviewService
+    handlers: dict[str, EventHandler]  # event type → what the consumer does with it
 
     def migrate(self) -> None:
         """Apply the migrations, then make sure a rule set is in force."""
@@ -39,9 +38,6 @@ class EligibilityContainer:
 
     def rotate_keys(self) -> RotationReport:
         return rotate_keys(self.runtime.sessions, self.cipher)
-
-    def event_handlers(self) -> dict:
-        return staff_event_handlers(self.runtime.tables["staff_credentials"])
 
 
 def bootstrap(config: EligibilityConfig | None = None, clock: Clock = utc_now) -> EligibilityContainer:
@@ -61,7 +57,8 @@ def bootstrap(config: EligibilityConfig | None = None, clock: Clock = utc_now) -
         clock,
     )
     reviews = ReviewService(runtime.sessions, runtime.outbox, cipher, audit_log, clock)
-    return EligibilityContainer(config, runtime, cipher, rule_sets, screenings, reviews)
+    handlers = staff_event_handlers(runtime.tables["staff_credentials"])
+    return EligibilityContainer(config, runtime, cipher, rule_sets, screenings, reviews, handlers=handlers)
 
 
 def crisis_resources_for(config: EligibilityConfig) -> tuple[CrisisResource, ...]:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
+from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.contracts import EventType
 from kapbook_platform.runtime import ServiceRuntime, upgrade_database
-from kapbook_platform.staff import staff_event_handlers
+from kapbook_platform.staff.projection import staff_event_handlers
 from kapbook_reminders.adapters import tables
 from kapbook_reminders.adapters.repository import SqlMessageStore
 from kapbook_reminders.adapters.smtp import MailSender, SmtpSender
@@ -19,8 +19,6 @@ from kapbook_reminders.service_layer.dispatch import Dispatcher
 from kapbook_reminders.service_layer.planning import MessagePlanner
 from kapbook_reminders.service_layer.rendering import MessageComposer
 
-Clock = Callable[[], datetime]
-
 BOOKING_EVENTS = (
     EventType.BOOKING_CREATED,
     EventType.BOOKING_RESCHEDULED,
@@ -28,10 +26,6 @@ BOOKING_EVENTS = (
     EventType.BOOKING_NOSHOW,
     EventType.BOOKING_COMPLETED,
 )
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from kapbook_platform.clock import utc_now
 from kapbook_platform.contracts.events import EVENT_SCHEMAS
 
 SPEC_VERSION = "1.0"
@@ -43,7 +44,7 @@ class Envelope:
     source: str
     data: dict[str, Any]
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    time: datetime = field(default_factory=utc_now)
     correlationid: str | None = None
 
     @property

@@ -5,7 +5,9 @@ scores or free-text clinical notes (the eligibility service keeps those).
 """
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import fields, validate
+
+from kapbook_platform.contracts.schemas import StrictSchema
 
 
 class EventType:
@@ -22,11 +24,6 @@ class EventType:
     SCREENING_REVIEWED = "kapbook.screening.reviewed.v1"
     STAFF_CREDENTIAL_ISSUED = "kapbook.staff.credential_issued.v1"
     STAFF_CREDENTIAL_REVOKED = "kapbook.staff.credential_revoked.v1"
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class NamedRef(StrictSchema):

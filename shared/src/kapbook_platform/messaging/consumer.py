@@ -19,7 +19,6 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 from kombu import Connection, Message
@@ -27,6 +26,7 @@ from kombu.mixins import ConsumerMixin
 from sqlalchemy import Engine, Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kapbook_platform.clock import utc_now
 from kapbook_platform.contracts import Envelope, InvalidEvent, parse_envelope
 from kapbook_platform.database import is_database_unavailable
 from kapbook_platform.logs import reset_correlation_id, set_correlation_id
@@ -138,7 +138,7 @@ class EventConsumer(ConsumerMixin):
             if seen:
                 return False
             session.execute(
-                self.inbox.insert().values(event_id=envelope.id, type=envelope.type, handled_at=datetime.now(timezone.utc))
+                self.inbox.insert().values(event_id=envelope.id, type=envelope.type, handled_at=utc_now())
             )
             handler = self.handlers.get(envelope.type)
             if handler is not None:
@@ -156,7 +156,7 @@ class EventConsumer(ConsumerMixin):
                     type=envelope.type if envelope else None,
                     reason=reason[:2000],
                     body=text,
-                    dead_at=datetime.now(timezone.utc),
+                    dead_at=utc_now(),
                 )
             )
         producer = self.connection.Producer(serializer="json")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
 from typing import Any
 
 from kombu import Connection
 from sqlalchemy import Engine, Table, func, select, update
 from sqlalchemy.orm import Session
 
+from kapbook_platform.clock import utc_now
 from kapbook_platform.contracts import Envelope, make_envelope
 from kapbook_platform.logs import current_correlation_id
 from kapbook_platform.messaging.topology import Topology
@@ -78,7 +78,7 @@ class OutboxRelay:
                 connection.execute(
                     update(self.table)
                     .where(self.table.c.id.in_(published))
-                    .values(published_at=datetime.now(timezone.utc), attempts=self.table.c.attempts + 1)
+                    .values(published_at=utc_now(), attempts=self.table.c.attempts + 1)
                 )
         if failure is not None:
             raise BrokerUnavailable(str(failure)) from failure

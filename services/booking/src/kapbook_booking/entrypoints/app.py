@@ -9,7 +9,7 @@ from kapbook_booking.entrypoints.http import calendar_feed, staff_calendar, staf
 from kapbook_booking.entrypoints.errors import register_booking_errors
 from kapbook_booking.entrypoints.web import register_web
 from kapbook_platform.logs import configure_logging
-from kapbook_platform.staff import StaffAuth
+from kapbook_platform.staff.web import StaffAuth
 from kapbook_platform.web.app import create_service_app, register_health
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 import click
 
 from kapbook_booking.bootstrap import bootstrap
-from kapbook_booking.service_layer.bookings import utc_now
 from kapbook_booking.service_layer.demo import seed_demo_clinic
 from kapbook_booking.service_layer.staff import issue_staff_token
-from kapbook_booking.entrypoints.consumers import event_handlers
 from kapbook_platform.cli import dead_letters_command
+from kapbook_platform.clock import utc_now
 from kapbook_platform.logs import configure_logging
 from kapbook_platform.runtime import consumer_loop, relay_loop, run_until_signalled
-from kapbook_platform.staff import ROLES
+from kapbook_platform.staff.principal import ROLES
 
 
 @click.group()
@@ -59,7 +58,7 @@ def worker(relay: bool, consume: bool) -> None:
     if relay:
         loops["relay"] = relay_loop(container.runtime)
     if consume:
-        loops["consumer"] = consumer_loop(container.runtime, event_handlers(container))
+        loops["consumer"] = consumer_loop(container.runtime, container.handlers)
     run_until_signalled(loops, heartbeat_path=container.config.var_dir / "heartbeats" / container.config.service_name)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from kapbook_booking.adapters import repository as repo
 from kapbook_booking.adapters.eligibility_client import EligibilityDecision
 from kapbook_platform.contracts import Envelope, EventType
+from kapbook_platform.messaging.consumer import EventHandler
 
 
 def record_decision(session: Session, envelope: Envelope) -> None:
@@ -32,6 +33,7 @@ def record_review(session: Session, envelope: Envelope) -> None:
     )
 
 
-def event_handlers(_container) -> dict:
+def screening_event_handlers() -> dict[str, EventHandler]:
+    """What the booking service consumes: the eligibility service's decisions (the bootstrap puts them on the container)."""
     return {EventType.SCREENING_DECIDED: record_decision, EventType.SCREENING_DECIDED_V1: record_decision,
             EventType.SCREENING_REVIEWED: record_review}

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -27,17 +26,13 @@ from kapbook_booking.domain.model import (
 from kapbook_booking.service_layer.availability import AvailabilityQuery, free_slots
 from kapbook_booking.service_layer.eligibility import NOT_NEEDED, EligibilityGate, ScreeningLookup
 from kapbook_booking.service_layer.links import ManageLinks
+from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.contracts import EventType
 from kapbook_platform.database import read_only, retry_on_conflict
 from kapbook_platform.messaging.outbox import Outbox
 
-Clock = Callable[[], datetime]
 # Two requests may pick the same free chair at once; the loser retries with fresh data.
 CHOICE_ATTEMPTS = 3
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ cancelled bookings stay in the feed for a while as STATUS:CANCELLED so subscribe
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +18,8 @@ from kapbook_booking.adapters import repository as repo
 from kapbook_booking.adapters import tables as t
 from kapbook_booking.service_layer.catalog import new_calendar_token
 from kapbook_booking.service_layer.staff_records import StaffWrites, fetch_or_404
-from kapbook_platform.staff import StaffPrincipal
+from kapbook_platform.clock import Clock
+from kapbook_platform.staff.principal import StaffPrincipal
 
 PRODID = "-//Kapbook//Booking staff calendar//EN"
 FEED_PATH = "/api/booking/v1/calendars/{token}.ics"
@@ -33,7 +33,7 @@ REFRESH_INTERVAL = timedelta(minutes=15)
 class CalendarFeeds:
     writes: StaffWrites
     public_base_url: str
-    clock: Callable[[], datetime]
+    clock: Clock
 
     def url_for(self, token: str) -> str:
         return self.public_base_url.rstrip("/") + FEED_PATH.format(token=token)

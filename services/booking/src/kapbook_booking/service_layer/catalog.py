@@ -23,7 +23,7 @@ from kapbook_booking.service_layer.staff_records import (
     refuse_if_referenced,
     require_exists,
 )
-from kapbook_platform.staff import StaffPrincipal
+from kapbook_platform.staff.principal import StaffPrincipal
 
 APPOINTMENT_CATEGORIES = (
     "consultation", "evaluation", "preparation", "dosing_iv", "dosing_esketamine", "dosing_im", "integration", "booster",

@@ -22,12 +22,14 @@ from kapbook_booking.domain.model import (
     next_status,
 )
 from kapbook_booking.adapters.schedules import load_schedules
-from kapbook_booking.service_layer.bookings import Clock, booking_view, publish_booking_event, utc_now
+from kapbook_booking.service_layer.bookings import booking_view, publish_booking_event
 from kapbook_booking.service_layer.links import ManageLinks
+from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.contracts import EventType
 from kapbook_platform.database import retry_on_conflict
 from kapbook_platform.messaging.outbox import Outbox
-from kapbook_platform.staff import StaffPrincipal, record_audit
+from kapbook_platform.staff.audit import record_audit
+from kapbook_platform.staff.principal import StaffPrincipal
 
 EVENTS = {"cancelled": EventType.BOOKING_CANCELLED, "noshow": EventType.BOOKING_NOSHOW, "fulfilled": EventType.BOOKING_COMPLETED}
 

@@ -6,7 +6,7 @@ two staff members cannot both add an interval that overlaps the other's.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from kapbook_booking.adapters import tables as t
 from kapbook_booking.service_layer.staff_records import StaffWrites, fetch_or_404, require_exists
-from kapbook_platform.staff import StaffPrincipal
+from kapbook_platform.clock import Clock
+from kapbook_platform.staff.principal import StaffPrincipal
 from kapbook_platform.web.errors import Unprocessable
 
 Record = dict[str, Any]
@@ -74,7 +75,7 @@ def check_weekly_interval(candidate: WeeklyInterval, others: Iterable[WeeklyInte
 @dataclass(frozen=True)
 class StaffSchedules:
     writes: StaffWrites
-    clock: Callable[[], datetime]
+    clock: Clock
 
     # --- weekly working hours ------------------------------------------------------
 

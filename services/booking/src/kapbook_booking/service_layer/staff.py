@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from kapbook_booking.adapters import repository as repo
 from kapbook_platform.contracts import EventType
 from kapbook_platform.messaging.outbox import Outbox
-from kapbook_platform.staff import ROLES, new_staff_token, token_digest
+from kapbook_platform.staff.principal import ROLES
+from kapbook_platform.staff.tokens import new_staff_token, token_digest
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ conversion of local hours, so the calendar and the slots agree across DST change
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from kapbook_booking.adapters import tables as t
 from kapbook_booking.domain.availability import ClinicianSchedule, WeeklyHours, local_to_utc, working_intervals_between
 from kapbook_booking.service_layer.staff_records import StaffWrites, fetch_or_404
+from kapbook_platform.clock import Clock
 from kapbook_platform.web.errors import NotFound
 
 Record = dict[str, Any]
@@ -55,7 +56,7 @@ def calendar_range(view: View, day: date, zone: ZoneInfo) -> tuple[datetime, dat
 @dataclass(frozen=True)
 class StaffCalendar:
     writes: StaffWrites
-    clock: Callable[[], datetime]
+    clock: Clock
 
     def view(self, query: CalendarQuery) -> Record:
         """Bookings (holds included, with status), time off and working intervals in the range."""

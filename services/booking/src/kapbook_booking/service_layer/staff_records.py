@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from kapbook_booking.adapters import repository as repo
 from kapbook_booking.service_layer.errors import ConcurrentChange, Conflict, Invalid, NotFound
 from kapbook_platform.database import read_only
-from kapbook_platform.staff import StaffPrincipal, record_audit
+from kapbook_platform.staff.audit import record_audit
+from kapbook_platform.staff.principal import StaffPrincipal
 
 
 @dataclass(frozen=True)

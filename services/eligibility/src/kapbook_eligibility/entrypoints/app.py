@@ -7,7 +7,7 @@ from kapbook_eligibility.bootstrap import EligibilityContainer, bootstrap
 from kapbook_eligibility.entrypoints.http import register_blueprints
 from kapbook_eligibility.service_layer.errors import EligibilityError
 from kapbook_platform.logs import configure_logging
-from kapbook_platform.staff import StaffAuth
+from kapbook_platform.staff.web import StaffAuth
 from kapbook_platform.web.app import create_service_app, register_health
 from kapbook_platform.web.errors import error_response
 

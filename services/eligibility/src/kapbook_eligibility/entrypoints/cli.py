@@ -50,7 +50,7 @@ def worker(relay: bool, consume: bool) -> None:
     if relay:
         loops["relay"] = relay_loop(container.runtime)
     if consume:
-        loops["consumer"] = consumer_loop(container.runtime, container.event_handlers())
+        loops["consumer"] = consumer_loop(container.runtime, container.handlers)
     run_until_signalled(loops, heartbeat_path=container.config.var_dir / "heartbeats" / container.config.service_name)
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -16,13 +15,13 @@ from kapbook_eligibility.adapters.encryption import FieldCipher
 from kapbook_eligibility.domain import Decision
 from kapbook_eligibility.service_layer.errors import AlreadyReviewed, ReviewNotNeeded, ScreeningNotFound
 from kapbook_eligibility.service_layer.screenings import answers_context, result_context
+from kapbook_platform.clock import Clock
 from kapbook_platform.contracts import EventType
 from kapbook_platform.messaging.outbox import Outbox
-from kapbook_platform.staff import StaffPrincipal, record_audit
+from kapbook_platform.staff.audit import record_audit
+from kapbook_platform.staff.principal import StaffPrincipal
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 QueueStatus = Literal["pending", "reviewed"]
 REVIEWED_LIST_LIMIT = 100
 OPENED_ACTION = "screening.opened"

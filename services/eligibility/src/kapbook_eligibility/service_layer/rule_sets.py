@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table
@@ -15,11 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from kapbook_eligibility.adapters import repository as repo
 from kapbook_eligibility.domain import InvalidRuleSet, RuleSet, load_default_ruleset
 from kapbook_eligibility.service_layer.errors import ConcurrentChange, RuleSetRejected, RuleSetVersionTaken
-from kapbook_platform.staff import StaffPrincipal, record_audit
+from kapbook_platform.clock import Clock
+from kapbook_platform.staff.audit import record_audit
+from kapbook_platform.staff.principal import StaffPrincipal
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 SEEDED_BY = "Kapbook (packaged default)"
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from typing import Any
@@ -16,16 +16,11 @@ from kapbook_eligibility.adapters.encryption import FieldCipher
 from kapbook_eligibility.domain import CrisisResource, Decision, decide, load_questionnaire, validate_answers
 from kapbook_eligibility.service_layer.errors import AnswersRejected, ScreeningNotFound
 from kapbook_eligibility.service_layer.rule_sets import RuleSetService
+from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.contracts import EventType
 from kapbook_platform.messaging.outbox import Outbox
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def answers_context(screening_id: str) -> str:

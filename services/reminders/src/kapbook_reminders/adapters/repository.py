@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import Table, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from kapbook_platform.staff import record_audit
+from kapbook_platform.staff.audit import record_audit
 from kapbook_reminders.adapters import tables
 from kapbook_reminders.domain.booking import BookingSnapshot
 from kapbook_reminders.domain.plan import BookingVersion, MessageKind, PlannedMessage

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from kapbook_platform.logs import configure_logging
-from kapbook_platform.staff import StaffAuth
+from kapbook_platform.staff.web import StaffAuth
 from kapbook_platform.web.app import create_service_app, register_health
 from kapbook_reminders.bootstrap import RemindersContainer, bootstrap
 from kapbook_reminders.entrypoints.http import notifications

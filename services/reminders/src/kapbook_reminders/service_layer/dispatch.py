@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+from kapbook_platform.clock import Clock
 from kapbook_platform.database import is_database_unavailable
 from kapbook_reminders.adapters.repository import MessageStore
 from kapbook_reminders.adapters.smtp import DeliveryFailed, MailConnection, MailSender
@@ -32,7 +33,6 @@ from kapbook_reminders.domain.sending import check_before_sending
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 Composer = Callable[[dict[str, Any], datetime], EmailMessage]
 # Long enough for one SMTP transaction (each step times out after SMTP_TIMEOUT, 10 s by default);
 # it is also how long the messages of a dispatcher that died wait before another one sends them.

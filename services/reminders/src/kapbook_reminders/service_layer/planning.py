@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kapbook_platform.clock import Clock
 from kapbook_platform.contracts import Envelope, EventType
 from kapbook_reminders.adapters.repository import MessageStore, RemindersRepository
 from kapbook_reminders.domain.booking import BookingSnapshot
@@ -28,7 +29,6 @@ from kapbook_reminders.domain.plan import (
 )
 from kapbook_reminders.domain.plan_config import NotificationPlans
 
-Clock = Callable[[], datetime]
 REPLACED = "replaced by a later change to the booking"
 
 

@@ -19,6 +19,7 @@ from kapbook_booking.entrypoints.http.schemas import (
     IdempotencyHeaderSchema,
     RescheduleSchema,
 )
+from kapbook_booking.entrypoints.wiring import container, current_staff
 from kapbook_booking.service_layer.availability import AvailabilityQuery
 from kapbook_booking.service_layer.bookings import BookAppointment, HoldSlot
 from kapbook_platform.contracts.http import BookingRequestSchema
@@ -27,12 +28,8 @@ from kapbook_platform.web.ratelimit import public_write
 blp = Blueprint("bookings", __name__, url_prefix="/api/booking/v1", description="Find a time, book it, manage it")
 
 
-def container():
-    return current_app.extensions["kapbook_booking"]
-
-
 def staff_actor() -> str:
-    principal = current_app.extensions["kapbook_staff_auth"].current()
+    principal = current_staff()
     return f"staff:{principal.staff_id}" if principal else "patient"
 
 

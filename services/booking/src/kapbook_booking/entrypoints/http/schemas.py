@@ -1,7 +1,8 @@
 """Request and response schemas used only by the booking service's own routes."""
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from kapbook_platform.contracts.http import PatientSchema, TimeZoneName
+from kapbook_platform.contracts.schemas import StrictSchema
 
 
 class PatientViewSchema(PatientSchema):
@@ -37,10 +38,7 @@ class IdempotencyHeaderSchema(Schema):
     )
 
 
-class AvailabilityArgsSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class AvailabilityArgsSchema(StrictSchema):
     appointment_type = fields.String(required=True, validate=validate.Length(min=1, max=64))
     start = fields.Date(required=True, metadata={"description": "First day, in `timezone`"})
     end = fields.Date(required=True, metadata={"description": "Last day (inclusive), in `timezone`"})
@@ -64,10 +62,7 @@ class AvailabilitySchema(Schema):
     slots = fields.List(fields.Nested(SlotSchema), required=True)
 
 
-class HoldRequestSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class HoldRequestSchema(StrictSchema):
     appointment_type = fields.String(required=True, validate=validate.Length(min=1, max=64))
     start = fields.AwareDateTime(required=True)
     clinician_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
@@ -83,10 +78,7 @@ class HoldSchema(Schema):
     expires_at = fields.AwareDateTime(required=True)
 
 
-class RescheduleSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class RescheduleSchema(StrictSchema):
     start = fields.AwareDateTime(required=True)
 
 
@@ -94,8 +86,5 @@ class StaffRescheduleSchema(RescheduleSchema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
 
 
-class StaffCancelSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class StaffCancelSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=500))

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app
 from flask_smorest import Blueprint
 
+from kapbook_booking.entrypoints.wiring import container
 from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
 from kapbook_booking.service_layer.catalog import StaffCatalog
 from kapbook_booking.service_layer.schedules import StaffSchedules
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
-from kapbook_platform.staff import StaffPrincipal, require_staff
+from kapbook_platform.staff.web import require_staff
 
 ADMIN = ("admin",)
 SCHEDULERS = ("admin", "front_desk")
@@ -28,26 +28,17 @@ def staff_only(blp: Blueprint, *roles: str) -> Callable:
     return decorator
 
 
-def current_staff() -> StaffPrincipal:
-    """The signed-in staff member; only call from a view behind ``staff_only``."""
-    return current_app.extensions["kapbook_staff_auth"].current()
-
-
-def _container():
-    return current_app.extensions["kapbook_booking"]
-
-
 def catalog() -> StaffCatalog:
-    return _container().catalog
+    return container().catalog
 
 
 def schedules() -> StaffSchedules:
-    return _container().schedules
+    return container().schedules
 
 
 def staff_calendar() -> StaffCalendar:
-    return _container().staff_calendar
+    return container().staff_calendar
 
 
 def calendar_feeds() -> CalendarFeeds:
-    return _container().calendar_feeds
+    return container().calendar_feeds

@@ -1,24 +1,16 @@
 """Staff routes over bookings: read, cancel or reschedule with a reason, record the visit."""
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from kapbook_booking.entrypoints.http.schemas import BookingSchema, StaffCancelSchema, StaffRescheduleSchema
 from kapbook_booking.entrypoints.http.staff_access import staff_only
+from kapbook_booking.entrypoints.wiring import container, current_staff
 from kapbook_platform.web.errors import NotFound
 
 blp = Blueprint("staff_bookings", __name__, url_prefix="/api/booking/v1", description="Staff actions on bookings")
 NO_BOOKING = "No such booking (not_found)"
-
-
-def container():
-    return current_app.extensions["kapbook_booking"]
-
-
-def staff():
-    return current_app.extensions["kapbook_staff_auth"].current()
 
 
 @blp.route("/bookings/<string:booking_id>")
@@ -44,7 +36,7 @@ class StaffCancel(MethodView):
     @blp.alt_response(409, description="Cancelled or over already (invalid_status_change)")
     def post(self, body, booking_id):
         """Cancel a booking at any time, with a reason that is recorded (staff)"""
-        return container().lifecycle.cancel_by_staff(booking_id, staff(), body["reason"])
+        return container().lifecycle.cancel_by_staff(booking_id, current_staff(), body["reason"])
 
 
 @blp.route("/bookings/<string:booking_id>/reschedule")
@@ -56,7 +48,7 @@ class StaffReschedule(MethodView):
     @blp.alt_response(409, description="Not a booked appointment any more (invalid_status_change), or the new time is taken")
     def post(self, body, booking_id):
         """Move a booking, overriding the patient's notice window, with a recorded reason (staff)"""
-        return container().lifecycle.reschedule_by_staff(booking_id, body["start"], staff(), body["reason"])
+        return container().lifecycle.reschedule_by_staff(booking_id, body["start"], current_staff(), body["reason"])
 
 
 def _visit_route(action: str, summary: str):
@@ -65,7 +57,7 @@ def _visit_route(action: str, summary: str):
     @blp.alt_response(404, description=NO_BOOKING)
     @blp.alt_response(409, description="Not possible from the booking's status (invalid_status_change)")
     def post(self, booking_id):
-        return container().lifecycle.record_visit(booking_id, action, staff())
+        return container().lifecycle.record_visit(booking_id, action, current_staff())
 
     post.__doc__ = summary
     return type(f"Visit{action.title().replace('_', '')}", (MethodView,), {"post": post})

@@ -8,7 +8,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from kapbook_booking.entrypoints.http.staff_access import ADMIN, calendar_feeds, catalog, current_staff, staff_only
+from kapbook_booking.entrypoints.http.staff_access import ADMIN, calendar_feeds, catalog, staff_only
+from kapbook_booking.entrypoints.wiring import current_staff
 from kapbook_booking.entrypoints.http.staff_schemas import (
     AppointmentTypeChangeSchema,
     AppointmentTypeRequestSchema,

@@ -8,7 +8,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from kapbook_booking.entrypoints.http.staff_access import SCHEDULERS, current_staff, schedules, staff_only
+from kapbook_booking.entrypoints.http.staff_access import SCHEDULERS, schedules, staff_only
+from kapbook_booking.entrypoints.wiring import current_staff
 from kapbook_booking.entrypoints.http.staff_schemas import (
     OverrideQuerySchema,
     ScheduleOverrideRequestSchema,

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, send_from_directory, url_for
 from marshmallow import ValidationError
 
 from kapbook_booking.entrypoints.errors import http_status
 from kapbook_booking.entrypoints.web.formatting import template_helpers, zone_choices
 from kapbook_booking.entrypoints.web.page_headers import secure_page
 from kapbook_booking.entrypoints.web.public_catalog import catalog
+from kapbook_booking.entrypoints.wiring import container
 from kapbook_booking.service_layer.availability import AvailabilityQuery
 from kapbook_booking.service_layer.errors import BookingError
 from kapbook_platform.web.ratelimit import public_write
@@ -39,14 +40,10 @@ def _helpers() -> dict:
     return template_helpers()
 
 
-def _container():
-    return current_app.extensions["kapbook_booking"]
-
-
 @bp.get("/")
 def demo_clinic():
     """A demo clinic website with the booking widget embedded, as a clinic would embed it."""
-    public_url = _container().config.public_base_url.rstrip("/")
+    public_url = container().config.public_base_url.rstrip("/")
     return secure_page(make_response(render_template("patient/demo.html", public_url=public_url)), private=False)
 
 
@@ -68,7 +65,7 @@ def manage(token: str):
 @public_write()
 def cancel(token: str):
     try:
-        _container().lifecycle.cancel_by_patient(token)
+        container().lifecycle.cancel_by_patient(token)
     except BookingError as refusal:
         return _manage_page(token, error=refusal.message, status=http_status(refusal))
     return redirect(url_for("patient.manage", token=token, notice="cancelled"), code=303)
@@ -84,7 +81,7 @@ def reschedule(token: str):
     if new_start.tzinfo is None:
         return _manage_page(token, error="Please choose one of the times offered.", status=422, action="reschedule")
     try:
-        _container().lifecycle.reschedule_by_patient(token, new_start)
+        container().lifecycle.reschedule_by_patient(token, new_start)
     except BookingError as refusal:
         return _manage_page(token, error=refusal.message, status=http_status(refusal), action="reschedule")
     return redirect(url_for("patient.manage", token=token, notice="rescheduled"), code=303)
@@ -93,7 +90,7 @@ def reschedule(token: str):
 def _manage_page(token: str, *, notice: str | None = None, error: str | None = None, status: int = 200,
                  action: str | None = None):
     try:
-        booking = _container().lifecycle.booking_for_token(token)
+        booking = container().lifecycle.booking_for_token(token)
     except BookingError as refusal:
         page = render_template("patient/link_problem.html", message=refusal.message)
         return secure_page(make_response(page, http_status(refusal)), private=True)
@@ -136,7 +133,7 @@ def _reschedule_choices(booking: dict[str, Any], zone: str) -> dict[str, Any]:
         first = today
     query = AvailabilityQuery(booking["appointment_type"], first, first + WEEK, zone, clinician_id=booking["clinician_id"])
     try:
-        _kind, slots = _container().bookings.availability(query)
+        _kind, slots = container().bookings.availability(query)
     except BookingError as refusal:
         return {"slot_error": refusal.message, "days": {}, "first": first}
     days: dict[date, list] = defaultdict(list)

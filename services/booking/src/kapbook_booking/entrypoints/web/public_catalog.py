@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from kapbook_booking.entrypoints.wiring import container
 from kapbook_booking.service_layer.catalog import APPOINTMENT_CATEGORIES, StaffCatalog
-from kapbook_booking.service_layer.staff_records import StaffWrites
 
 blp = Blueprint(
     "public_catalog", __name__, url_prefix="/api/booking/v1",
@@ -46,8 +45,7 @@ class PublicCatalogSchema(Schema):
 
 def catalog() -> StaffCatalog:
     """The catalogue use cases (read-only here)."""
-    runtime = current_app.extensions["kapbook_booking"].runtime
-    return StaffCatalog(StaffWrites(runtime.sessions, runtime.tables["audit_log"]))
+    return container().catalog
 
 
 def bookable_types(types: list[dict[str, Any]], clinicians: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from kapbook_eligibility.entrypoints.http import container
+from kapbook_eligibility.entrypoints.wiring import container
 from kapbook_platform.contracts.http import EligibilityDecisionSchema
-from kapbook_platform.staff import require_service_token
+from kapbook_platform.staff.web import require_service_token
 
 blp = Blueprint("decisions", __name__, url_prefix="/api/eligibility/v1", description="Decision lookup (services)")
 

@@ -5,7 +5,6 @@ from flask.views import MethodView
 from marshmallow import RAISE
 from flask_smorest import Blueprint
 
-from kapbook_eligibility.entrypoints.http import container, current_staff
 from kapbook_eligibility.entrypoints.http.schemas import (
     ReviewQuerySchema,
     ReviewRequestSchema,
@@ -13,8 +12,9 @@ from kapbook_eligibility.entrypoints.http.schemas import (
     ScreeningDetailSchema,
     ScreeningSummarySchema,
 )
+from kapbook_eligibility.entrypoints.wiring import container, current_staff
 from kapbook_eligibility.service_layer.reviews import ReviewScreening
-from kapbook_platform.staff import require_staff
+from kapbook_platform.staff.web import require_staff
 
 blp = Blueprint("reviews", __name__, url_prefix="/api/eligibility/v1", description="Clinician review (staff)")
 

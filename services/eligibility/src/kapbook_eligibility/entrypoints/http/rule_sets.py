@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from kapbook_eligibility.entrypoints.http import container, current_staff
 from kapbook_eligibility.entrypoints.http.schemas import RuleSetRequestSchema, RuleSetSchema
-from kapbook_platform.staff import require_staff
+from kapbook_eligibility.entrypoints.wiring import container, current_staff
+from kapbook_platform.staff.web import require_staff
 
 blp = Blueprint("rule_sets", __name__, url_prefix="/api/eligibility/v1", description="Eligibility rule sets (staff)")
 

@@ -1,25 +1,9 @@
 """Request and response bodies of the eligibility API (the booking lookup's body is shared in contracts)."""
 from __future__ import annotations
 
-import math
+from marshmallow import Schema, fields, validate
 
-from marshmallow import RAISE, Schema, fields, validate
-
-
-class StrictSchema(Schema):
-    """Input: unknown fields are errors, not silently dropped."""
-
-    class Meta:
-        unknown = RAISE
-
-
-class StrictNumber(fields.Float):
-    """A JSON number: no strings such as "8", no booleans, no NaN or infinity."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+from kapbook_platform.contracts.schemas import StrictNumber, StrictSchema
 
 
 # --- questionnaire (our JSON form) -------------------------------------------------------------

@@ -6,8 +6,8 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from kapbook_eligibility.entrypoints.http import container
 from kapbook_eligibility.entrypoints.http.schemas import ScreeningRequestSchema, ScreeningResultSchema
+from kapbook_eligibility.entrypoints.wiring import container
 from kapbook_eligibility.service_layer.screenings import ScreeningResult, SubmitScreening
 from kapbook_platform.web.ratelimit import public_write
 

@@ -1,17 +1,17 @@
 """Staff API over what was sent to whom and when; the unsubscribe link of non-essential email."""
 from __future__ import annotations
 
-from flask import Response, current_app, g, render_template
+from flask import Response, render_template
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from kapbook_platform.staff import require_staff
+from kapbook_platform.staff.web import require_staff
 from kapbook_platform.web.errors import Conflict, NotFound
 from kapbook_reminders.adapters.tables import MESSAGE_STATUSES
-from kapbook_reminders.bootstrap import RemindersContainer
 from kapbook_reminders.domain.plan import MessageKind
 from kapbook_reminders.domain.unsubscribe import email_from_token
+from kapbook_reminders.entrypoints.wiring import container, current_staff
 from kapbook_reminders.service_layer import notifications as use_cases
 
 blp = Blueprint(
@@ -65,10 +65,6 @@ class UnsubscribeQuerySchema(Schema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
 
-def _container() -> RemindersContainer:
-    return current_app.extensions["kapbook_reminders"]
-
-
 @blp.route("/notifications")
 class Notifications(MethodView):
     @require_staff()
@@ -77,7 +73,7 @@ class Notifications(MethodView):
     @blp.alt_response(401, description="No valid staff token")
     def get(self, query):
         """List notifications with their times and delivery result, filtered by booking, status, kind or recipient (staff)"""
-        return use_cases.list_notifications(_container().store, use_cases.NotificationFilter(**query))
+        return use_cases.list_notifications(container().store, use_cases.NotificationFilter(**query))
 
 
 @blp.route("/notifications/<string:message_id>")
@@ -89,7 +85,7 @@ class Notification(MethodView):
     def get(self, message_id):
         """One notification (staff)"""
         try:
-            return use_cases.get_notification(_container().store, message_id)
+            return use_cases.get_notification(container().store, message_id)
         except use_cases.NotificationNotFound:
             raise NotFound("There is no such notification.") from None
 
@@ -103,9 +99,9 @@ class Resend(MethodView):
     @blp.alt_response(409, description="Only a failed notification that is still relevant can be resent")
     def post(self, message_id):
         """Resend a failed notification (staff): it is queued again at once"""
-        container = _container()
+        reminders = container()
         try:
-            return use_cases.resend_notification(container.store, message_id, g.staff.staff_id, container.clock())
+            return use_cases.resend_notification(reminders.store, message_id, current_staff().staff_id, reminders.clock())
         except use_cases.NotificationNotFound:
             raise NotFound("There is no such notification.") from None
         except use_cases.CannotResend as refusal:
@@ -125,7 +121,7 @@ class Unsubscribe(MethodView):
                         "400": {"description": "The link is not valid", "content": HTML_PAGE}})
     def get(self, query):
         """Show the page that confirms stopping follow-up emails"""
-        email = email_from_token(query["token"], _container().config.unsubscribe_key)
+        email = email_from_token(query["token"], container().config.unsubscribe_key)
         return _page("confirm" if email else "invalid", email)
 
     @blp.arguments(UnsubscribeQuerySchema, location="query")
@@ -133,11 +129,11 @@ class Unsubscribe(MethodView):
                         "400": {"description": "The link is not valid", "content": HTML_PAGE}})
     def post(self, query):
         """Stop follow-up emails to the link's address (one-click)"""
-        container = _container()
-        email = email_from_token(query["token"], container.config.unsubscribe_key)
+        reminders = container()
+        email = email_from_token(query["token"], reminders.config.unsubscribe_key)
         if email is None:
             return _page("invalid", None)
-        use_cases.unsubscribe(container.store, email, container.clock())
+        use_cases.unsubscribe(reminders.store, email, reminders.clock())
         return _page("done", email)
 
 
@@ -149,7 +145,7 @@ PAGE_HEADINGS = {
 
 
 def _page(state: str, email: str | None) -> Response:
-    branding = _container().branding
+    branding = container().branding
     body = render_template(
         "unsubscribe.html",
         state=state,

@@ -13,11 +13,12 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 
 from kapbook_booking.entrypoints.web.formatting import template_helpers
 from kapbook_booking.entrypoints.web.page_headers import secure_page
-from kapbook_platform.staff import STAFF_COOKIE, StaffPrincipal, bearer_token
+from kapbook_booking.entrypoints.wiring import container, current_staff
+from kapbook_platform.staff.web import STAFF_COOKIE, bearer_token
 
 bp = Blueprint("console", __name__, url_prefix="/staff", template_folder="../templates")
 
@@ -26,14 +27,6 @@ SIGNED_IN_SECONDS = 12 * 3600  # a working day
 SCHEDULERS = ("admin", "front_desk")
 REVIEWERS = ("clinician", "admin")
 ROLE_NAMES = {"admin": "Administrator", "clinician": "Clinician", "front_desk": "Front desk"}
-
-
-def container():
-    return current_app.extensions["kapbook_booking"]
-
-
-def current_staff() -> StaffPrincipal | None:
-    return current_app.extensions["kapbook_staff_auth"].current()
 
 
 def staff_token() -> str | None:

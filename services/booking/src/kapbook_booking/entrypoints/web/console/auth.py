@@ -8,14 +8,13 @@ from kapbook_booking.entrypoints.web.console.access import (
     STAFF_COOKIE,
     bp,
     console_view,
-    container,
     csrf_ok,
-    current_staff,
     page,
     safe_next,
     secure_cookies,
 )
-from kapbook_platform.staff import authenticate
+from kapbook_booking.entrypoints.wiring import container, current_staff
+from kapbook_platform.staff.principal import authenticate
 
 NOTICES = {"signed_out": "You are signed out."}
 

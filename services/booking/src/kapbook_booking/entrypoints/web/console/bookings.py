@@ -11,7 +11,8 @@ from marshmallow import ValidationError
 
 from kapbook_booking.entrypoints.errors import http_status
 from kapbook_booking.entrypoints.http.staff_access import catalog
-from kapbook_booking.entrypoints.web.console.access import bp, console_view, container, current_staff, page
+from kapbook_booking.entrypoints.web.console.access import bp, console_view, page
+from kapbook_booking.entrypoints.wiring import container, current_staff
 from kapbook_booking.entrypoints.web.console.choices import aware_instant, local_instant, pick_zone, read_date
 from kapbook_booking.service_layer.availability import AvailabilityQuery
 from kapbook_booking.service_layer.bookings import BookAppointment

@@ -19,7 +19,8 @@ from kapbook_booking.entrypoints.http.staff_schemas import (
     WorkingHoursChangeSchema,
     WorkingHoursRequestSchema,
 )
-from kapbook_booking.entrypoints.web.console.access import SCHEDULERS, bp, console_view, current_staff, page
+from kapbook_booking.entrypoints.web.console.access import SCHEDULERS, bp, console_view, page
+from kapbook_booking.entrypoints.wiring import current_staff
 from kapbook_booking.entrypoints.web.console.choices import local_instant, pick_zone
 from kapbook_booking.entrypoints.errors import http_status
 from kapbook_booking.service_layer.errors import BookingError

@@ -13,7 +13,8 @@ import requests
 from flask import redirect, request, url_for
 
 from kapbook_booking.entrypoints.http.staff_access import catalog
-from kapbook_booking.entrypoints.web.console.access import REVIEWERS, bp, console_view, container, page, staff_token
+from kapbook_booking.entrypoints.web.console.access import REVIEWERS, bp, console_view, page, staff_token
+from kapbook_booking.entrypoints.wiring import container
 
 # Long enough for a slow answer, short enough that a page never hangs.
 TIMEOUT_SECONDS = 5.0

@@ -1,4 +1,7 @@
-"""Throw-away PostgreSQL databases and RabbitMQ namespaces, for tests and benchmarks."""
+"""Throw-away PostgreSQL databases and RabbitMQ namespaces, for tests and benchmarks.
+
+Test code, not part of any service: the benchmarks put ``tests/`` on ``sys.path`` to import it.
+"""
 from __future__ import annotations
 
 import uuid

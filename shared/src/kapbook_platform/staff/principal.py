@@ -1,0 +1,27 @@
+"""Who a staff request acts as, resolved from a bearer token against a service's credential table."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from kapbook_platform.staff.tokens import token_digest
+
+ROLES = ("admin", "clinician", "front_desk")
+
+
+@dataclass(frozen=True)
+class StaffPrincipal:
+    staff_id: str
+    name: str
+    role: str
+    credential_id: str
+
+
+def authenticate(session: Session, table: Table, token: str) -> StaffPrincipal | None:
+    """The staff member a bearer token belongs to, or None if it is unknown or revoked."""
+    row = session.execute(select(table).where(table.c.token_sha256 == token_digest(token))).mappings().first()
+    if row is None or row["revoked_at"] is not None:
+        return None
+    return StaffPrincipal(row["staff_id"], row["staff_name"], row["role"], row["credential_id"])

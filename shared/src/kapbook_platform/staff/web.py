@@ -1,0 +1,93 @@
+"""The Flask side of staff authentication: who the current request's staff member is, and the
+decorators that let only staff (or only other Kapbook services) call a view."""
+from __future__ import annotations
+
+import functools
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, g, request
+from sqlalchemy import Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from kapbook_platform.staff.principal import StaffPrincipal, authenticate
+from kapbook_platform.web.errors import Forbidden, Unauthorized
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+STAFF_COOKIE = "kapbook_staff"
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+@dataclass(frozen=True)
+class StaffAuth:
+    """Resolves the staff member of the current request against a service's credential table.
+
+    A bearer token works everywhere. The staff console's cookie works for reading, and for
+    changes only on ``cookie_write_blueprints`` (the console's own CSRF-protected forms): a
+    cookie is sent by the browser on its own, so a JSON API that honoured it on a POST could be
+    driven by another page of the same site.
+    """
+
+    sessions: sessionmaker[Session]
+    table: Table
+    cookie_write_blueprints: frozenset[str] = frozenset()
+
+    def _token(self) -> str | None:
+        token = bearer_token()
+        if token:
+            return token
+        if request.method in SAFE_METHODS or request.blueprint in self.cookie_write_blueprints:
+            return request.cookies.get(STAFF_COOKIE)
+        return None
+
+    def current(self) -> StaffPrincipal | None:
+        if "staff" not in g:
+            token = self._token()
+            g.staff = None
+            if token:
+                with self.sessions() as session:
+                    g.staff = authenticate(session, self.table, token)
+        return g.staff
+
+
+def current_staff() -> StaffPrincipal | None:
+    """The staff member of the current request, or None; never None in a view behind ``require_staff``."""
+    return current_app.extensions["kapbook_staff_auth"].current()
+
+
+def require_staff(*roles: str) -> Callable:
+    """Decorate a view: 401 without a valid staff token, 403 without one of ``roles`` (any if none)."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = current_staff()
+            if principal is None:
+                raise Unauthorized("Sign in with a staff token.", headers={"WWW-Authenticate": 'Bearer realm="kapbook"'})
+            if roles and principal.role not in roles:
+                raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def require_service_token(view: Callable) -> Callable:
+    """Decorate a view that only other Kapbook services may call."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        expected = current_app.extensions["kapbook_config"].service_token
+        if not hmac.compare_digest(bearer_token() or "", expected):
+            raise Unauthorized("A service credential is required.", headers={"WWW-Authenticate": 'Bearer realm="kapbook-service"'})
+        return view(*args, **kwargs)
+
+    return wrapper
