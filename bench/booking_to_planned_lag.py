@@ -136,7 +136,7 @@ class Stack:
         self.sink = sink
         self.planned_at: dict[str, float] = {}
         self.stop = threading.Event()
-        self.consumer = self.reminders.runtime.consumer(self.reminders.event_handlers())
+        self.consumer = self.reminders.runtime.consumer(self.reminders.handlers)
         self._time_handling(self.consumer)
         self.threads = [
             threading.Thread(target=self.consumer.run, daemon=True),

@@ -65,7 +65,7 @@ def test_consumer_killed_mid_handler_redelivers_with_exactly_one_effect(pipeline
     assert crashed.returncode == 17, crashed.stderr.decode()[-2000:]
     assert confirmations(pipeline) == 0, "the crashed handler's work must not have committed"
 
-    pipeline.spawn(consumer_loop(pipeline.reminders.runtime, pipeline.reminders.event_handlers()))
+    pipeline.spawn(consumer_loop(pipeline.reminders.runtime, pipeline.reminders.handlers))
 
     wait_for(lambda: confirmations(pipeline) == 1, timeout=15)
     time.sleep(0.5)
@@ -108,7 +108,7 @@ def test_malformed_events_are_dead_lettered_and_the_next_good_event_is_processed
 
 def test_a_handler_that_keeps_failing_ends_in_dead_letters_and_the_consumer_goes_on(pipeline):
     envelope = booking_envelope(pipeline)
-    handlers = pipeline.reminders.event_handlers()
+    handlers = pipeline.reminders.handlers
     attempts = []
 
     def always_fails(session, event):

@@ -100,7 +100,7 @@ def create_real_rows(services: dict[str, Any]) -> None:
     outbox = booking.container.runtime.tables["outbox"]
     with booking.container.runtime.engine.connect() as connection:
         envelopes = [parse_envelope(row.envelope) for row in connection.execute(select(outbox.c.envelope))]
-    handlers = reminders.container.event_handlers()
+    handlers = reminders.container.handlers
     for envelope in envelopes:
         if envelope.type in handlers:
             with reminders.container.runtime.sessions.begin() as session:

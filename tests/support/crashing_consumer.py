@@ -20,7 +20,7 @@ def main() -> None:
     config = RemindersConfig(database_url=database_url, broker_url=broker_url, broker_namespace=namespace,
                              var_dir=Path(var_dir), env="test")
     container = bootstrap(config)
-    handlers = container.event_handlers()
+    handlers = container.handlers
     plan = handlers[EventType.BOOKING_CREATED]
 
     def crash_mid_handler(session, envelope):

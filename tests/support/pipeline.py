@@ -117,7 +117,7 @@ class Pipeline:
         if relay:
             self.spawn(lambda stop: self.booking.runtime.relay().run(stop, idle_interval=0.02))
         if consumer:
-            self.spawn(consumer_loop(self.reminders.runtime, self.reminders.event_handlers()))
+            self.spawn(consumer_loop(self.reminders.runtime, self.reminders.handlers))
         if dispatcher:
             self.spawn(lambda stop: self.reminders.dispatcher.run(stop, idle_interval=0.05))
         return self

@@ -13,7 +13,7 @@ from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.entrypoints.app import create_app
 from kapbook_platform.contracts import EventType, make_envelope
-from kapbook_booking.entrypoints.consumers import record_decision, record_review
+from kapbook_booking.service_layer.eligibility import record_decision, record_review
 from support.clinic import ClinicBuilder, patient
 from support.pipeline import free_port
 

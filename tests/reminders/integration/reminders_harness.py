@@ -263,7 +263,7 @@ class Harness:
         return self.deliver_envelope(envelope)
 
     def deliver_envelope(self, envelope) -> bool:
-        consumer = self.container.runtime.consumer(self.container.event_handlers())
+        consumer = self.container.runtime.consumer(self.container.handlers)
         return consumer.handle(envelope)
 
     def book(self, booking_id: str, start: datetime = START, **options: Any) -> dict[str, Any]:

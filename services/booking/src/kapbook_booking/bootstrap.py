@@ -3,19 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
+from kapbook_booking.adapters import repository as repo
 from kapbook_booking.adapters import tables
 from kapbook_booking.adapters.eligibility_client import EligibilityClient
 from kapbook_booking.config import BookingConfig
-from kapbook_booking.entrypoints.consumers import screening_event_handlers
 from kapbook_booking.service_layer.bookings import BookingService
 from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
 from kapbook_booking.service_layer.catalog import StaffCatalog
 from kapbook_booking.service_layer.schedules import StaffSchedules
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
 from kapbook_booking.service_layer.staff_records import StaffWrites
-from kapbook_booking.service_layer.eligibility import EligibilityGate
+from kapbook_booking.service_layer.eligibility import EligibilityGate, screening_event_handlers
 from kapbook_booking.service_layer.lifecycle import BookingLifecycle
 from kapbook_booking.service_layer.links import ManageLinks
 from kapbook_platform.clock import Clock, utc_now
@@ -39,7 +37,7 @@ class BookingContainer:
     def clinician_names(self) -> dict[str, str]:
         # A read: on SQLite it must not take the write lock (availability answers call this).
         with self.runtime.sessions(bind=read_only(self.runtime.engine)) as session:
-            return dict(session.execute(select(tables.clinicians.c.id, tables.clinicians.c.name)).all())
+            return repo.clinician_names(session)
 
     def migrate(self) -> None:
         upgrade_database(self.runtime, tables.metadata, "kapbook_booking.adapters.migrations")

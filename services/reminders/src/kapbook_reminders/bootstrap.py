@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.contracts import EventType
+from kapbook_platform.messaging.consumer import EventHandler
 from kapbook_platform.runtime import ServiceRuntime, upgrade_database
 from kapbook_platform.staff.projection import staff_event_handlers
 from kapbook_reminders.adapters import tables
@@ -36,17 +37,19 @@ class RemindersContainer:
     planner: MessagePlanner
     dispatcher: Dispatcher
     branding: ClinicBranding
+    handlers: dict[str, EventHandler]  # event type → what the consumer does with it
     # Every use case reads time from here, so tests can travel in time.
     clock: Clock = utc_now
 
     def migrate(self) -> None:
         upgrade_database(self.runtime, tables.metadata, "kapbook_reminders.adapters.migrations")
 
-    def event_handlers(self) -> dict:
-        """What the consumer runs for each event type it receives."""
-        handlers = {event_type: self.planner.on_booking_event for event_type in BOOKING_EVENTS}
-        handlers[EventType.SCREENING_CRISIS] = self.planner.on_crisis(self.config.oncall_email)
-        return handlers | staff_event_handlers(self.runtime.tables["staff_credentials"])
+
+def event_handlers(planner: MessagePlanner, config: RemindersConfig, runtime: ServiceRuntime) -> dict[str, EventHandler]:
+    """What the consumer runs for each event type it receives."""
+    handlers: dict[str, EventHandler] = {event_type: planner.on_booking_event for event_type in BOOKING_EVENTS}
+    handlers[EventType.SCREENING_CRISIS] = planner.on_crisis(config.oncall_email)
+    return handlers | staff_event_handlers(runtime.tables["staff_credentials"])
 
 
 def smtp_sender(config: RemindersConfig) -> SmtpSender:
@@ -82,5 +85,5 @@ def bootstrap(
     )
     return RemindersContainer(
         config=config, runtime=runtime, store=store, planner=planner, dispatcher=dispatcher,
-        branding=composer.branding, clock=clock,
+        branding=composer.branding, handlers=event_handlers(planner, config, runtime), clock=clock,
     )

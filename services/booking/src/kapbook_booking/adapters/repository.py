@@ -305,6 +305,11 @@ def active_room_kind_exists(session: Session, kind: str) -> bool:
     return bool(session.execute(select(exists().where(t.rooms.c.kind == kind, t.rooms.c.active.is_(True)))).scalar())
 
 
+def clinician_names(session: Session) -> dict[str, str]:
+    """Every clinician's display name by id."""
+    return dict(session.execute(select(t.clinicians.c.id, t.clinicians.c.name)).all())
+
+
 def clinicians_by_name(session: Session) -> list[RowMapping]:
     return list(session.execute(select(t.clinicians).order_by(t.clinicians.c.name)).mappings())
 

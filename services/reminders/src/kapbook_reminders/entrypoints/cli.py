@@ -30,7 +30,7 @@ def worker(consume: bool, dispatch: bool) -> None:
     configure_logging("reminders-worker", container.config.log_level)
     loops = {}
     if consume:
-        loops["consumer"] = consumer_loop(container.runtime, container.event_handlers())
+        loops["consumer"] = consumer_loop(container.runtime, container.handlers)
     if dispatch:
         loops["dispatcher"] = lambda stop: container.dispatcher.run(stop, container.config.dispatch_interval)
     run_until_signalled(loops, heartbeat_path=container.config.var_dir / "heartbeats" / container.config.service_name)
