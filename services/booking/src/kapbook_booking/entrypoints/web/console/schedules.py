@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import redirect, request, url_for
 from marshmallow import Schema, ValidationError
 
+from kapbook_booking.domain.availability import WEEKDAYS
 from kapbook_booking.entrypoints.http.staff_access import catalog, schedules
 from kapbook_booking.entrypoints.http.staff_schemas import (
     ScheduleOverrideRequestSchema,
@@ -21,7 +22,6 @@ from kapbook_booking.entrypoints.http.staff_schemas import (
 )
 from kapbook_booking.entrypoints.web.console.access import SCHEDULERS, bp, console_view, current_staff, page
 from kapbook_booking.entrypoints.web.console.choices import local_instant, pick_zone
-from kapbook_booking.service_layer.schedules import WEEKDAYS
 from kapbook_platform.web.errors import ApiError
 
 NOTICES = {
