@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from kapbook_booking.entrypoints.http.staff_access import ADMIN, calendar_feeds, catalog, current_staff, staff_only
-from kapbook_booking.entrypoints.http.staff_schemas import (
+from kapbook_booking.entrypoints.http.staff_catalog_schemas import (
     AppointmentTypeChangeSchema,
     AppointmentTypeRequestSchema,
     AppointmentTypeSchema,

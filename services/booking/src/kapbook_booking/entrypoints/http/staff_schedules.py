@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from kapbook_booking.entrypoints.http.staff_access import SCHEDULERS, current_staff, schedules, staff_only
-from kapbook_booking.entrypoints.http.staff_schemas import (
+from kapbook_booking.entrypoints.http.staff_schedules_schemas import (
     OverrideQuerySchema,
     ScheduleOverrideRequestSchema,
     ScheduleOverrideSchema,

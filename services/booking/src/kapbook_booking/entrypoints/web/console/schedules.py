@@ -14,7 +14,7 @@ from marshmallow import Schema, ValidationError
 
 from kapbook_booking.domain.availability import WEEKDAYS
 from kapbook_booking.entrypoints.http.staff_access import catalog, schedules
-from kapbook_booking.entrypoints.http.staff_schemas import (
+from kapbook_booking.entrypoints.http.staff_schedules_schemas import (
     ScheduleOverrideRequestSchema,
     TimeOffRequestSchema,
     WorkingHoursChangeSchema,
