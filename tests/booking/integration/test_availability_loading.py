@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 
 from kapbook_booking.adapters import tables as t
-from kapbook_booking.adapters.schedules import load_schedules
+from kapbook_booking.adapters.schedules import load_schedules, load_working_hours
 from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.domain.availability import TimeRange
@@ -173,6 +173,34 @@ def test_weekly_hours_keep_seconds_and_effective_dates(service, clinic):
     assert [(h.weekday, h.end, h.effective_from, h.effective_until) for h in evening] == [
         (0, time(20, 0, 0, 500), date(2031, 3, 1), date(2031, 3, 31))]
     assert str(schedules[clinic.dr_b].zone) == "America/New_York"
+
+
+def test_the_calendar_reads_the_same_hours_and_overrides_plus_locations_with_only_an_override(service, clinic):
+    closed, replaced = date(2031, 3, 10), date(2031, 3, 11)
+    elsewhere = new_id()
+    with clinic.sessions.begin() as session:
+        session.execute(t.locations.insert().values(id=elsewhere, name="Annex", timezone="America/Los_Angeles"))
+        session.execute(t.schedule_overrides.insert(), [
+            {"id": new_id(), "clinician_id": clinic.dr_a, "location_id": clinic.location_id, "date": closed,
+             "start_time": None, "end_time": None},
+            {"id": new_id(), "clinician_id": clinic.dr_a, "location_id": clinic.location_id, "date": replaced,
+             "start_time": time(12), "end_time": time(14)},
+            {"id": new_id(), "clinician_id": clinic.dr_a, "location_id": elsewhere, "date": replaced,
+             "start_time": time(8), "end_time": time(10)},
+        ])
+    searched, _ = load(service, clinic)
+    with service.runtime.sessions() as session:
+        shown = {schedule.location_id: (schedule, name) for schedule, name in
+                 load_working_hours(session, clinic.dr_a, date(2031, 3, 9), date(2031, 3, 12))}
+
+    here, name = shown[clinic.location_id]
+    assert name == "Test Clinic" and here.zone == searched[clinic.dr_a].zone
+    assert set(here.weekly_hours) == set(searched[clinic.dr_a].weekly_hours)
+    assert here.date_overrides == searched[clinic.dr_a].date_overrides == {closed: (), replaced: ((time(12), time(14)),)}
+    annex, name = shown[elsewhere]
+    assert name == "Annex" and str(annex.zone) == "America/Los_Angeles"
+    assert annex.weekly_hours == () and annex.date_overrides == {replaced: ((time(8), time(10)),)}
+    assert annex.busy == annex.time_off == ()
 
 
 def test_one_clinician_only(service, clinic):

@@ -11,7 +11,8 @@ from kapbook_booking.adapters import tables as t
 from kapbook_booking.entrypoints.app import create_app
 from kapbook_booking.service_layer.catalog import APPOINTMENT_CATEGORIES
 from kapbook_booking.service_layer.demo import demo_id, seed_demo_clinic
-from kapbook_booking.service_layer.schedules import WeeklyInterval, check_weekly_interval
+from kapbook_booking.domain.availability import WeeklyHours
+from kapbook_booking.service_layer.schedules import validated_weekly_hours
 from kapbook_platform.staff.tokens import token_digest
 
 pytestmark = pytest.mark.integration
@@ -98,10 +99,9 @@ def test_clinicians_of_each_role_work_in_more_than_one_time_zone_without_overlap
     zones = {row["id"]: row["timezone"] for row in rows(service, t.locations)}
     hours = rows(service, t.working_hours)
     assert len({zones[row["location_id"]] for row in hours}) >= 2
-    by_clinician: dict[str, list[WeeklyInterval]] = defaultdict(list)
+    by_clinician: dict[str, list[WeeklyHours]] = defaultdict(list)
     for row in hours:
-        interval = WeeklyInterval.from_row(row)
-        check_weekly_interval(interval, by_clinician[row["clinician_id"]])  # raises on an overlap
+        interval = validated_weekly_hours(row, by_clinician[row["clinician_id"]])  # raises on an overlap
         by_clinician[row["clinician_id"]].append(interval)
     assert set(by_clinician) == set(clinicians), "every clinician has hours"
 

@@ -36,10 +36,6 @@ class TimeZoneName(fields.String):
         super().__init__(validate=validate_timezone, metadata=metadata, **kwargs)
 
 
-# The name booking's staff schemas know it by; they move to StrictSchema when they are split per route.
-RequestSchema = StrictSchema
-
-
 class PatientSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(required=True, validate=validate.Length(max=320))

@@ -1,5 +1,10 @@
-"""Loads everything the availability engine needs for one appointment type, in a fixed handful
-of queries whatever the number of clinicians and bookings (no N+1)."""
+"""Loads clinicians' schedules for the availability engine and the staff calendar, in a fixed
+handful of queries whatever the number of clinicians and bookings (no N+1).
+
+`load_schedules` reads everything one appointment type's search needs; `load_working_hours`
+reads one clinician's hours at each of their locations. Both turn rows into the engine's
+`WeeklyHours` and date overrides the same way, closed days included.
+"""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -12,8 +17,9 @@ from sqlalchemy import String, and_, bindparam, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from kapbook_booking.adapters import tables as t
-from kapbook_booking.domain.availability import ClinicianSchedule, Room, TimeRange, WeeklyHours
-from kapbook_booking.domain.intervals import as_utc
+from kapbook_booking.domain.availability import ClinicianSchedule, Room, WeeklyHours
+from kapbook_booking.domain.availability.wall_clock import LocalHours
+from kapbook_booking.domain.intervals import TimeRange, as_utc
 from kapbook_booking.domain.model import AppointmentType
 
 ACTIVE_BOOKED = ("booked", "arrived")
@@ -129,6 +135,22 @@ def load_schedules(
     return schedules, [Room(room.id, room.location_id, room.kind, tuple(room_busy.get(room.id, ()))) for room in rooms]
 
 
+def load_working_hours(session: Session, clinician_id: str, first_day: date, last_day: date) -> list[tuple[ClinicianSchedule, str]]:
+    """The clinician's schedule (hours only: no busy time) at each location where they have weekly
+    hours or an override dated [first_day, last_day], with the location's name, by location id."""
+    queries = _queries(session.get_bind().dialect.name)
+    rows = session.execute(queries.hours_by_place, {"clinician_id": clinician_id})
+    weekly = _group_weekly(rows, _LocalValues(session))
+    params = {"clinician_id": clinician_id, "first_day": first_day, "last_day": last_day}
+    overrides = _group_overrides(session.execute(queries.overrides_by_place, params))
+    schedules = []
+    for place in sorted(weekly.keys() | overrides.keys()):
+        location, name, zone = place
+        hours = tuple(weekly.get(place, ()))
+        schedules.append((ClinicianSchedule(clinician_id, location, ZoneInfo(zone), hours, overrides.get(place, {})), name))
+    return schedules
+
+
 class _Queries:
     """The loader's statements, built once per dialect with bound parameters (id lists expand when
     executed): built per request, with fifty clinician ids in each, they cost more to prepare than
@@ -151,8 +173,22 @@ class _Queries:
             .where(w.c.clinician_id.in_(ids))
         )
         self.weekly_hours_at = self.weekly_hours.where(w.c.location_id == bindparam("location_id"))
+        in_days = (o.c.date >= bindparam("first_day"), o.c.date <= bindparam("last_day"))
         self.overrides = select(o.c.clinician_id, o.c.location_id, o.c.date, o.c.start_time, o.c.end_time).where(
-            o.c.clinician_id.in_(ids), o.c.date >= bindparam("first_day"), o.c.date <= bindparam("last_day")
+            o.c.clinician_id.in_(ids), *in_days
+        )
+        # The staff calendar's: one clinician's, keyed by location, its name and zone.
+        place = (t.locations.c.id.label("location_id"), t.locations.c.name, t.locations.c.timezone)
+        self.hours_by_place = (
+            select(*place, w.c.weekday, local(w.c.start_time), local(w.c.end_time), local(w.c.effective_from),
+                   local(w.c.effective_until))
+            .join(w, w.c.location_id == t.locations.c.id)
+            .where(w.c.clinician_id == bindparam("clinician_id"))
+        )
+        self.overrides_by_place = (
+            select(*place, o.c.date, o.c.start_time, o.c.end_time)
+            .join(o, o.c.location_id == t.locations.c.id)
+            .where(o.c.clinician_id == bindparam("clinician_id"), *in_days)
         )
         instant = partial(_raw_instant, sqlite=sqlite)
         self.time_off = select(off.c.clinician_id, instant(off.c.start), instant(off.c.end)).where(
@@ -204,29 +240,38 @@ def _weekly_hours(session: Session, queries: _Queries, clinician_ids: list[str],
         rows = session.execute(queries.weekly_hours, {"ids": clinician_ids}).all()
     else:
         rows = session.execute(queries.weekly_hours_at, {"ids": clinician_ids, "location_id": location_id}).all()
-    local = _LocalValues(session)
+    return _group_weekly(rows, _LocalValues(session))
+
+
+def _group_weekly(rows: Iterable[tuple], local: _LocalValues) -> dict[tuple, list[WeeklyHours]]:
+    """Rows of (*key, weekday, start, end, effective_from, effective_until) as each key's WeeklyHours."""
     grouped: dict[tuple, list[WeeklyHours]] = defaultdict(list)
     # Clinicians mostly share their hours: build each distinct WeeklyHours (frozen) once.
     made: dict[tuple, WeeklyHours] = {}
-    for clinician, location, zone, *hours in rows:
-        key = tuple(hours)
-        weekly = made.get(key)
+    for *key, weekday, start, end, effective_from, effective_until in rows:
+        hours = (weekday, start, end, effective_from, effective_until)
+        weekly = made.get(hours)
         if weekly is None:
-            weekday, start, end, effective_from, effective_until = hours
-            weekly = made[key] = WeeklyHours(
+            weekly = made[hours] = WeeklyHours(
                 weekday, local.time(start), local.time(end), local.date(effective_from), local.date(effective_until)
             )
-        grouped[(clinician, location, zone)].append(weekly)
+        grouped[tuple(key)].append(weekly)
     return grouped
 
 
-def _overrides(session: Session, queries: _Queries, clinician_ids: list[str], first: date, last: date) -> dict[tuple, dict[date, tuple]]:
+def _overrides(session: Session, queries: _Queries, clinician_ids: list[str], first: date, last: date) -> dict[tuple, dict[date, LocalHours]]:
+    params = {"ids": clinician_ids, "first_day": first, "last_day": last}
+    return _group_overrides(session.execute(queries.overrides, params))
+
+
+def _group_overrides(rows: Iterable[tuple]) -> dict[tuple, dict[date, LocalHours]]:
+    """Rows of (*key, date, start_time, end_time) as each key's hours per date. A row without times
+    closes its date, so a date with only such rows maps to an empty tuple: closed."""
     days: dict[tuple, dict[date, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
-    for row in session.execute(queries.overrides, {"ids": clinician_ids, "first_day": first, "last_day": last}):
-        intervals = days[(row.clinician_id, row.location_id)][row.date]
-        if row.start_time is not None and row.end_time is not None:
-            intervals.append((row.start_time, row.end_time))
-    # A day with only "closed" rows maps to an empty tuple: closed.
+    for *key, day, start, end in rows:
+        intervals = days[tuple(key)][day]
+        if start is not None and end is not None:
+            intervals.append((start, end))
     return {key: {day: tuple(sorted(spans)) for day, spans in per_day.items()} for key, per_day in days.items()}
 
 

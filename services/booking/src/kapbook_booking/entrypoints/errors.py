@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from kapbook_booking.service_layer.errors import BookingError, Conflict, Forbidden, Invalid, NotFound, Unavailable
-from kapbook_platform.web.errors import ApiError, error_response
+from kapbook_platform.web.errors import error_response
 
 STATUS_BY_KIND: tuple[tuple[type[BookingError], int], ...] = (
     (NotFound, 404),
@@ -16,10 +16,8 @@ STATUS_BY_KIND: tuple[tuple[type[BookingError], int], ...] = (
 DEFAULT_STATUS = 422
 
 
-def http_status(error: BookingError | ApiError) -> int:
+def http_status(error: BookingError) -> int:
     """The status a refusal answers with (pages use it as well as the JSON API)."""
-    if isinstance(error, ApiError):
-        return error.status  # staff schedules and calendars still raise the shared HTTP errors
     return next((status for kind, status in STATUS_BY_KIND if isinstance(error, kind)), DEFAULT_STATUS)
 
 

@@ -8,68 +8,51 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table
 
 from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters.schedule_repository import (
+    override_rows,
+    overrides_on,
+    time_off_ending_after,
+    weekly_hours_from,
+    weekly_hours_of,
+    working_hours_rows,
+)
+from kapbook_booking.domain.availability import WeeklyHours
 from kapbook_booking.service_layer.staff_records import StaffWrites, fetch_or_404, require_exists
 from kapbook_platform.clock import Clock
 from kapbook_platform.staff.principal import StaffPrincipal
-from kapbook_platform.web.errors import Unprocessable
+from kapbook_booking.service_layer.errors import Invalid
 
 Record = dict[str, Any]
 MAX_TIME_OFF = timedelta(days=366)
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-@dataclass(frozen=True)
-class WeeklyInterval:
-    """A recurring local interval; effective dates are inclusive and open-ended when None."""
-
-    weekday: int
-    start: time
-    end: time
-    effective_from: date | None = None
-    effective_until: date | None = None
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> WeeklyInterval:
-        return cls(row["weekday"], row["start_time"], row["end_time"], row["effective_from"], row["effective_until"])
-
-    def overlaps(self, other: WeeklyInterval) -> bool:
-        """True when both apply on some date and share a moment of the day (touching is fine)."""
-        same_time = self.weekday == other.weekday and self.start < other.end and other.start < self.end
-        return same_time and _dates_meet(self.effective_from, self.effective_until, other.effective_from, other.effective_until)
-
-    def describe(self) -> str:
-        return f"{WEEKDAYS[self.weekday]} {self.start:%H:%M}-{self.end:%H:%M}"
-
-
-def invalid(message: str, field: str, problem: str) -> Unprocessable:
+def invalid(message: str, field: str, problem: str) -> Invalid:
     """A 422 about one field."""
-    return Unprocessable(message, errors={field: [problem]})
+    return Invalid(message, errors={field: [problem]})
 
 
-def _dates_meet(from_a: date | None, until_a: date | None, from_b: date | None, until_b: date | None) -> bool:
-    return (from_a or date.min) <= (until_b or date.max) and (from_b or date.min) <= (until_a or date.max)
-
-
-def check_weekly_interval(candidate: WeeklyInterval, others: Iterable[WeeklyInterval]) -> None:
-    """422 unless the interval is in order and overlaps none of the clinician's others."""
-    if candidate.end <= candidate.start:
+def validated_weekly_hours(values: Mapping[str, Any], others: Iterable[WeeklyHours]) -> WeeklyHours:
+    """The interval ``values`` give; 422 unless it is in order and overlaps none of the clinician's others."""
+    if values["end_time"] <= values["start_time"]:
         raise invalid("Working hours must end after they start, on the same day.", "end_time", "Must be after start_time.")
-    if candidate.effective_from and candidate.effective_until and candidate.effective_until < candidate.effective_from:
+    effective_from, effective_until = values["effective_from"], values["effective_until"]
+    if effective_from and effective_until and effective_until < effective_from:
         raise invalid("effective_until is before effective_from.", "effective_until", "Must not be before effective_from.")
+    candidate = weekly_hours_from(values)
     clash = next((other for other in others if candidate.overlaps(other)), None)
     if clash is not None:
-        raise Unprocessable(
+        raise Invalid(
             f"{candidate.describe()} overlaps the clinician's {clash.describe()} interval in the same effective period.",
             code="overlapping_hours",
             errors={"start_time": [f"Overlaps {clash.describe()}."]},
         )
+    return candidate
 
 
 @dataclass(frozen=True)
@@ -81,17 +64,15 @@ class StaffSchedules:
 
     def working_hours(self, clinician_id: str) -> list[Record]:
         """The clinician's weekly intervals, by weekday and start."""
-        hours = t.working_hours
         with self.writes.reading() as session:
             fetch_or_404(session, t.clinicians, clinician_id, "clinician")
-            query = select(hours).where(hours.c.clinician_id == clinician_id).order_by(hours.c.weekday, hours.c.start_time)
-            return [dict(row) for row in session.execute(query).mappings()]
+            return working_hours_rows(session, clinician_id)
 
     def add_working_hours(self, actor: StaffPrincipal, clinician_id: str, values: Mapping[str, Any]) -> Record:
         with self.writes.unit_of_work() as session:
             fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
             require_exists(session, t.locations, values["location_id"], "location_id", "location")
-            check_weekly_interval(WeeklyInterval.from_row(values), _weekly_intervals(session, clinician_id))
+            validated_weekly_hours(values, weekly_hours_of(session, clinician_id))
             row = {**values, "clinician_id": clinician_id}
             hours_id = self.writes.insert(session, actor, t.working_hours, "working_hours", row)
         return self._one(t.working_hours, hours_id, "working-hours interval")
@@ -102,8 +83,8 @@ class StaffSchedules:
             fetch_or_404(session, t.clinicians, row["clinician_id"], "clinician", lock=True)
             if "location_id" in changes:
                 require_exists(session, t.locations, changes["location_id"], "location_id", "location")
-            others = _weekly_intervals(session, row["clinician_id"], excluding=hours_id)
-            check_weekly_interval(WeeklyInterval.from_row({**row, **changes}), others)
+            others = weekly_hours_of(session, row["clinician_id"], excluding=hours_id)
+            validated_weekly_hours({**row, **changes}, others)
             self.writes.update(session, actor, t.working_hours, "working_hours", row, changes)
         return self._one(t.working_hours, hours_id, "working-hours interval")
 
@@ -116,21 +97,16 @@ class StaffSchedules:
 
     def overrides(self, clinician_id: str, since: date | None = None) -> list[Record]:
         """The clinician's date overrides by date, from ``since`` on when given."""
-        overrides = t.schedule_overrides
-        query = select(overrides).where(overrides.c.clinician_id == clinician_id)
-        if since is not None:
-            query = query.where(overrides.c.date >= since)
         with self.writes.reading() as session:
             fetch_or_404(session, t.clinicians, clinician_id, "clinician")
-            rows = session.execute(query.order_by(overrides.c.date, overrides.c.start_time)).mappings()
-            return [_override_view(row) for row in rows]
+            return [_override_view(row) for row in override_rows(session, clinician_id, since)]
 
     def add_override(self, actor: StaffPrincipal, clinician_id: str, values: Mapping[str, Any]) -> Record:
         """Close a day (no times) or give it replacement hours (one interval per override)."""
         with self.writes.unit_of_work() as session:
             fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
             require_exists(session, t.locations, values["location_id"], "location_id", "location")
-            _check_override(values, _overrides_on(session, clinician_id, values["date"]))
+            _check_override(values, overrides_on(session, clinician_id, values["date"]))
             row = {**values, "clinician_id": clinician_id}
             override_id = self.writes.insert(session, actor, t.schedule_overrides, "schedule_override", row)
         return _override_view(self._one(t.schedule_overrides, override_id, "date override"))
@@ -144,10 +120,9 @@ class StaffSchedules:
 
     def time_off(self, clinician_id: str, since: datetime | None = None) -> list[Record]:
         """The clinician's time off that ends after ``since`` (default: now), by start."""
-        query = select(t.time_off).where(t.time_off.c.clinician_id == clinician_id, t.time_off.c.end > (since or self.clock()))
         with self.writes.reading() as session:
             fetch_or_404(session, t.clinicians, clinician_id, "clinician")
-            return [dict(row) for row in session.execute(query.order_by(t.time_off.c.start)).mappings()]
+            return time_off_ending_after(session, clinician_id, since or self.clock())
 
     def add_time_off(self, actor: StaffPrincipal, clinician_id: str, values: Mapping[str, Any]) -> Record:
         _check_time_off(values["start"], values["end"])
@@ -166,19 +141,6 @@ class StaffSchedules:
             return dict(fetch_or_404(session, table, record_id, label))
 
 
-def _weekly_intervals(session: Session, clinician_id: str, excluding: str | None = None) -> list[WeeklyInterval]:
-    query = select(t.working_hours).where(t.working_hours.c.clinician_id == clinician_id)
-    if excluding is not None:
-        query = query.where(t.working_hours.c.id != excluding)
-    return [WeeklyInterval.from_row(row) for row in session.execute(query).mappings()]
-
-
-def _overrides_on(session: Session, clinician_id: str, day: date) -> list[Record]:
-    overrides = t.schedule_overrides
-    query = select(overrides).where(overrides.c.clinician_id == clinician_id, overrides.c.date == day)
-    return [dict(row) for row in session.execute(query).mappings()]
-
-
 def _check_override(values: Mapping[str, Any], same_day: list[Record]) -> None:
     """A closed day excludes other overrides at that location; replacement hours must not overlap."""
     start, end = values.get("start_time"), values.get("end_time")
@@ -189,12 +151,12 @@ def _check_override(values: Mapping[str, Any], same_day: list[Record]) -> None:
     for other in same_day:
         same_place = other["location_id"] == values["location_id"]
         if same_place and (start is None or other["start_time"] is None):
-            raise Unprocessable(
+            raise Invalid(
                 "This day has a conflicting override at this location already: a closed day has no other hours. Remove it first.",
                 code="overlapping_override",
             )
         if start is not None and other["start_time"] is not None and start < other["end_time"] and other["start_time"] < end:
-            raise Unprocessable(
+            raise Invalid(
                 f"These hours overlap the override {other['start_time']:%H:%M}-{other['end_time']:%H:%M} on the same day.",
                 code="overlapping_override",
             )

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from kapbook_booking.entrypoints.http.staff_access import staff_calendar, staff_only
-from kapbook_booking.entrypoints.http.staff_schemas import CalendarQuerySchema, CalendarSchema
+from kapbook_booking.entrypoints.http.staff_calendar_schemas import CalendarQuerySchema, CalendarSchema
 from kapbook_booking.service_layer.staff_calendar import CalendarQuery
 
 blp = Blueprint("staff_calendar", __name__, url_prefix="/api/booking/v1", description="Day and week calendars (staff)")

@@ -10,7 +10,7 @@ from marshmallow import RAISE
 
 from kapbook_booking.entrypoints.http.staff_access import SCHEDULERS, schedules, staff_only
 from kapbook_booking.entrypoints.wiring import current_staff
-from kapbook_booking.entrypoints.http.staff_schemas import (
+from kapbook_booking.entrypoints.http.staff_schedules_schemas import (
     OverrideQuerySchema,
     ScheduleOverrideRequestSchema,
     ScheduleOverrideSchema,

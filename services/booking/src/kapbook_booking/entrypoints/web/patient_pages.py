@@ -6,25 +6,25 @@ with plain forms, within the clinic's notice policy. Routes stay thin: each call
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, make_response, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from kapbook_booking.entrypoints.errors import http_status
 from kapbook_booking.entrypoints.web.formatting import template_helpers, zone_choices
 from kapbook_booking.entrypoints.web.page_headers import secure_page
 from kapbook_booking.entrypoints.web.public_catalog import catalog
+from kapbook_booking.entrypoints.web.widget_script import widget_script
 from kapbook_booking.entrypoints.wiring import container
 from kapbook_booking.service_layer.availability import AvailabilityQuery
 from kapbook_booking.service_layer.errors import BookingError
 from kapbook_platform.web.ratelimit import public_write
 from kapbook_platform.contracts.http import validate_timezone
 
-STATIC = Path(__file__).parent / "static"
+WIDGET_MAX_AGE = 300  # seconds
 WEEK = timedelta(days=6)
 NOTICES = {
     "cancelled": "Your appointment is cancelled. We have emailed you a confirmation.",
@@ -49,10 +49,15 @@ def demo_clinic():
 
 @bp.get("/widget.js")
 def widget_js():
-    """The embeddable widget: one script, no build step."""
-    response = send_from_directory(STATIC, "widget.js", mimetype="text/javascript", max_age=300)
+    """The embeddable widget: one script with its stylesheet inlined, no build step."""
+    script, changed = widget_script()
+    response = Response(script, mimetype="text/javascript")
+    response.cache_control.public, response.cache_control.max_age = True, WIDGET_MAX_AGE
+    response.expires = datetime.now(timezone.utc) + timedelta(seconds=WIDGET_MAX_AGE)
+    response.last_modified = datetime.fromtimestamp(changed, timezone.utc)
+    response.add_etag()
     response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return response.make_conditional(request)
 
 
 @bp.get("/manage/<string:token>")

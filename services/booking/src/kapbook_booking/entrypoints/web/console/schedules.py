@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from flask import redirect, request, url_for
 from marshmallow import Schema, ValidationError
 
+from kapbook_booking.domain.availability import WEEKDAYS
 from kapbook_booking.entrypoints.http.staff_access import catalog, schedules
-from kapbook_booking.entrypoints.http.staff_schemas import (
+from kapbook_booking.entrypoints.http.staff_schedules_schemas import (
     ScheduleOverrideRequestSchema,
     TimeOffRequestSchema,
     WorkingHoursChangeSchema,
@@ -24,8 +25,6 @@ from kapbook_booking.entrypoints.wiring import current_staff
 from kapbook_booking.entrypoints.web.console.choices import local_instant, pick_zone
 from kapbook_booking.entrypoints.errors import http_status
 from kapbook_booking.service_layer.errors import BookingError
-from kapbook_booking.service_layer.schedules import WEEKDAYS
-from kapbook_platform.web.errors import ApiError
 
 NOTICES = {
     "hours_added": "Working hours added.", "hours_saved": "Working hours saved.", "hours_removed": "Working hours removed.",
@@ -106,7 +105,7 @@ def _change(clinician_id: str, form_name: str, notice: str, action):
         action()
     except FormProblem as problem:
         return _schedule_page(clinician_id, 422, problem=problem, form_name=form_name)
-    except (BookingError, ApiError) as refusal:  # staff schedules still raise the shared HTTP errors
+    except BookingError as refusal:
         fields = {name: " ".join(map(str, problems)) for name, problems in (refusal.errors or {}).items()}
         return _schedule_page(clinician_id, http_status(refusal), problem=FormProblem(refusal.message, fields), form_name=form_name)
     return redirect(url_for("console.clinician_schedule", clinician_id=clinician_id, notice=notice), code=303)
