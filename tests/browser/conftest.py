@@ -23,9 +23,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from support.pipeline import free_port, wait_for
+from support.marks import mark_folder_integration
+from support.pipeline import free_port
+from support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -242,6 +244,17 @@ class WidgetDriver:
         slot.wait_for()
         return slot, slot.get_attribute("aria-label")
 
+    def later_week(self) -> None:
+        """Show the next week's times. The first week starts today, and its first time lies just past
+        the minimum notice: by the time the patient books, it may have slipped inside it. A week on,
+        every time is days clear of any notice window, whatever the hour the test runs at."""
+        self.slots().first.wait_for()
+        week = self.page.locator(".kb-week-range")
+        shown = week.text_content()
+        self.page.get_by_role("button", name="Later week").click()
+        expect(week).not_to_have_text(shown)
+        self.slots().first.wait_for()
+
     def fill_details(self, name: str, email: str, phone: str | None = None) -> None:
         self.page.get_by_label("Full name").fill(name)
         self.page.get_by_label("Email").fill(email)
@@ -289,3 +302,9 @@ def sign_in(page: Page, stack: Stack, token: str, start: str = "/staff/") -> Non
 @pytest.fixture
 def console(stack):
     return lambda page, token, start="/staff/": sign_in(page, stack, token, start)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is an integration test, whether its file says so or not."""
+    mark_folder_integration(items, __file__)

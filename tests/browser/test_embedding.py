@@ -23,6 +23,7 @@ def test_the_widget_books_from_an_allowed_origin_and_is_refused_elsewhere(stack,
     expect(steps.heading("A few questions about your health")).to_be_visible()
     page.get_by_role("button", name="Back").click()
     steps.choose_type("Free consultation")
+    steps.later_week()
     steps.first_slot()[0].click()
     steps.fill_details("Olu Origin", "olu.origin@example.org")
     page.get_by_role("button", name="Continue").click()

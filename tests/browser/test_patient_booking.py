@@ -9,28 +9,15 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from support.screening_answers import eligible_answers
+
 pytestmark = pytest.mark.integration
 
-SLOT_NAME = re.compile(r"^\w+day,? \d{1,2} \w+ 20\d\d, \d\d:\d\d to \d\d:\d\d, .+$")
-MEDICAL_FLAGS = (
-    "pregnant", "breastfeeding", "aneurysmal_vascular_disease", "intracerebral_hemorrhage", "ketamine_hypersensitivity",
-    "psychosis_history", "psychosis_family_history", "bipolar_history", "substance_use_disorder", "hypertension",
-    "cardiac_disease", "liver_disease",
-)
-
-
-def eligible_answers() -> dict:
-    answers: dict = {"date_of_birth": "1984-05-17"}
-    answers |= {f"phq9_{n}": 1 for n in range(1, 9)} | {"phq9_9": 0}
-    answers |= {f"gad7_{n}": 1 for n in range(1, 8)}
-    answers |= {"cssrs_1": False, "cssrs_2": False, "cssrs_6": False}
-    answers |= {flag: False for flag in MEDICAL_FLAGS}
-    return answers | {"medications": ["ssri"], "failed_antidepressant_trials": 2}
-
-
+# The widget writes hours as numbers ("9:00", "14:30"): which hour comes first depends on when the test runs.
+SLOT_NAME = re.compile(r"^\w+day,? \d{1,2} \w+ 20\d\d, \d{1,2}:\d\d to \d{1,2}:\d\d, .+$")
 def crisis_answers() -> dict:
     # Suicidal thoughts with intent in the past month: high C-SSRS risk.
-    return eligible_answers() | {"cssrs_1": True, "cssrs_2": True, "cssrs_3": True, "cssrs_4": True, "cssrs_5": False}
+    return eligible_answers(cssrs_1=True, cssrs_2=True, cssrs_3=True, cssrs_4=True, cssrs_5=False)
 
 
 def deep_focus(page) -> dict:
@@ -61,6 +48,7 @@ def test_a_consultation_booked_from_the_demo_page_sends_the_confirmation_email(s
 
     expect(steps.heading("Choose a day and time")).to_be_focused()
     expect(page.get_by_label("Times shown in this time zone")).to_have_value("Europe/Berlin")
+    steps.later_week()
     slot, slot_name = steps.first_slot()
     assert SLOT_NAME.match(slot_name), slot_name
     slot.click()
@@ -99,6 +87,7 @@ def test_a_dosing_session_is_booked_after_an_eligible_screening_with_the_driver_
 
     expect(steps.heading("Choose a day and time")).to_be_focused()
     expect(steps.alert()).to_contain_text("you can book iv ketamine infusion")
+    steps.later_week()
     slot, _name = steps.first_slot()
     slot.click()
 
@@ -146,6 +135,11 @@ def test_a_booking_can_be_made_with_the_keyboard_alone_on_a_360_pixel_screen(sta
     page.keyboard.press("Enter")
     expect(steps.heading("Choose a day and time")).to_be_focused()
     steps.first_slot()
+    week = page.locator(".kb-week-range")
+    shown = week.text_content()
+    tab_to(page, lambda f: f["text"] == "Later week")  # days clear of the notice window (WidgetDriver.later_week)
+    page.keyboard.press("Enter")
+    expect(week).not_to_have_text(shown)
     slot = tab_to(page, lambda f: "kb-slot" in f["classes"])
     assert SLOT_NAME.match(slot["text"]), slot
     page.keyboard.press("Enter")
@@ -173,6 +167,7 @@ def test_two_pages_racing_for_one_slot_one_wins_and_the_other_sees_fresh_times(s
     first, second = widget(winner).open_demo(), widget(loser).open_demo()
     for steps in (first, second):
         steps.choose_type("Free consultation")
+        steps.later_week()
     _slot, name = first.first_slot()
     _slot, same = second.first_slot()
     assert name == same
@@ -196,6 +191,7 @@ def test_two_pages_racing_for_one_slot_one_wins_and_the_other_sees_fresh_times(s
 def test_a_slot_taken_while_the_patient_types_sends_them_back_to_fresh_times_with_their_details_kept(stack, page, widget):
     steps = widget(page).open_demo()
     steps.choose_type("Free consultation")
+    steps.later_week()
     slot, name = steps.first_slot()
     with page.expect_response(re.compile(r"/api/booking/v1/holds$")) as held:
         slot.click()
@@ -220,6 +216,7 @@ def test_a_slot_taken_while_the_patient_types_sends_them_back_to_fresh_times_wit
 def test_network_and_server_errors_say_what_happened_and_keep_what_was_typed(stack, page, widget):
     steps = widget(page).open_demo()
     steps.choose_type("Free consultation")
+    steps.later_week()
     steps.first_slot()[0].click()
     steps.fill_details("Nia Network", "nia.network@example.org", phone="+1 646 555 0199")
     page.get_by_role("button", name="Continue").click()
@@ -248,6 +245,7 @@ def test_network_and_server_errors_say_what_happened_and_keep_what_was_typed(sta
 def test_a_booking_whose_answer_was_lost_is_not_made_twice_when_the_patient_retries(stack, page, widget):
     steps = widget(page).open_demo()
     steps.choose_type("Free consultation")
+    steps.later_week()
     steps.first_slot()[0].click()
     steps.fill_details("Lou Lost", "lou.lost@example.org")
     page.get_by_role("button", name="Continue").click()

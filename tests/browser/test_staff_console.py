@@ -9,23 +9,14 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from support.pipeline import wait_for
+from support.screening_answers import eligible_answers
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
 NEW_YORK = ZoneInfo("America/New_York")
-MEDICAL_FLAGS = (
-    "pregnant", "breastfeeding", "aneurysmal_vascular_disease", "intracerebral_hemorrhage", "ketamine_hypersensitivity",
-    "psychosis_history", "psychosis_family_history", "bipolar_history", "substance_use_disorder", "hypertension",
-    "cardiac_disease", "liver_disease",
-)
-
-
 def screening_answers(**changes) -> dict:
-    answers: dict = {"date_of_birth": "1979-03-02", "cssrs_1": False, "cssrs_2": False, "cssrs_6": False}
-    answers |= {f"phq9_{n}": 2 for n in range(1, 9)} | {"phq9_9": 0} | {f"gad7_{n}": 1 for n in range(1, 8)}
-    answers |= {flag: False for flag in MEDICAL_FLAGS} | {"medications": [], "failed_antidepressant_trials": 3}
-    return answers | changes
+    return eligible_answers(phq9=2, date_of_birth="1979-03-02", medications=[], failed_antidepressant_trials=3, **changes)
 
 
 def submit_screening(stack, name: str, email: str, answers: dict) -> dict:

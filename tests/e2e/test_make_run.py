@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from support.pipeline import consultation_request, free_port, next_weekday_at, wait_for
+from support.pipeline import consultation_request, free_port, next_weekday_at
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,10 +15,9 @@ import pytest
 
 from kapbook_platform.database import create_db_engine, make_session_factory
 from support.clinic import ClinicBuilder
+from support.marks import mark_folder_integration
 from support.servers import PrivatePostgres, PrivateRabbitMQ, ServerUnavailable
 from support.system import SystemUnderTest
-
-pytestmark = pytest.mark.integration
 
 ENABLED = bool(os.environ.get("KAPBOOK_TEST_POSTGRES_URL")) or os.environ.get("KAPBOOK_RUN_FAULTS") == "1"
 REQUIRED = os.environ.get("KAPBOOK_REQUIRE_REAL_SERVICES") == "1"
@@ -73,3 +72,9 @@ def clinic(system):
                              for i in range(CLINICIANS)]
     yield builder
     engine.dispose()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is an integration test, whether its file says so or not."""
+    mark_folder_integration(items, __file__)

@@ -25,7 +25,7 @@ from support.fault_checks import (
     wait_for_emails,
 )
 from support.patients import BookingBurst, distinct_slots
-from support.pipeline import wait_for
+from support.waiting import wait_for
 
 BOOKINGS = 200
 OPEN_FOR = 20  # emails accepted before the gate closes: mid-way through the first batch of 50

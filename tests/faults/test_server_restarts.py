@@ -20,7 +20,7 @@ from support.fault_checks import (
 )
 from kapbook_platform.messaging.topology import Topology
 from support.patients import BookingBurst, distinct_slots
-from support.pipeline import wait_for
+from support.waiting import wait_for
 
 BURST = 1000
 

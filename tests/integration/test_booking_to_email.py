@@ -6,7 +6,8 @@ import time
 import pytest
 from icalendar import Calendar
 
-from support.pipeline import Pipeline, next_weekday_at, wait_for
+from support.pipeline import Pipeline, next_weekday_at
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

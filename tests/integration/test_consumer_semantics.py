@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from kapbook_platform.contracts import EventType
 from kapbook_platform.runtime import consumer_loop
 from kapbook_reminders.adapters import tables as reminders_tables
-from support.pipeline import Pipeline, next_weekday_at, wait_for
+from support.pipeline import Pipeline, next_weekday_at
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 CRASHING_CONSUMER = Path(__file__).parent.parent / "support" / "crashing_consumer.py"

@@ -18,9 +18,10 @@ import pytest
 import requests
 
 from kapbook_eligibility.domain import load_questionnaire
-from support.pipeline import wait_for
 from support.scratch import drop_amqp_namespace
+from support.screening_answers import eligible_answers
 from support.system import BIN, SystemUnderTest
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,16 +31,11 @@ APPROVAL_NOTE = "Heron check: lamotrigine dose stable at 200 mg, neurologist agr
 MEDICATIONS = ["lamotrigine", "snri"]
 SCORE_WORDS = ('"total"', "'total'", "item9", "cssrs_risk", "treatment_resistant", "moderately_severe",
                "moderately severe", "failed_trials", "phq9", "gad7", "cssrs", "diazepam")
-MEDICAL_FLAGS = ("pregnant", "breastfeeding", "aneurysmal_vascular_disease", "intracerebral_hemorrhage",
-                 "ketamine_hypersensitivity", "psychosis_history", "psychosis_family_history", "bipolar_history",
-                 "substance_use_disorder", "hypertension", "cardiac_disease", "liver_disease")
 
 
 def answers(date_of_birth: str = DATE_OF_BIRTH, **changes) -> dict:
-    base = {"date_of_birth": date_of_birth, "medications": MEDICATIONS, "failed_antidepressant_trials": 3}
-    base |= {f"phq9_{n}": 2 for n in range(1, 9)} | {"phq9_9": 0} | {f"gad7_{n}": 2 for n in range(1, 8)}
-    base |= {"cssrs_1": False, "cssrs_2": False, "cssrs_6": False} | {flag: False for flag in MEDICAL_FLAGS}
-    return base | changes
+    return eligible_answers(phq9=2, gad7=2, date_of_birth=date_of_birth, medications=MEDICATIONS,
+                            failed_antidepressant_trials=3, **changes)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from security_services import RunningService, build_service  # noqa: E402 - importable thanks to the line above
+from support.marks import mark_folder_integration  # noqa: E402
 
 
 @pytest.fixture
@@ -25,3 +26,9 @@ def service_factory(tmp_path: Path) -> Iterator[Callable[..., RunningService]]:
     yield make
     for service in built:
         service.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is an integration test, whether its file says so or not."""
+    mark_folder_integration(items, __file__)

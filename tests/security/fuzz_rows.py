@@ -18,26 +18,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from kapbook_platform.contracts import parse_envelope
+from support.screening_answers import eligible_answers
 
-MEDICAL_FLAGS = (
-    "pregnant", "breastfeeding", "aneurysmal_vascular_disease", "intracerebral_hemorrhage", "ketamine_hypersensitivity",
-    "psychosis_history", "psychosis_family_history", "bipolar_history", "substance_use_disorder", "hypertension",
-    "cardiac_disease", "liver_disease",
-)
 PATIENT_EMAIL = "fuzz.patient@example.org"
 
 # Values the hooks may put in place of generated ones: name -> list, per service.
 REAL: dict[str, dict[str, list[Any]]] = {}
-
-
-def eligible_answers(**changes: Any) -> dict[str, Any]:
-    answers: dict[str, Any] = {"date_of_birth": "1984-05-17"}
-    answers |= {f"phq9_{n}": 1 for n in range(1, 9)} | {"phq9_9": 0}
-    answers |= {f"gad7_{n}": 1 for n in range(1, 8)}
-    answers |= {"cssrs_1": False, "cssrs_2": False, "cssrs_6": False}
-    answers |= {flag: False for flag in MEDICAL_FLAGS}
-    answers |= {"medications": ["ssri"], "failed_antidepressant_trials": 2}
-    return answers | changes
 
 
 def _ok(response, status: int = 200) -> Any:

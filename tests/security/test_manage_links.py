@@ -12,23 +12,16 @@ import pytest
 from itsdangerous import URLSafeSerializer
 
 from kapbook_booking.service_layer.links import MANAGE_SALT
+from support.clock import SettableClock
 
 pytestmark = pytest.mark.integration
 
 API = "/api/booking/v1"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return SettableClock()
 
 
 @pytest.fixture

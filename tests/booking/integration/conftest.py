@@ -12,6 +12,7 @@ from kapbook_booking.config import BookingConfig
 from kapbook_booking.entrypoints.app import create_app
 from kapbook_platform.staff.principal import ROLES
 from kapbook_platform.staff.tokens import token_digest
+from support.marks import mark_folder_integration
 
 
 @pytest.fixture
@@ -46,3 +47,9 @@ def staff(service) -> dict[str, dict[str, str]]:
                 token_sha256=token_digest(token), issued_at=datetime.now(timezone.utc)))
             headers[role] = {"Authorization": f"Bearer {token}"}
     return headers
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is an integration test, whether its file says so or not."""
+    mark_folder_integration(items, __file__)

@@ -1,7 +1,7 @@
 """Bookings over HTTP: idempotency, holds, notice windows, staff overrides, visits, events."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,21 +10,14 @@ from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.entrypoints.app import create_app
 from support.clinic import ClinicBuilder, patient
+from support.clock import SettableClock
 
 pytestmark = pytest.mark.integration
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return SettableClock()
 
 
 @pytest.fixture

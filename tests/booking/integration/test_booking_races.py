@@ -15,7 +15,8 @@ from sqlalchemy import text
 from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 from support.clinic import ClinicBuilder, patient
-from support.pipeline import free_port, wait_for
+from support.pipeline import free_port
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 RACE_CLIENT = Path(__file__).parents[2] / "support" / "race_client.py"

@@ -20,25 +20,13 @@ from kapbook_eligibility.bootstrap import EligibilityContainer, bootstrap
 from kapbook_eligibility.config import EligibilityConfig
 from kapbook_eligibility.entrypoints.app import create_app
 from kapbook_platform.staff.tokens import new_staff_token, token_digest
+from support.marks import mark_folder_integration
+from support.screening_answers import CRISIS_CHANGES, eligible_answers
+from support.waiting import wait_for
 
 PUBLIC_URL = "https://clinic.example"
 START = datetime(2026, 11, 20, 15, 30, tzinfo=timezone.utc)
 SCREENINGS = "/api/eligibility/v1/screenings"
-
-MEDICAL_FLAGS = (
-    "pregnant",
-    "breastfeeding",
-    "aneurysmal_vascular_disease",
-    "intracerebral_hemorrhage",
-    "ketamine_hypersensitivity",
-    "psychosis_history",
-    "psychosis_family_history",
-    "bipolar_history",
-    "substance_use_disorder",
-    "hypertension",
-    "cardiac_disease",
-    "liver_disease",
-)
 
 
 class TickingClock:
@@ -62,20 +50,6 @@ class Staff:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
-
-
-def eligible_answers() -> dict[str, Any]:
-    """A complete answer set with nothing of concern."""
-    answers: dict[str, Any] = {"date_of_birth": "1984-05-17"}
-    answers |= {f"phq9_{n}": 1 for n in range(1, 9)} | {"phq9_9": 0}
-    answers |= {f"gad7_{n}": 1 for n in range(1, 8)}
-    answers |= {"cssrs_1": False, "cssrs_2": False, "cssrs_6": False}
-    answers |= {flag: False for flag in MEDICAL_FLAGS}
-    answers |= {"medications": ["ssri"], "failed_antidepressant_trials": 2}
-    return answers
-
-
-CRISIS_CHANGES: dict[str, Any] = {"cssrs_2": True, "cssrs_3": True, "cssrs_4": True, "cssrs_5": False}
 
 
 @pytest.fixture
@@ -197,17 +171,6 @@ def received(container: EligibilityContainer, queue_service: str, count: int, ti
     return bodies
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.05):
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
 @pytest.fixture
 def helpers():
     """Functions tests share (test modules cannot import each other under importlib mode)."""
@@ -221,3 +184,9 @@ def helpers():
         crisis_changes = CRISIS_CHANGES
 
     return Helpers
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is an integration test, whether its file says so or not."""
+    mark_folder_integration(items, __file__)

@@ -10,34 +10,15 @@ import pytest
 
 from kapbook_eligibility.domain.questionnaire import Questionnaire, load_questionnaire
 from kapbook_eligibility.domain.rules import RuleSet, load_default_ruleset
+from support import screening_answers
 
 TODAY = date(2026, 11, 20)
 
-MEDICAL_FLAGS = (
-    "pregnant",
-    "breastfeeding",
-    "aneurysmal_vascular_disease",
-    "intracerebral_hemorrhage",
-    "ketamine_hypersensitivity",
-    "psychosis_history",
-    "psychosis_family_history",
-    "bipolar_history",
-    "substance_use_disorder",
-    "hypertension",
-    "cardiac_disease",
-    "liver_disease",
-)
-
 
 def eligible_answers() -> dict[str, Any]:
-    """A complete answer set with nothing of concern: decides `eligible`."""
-    answers: dict[str, Any] = {"date_of_birth": "1990-06-15"}
-    answers |= {f"phq9_{n}": 0 for n in range(1, 10)}
-    answers |= {f"gad7_{n}": 0 for n in range(1, 8)}
-    answers |= {"cssrs_1": False, "cssrs_2": False, "cssrs_6": False}
-    answers |= {flag: False for flag in MEDICAL_FLAGS}
-    answers |= {"medications": [], "failed_antidepressant_trials": 0}
-    return answers
+    """A complete answer set with nothing of concern and every score 0: decides `eligible`."""
+    return screening_answers.eligible_answers(
+        phq9=0, gad7=0, date_of_birth="1990-06-15", medications=[], failed_antidepressant_trials=0)
 
 
 @pytest.fixture

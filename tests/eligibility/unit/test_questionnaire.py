@@ -16,6 +16,7 @@ from kapbook_eligibility.domain.questionnaire import (
     Questionnaire,
     load_questionnaire,
 )
+from support.screening_answers import MEDICAL_FLAGS
 
 EXPECTED_LINK_IDS = (
     ["date_of_birth"]
@@ -23,19 +24,8 @@ EXPECTED_LINK_IDS = (
     + [f"gad7_{n}" for n in range(1, 8)]
     + [f"cssrs_{n}" for n in range(1, 7)]
     + ["cssrs_6_recent"]
+    + list(MEDICAL_FLAGS)
     + [
-        "pregnant",
-        "breastfeeding",
-        "aneurysmal_vascular_disease",
-        "intracerebral_hemorrhage",
-        "ketamine_hypersensitivity",
-        "psychosis_history",
-        "psychosis_family_history",
-        "bipolar_history",
-        "substance_use_disorder",
-        "hypertension",
-        "cardiac_disease",
-        "liver_disease",
         "bp_systolic",
         "bp_diastolic",
         "medications",

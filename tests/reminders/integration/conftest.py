@@ -10,6 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from reminders_harness import START, Harness, SmtpSink  # noqa: E402 - importable thanks to the line above
+from support.marks import mark_folder_integration  # noqa: E402
 
 # The booking is made five days ahead: every reminder of the default plan is still to come.
 BOOKED_AT = START - timedelta(days=5)
@@ -28,3 +29,9 @@ def harness(tmp_path, db, database_factory, sink):
     harness = Harness.build(tmp_path, database_factory("reminders"), BOOKED_AT, sink)
     yield harness
     harness.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is an integration test, whether its file says so or not."""
+    mark_folder_integration(items, __file__)

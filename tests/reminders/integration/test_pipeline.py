@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from kapbook_reminders.adapters import tables as t
 from reminders_harness import FakeClock, body, check_email, event_of, invite_of
-from support.pipeline import Pipeline, next_weekday_at, wait_for
+from support.pipeline import Pipeline, next_weekday_at
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

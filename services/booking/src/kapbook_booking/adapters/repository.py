@@ -10,7 +10,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters import tables
 from kapbook_booking.adapters.eligibility_client import EligibilityDecision
 from kapbook_booking.domain.model import AppointmentType, SlotUnavailable
 
@@ -42,22 +42,22 @@ def appointment_type_from_row(row: RowMapping) -> AppointmentType:
 
 def appointment_type_by_code(session: Session, code: str) -> AppointmentType | None:
     row = session.execute(
-        select(t.appointment_types).where(t.appointment_types.c.code == code, t.appointment_types.c.active.is_(True))
+        select(tables.appointment_types).where(tables.appointment_types.c.code == code, tables.appointment_types.c.active.is_(True))
     ).mappings().first()
     return appointment_type_from_row(row) if row else None
 
 
 def appointment_type_by_id(session: Session, type_id: str) -> AppointmentType:
-    row = session.execute(select(t.appointment_types).where(t.appointment_types.c.id == type_id)).mappings().one()
+    row = session.execute(select(tables.appointment_types).where(tables.appointment_types.c.id == type_id)).mappings().one()
     return appointment_type_from_row(row)
 
 
 def clinician_ids_for_type(session: Session, type_id: str) -> list[str]:
-    link = t.clinician_appointment_types
+    link = tables.clinician_appointment_types
     query = (
         select(link.c.clinician_id)
-        .join(t.clinicians, t.clinicians.c.id == link.c.clinician_id)
-        .where(link.c.appointment_type_id == type_id, t.clinicians.c.active.is_(True))
+        .join(tables.clinicians, tables.clinicians.c.id == link.c.clinician_id)
+        .where(link.c.appointment_type_id == type_id, tables.clinicians.c.active.is_(True))
         .order_by(link.c.clinician_id)
     )
     return list(session.execute(query).scalars())
@@ -65,7 +65,7 @@ def clinician_ids_for_type(session: Session, type_id: str) -> list[str]:
 
 def delete_expired_holds(session: Session, now: datetime) -> None:
     """Expired holds free their slot: removed before anything is inserted."""
-    session.execute(delete(t.bookings).where(t.bookings.c.status == "held", t.bookings.c.hold_expires_at <= now))
+    session.execute(delete(tables.bookings).where(tables.bookings.c.status == "held", tables.bookings.c.hold_expires_at <= now))
 
 
 def lock_resources(session: Session, clinician_id: str, room_id: str | None) -> None:
@@ -85,7 +85,7 @@ def insert_booking(session: Session, values: dict[str, Any]) -> None:
     lock_resources(session, values["clinician_id"], values.get("room_id"))
     try:
         with session.begin_nested():
-            session.execute(t.bookings.insert().values(**values))
+            session.execute(tables.bookings.insert().values(**values))
     except IntegrityError as error:
         if is_overlap(error):
             raise SlotUnavailable("That time is no longer available. Please choose another slot.") from None
@@ -101,34 +101,34 @@ def booking_details(session: Session, booking_id: str) -> RowMapping | None:
     """A booking with the names of its type, clinician and location."""
     query = (
         select(
-            t.bookings,
-            t.appointment_types.c.code.label("type_code"),
-            t.appointment_types.c.name.label("type_name"),
-            t.appointment_types.c.category.label("type_category"),
-            t.appointment_types.c.modality.label("type_modality"),
-            t.appointment_types.c.cancel_notice_hours,
-            t.appointment_types.c.reschedule_notice_hours,
-            t.clinicians.c.name.label("clinician_name"),
-            t.locations.c.name.label("location_name"),
-            t.locations.c.timezone.label("location_timezone"),
-            t.locations.c.address.label("location_address"),
+            tables.bookings,
+            tables.appointment_types.c.code.label("type_code"),
+            tables.appointment_types.c.name.label("type_name"),
+            tables.appointment_types.c.category.label("type_category"),
+            tables.appointment_types.c.modality.label("type_modality"),
+            tables.appointment_types.c.cancel_notice_hours,
+            tables.appointment_types.c.reschedule_notice_hours,
+            tables.clinicians.c.name.label("clinician_name"),
+            tables.locations.c.name.label("location_name"),
+            tables.locations.c.timezone.label("location_timezone"),
+            tables.locations.c.address.label("location_address"),
         )
-        .join(t.appointment_types, t.appointment_types.c.id == t.bookings.c.appointment_type_id)
-        .join(t.clinicians, t.clinicians.c.id == t.bookings.c.clinician_id)
-        .join(t.locations, t.locations.c.id == t.bookings.c.location_id)
-        .where(t.bookings.c.id == booking_id)
+        .join(tables.appointment_types, tables.appointment_types.c.id == tables.bookings.c.appointment_type_id)
+        .join(tables.clinicians, tables.clinicians.c.id == tables.bookings.c.clinician_id)
+        .join(tables.locations, tables.locations.c.id == tables.bookings.c.location_id)
+        .where(tables.bookings.c.id == booking_id)
     )
     return session.execute(query).mappings().first()
 
 
 def find_idempotent(session: Session, scope: str, key: str) -> RowMapping | None:
-    query = select(t.idempotency_keys).where(t.idempotency_keys.c.scope == scope, t.idempotency_keys.c.key == key)
+    query = select(tables.idempotency_keys).where(tables.idempotency_keys.c.scope == scope, tables.idempotency_keys.c.key == key)
     return session.execute(query).mappings().first()
 
 
 def remember_idempotent(session: Session, scope: str, key: str, request_sha256: str, booking_id: str, now: datetime) -> None:
     session.execute(
-        t.idempotency_keys.insert().values(
+        tables.idempotency_keys.insert().values(
             scope=scope, key=key, request_sha256=request_sha256, booking_id=booking_id, created_at=now
         )
     )
@@ -139,7 +139,7 @@ def remember_idempotent(session: Session, scope: str, key: str, request_sha256: 
 
 def eligibility_decision(session: Session, screening_id: str) -> EligibilityDecision | None:
     """The decision the projection holds for a screening, if any."""
-    decisions = t.eligibility_decisions
+    decisions = tables.eligibility_decisions
     row = session.execute(select(decisions).where(decisions.c.screening_id == screening_id)).mappings().first()
     return EligibilityDecision(**row) if row else None
 
@@ -156,7 +156,7 @@ def remember_eligibility_decision(session: Session, decision: EligibilityDecisio
     values = vars(decision) | {"patient_email": decision.patient_email.lower()}
     try:
         with session.begin_nested():
-            session.execute(t.eligibility_decisions.insert().values(**values))
+            session.execute(tables.eligibility_decisions.insert().values(**values))
     except IntegrityError:
         return False  # another writer projected it between our read and our insert
     return True
@@ -166,7 +166,7 @@ def record_clinician_review(
     session: Session, screening_id: str, patient_email: str, decision: str, reviewed_at: datetime, valid_until: datetime
 ) -> None:
     """A clinician approved or declined a screening; an upsert, so the order of arrival does not matter."""
-    decisions = t.eligibility_decisions
+    decisions = tables.eligibility_decisions
     values = {"clinician_decision": decision, "valid_until": valid_until}
     updated = session.execute(update(decisions).where(decisions.c.screening_id == screening_id).values(**values))
     if updated.rowcount == 0:
@@ -180,22 +180,22 @@ def record_clinician_review(
 
 
 def booking_by_id(session: Session, booking_id: str) -> RowMapping:
-    return session.execute(select(t.bookings).where(t.bookings.c.id == booking_id)).mappings().one()
+    return session.execute(select(tables.bookings).where(tables.bookings.c.id == booking_id)).mappings().one()
 
 
 def live_hold(session: Session, hold_id: str) -> RowMapping | None:
     """The hold with this id, if it is still a hold (it may be expired: the caller compares)."""
     return session.execute(
-        select(t.bookings).where(t.bookings.c.id == hold_id, t.bookings.c.status == "held")
+        select(tables.bookings).where(tables.bookings.c.id == hold_id, tables.bookings.c.status == "held")
     ).mappings().first()
 
 
 def release_hold(session: Session, hold_id: str) -> None:
-    session.execute(delete(t.bookings).where(t.bookings.c.id == hold_id, t.bookings.c.status == "held"))
+    session.execute(delete(tables.bookings).where(tables.bookings.c.id == hold_id, tables.bookings.c.status == "held"))
 
 
 def update_booking(session: Session, booking_id: str, values: dict[str, Any]) -> None:
-    session.execute(update(t.bookings).where(t.bookings.c.id == booking_id).values(**values))
+    session.execute(update(tables.bookings).where(tables.bookings.c.id == booking_id).values(**values))
 
 
 def move_booking(session: Session, booking_id: str, clinician_id: str, values: dict[str, Any]) -> None:
@@ -212,17 +212,17 @@ def move_booking(session: Session, booking_id: str, clinician_id: str, values: d
 
 def booking_with_policy(session: Session, booking_id: str) -> RowMapping | None:
     """A booking (never a hold) with its type's cancel and reschedule notice hours."""
-    types = t.appointment_types
+    types = tables.appointment_types
     return session.execute(
-        select(t.bookings, types.c.cancel_notice_hours, types.c.reschedule_notice_hours)
-        .join(types, types.c.id == t.bookings.c.appointment_type_id)
-        .where(t.bookings.c.id == booking_id, t.bookings.c.status != "held")
+        select(tables.bookings, types.c.cancel_notice_hours, types.c.reschedule_notice_hours)
+        .join(types, types.c.id == tables.bookings.c.appointment_type_id)
+        .where(tables.bookings.c.id == booking_id, tables.bookings.c.status != "held")
     ).mappings().first()
 
 
 def booked_counts_near(session: Session, clinician_ids: list[str], start: datetime) -> dict[str, int]:
     """Each clinician's booked appointments in the week around ``start`` (to spread load fairly)."""
-    bookings, half_week = t.bookings, timedelta(days=3, hours=12)
+    bookings, half_week = tables.bookings, timedelta(days=3, hours=12)
     rows = session.execute(
         select(bookings.c.clinician_id, func.count())
         .where(bookings.c.clinician_id.in_(clinician_ids), bookings.c.status.in_(("booked", "arrived")),
@@ -275,58 +275,58 @@ def insert_missing_rows(
 
 
 def locations_by_name(session: Session) -> list[RowMapping]:
-    return list(session.execute(select(t.locations).order_by(t.locations.c.name)).mappings())
+    return list(session.execute(select(tables.locations).order_by(tables.locations.c.name)).mappings())
 
 
 def rooms_by_location(session: Session, location_id: str | None = None) -> list[RowMapping]:
     """Rooms and chairs, by location and name; optionally at one location."""
-    query = select(t.rooms).order_by(t.rooms.c.location_id, t.rooms.c.name)
+    query = select(tables.rooms).order_by(tables.rooms.c.location_id, tables.rooms.c.name)
     if location_id is not None:
-        query = query.where(t.rooms.c.location_id == location_id)
+        query = query.where(tables.rooms.c.location_id == location_id)
     return list(session.execute(query).mappings())
 
 
 def appointment_types_by_code(session: Session) -> list[RowMapping]:
-    return list(session.execute(select(t.appointment_types).order_by(t.appointment_types.c.code)).mappings())
+    return list(session.execute(select(tables.appointment_types).order_by(tables.appointment_types.c.code)).mappings())
 
 
 def appointment_type_code_taken(session: Session, code: str) -> bool:
-    types = t.appointment_types
+    types = tables.appointment_types
     return session.execute(select(types.c.id).where(types.c.code == code)).first() is not None
 
 
 def appointment_type_ids_for_codes(session: Session, codes: Iterable[str]) -> dict[str, str]:
     """Code to id, for the codes that exist."""
-    types = t.appointment_types
+    types = tables.appointment_types
     return dict(session.execute(select(types.c.code, types.c.id).where(types.c.code.in_(list(codes)))).all())
 
 
 def active_room_kind_exists(session: Session, kind: str) -> bool:
-    return bool(session.execute(select(exists().where(t.rooms.c.kind == kind, t.rooms.c.active.is_(True)))).scalar())
+    return bool(session.execute(select(exists().where(tables.rooms.c.kind == kind, tables.rooms.c.active.is_(True)))).scalar())
 
 
 def clinician_names(session: Session) -> dict[str, str]:
     """Every clinician's display name by id."""
-    return dict(session.execute(select(t.clinicians.c.id, t.clinicians.c.name)).all())
+    return dict(session.execute(select(tables.clinicians.c.id, tables.clinicians.c.name)).all())
 
 
 def clinicians_by_name(session: Session) -> list[RowMapping]:
-    return list(session.execute(select(t.clinicians).order_by(t.clinicians.c.name)).mappings())
+    return list(session.execute(select(tables.clinicians).order_by(tables.clinicians.c.name)).mappings())
 
 
 def clinician_type_ids(session: Session, clinician_id: str) -> set[str]:
-    link = t.clinician_appointment_types
+    link = tables.clinician_appointment_types
     return set(session.execute(select(link.c.appointment_type_id).where(link.c.clinician_id == clinician_id)).scalars())
 
 
 def link_clinician_types(session: Session, clinician_id: str, type_ids: Iterable[str]) -> None:
     rows = [{"clinician_id": clinician_id, "appointment_type_id": type_id} for type_id in type_ids]
     if rows:
-        session.execute(t.clinician_appointment_types.insert(), rows)
+        session.execute(tables.clinician_appointment_types.insert(), rows)
 
 
 def unlink_clinician_types(session: Session, clinician_id: str, type_ids: Iterable[str]) -> None:
-    link = t.clinician_appointment_types
+    link = tables.clinician_appointment_types
     session.execute(
         delete(link).where(link.c.clinician_id == clinician_id, link.c.appointment_type_id.in_(list(type_ids)))
     )
@@ -334,18 +334,18 @@ def unlink_clinician_types(session: Session, clinician_id: str, type_ids: Iterab
 
 def clinician_type_codes(session: Session, clinician_ids: list[str]) -> list[tuple[str, str]]:
     """(clinician id, type code) pairs, by code."""
-    link = t.clinician_appointment_types
+    link = tables.clinician_appointment_types
     return list(session.execute(
-        select(link.c.clinician_id, t.appointment_types.c.code)
-        .join(t.appointment_types, t.appointment_types.c.id == link.c.appointment_type_id)
+        select(link.c.clinician_id, tables.appointment_types.c.code)
+        .join(tables.appointment_types, tables.appointment_types.c.id == link.c.appointment_type_id)
         .where(link.c.clinician_id.in_(clinician_ids))
-        .order_by(t.appointment_types.c.code)
+        .order_by(tables.appointment_types.c.code)
     ).all())
 
 
 def clinician_location_ids(session: Session, clinician_ids: list[str]) -> list[tuple[str, str]]:
     """(clinician id, location id) pairs of where they have working hours, by location."""
-    hours = t.working_hours
+    hours = tables.working_hours
     return list(session.execute(
         select(hours.c.clinician_id, hours.c.location_id)
         .where(hours.c.clinician_id.in_(clinician_ids))
@@ -358,7 +358,7 @@ def clinician_location_ids(session: Session, clinician_ids: list[str]) -> list[t
 
 
 def active_clinician_by_calendar_token(session: Session, token: str) -> RowMapping | None:
-    clinicians = t.clinicians
+    clinicians = tables.clinicians
     return session.execute(
         select(clinicians).where(clinicians.c.calendar_token == token, clinicians.c.active.is_(True))
     ).mappings().first()
@@ -368,16 +368,16 @@ def calendar_feed_bookings(
     session: Session, clinician_id: str, statuses: Iterable[str], ended_since: datetime
 ) -> list[RowMapping]:
     """A clinician's bookings in these statuses that end after ``ended_since``, with type, place and room names."""
-    bookings = t.bookings
+    bookings = tables.bookings
     query = (
         select(
             bookings.c.id, bookings.c.status, bookings.c.sequence, bookings.c.start, bookings.c.end,
-            bookings.c.created_at, bookings.c.updated_at, t.appointment_types.c.name.label("type_name"),
-            t.locations.c.name.label("location_name"), t.rooms.c.name.label("room_name"),
+            bookings.c.created_at, bookings.c.updated_at, tables.appointment_types.c.name.label("type_name"),
+            tables.locations.c.name.label("location_name"), tables.rooms.c.name.label("room_name"),
         )
-        .join(t.appointment_types, t.appointment_types.c.id == bookings.c.appointment_type_id)
-        .join(t.locations, t.locations.c.id == bookings.c.location_id)
-        .outerjoin(t.rooms, t.rooms.c.id == bookings.c.room_id)
+        .join(tables.appointment_types, tables.appointment_types.c.id == bookings.c.appointment_type_id)
+        .join(tables.locations, tables.locations.c.id == bookings.c.location_id)
+        .outerjoin(tables.rooms, tables.rooms.c.id == bookings.c.room_id)
         .where(bookings.c.clinician_id == clinician_id, bookings.c.status.in_(list(statuses)),
                bookings.c.end >= ended_since)
         .order_by(bookings.c.start, bookings.c.id)
@@ -389,11 +389,11 @@ def calendar_feed_bookings(
 
 
 def staff_member_id_by_email(session: Session, email: str) -> str | None:
-    return session.execute(select(t.staff_members.c.id).where(t.staff_members.c.email == email)).scalar()
+    return session.execute(select(tables.staff_members.c.id).where(tables.staff_members.c.email == email)).scalar()
 
 
 def insert_staff_member(session: Session, values: Mapping[str, Any]) -> None:
-    session.execute(t.staff_members.insert().values(**values))
+    session.execute(tables.staff_members.insert().values(**values))
 
 
 def insert_staff_credential(session: Session, values: Mapping[str, Any]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters import tables
 from kapbook_booking.domain.availability import WeeklyHours
 
 Record = dict[str, Any]
@@ -25,22 +25,22 @@ def weekly_hours_from(row: Mapping[str, Any]) -> WeeklyHours:
 
 def working_hours_rows(session: Session, clinician_id: str) -> list[Record]:
     """The clinician's working_hours rows by weekday and start."""
-    hours = t.working_hours
+    hours = tables.working_hours
     query = select(hours).where(hours.c.clinician_id == clinician_id).order_by(hours.c.weekday, hours.c.start_time)
     return [dict(row) for row in session.execute(query).mappings()]
 
 
 def weekly_hours_of(session: Session, clinician_id: str, excluding: str | None = None) -> list[WeeklyHours]:
     """The clinician's weekly intervals, all locations, but the one with id ``excluding``."""
-    query = select(t.working_hours).where(t.working_hours.c.clinician_id == clinician_id)
+    query = select(tables.working_hours).where(tables.working_hours.c.clinician_id == clinician_id)
     if excluding is not None:
-        query = query.where(t.working_hours.c.id != excluding)
+        query = query.where(tables.working_hours.c.id != excluding)
     return [weekly_hours_from(row) for row in session.execute(query).mappings()]
 
 
 def override_rows(session: Session, clinician_id: str, since: date | None = None) -> list[Record]:
     """The clinician's schedule_overrides rows by date and start, from ``since`` on when given."""
-    overrides = t.schedule_overrides
+    overrides = tables.schedule_overrides
     query = select(overrides).where(overrides.c.clinician_id == clinician_id)
     if since is not None:
         query = query.where(overrides.c.date >= since)
@@ -50,21 +50,21 @@ def override_rows(session: Session, clinician_id: str, since: date | None = None
 
 def overrides_on(session: Session, clinician_id: str, day: date) -> list[Record]:
     """The clinician's overrides dated ``day``, at any location."""
-    overrides = t.schedule_overrides
+    overrides = tables.schedule_overrides
     query = select(overrides).where(overrides.c.clinician_id == clinician_id, overrides.c.date == day)
     return [dict(row) for row in session.execute(query).mappings()]
 
 
 def time_off_ending_after(session: Session, clinician_id: str, since: datetime) -> list[Record]:
     """The clinician's time_off rows that end after ``since``, by start."""
-    off = t.time_off
+    off = tables.time_off
     query = select(off).where(off.c.clinician_id == clinician_id, off.c.end > since).order_by(off.c.start)
     return [dict(row) for row in session.execute(query).mappings()]
 
 
 def time_off_between(session: Session, clinician_id: str, start: datetime, end: datetime) -> list[Record]:
     """The clinician's time off overlapping [start, end), by start: id, start, end and reason."""
-    off = t.time_off
+    off = tables.time_off
     query = (
         select(off.c.id, off.c.start, off.c.end, off.c.reason)
         .where(off.c.clinician_id == clinician_id, off.c.start < end, off.c.end > start)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, and_, bindparam, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters import tables
 from kapbook_booking.domain.availability import ClinicianSchedule, Room, WeeklyHours
 from kapbook_booking.domain.availability.wall_clock import LocalHours
 from kapbook_booking.domain.intervals import TimeRange, as_utc
@@ -157,19 +157,19 @@ class _Queries:
     the smaller ones take to run."""
 
     def __init__(self, sqlite: bool) -> None:
-        link, w, o, off, b = t.clinician_appointment_types, t.working_hours, t.schedule_overrides, t.time_off, t.bookings
+        link, w, o, off, b = tables.clinician_appointment_types, tables.working_hours, tables.schedule_overrides, tables.time_off, tables.bookings
         ids = bindparam("ids", expanding=True)
         self.clinicians = (
             select(link.c.clinician_id)
-            .join(t.clinicians, t.clinicians.c.id == link.c.clinician_id)
-            .where(link.c.appointment_type_id == bindparam("type_id"), t.clinicians.c.active.is_(True))
+            .join(tables.clinicians, tables.clinicians.c.id == link.c.clinician_id)
+            .where(link.c.appointment_type_id == bindparam("type_id"), tables.clinicians.c.active.is_(True))
         )
         self.one_clinician = self.clinicians.where(link.c.clinician_id == bindparam("clinician_id"))
         local = partial(_raw_local, sqlite=sqlite)
         self.weekly_hours = (
-            select(w.c.clinician_id, w.c.location_id, t.locations.c.timezone, w.c.weekday, local(w.c.start_time),
+            select(w.c.clinician_id, w.c.location_id, tables.locations.c.timezone, w.c.weekday, local(w.c.start_time),
                    local(w.c.end_time), local(w.c.effective_from), local(w.c.effective_until))
-            .join(t.locations, t.locations.c.id == w.c.location_id)
+            .join(tables.locations, tables.locations.c.id == w.c.location_id)
             .where(w.c.clinician_id.in_(ids))
         )
         self.weekly_hours_at = self.weekly_hours.where(w.c.location_id == bindparam("location_id"))
@@ -178,16 +178,16 @@ class _Queries:
             o.c.clinician_id.in_(ids), *in_days
         )
         # The staff calendar's: one clinician's, keyed by location, its name and zone.
-        place = (t.locations.c.id.label("location_id"), t.locations.c.name, t.locations.c.timezone)
+        place = (tables.locations.c.id.label("location_id"), tables.locations.c.name, tables.locations.c.timezone)
         self.hours_by_place = (
             select(*place, w.c.weekday, local(w.c.start_time), local(w.c.end_time), local(w.c.effective_from),
                    local(w.c.effective_until))
-            .join(w, w.c.location_id == t.locations.c.id)
+            .join(w, w.c.location_id == tables.locations.c.id)
             .where(w.c.clinician_id == bindparam("clinician_id"))
         )
         self.overrides_by_place = (
             select(*place, o.c.date, o.c.start_time, o.c.end_time)
-            .join(o, o.c.location_id == t.locations.c.id)
+            .join(o, o.c.location_id == tables.locations.c.id)
             .where(o.c.clinician_id == bindparam("clinician_id"), *in_days)
         )
         instant = partial(_raw_instant, sqlite=sqlite)
@@ -203,9 +203,9 @@ class _Queries:
         self.room_busy = select(b.c.room_id, instant(b.c.blocked_start), instant(b.c.blocked_end)).where(
             b.c.room_id.in_(bindparam("room_ids", expanding=True)), *in_reach
         )
-        self.rooms = select(t.rooms.c.id, t.rooms.c.location_id, t.rooms.c.kind).where(
-            t.rooms.c.kind == bindparam("room_kind"), t.rooms.c.active.is_(True),
-            t.rooms.c.location_id.in_(bindparam("location_ids", expanding=True)),
+        self.rooms = select(tables.rooms.c.id, tables.rooms.c.location_id, tables.rooms.c.kind).where(
+            tables.rooms.c.kind == bindparam("room_kind"), tables.rooms.c.active.is_(True),
+            tables.rooms.c.location_id.in_(bindparam("location_ids", expanding=True)),
         )
 
 

@@ -15,7 +15,7 @@ from icalendar import Calendar, Event
 from sqlalchemy.engine import RowMapping
 
 from kapbook_booking.adapters import repository as repo
-from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters import tables
 from kapbook_booking.service_layer.catalog import new_calendar_token
 from kapbook_booking.service_layer.staff_records import StaffWrites, fetch_or_404
 from kapbook_platform.clock import Clock
@@ -41,7 +41,7 @@ class CalendarFeeds:
     def link(self, clinician_id: str) -> dict[str, Any]:
         """The clinician's current feed URL (None if they have no token)."""
         with self.writes.reading() as session:
-            row = fetch_or_404(session, t.clinicians, clinician_id, "clinician")
+            row = fetch_or_404(session, tables.clinicians, clinician_id, "clinician")
         token = row["calendar_token"]
         return {"clinician_id": clinician_id, "url": self.url_for(token) if token else None}
 
@@ -49,8 +49,8 @@ class CalendarFeeds:
         """Give the clinician a new feed URL; the old one stops working at once."""
         token = new_calendar_token()
         with self.writes.unit_of_work() as session:
-            fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
-            repo.update_row(session, t.clinicians, clinician_id, {"calendar_token": token})
+            fetch_or_404(session, tables.clinicians, clinician_id, "clinician", lock=True)
+            repo.update_row(session, tables.clinicians, clinician_id, {"calendar_token": token})
             target = f"clinician:{clinician_id}"
             self.writes.audit(session, actor, "clinician.calendar_token_regenerated", target, ["calendar_token"])
         return {"clinician_id": clinician_id, "url": self.url_for(token)}

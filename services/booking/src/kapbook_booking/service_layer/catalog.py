@@ -14,7 +14,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
 from kapbook_booking.adapters import repository as repo
-from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters import tables
 from kapbook_booking.service_layer.errors import Conflict, Invalid
 from kapbook_booking.service_layer.staff_records import (
     Reference,
@@ -54,32 +54,32 @@ class StaffCatalog:
 
     def location(self, location_id: str) -> Record:
         with self.writes.reading() as session:
-            return dict(fetch_or_404(session, t.locations, location_id, "location"))
+            return dict(fetch_or_404(session, tables.locations, location_id, "location"))
 
     def create_location(self, actor: StaffPrincipal, values: Mapping[str, Any]) -> Record:
         with self.writes.unit_of_work() as session:
-            location_id = self.writes.insert(session, actor, t.locations, "location", values)
+            location_id = self.writes.insert(session, actor, tables.locations, "location", values)
         return self.location(location_id)
 
     def update_location(self, actor: StaffPrincipal, location_id: str, changes: Mapping[str, Any]) -> Record:
         with self.writes.unit_of_work() as session:
-            row = fetch_or_404(session, t.locations, location_id, "location", lock=True)
-            self.writes.update(session, actor, t.locations, "location", row, changes)
+            row = fetch_or_404(session, tables.locations, location_id, "location", lock=True)
+            self.writes.update(session, actor, tables.locations, "location", row, changes)
         return self.location(location_id)
 
     def delete_location(self, actor: StaffPrincipal, location_id: str) -> None:
         """Delete a location nothing refers to any more."""
         with self.writes.unit_of_work() as session:
-            row = fetch_or_404(session, t.locations, location_id, "location", lock=True)
+            row = fetch_or_404(session, tables.locations, location_id, "location", lock=True)
             references = [
-                Reference(t.rooms.c.location_id, "rooms"),
-                Reference(t.working_hours.c.location_id, "working-hour intervals"),
-                Reference(t.schedule_overrides.c.location_id, "date overrides"),
-                Reference(t.bookings.c.location_id, "bookings"),
+                Reference(tables.rooms.c.location_id, "rooms"),
+                Reference(tables.working_hours.c.location_id, "working-hour intervals"),
+                Reference(tables.schedule_overrides.c.location_id, "date overrides"),
+                Reference(tables.bookings.c.location_id, "bookings"),
             ]
             hint = "Move or delete its rooms and hours first; a location with bookings stays for their history."
             refuse_if_referenced(session, location_id, f"The location {row['name']!r}", references, hint)
-            self.writes.delete(session, actor, t.locations, "location", location_id)
+            self.writes.delete(session, actor, tables.locations, "location", location_id)
 
     # --- rooms and chairs --------------------------------------------------------
 
@@ -90,27 +90,27 @@ class StaffCatalog:
 
     def room(self, room_id: str) -> Record:
         with self.writes.reading() as session:
-            return dict(fetch_or_404(session, t.rooms, room_id, "room"))
+            return dict(fetch_or_404(session, tables.rooms, room_id, "room"))
 
     def create_room(self, actor: StaffPrincipal, values: Mapping[str, Any]) -> Record:
         with self.writes.unit_of_work() as session:
-            require_exists(session, t.locations, values["location_id"], "location_id", "location")
-            room_id = self.writes.insert(session, actor, t.rooms, "room", values)
+            require_exists(session, tables.locations, values["location_id"], "location_id", "location")
+            room_id = self.writes.insert(session, actor, tables.rooms, "room", values)
         return self.room(room_id)
 
     def update_room(self, actor: StaffPrincipal, room_id: str, changes: Mapping[str, Any]) -> Record:
         with self.writes.unit_of_work() as session:
-            row = fetch_or_404(session, t.rooms, room_id, "room", lock=True)
-            self.writes.update(session, actor, t.rooms, "room", row, changes)
+            row = fetch_or_404(session, tables.rooms, room_id, "room", lock=True)
+            self.writes.update(session, actor, tables.rooms, "room", row, changes)
         return self.room(room_id)
 
     def delete_room(self, actor: StaffPrincipal, room_id: str) -> None:
         """Delete a room or chair that was never booked."""
         with self.writes.unit_of_work() as session:
-            row = fetch_or_404(session, t.rooms, room_id, "room", lock=True)
-            references = [Reference(t.bookings.c.room_id, "bookings")]
+            row = fetch_or_404(session, tables.rooms, room_id, "room", lock=True)
+            references = [Reference(tables.bookings.c.room_id, "bookings")]
             refuse_if_referenced(session, room_id, f"The room {row['name']!r}", references, KEEP_HISTORY)
-            self.writes.delete(session, actor, t.rooms, "room", room_id)
+            self.writes.delete(session, actor, tables.rooms, "room", room_id)
 
     # --- appointment types -------------------------------------------------------
 
@@ -121,31 +121,31 @@ class StaffCatalog:
 
     def appointment_type(self, type_id: str) -> Record:
         with self.writes.reading() as session:
-            return dict(fetch_or_404(session, t.appointment_types, type_id, "appointment type"))
+            return dict(fetch_or_404(session, tables.appointment_types, type_id, "appointment type"))
 
     def create_appointment_type(self, actor: StaffPrincipal, values: Mapping[str, Any]) -> Record:
         with self.writes.unit_of_work() as session:
             _refuse_taken_code(session, values["code"])
             check_appointment_type(session, values)
-            type_id = self.writes.insert(session, actor, t.appointment_types, "appointment_type", values)
+            type_id = self.writes.insert(session, actor, tables.appointment_types, "appointment_type", values)
         return self.appointment_type(type_id)
 
     def update_appointment_type(self, actor: StaffPrincipal, type_id: str, changes: Mapping[str, Any]) -> Record:
         with self.writes.unit_of_work() as session:
-            row = fetch_or_404(session, t.appointment_types, type_id, "appointment type", lock=True)
+            row = fetch_or_404(session, tables.appointment_types, type_id, "appointment type", lock=True)
             if changes.get("code", row["code"]) != row["code"]:
                 _refuse_taken_code(session, changes["code"])
             check_appointment_type(session, {**row, **changes})
-            self.writes.update(session, actor, t.appointment_types, "appointment_type", row, changes)
+            self.writes.update(session, actor, tables.appointment_types, "appointment_type", row, changes)
         return self.appointment_type(type_id)
 
     def delete_appointment_type(self, actor: StaffPrincipal, type_id: str) -> None:
         """Delete an appointment type that was never booked (clinicians stop offering it)."""
         with self.writes.unit_of_work() as session:
-            row = fetch_or_404(session, t.appointment_types, type_id, "appointment type", lock=True)
-            references = [Reference(t.bookings.c.appointment_type_id, "bookings")]
+            row = fetch_or_404(session, tables.appointment_types, type_id, "appointment type", lock=True)
+            references = [Reference(tables.bookings.c.appointment_type_id, "bookings")]
             refuse_if_referenced(session, type_id, f"The appointment type {row['code']!r}", references, KEEP_HISTORY)
-            self.writes.delete(session, actor, t.appointment_types, "appointment_type", type_id)
+            self.writes.delete(session, actor, tables.appointment_types, "appointment_type", type_id)
 
     # --- clinicians -----------------------------------------------------------------
 
@@ -156,36 +156,36 @@ class StaffCatalog:
 
     def clinician(self, clinician_id: str) -> Record:
         with self.writes.reading() as session:
-            return _clinician_views(session, [fetch_or_404(session, t.clinicians, clinician_id, "clinician")])[0]
+            return _clinician_views(session, [fetch_or_404(session, tables.clinicians, clinician_id, "clinician")])[0]
 
     def create_clinician(self, actor: StaffPrincipal, values: Mapping[str, Any]) -> Record:
         columns = {k: v for k, v in values.items() if k != "appointment_types"}
         with self.writes.unit_of_work() as session:
             type_ids = _type_ids(session, values["appointment_types"])
             row = columns | {"calendar_token": new_calendar_token()}
-            clinician_id = self.writes.insert(session, actor, t.clinicians, "clinician", row)
+            clinician_id = self.writes.insert(session, actor, tables.clinicians, "clinician", row)
             repo.link_clinician_types(session, clinician_id, type_ids)
         return self.clinician(clinician_id)
 
     def update_clinician(self, actor: StaffPrincipal, clinician_id: str, changes: Mapping[str, Any]) -> Record:
         columns = {k: v for k, v in changes.items() if k != "appointment_types"}
         with self.writes.unit_of_work() as session:
-            row = fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
+            row = fetch_or_404(session, tables.clinicians, clinician_id, "clinician", lock=True)
             relinked = "appointment_types" in changes and self._relink(session, clinician_id, changes["appointment_types"])
             also_changed = ["appointment_types"] if relinked else []
-            self.writes.update(session, actor, t.clinicians, "clinician", row, columns, also_changed)
+            self.writes.update(session, actor, tables.clinicians, "clinician", row, columns, also_changed)
         return self.clinician(clinician_id)
 
     def delete_clinician(self, actor: StaffPrincipal, clinician_id: str) -> None:
         """Delete a clinician who was never booked; their hours, overrides and time off go too."""
         with self.writes.unit_of_work() as session:
-            row = fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
+            row = fetch_or_404(session, tables.clinicians, clinician_id, "clinician", lock=True)
             references = [
-                Reference(t.bookings.c.clinician_id, "bookings"),
-                Reference(t.staff_members.c.clinician_id, "staff accounts"),
+                Reference(tables.bookings.c.clinician_id, "bookings"),
+                Reference(tables.staff_members.c.clinician_id, "staff accounts"),
             ]
             refuse_if_referenced(session, clinician_id, f"The clinician {row['name']!r}", references, KEEP_HISTORY)
-            self.writes.delete(session, actor, t.clinicians, "clinician", clinician_id)
+            self.writes.delete(session, actor, tables.clinicians, "clinician", clinician_id)
 
     @staticmethod
     def _relink(session: Session, clinician_id: str, codes: Iterable[str]) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_booking.adapters import repository as repo
-from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters import tables
 from kapbook_booking.service_layer.catalog import new_calendar_token
 
 DEMO_NAMESPACE = uuid.UUID("5b0c2f38-7f8e-4c55-9c55-1a2b3c4d5e6f")
@@ -114,10 +114,10 @@ CLINICIANS = [
 def seed_demo_clinic(sessions: sessionmaker[Session]) -> bool:
     """Insert whatever of the demo clinic is missing; returns True if it inserted anything."""
     with sessions.begin() as session:
-        inserted = repo.insert_missing_rows(session, t.locations, LOCATIONS)
-        inserted |= repo.insert_missing_rows(session, t.rooms, [_room_row(room) for room in ROOMS])
+        inserted = repo.insert_missing_rows(session, tables.locations, LOCATIONS)
+        inserted |= repo.insert_missing_rows(session, tables.rooms, [_room_row(room) for room in ROOMS])
         types = [{"id": demo_id(k["code"]), "active": True} | k for k in TYPES]
-        inserted |= repo.insert_missing_rows(session, t.appointment_types, types)
+        inserted |= repo.insert_missing_rows(session, tables.appointment_types, types)
         for clinician in CLINICIANS:
             inserted |= _seed_clinician(session, clinician)
     return inserted
@@ -132,13 +132,13 @@ def _seed_clinician(session: Session, clinician: Mapping[str, Any]) -> bool:
     clinician_id = demo_id(clinician["key"])
     row = {"id": clinician_id, "name": clinician["name"], "email": clinician["email"], "role": clinician["role"],
            "active": True, "calendar_token": new_calendar_token()}
-    inserted = repo.insert_missing_rows(session, t.clinicians, [row])
+    inserted = repo.insert_missing_rows(session, tables.clinicians, [row])
     links = [{"clinician_id": clinician_id, "appointment_type_id": demo_id(code)} for code in clinician["types"]]
     link_key = ("clinician_id", "appointment_type_id")
-    inserted |= repo.insert_missing_rows(session, t.clinician_appointment_types, links, key=link_key)
+    inserted |= repo.insert_missing_rows(session, tables.clinician_appointment_types, links, key=link_key)
     hours = [
         {"id": demo_id(f"{clinician['key']}-{day}-{start}"), "clinician_id": clinician_id, "location_id": demo_id(location),
          "weekday": day, "start_time": start, "end_time": end}
         for day, start, end, location in clinician["hours"]
     ]
-    return repo.insert_missing_rows(session, t.working_hours, hours) | inserted
+    return repo.insert_missing_rows(session, tables.working_hours, hours) | inserted

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters import tables
 from kapbook_booking.adapters.schedule_repository import (
     override_rows,
     overrides_on,
@@ -65,76 +65,76 @@ class StaffSchedules:
     def working_hours(self, clinician_id: str) -> list[Record]:
         """The clinician's weekly intervals, by weekday and start."""
         with self.writes.reading() as session:
-            fetch_or_404(session, t.clinicians, clinician_id, "clinician")
+            fetch_or_404(session, tables.clinicians, clinician_id, "clinician")
             return working_hours_rows(session, clinician_id)
 
     def add_working_hours(self, actor: StaffPrincipal, clinician_id: str, values: Mapping[str, Any]) -> Record:
         with self.writes.unit_of_work() as session:
-            fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
-            require_exists(session, t.locations, values["location_id"], "location_id", "location")
+            fetch_or_404(session, tables.clinicians, clinician_id, "clinician", lock=True)
+            require_exists(session, tables.locations, values["location_id"], "location_id", "location")
             validated_weekly_hours(values, weekly_hours_of(session, clinician_id))
             row = {**values, "clinician_id": clinician_id}
-            hours_id = self.writes.insert(session, actor, t.working_hours, "working_hours", row)
-        return self._one(t.working_hours, hours_id, "working-hours interval")
+            hours_id = self.writes.insert(session, actor, tables.working_hours, "working_hours", row)
+        return self._one(tables.working_hours, hours_id, "working-hours interval")
 
     def update_working_hours(self, actor: StaffPrincipal, hours_id: str, changes: Mapping[str, Any]) -> Record:
         with self.writes.unit_of_work() as session:
-            row = fetch_or_404(session, t.working_hours, hours_id, "working-hours interval", lock=True)
-            fetch_or_404(session, t.clinicians, row["clinician_id"], "clinician", lock=True)
+            row = fetch_or_404(session, tables.working_hours, hours_id, "working-hours interval", lock=True)
+            fetch_or_404(session, tables.clinicians, row["clinician_id"], "clinician", lock=True)
             if "location_id" in changes:
-                require_exists(session, t.locations, changes["location_id"], "location_id", "location")
+                require_exists(session, tables.locations, changes["location_id"], "location_id", "location")
             others = weekly_hours_of(session, row["clinician_id"], excluding=hours_id)
             validated_weekly_hours({**row, **changes}, others)
-            self.writes.update(session, actor, t.working_hours, "working_hours", row, changes)
-        return self._one(t.working_hours, hours_id, "working-hours interval")
+            self.writes.update(session, actor, tables.working_hours, "working_hours", row, changes)
+        return self._one(tables.working_hours, hours_id, "working-hours interval")
 
     def remove_working_hours(self, actor: StaffPrincipal, hours_id: str) -> None:
         with self.writes.unit_of_work() as session:
-            fetch_or_404(session, t.working_hours, hours_id, "working-hours interval", lock=True)
-            self.writes.delete(session, actor, t.working_hours, "working_hours", hours_id)
+            fetch_or_404(session, tables.working_hours, hours_id, "working-hours interval", lock=True)
+            self.writes.delete(session, actor, tables.working_hours, "working_hours", hours_id)
 
     # --- date overrides -------------------------------------------------------------
 
     def overrides(self, clinician_id: str, since: date | None = None) -> list[Record]:
         """The clinician's date overrides by date, from ``since`` on when given."""
         with self.writes.reading() as session:
-            fetch_or_404(session, t.clinicians, clinician_id, "clinician")
+            fetch_or_404(session, tables.clinicians, clinician_id, "clinician")
             return [_override_view(row) for row in override_rows(session, clinician_id, since)]
 
     def add_override(self, actor: StaffPrincipal, clinician_id: str, values: Mapping[str, Any]) -> Record:
         """Close a day (no times) or give it replacement hours (one interval per override)."""
         with self.writes.unit_of_work() as session:
-            fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
-            require_exists(session, t.locations, values["location_id"], "location_id", "location")
+            fetch_or_404(session, tables.clinicians, clinician_id, "clinician", lock=True)
+            require_exists(session, tables.locations, values["location_id"], "location_id", "location")
             _check_override(values, overrides_on(session, clinician_id, values["date"]))
             row = {**values, "clinician_id": clinician_id}
-            override_id = self.writes.insert(session, actor, t.schedule_overrides, "schedule_override", row)
-        return _override_view(self._one(t.schedule_overrides, override_id, "date override"))
+            override_id = self.writes.insert(session, actor, tables.schedule_overrides, "schedule_override", row)
+        return _override_view(self._one(tables.schedule_overrides, override_id, "date override"))
 
     def remove_override(self, actor: StaffPrincipal, override_id: str) -> None:
         with self.writes.unit_of_work() as session:
-            fetch_or_404(session, t.schedule_overrides, override_id, "date override", lock=True)
-            self.writes.delete(session, actor, t.schedule_overrides, "schedule_override", override_id)
+            fetch_or_404(session, tables.schedule_overrides, override_id, "date override", lock=True)
+            self.writes.delete(session, actor, tables.schedule_overrides, "schedule_override", override_id)
 
     # --- time off ----------------------------------------------------------------------
 
     def time_off(self, clinician_id: str, since: datetime | None = None) -> list[Record]:
         """The clinician's time off that ends after ``since`` (default: now), by start."""
         with self.writes.reading() as session:
-            fetch_or_404(session, t.clinicians, clinician_id, "clinician")
+            fetch_or_404(session, tables.clinicians, clinician_id, "clinician")
             return time_off_ending_after(session, clinician_id, since or self.clock())
 
     def add_time_off(self, actor: StaffPrincipal, clinician_id: str, values: Mapping[str, Any]) -> Record:
         _check_time_off(values["start"], values["end"])
         with self.writes.unit_of_work() as session:
-            fetch_or_404(session, t.clinicians, clinician_id, "clinician", lock=True)
-            time_off_id = self.writes.insert(session, actor, t.time_off, "time_off", {**values, "clinician_id": clinician_id})
-        return self._one(t.time_off, time_off_id, "time off")
+            fetch_or_404(session, tables.clinicians, clinician_id, "clinician", lock=True)
+            time_off_id = self.writes.insert(session, actor, tables.time_off, "time_off", {**values, "clinician_id": clinician_id})
+        return self._one(tables.time_off, time_off_id, "time off")
 
     def remove_time_off(self, actor: StaffPrincipal, time_off_id: str) -> None:
         with self.writes.unit_of_work() as session:
-            fetch_or_404(session, t.time_off, time_off_id, "time off", lock=True)
-            self.writes.delete(session, actor, t.time_off, "time_off", time_off_id)
+            fetch_or_404(session, tables.time_off, time_off_id, "time off", lock=True)
+            self.writes.delete(session, actor, tables.time_off, "time_off", time_off_id)
 
     def _one(self, table: Table, record_id: str, label: str) -> Record:
         with self.writes.reading() as session:

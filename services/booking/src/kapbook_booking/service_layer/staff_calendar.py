@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from kapbook_booking.adapters import tables as t
+from kapbook_booking.adapters import tables
 from kapbook_booking.adapters.calendar_repository import calendar_bookings, room_with_location
 from kapbook_booking.adapters.schedule_repository import time_off_between
 from kapbook_booking.adapters.schedules import load_working_hours
@@ -119,7 +119,7 @@ class _Localiser:
 
 
 def _clinician(session: Session, clinician_id: str) -> Record:
-    row = fetch_or_404(session, t.clinicians, clinician_id, "clinician")
+    row = fetch_or_404(session, tables.clinicians, clinician_id, "clinician")
     return {"id": row["id"], "name": row["name"], "role": row["role"], "active": row["active"]}
 
 
