@@ -116,7 +116,7 @@ class StaffCredentialRevokedData(StrictSchema):
     revoked_at = fields.AwareDateTime(required=True)
 
 
-EVENT_SCHEMAS: dict[str, type[Schema]] = {
+EVENT_SCHEMAS: dict[str, type[StrictSchema]] = {
     EventType.BOOKING_CREATED: BookingEventData,
     EventType.BOOKING_RESCHEDULED: BookingEventData,
     EventType.BOOKING_CANCELLED: BookingEventData,

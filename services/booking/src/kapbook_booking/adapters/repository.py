@@ -397,4 +397,4 @@ def insert_staff_member(session: Session, values: Mapping[str, Any]) -> None:
 
 
 def insert_staff_credential(session: Session, values: Mapping[str, Any]) -> None:
-    session.execute(t.PLATFORM_TABLES["staff_credentials"].insert().values(**values))
+    session.execute(tables.PLATFORM_TABLES["staff_credentials"].insert().values(**values))

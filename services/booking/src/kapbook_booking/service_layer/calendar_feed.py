@@ -8,7 +8,7 @@ cancelled bookings stay in the feed for a while as STATUS:CANCELLED so subscribe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from icalendar import Calendar, Event
