@@ -93,8 +93,11 @@ def broker_namespace(broker_url: str):
 
 
 def pytest_generate_tests(metafunc) -> None:
-    """Tests taking ``db`` or ``broker`` run once per available backend."""
+    """Tests taking ``db`` or ``broker`` run once per available backend (``postgresql_only``: PostgreSQL alone)."""
     if "db" in metafunc.fixturenames:
-        metafunc.parametrize("db", database_backends())
+        backends = database_backends()
+        if metafunc.definition.get_closest_marker("postgresql_only"):
+            backends = [backend for backend in backends if backend == "postgresql"]
+        metafunc.parametrize("db", backends)
     if "broker" in metafunc.fixturenames:
         metafunc.parametrize("broker", broker_backends())

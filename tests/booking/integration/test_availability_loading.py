@@ -255,9 +255,8 @@ def test_the_availability_route_answers_while_a_booking_is_being_written(service
     assert len(client.get(path).json["slots"]) < len(before.json["slots"])
 
 
+@pytest.mark.postgresql_only  # SQLite has no session time zone or date style
 def test_instants_do_not_depend_on_the_sessions_time_zone_or_date_style(service, clinic, db):
-    if db != "postgresql":
-        pytest.skip("PostgreSQL session settings")
     from sqlalchemy import text
 
     start = datetime(2031, 3, 10, 23, 30, 0, 5, tzinfo=UTC)  # another day in Los Angeles
