@@ -18,6 +18,8 @@ from kapbook_platform.messaging.consumer import EventConsumer
 from kapbook_platform.messaging.tables import dead_letter_table, inbox_table
 from support.servers import free_port
 
+pytestmark = pytest.mark.integration  # a real SQLite database / HTTP servers on loopback
+
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:{port}/nowhere?connect_timeout=2"
 
 

@@ -15,6 +15,8 @@ from kapbook_platform.staff.web import STAFF_COOKIE
 from support.clinic import ClinicBuilder
 from support.pipeline import free_port
 
+pytestmark = pytest.mark.integration  # a real SQLite database / HTTP servers on loopback
+
 
 class CookieEcho(BaseHTTPRequestHandler):
     """Sets a cookie on /sign-in and echoes the Cookie header it receives elsewhere."""
