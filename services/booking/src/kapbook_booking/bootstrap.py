@@ -33,6 +33,8 @@ class BookingContainer:
     staff_calendar: StaffCalendar
     calendar_feeds: CalendarFeeds
     handlers: dict[str, EventHandler]  # event type → what the consumer does with it
+    # Every use case and page reads time from here, so tests can travel in time.
+    clock: Clock = utc_now
 
     def clinician_names(self) -> dict[str, str]:
         # A read: on SQLite it must not take the write lock (availability answers call this).
@@ -65,4 +67,5 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         staff_calendar=StaffCalendar(writes, clock),
         calendar_feeds=CalendarFeeds(writes, config.public_base_url, clock),
         handlers=screening_event_handlers(),
+        clock=clock,
     )

@@ -53,7 +53,7 @@ def widget_js():
     script, changed = widget_script()
     response = Response(script, mimetype="text/javascript")
     response.cache_control.public, response.cache_control.max_age = True, WIDGET_MAX_AGE
-    response.expires = datetime.now(timezone.utc) + timedelta(seconds=WIDGET_MAX_AGE)
+    response.expires = container().clock() + timedelta(seconds=WIDGET_MAX_AGE)
     response.last_modified = datetime.fromtimestamp(changed, timezone.utc)
     response.add_etag()
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -131,7 +131,7 @@ def _location(location_id: str) -> dict[str, Any] | None:
 
 def _reschedule_choices(booking: dict[str, Any], zone: str) -> dict[str, Any]:
     """A week of free times with the same clinician, starting at ?from= (default: today)."""
-    today = datetime.now(ZoneInfo(zone)).date()
+    today = container().clock().astimezone(ZoneInfo(zone)).date()
     try:
         first = max(date.fromisoformat(request.args.get("from", "")), today)
     except ValueError:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -60,7 +60,7 @@ def _new_booking_page(status: int = 200, errors: dict | None = None, error: str 
     args = request.values
     locations = catalog().locations()
     zone = pick_zone(args.get("tz"), locations[0]["timezone"] if locations else "UTC")
-    day = read_date(args.get("date"), datetime.now(ZoneInfo(zone)).date())
+    day = read_date(args.get("date"), container().clock().astimezone(ZoneInfo(zone)).date())
     types = _types()
     kind = next((k for k in types if k["code"] == args.get("type")), None)
     clinicians = [c for c in catalog().clinicians() if c["active"] and (kind is None or kind["code"] in c["appointment_types"])]

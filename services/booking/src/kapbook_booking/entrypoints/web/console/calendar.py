@@ -12,6 +12,7 @@ from flask import request, url_for
 from kapbook_booking.entrypoints.http.staff_access import catalog, staff_calendar
 from kapbook_booking.entrypoints.web.console.access import bp, console_view, page
 from kapbook_booking.entrypoints.web.console.choices import pick_zone, read_date
+from kapbook_booking.entrypoints.wiring import container
 from kapbook_booking.service_layer.staff_calendar import CalendarQuery
 
 MINUTES_PER_DAY = 24 * 60
@@ -146,7 +147,7 @@ def read_calendar_request(locations: list[dict[str, Any]]) -> CalendarRequest:
     return CalendarRequest(
         view="week" if args.get("view") == "week" else "day",
         by="room" if args.get("by") == "room" else "clinician",
-        day=read_date(args.get("date"), datetime.now(ZoneInfo(zone)).date()),
+        day=read_date(args.get("date"), container().clock().astimezone(ZoneInfo(zone)).date()),
         zone=zone, location=location, subject_id=args.get("subject") or None,
         include_cancelled=args.get("cancelled") == "1",
     )
@@ -206,5 +207,5 @@ def calendar():
         "console/calendar.html", ask=ask, grid=grid, people=people, subject=subject, locations=locations,
         bookings=sorted(unique.values(), key=lambda b: (b["start"], b["clinician"]["name"])), status_names=STATUS_NAMES,
         zones=sorted({place["timezone"] for place in locations} | {ask.zone, "UTC"}),
-        today=datetime.now(ZoneInfo(ask.zone)).date(),
+        today=container().clock().astimezone(ZoneInfo(ask.zone)).date(),
     )

@@ -5,7 +5,6 @@ schemas as the staff API, then handed to the same use cases.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +20,7 @@ from kapbook_booking.entrypoints.http.staff_schedules_schemas import (
     WorkingHoursRequestSchema,
 )
 from kapbook_booking.entrypoints.web.console.access import SCHEDULERS, bp, console_view, page
-from kapbook_booking.entrypoints.wiring import current_staff
+from kapbook_booking.entrypoints.wiring import container, current_staff
 from kapbook_booking.entrypoints.web.console.choices import local_instant, pick_zone
 from kapbook_booking.entrypoints.errors import http_status
 from kapbook_booking.service_layer.errors import BookingError
@@ -87,7 +86,7 @@ def _schedule_page(clinician_id: str, status: int = 200, notice: str | None = No
     use_cases = schedules()
     return page(
         "console/schedule.html", status, clinician=clinician, places=places, locations=locations, zone=zone,
-        hours=use_cases.working_hours(clinician_id), overrides=use_cases.overrides(clinician_id, datetime.now(ZoneInfo(zone)).date()),
+        hours=use_cases.working_hours(clinician_id), overrides=use_cases.overrides(clinician_id, container().clock().astimezone(ZoneInfo(zone)).date()),
         time_off=[_localised(period, zone) for period in use_cases.time_off(clinician_id)], weekdays=WEEKDAYS,
         notice=notice, problem=problem, form_name=form_name, form=request.form,
         zones=sorted({place["timezone"] for place in locations} | {zone, "UTC"}),
