@@ -12,7 +12,7 @@ import pytest
 from itsdangerous import URLSafeSerializer
 
 from kapbook_booking.service_layer.links import MANAGE_SALT
-from support.clock import SettableClock
+from support.clock import TravellingClock
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ API = "/api/booking/v1"
 
 @pytest.fixture
 def clock():
-    return SettableClock()
+    return TravellingClock()
 
 
 @pytest.fixture

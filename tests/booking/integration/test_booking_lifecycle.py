@@ -10,14 +10,14 @@ from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.entrypoints.app import create_app
 from support.clinic import ClinicBuilder, patient
-from support.clock import SettableClock
+from support.clock import TravellingClock
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def clock():
-    return SettableClock()
+    return TravellingClock()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from kapbook_eligibility.bootstrap import EligibilityContainer, bootstrap
 from kapbook_eligibility.config import EligibilityConfig
 from kapbook_eligibility.entrypoints.app import create_app
 from kapbook_platform.staff.tokens import new_staff_token, token_digest
+from support.clock import TravellingClock
 from support.marks import mark_folder_integration
 from support.screening_answers import CRISIS_CHANGES, eligible_answers
 from support.waiting import wait_for
@@ -27,17 +28,6 @@ from support.waiting import wait_for
 PUBLIC_URL = "https://clinic.example"
 START = datetime(2026, 11, 20, 15, 30, tzinfo=timezone.utc)
 SCREENINGS = "/api/eligibility/v1/screenings"
-
-
-class TickingClock:
-    """A clock that starts at a fixed instant and moves one second a call, so orderings are distinct."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 @dataclass(frozen=True)
@@ -82,7 +72,7 @@ def make_container(db, tmp_path, database_factory, broker_url, broker_namespace,
             "public_base_url": PUBLIC_URL,
             "encryption_keys": fernet_keys,
         } | overrides
-        container = bootstrap(EligibilityConfig.from_env({}, **settings), clock=TickingClock())
+        container = bootstrap(EligibilityConfig.from_env({}, **settings), clock=TravellingClock(START, tick=timedelta(seconds=1)))
         built.append(container)
         return container
 

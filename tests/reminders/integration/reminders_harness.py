@@ -13,7 +13,6 @@ import mailbox
 import re
 import socket
 import ssl
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +33,7 @@ from kapbook_reminders.adapters import tables as t
 from kapbook_reminders.bootstrap import RemindersContainer, bootstrap
 from kapbook_reminders.config import RemindersConfig
 from kapbook_reminders.entrypoints.app import create_app
+from support.clock import TravellingClock
 
 PUBLIC_URL = "https://book.clinic.example"
 CLINIC = "Harbor Clinic"
@@ -48,27 +48,6 @@ APPOINTMENT_TYPES = {
     "dosing_esketamine": ("esketamine-session", "Esketamine (Spravato) session", "in_person"),
     "integration": ("integration-session", "Integration session", "telehealth"),
 }
-
-
-class FakeClock:
-    """An aware UTC clock that moves only when the test says so."""
-
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def set(self, moment: datetime) -> None:
-        with self._lock:
-            self._now = moment
-
-    def advance(self, delta: timedelta) -> datetime:
-        with self._lock:
-            self._now += delta
-            return self._now
 
 
 def free_port() -> int:
@@ -242,12 +221,12 @@ class Harness:
     """One reminders service: container (fake clock), SMTP sink, and ways to feed and inspect it."""
 
     container: RemindersContainer
-    clock: FakeClock
+    clock: TravellingClock
     sink: SmtpSink
 
     @classmethod
     def build(cls, tmp: Path, database_url: str, now: datetime, sink: SmtpSink, **config: Any) -> Harness:
-        clock = FakeClock(now)
+        clock = TravellingClock(now)
         container = bootstrap(reminders_config(tmp, database_url, sink.port, **config), clock=clock)
         container.migrate()
         return cls(container, clock, sink)

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from kapbook_reminders.adapters import tables as t
-from reminders_harness import FakeClock, body, check_email, event_of, invite_of
+from reminders_harness import body, check_email, event_of, invite_of
+from support.clock import TravellingClock
 from support.pipeline import Pipeline, next_weekday_at
 from support.waiting import wait_for
 
@@ -30,7 +31,7 @@ def pipeline(tmp_path, db, broker, database_factory, broker_url, broker_namespac
     pipeline.close()
 
 
-def travel(pipeline, clock: FakeClock) -> None:
+def travel(pipeline, clock: TravellingClock) -> None:
     """Put the reminders service on ``clock`` (the booking service keeps the real one)."""
     pipeline.reminders.clock = pipeline.reminders.planner.clock = pipeline.reminders.dispatcher.clock = clock
 
@@ -55,7 +56,7 @@ def dispatch(pipeline, moment=None) -> list:
 
 
 def test_book_reschedule_cancel_over_the_broker(pipeline):
-    clock = FakeClock(datetime.now(UTC))
+    clock = TravellingClock(datetime.now(UTC))
     travel(pipeline, clock)
     pipeline.start(dispatcher=False)
     first_start = next_weekday_at(10)

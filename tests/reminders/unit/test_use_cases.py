@@ -23,6 +23,7 @@ from kapbook_reminders.service_layer.rendering import MessageComposer
 sys.path.insert(0, str(Path(__file__).parent))
 
 from reminders_fakes import FakeMailSender, InMemoryStore  # noqa: E402 - importable thanks to the line above
+from support.clock import TravellingClock  # noqa: E402
 
 BOOKING_ID = "5b0c7a7e-2f0c-4c61-9d55-7f6a4c1f0a11"
 START = datetime(2027, 3, 9, 15, 30, tzinfo=UTC)  # Tuesday 10:30 in New York
@@ -32,21 +33,10 @@ PLANS = load_notification_plans()
 
 
 @dataclass
-class Clock:
-    now: datetime = BOOKED_AT
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass
 class Reminders:
     """The use cases wired to fakes, as bootstrap wires them to the database and SMTP."""
 
-    clock: Clock
+    clock: TravellingClock
     store: InMemoryStore
     sender: FakeMailSender
     planner: MessagePlanner
@@ -54,7 +44,7 @@ class Reminders:
 
     @classmethod
     def build(cls, branding, max_attempts: int = 3) -> Reminders:
-        clock, store = Clock(), InMemoryStore()
+        clock, store = TravellingClock(BOOKED_AT), InMemoryStore()
         sender = FakeMailSender(store)
         composer = MessageComposer(branding, "https://reminders.harbor.example", PLANS, b"unit-test-key")
         dispatcher = Dispatcher(store, sender, composer, clock, max_attempts=max_attempts, connections=1)
