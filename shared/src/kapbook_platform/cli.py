@@ -1,12 +1,48 @@
 """CLI commands every service offers the same way."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
 
 import click
 
-from kapbook_platform.messaging.consumer import dead_letter_rows
-from kapbook_platform.runtime import ServiceRuntime
+from kapbook_platform.logs import configure_logging
+from kapbook_platform.messaging.consumer import EventHandler, dead_letter_rows
+from kapbook_platform.runtime import ServiceRuntime, consumer_loop, relay_loop, run_until_signalled
+
+
+class WorkerContainer(Protocol):
+    """What a worker needs of a service's container."""
+
+    config: Any  # the service's typed config: log_level, var_dir, service_name
+    runtime: ServiceRuntime
+    handlers: Mapping[str, EventHandler]
+
+
+def heartbeat_path(container: WorkerContainer) -> Path:
+    """The file a worker touches while alive (compose health checks read it)."""
+    return container.config.var_dir / "heartbeats" / container.config.service_name
+
+
+def relay_and_consumer_worker(load_container: Callable[[], WorkerContainer], process_name: str, consumes: str) -> click.Command:
+    """``worker``: the outbox relay and the event consumer of a service, until interrupted."""
+
+    @click.command("worker")
+    @click.option("--relay/--no-relay", default=True, help="Publish the outbox")
+    @click.option("--consume/--no-consume", default=True, help=consumes)
+    def worker(relay: bool, consume: bool) -> None:
+        """Run the outbox relay and the event consumer until interrupted."""
+        container = load_container()
+        configure_logging(process_name, container.config.log_level)
+        loops = {}
+        if relay:
+            loops["relay"] = relay_loop(container.runtime)
+        if consume:
+            loops["consumer"] = consumer_loop(container.runtime, container.handlers)
+        run_until_signalled(loops, heartbeat_path=heartbeat_path(container))
+
+    return worker
 
 
 def dead_letters_command(load_runtime: Callable[[], ServiceRuntime]) -> click.Command:

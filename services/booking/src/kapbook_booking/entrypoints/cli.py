@@ -6,10 +6,8 @@ import click
 from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.service_layer.demo import seed_demo_clinic
 from kapbook_booking.service_layer.staff import issue_staff_token
-from kapbook_platform.cli import dead_letters_command
+from kapbook_platform.cli import dead_letters_command, relay_and_consumer_worker
 from kapbook_platform.clock import utc_now
-from kapbook_platform.logs import configure_logging
-from kapbook_platform.runtime import consumer_loop, relay_loop, run_until_signalled
 from kapbook_platform.staff.principal import ROLES
 
 
@@ -47,21 +45,7 @@ def create_staff(name: str, email: str, role: str) -> None:
     click.echo(issued.token)
 
 
-@cli.command()
-@click.option("--relay/--no-relay", default=True, help="Publish the outbox")
-@click.option("--consume/--no-consume", default=True, help="Consume screening events")
-def worker(relay: bool, consume: bool) -> None:
-    """Run the outbox relay and the event consumer until interrupted."""
-    container = bootstrap()
-    configure_logging("booking-worker", container.config.log_level)
-    loops = {}
-    if relay:
-        loops["relay"] = relay_loop(container.runtime)
-    if consume:
-        loops["consumer"] = consumer_loop(container.runtime, container.handlers)
-    run_until_signalled(loops, heartbeat_path=container.config.var_dir / "heartbeats" / container.config.service_name)
-
-
+cli.add_command(relay_and_consumer_worker(bootstrap, "booking-worker", consumes="Consume screening events"))
 cli.add_command(dead_letters_command(lambda: bootstrap().runtime))
 
 

@@ -5,9 +5,7 @@ import click
 
 from kapbook_eligibility.adapters.encryption import SealedValueUnreadable
 from kapbook_eligibility.bootstrap import bootstrap
-from kapbook_platform.cli import dead_letters_command
-from kapbook_platform.logs import configure_logging
-from kapbook_platform.runtime import consumer_loop, relay_loop, run_until_signalled
+from kapbook_platform.cli import dead_letters_command, relay_and_consumer_worker
 
 
 @click.group()
@@ -39,21 +37,7 @@ def rotate_keys() -> None:
     )
 
 
-@cli.command()
-@click.option("--relay/--no-relay", default=True, help="Publish the outbox")
-@click.option("--consume/--no-consume", default=True, help="Consume staff credential events")
-def worker(relay: bool, consume: bool) -> None:
-    """Run the outbox relay and the event consumer until interrupted."""
-    container = bootstrap()
-    configure_logging("eligibility-worker", container.config.log_level)
-    loops = {}
-    if relay:
-        loops["relay"] = relay_loop(container.runtime)
-    if consume:
-        loops["consumer"] = consumer_loop(container.runtime, container.handlers)
-    run_until_signalled(loops, heartbeat_path=container.config.var_dir / "heartbeats" / container.config.service_name)
-
-
+cli.add_command(relay_and_consumer_worker(bootstrap, "eligibility-worker", consumes="Consume staff credential events"))
 cli.add_command(dead_letters_command(lambda: bootstrap().runtime))
 
 

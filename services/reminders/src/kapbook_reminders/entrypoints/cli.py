@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from kapbook_platform.cli import dead_letters_command
+from kapbook_platform.cli import dead_letters_command, heartbeat_path
 from kapbook_platform.logs import configure_logging
 from kapbook_platform.runtime import consumer_loop, run_until_signalled
 from kapbook_reminders.bootstrap import bootstrap
@@ -33,7 +33,7 @@ def worker(consume: bool, dispatch: bool) -> None:
         loops["consumer"] = consumer_loop(container.runtime, container.handlers)
     if dispatch:
         loops["dispatcher"] = lambda stop: container.dispatcher.run(stop, container.config.dispatch_interval)
-    run_until_signalled(loops, heartbeat_path=container.config.var_dir / "heartbeats" / container.config.service_name)
+    run_until_signalled(loops, heartbeat_path=heartbeat_path(container))
 
 
 cli.add_command(dead_letters_command(lambda: bootstrap().runtime))
