@@ -9,6 +9,11 @@ from kapbook_platform.contracts.http import TimeZoneName
 from kapbook_platform.contracts.schemas import JsonBoolean, StrictSchema
 
 MINUTES_PER_DAY = 24 * 60
+# One pattern in the document and in the check: an absolute http(s) URL, no spaces or quotes.
+WEB_URL = validate.Regexp(
+    r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$",
+    error="An absolute http(s) URL, e.g. https://video.clinic.example/rooms/dr-rivera.",
+)
 VIDEO_ROOM = "A fixed video room for all their telehealth bookings (wins over BOOKING_VIDEO_ROOM_TEMPLATE); null: a new room per booking"
 ROOM_KIND = validate.Regexp(r"^[a-z][a-z0-9_]{0,29}$", error="Lower-case letters, digits and underscores, e.g. infusion_chair.")
 TYPE_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$", error="Lower-case letters, digits and hyphens, e.g. iv-infusion.")
@@ -143,9 +148,8 @@ class ClinicianRequestSchema(StrictSchema):
         metadata={"description": "Codes of the appointment types they deliver (replaces the set on update)"},
     )
     active = JsonBoolean(load_default=True, metadata={"description": "Inactive clinicians are never offered"})
-    video_room_url = fields.Url(
-        load_default=None, allow_none=True, schemes={"https", "http"}, require_tld=False,
-        validate=validate.Length(max=2000), metadata={"description": VIDEO_ROOM},
+    video_room_url = fields.String(
+        load_default=None, allow_none=True, validate=[validate.Length(max=2000), WEB_URL], metadata={"description": VIDEO_ROOM},
     )
 
 
