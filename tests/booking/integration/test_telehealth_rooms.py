@@ -58,6 +58,8 @@ def test_the_clinics_template_gives_each_booking_its_own_room_until_a_fixed_room
 
     third = client.post(f"{API}/bookings", json=consultation(weekday_at(11), "c@example.org"))
     assert third.status_code == 201 and third.json["join_url"] == FIXED
+    schedule = client.get(f"/staff/clinicians/{RIVERA}", headers=staff["front_desk"])
+    assert schedule.status_code == 200 and FIXED in schedule.get_data(as_text=True)
     view = client.get(f"/staff/bookings/{first.json['id']}", headers=staff["front_desk"])
     assert urls[0] in view.get_data(as_text=True), "existing bookings keep the room they were given"
 
