@@ -390,13 +390,22 @@ def test_preparation_message_needs_guidance(make_snapshot, branding):
 
 
 def test_video_call_says_where_to_join_and_when_to_be_ready(make_snapshot, branding):
+    booking = booking_for(make_snapshot, "preparation", modality="telehealth", join_url="https://meet.example.org/kapbook-r00m")
+
+    body = plain_body(compose("preparation", booking, branding))
+
+    assert "Where: Video call, join here: https://meet.example.org/kapbook-r00m" in body
+    assert "Be ready to join 15 minutes early." in body
+    assert "Local time at the clinic" not in body
+
+
+def test_video_call_without_a_join_url_says_the_clinic_sends_it(make_snapshot, branding):
+    """Bookings made before join links existed have none: the email must not point at a page without one."""
     booking = booking_for(make_snapshot, "preparation", modality="telehealth")
 
     body = plain_body(compose("preparation", booking, branding))
 
-    assert "Where: Video call: the joining link is on your appointment page" in body
-    assert "Be ready to join 15 minutes early." in body
-    assert "Local time at the clinic" not in body
+    assert "Where: Video call: the clinic will send you the joining link" in body
 
 
 def test_in_person_visit_in_another_zone_also_gives_the_clinics_local_time(make_snapshot, branding):
@@ -512,3 +521,28 @@ def test_names_are_ignored_only_as_names_not_as_words_elsewhere():
     assert_preview_is_private("Hello Dana Dosing, see you soon", people=["Dana Dosing"])
     with pytest.raises(PrivacyViolation):
         assert_preview_is_private("Hello Dana, your dosing session is soon", people=["Dana Dosing"])
+
+
+JOIN_URL = "https://meet.example.org/kapbook-Zq3xRkP0bW8yT1mNcL5vAg"
+
+
+@pytest.mark.parametrize("kind", ["confirmation", "reminder", "reschedule_notice"])
+def test_telehealth_emails_give_the_join_link_in_the_body_never_the_subject(make_snapshot, branding, kind):
+    booking = booking_for(make_snapshot, kind, category="consultation", modality="telehealth", join_url=JOIN_URL)
+
+    message = compose(kind, booking, branding)
+
+    assert JOIN_URL not in message["Subject"]
+    assert f"Where: Video call, join here: {JOIN_URL}" in plain_body(message)
+    markup = html_body(message)
+    assert f'href="{JOIN_URL}"' in markup and "Join the video call" in visible_text(markup)
+    assert all(JOIN_URL not in preview for preview in previews(message))
+
+
+def test_cancellation_notice_does_not_repeat_the_join_link(make_snapshot, branding):
+    booking = booking_for(make_snapshot, "cancellation_notice", category="consultation", modality="telehealth",
+                          join_url=JOIN_URL)
+
+    message = compose("cancellation_notice", booking, branding)
+
+    assert JOIN_URL not in plain_body(message) and JOIN_URL not in html_body(message)

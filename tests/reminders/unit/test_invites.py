@@ -144,3 +144,31 @@ def test_invite_uses_crlf_lines_folded_to_75_octets(make_snapshot):
 def test_unknown_method_is_refused(make_snapshot):
     with pytest.raises(ValueError):
         invite(make_snapshot(), "PUBLISH")
+
+
+JOIN_URL = "https://meet.example.org/kapbook-Zq3xRkP0bW8yT1mNcL5vAg"
+
+
+def test_telehealth_invite_carries_the_join_link_as_location_and_rfc7986_conference(make_snapshot):
+    booking = make_snapshot(modality="telehealth", join_url=JOIN_URL)
+
+    raw, calendar = invite(booking)
+    event = only_event(calendar)
+
+    assert str(event["LOCATION"]) == JOIN_URL
+    conference = event["CONFERENCE"]
+    assert str(conference) == JOIN_URL
+    assert (conference.params["VALUE"], conference.params["FEATURE"]) == ("URI", "VIDEO")
+    assert conference.params["LABEL"] == "Join the video call"
+    assert JOIN_URL in str(event["DESCRIPTION"])
+    assert str(event["URL"]) == booking.manage_url
+    assert JOIN_URL not in str(event["SUMMARY"])
+
+
+def test_cancel_invite_of_a_telehealth_booking_drops_the_join_link(make_snapshot):
+    booking = make_snapshot(modality="telehealth", join_url=JOIN_URL, status="cancelled", sequence=1)
+
+    raw, calendar = invite(booking, "CANCEL")
+
+    assert JOIN_URL.encode() not in raw.replace(b"\r\n ", b"")
+    assert "CONFERENCE" not in only_event(calendar)

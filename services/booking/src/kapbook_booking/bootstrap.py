@@ -54,6 +54,7 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
     bookings = BookingService(
         runtime.sessions, runtime.outbox, links, gate, clock,
         hold_minutes=config.hold_minutes, max_availability_days=config.max_availability_days,
+        video_room_template=config.video_room_template,
     )
     lifecycle = BookingLifecycle(runtime.sessions, runtime.outbox, links, runtime.tables["audit_log"], clock)
     writes = StaffWrites(runtime.sessions, runtime.tables["audit_log"])

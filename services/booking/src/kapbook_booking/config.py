@@ -4,7 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from kapbook_platform.config import DEVELOPMENT_SECRET, PlatformConfig, setting
+from urllib.parse import urlsplit
+
+from kapbook_booking.domain.video import DEFAULT_VIDEO_ROOM_TEMPLATE, ROOM_PLACEHOLDER
+from kapbook_platform.config import DEVELOPMENT_SECRET, ConfigError, PlatformConfig, setting
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,23 @@ class BookingConfig(PlatformConfig):
         "BOOKING_CORS_ORIGINS", (),
         doc="Websites that embed the booking widget, comma-separated origins (e.g. https://www.clinic.example)",
     )
+
+    video_room_template: str = setting(
+        "BOOKING_VIDEO_ROOM_TEMPLATE", DEFAULT_VIDEO_ROOM_TEMPLATE,
+        doc="Join URL of a telehealth booking; {room} becomes a new unguessable id per booking (https in production). "
+            "A clinician's own video_room_url wins",
+    )
+
+    def validate(self) -> None:
+        super().validate()
+        template = self.video_room_template
+        if template.count(ROOM_PLACEHOLDER) != 1:
+            raise ConfigError("BOOKING_VIDEO_ROOM_TEMPLATE must contain {room} exactly once")
+        parts = urlsplit(template.replace(ROOM_PLACEHOLDER, "room"))
+        if parts.scheme not in {"https", "http"} or not parts.netloc:
+            raise ConfigError("BOOKING_VIDEO_ROOM_TEMPLATE must be an absolute http(s) URL")
+        if self.is_production and parts.scheme != "https":
+            raise ConfigError("BOOKING_VIDEO_ROOM_TEMPLATE must be an https URL in production")
 
     @property
     def effective_database_url(self) -> str:

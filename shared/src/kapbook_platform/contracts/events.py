@@ -64,6 +64,9 @@ class BookingEventData(StrictSchema):
     manage_url = fields.String(required=True)
     cancellation_notice_hours = fields.Integer(required=True, strict=True)
     previous_start = fields.AwareDateTime(load_default=None, allow_none=True)
+    # Telehealth: the video call's join URL (a secret of the booking: bodies only, never a subject
+    # or a log line). Events published before it existed have none and stay valid.
+    join_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 class ScreeningDecidedData(StrictSchema):

@@ -210,6 +210,16 @@ def move_booking(session: Session, booking_id: str, clinician_id: str, values: d
         raise
 
 
+def video_room_of_booked_clinician(session: Session, booking_id: str) -> str | None:
+    """The fixed video room URL of the booking's clinician, if they have one."""
+    clinicians, bookings = tables.clinicians, tables.bookings
+    return session.execute(
+        select(clinicians.c.video_room_url)
+        .join(bookings, bookings.c.clinician_id == clinicians.c.id)
+        .where(bookings.c.id == booking_id)
+    ).scalar()
+
+
 def booking_with_policy(session: Session, booking_id: str) -> RowMapping | None:
     """A booking (never a hold) with its type's cancel and reschedule notice hours."""
     types = tables.appointment_types

@@ -45,6 +45,8 @@ clinicians = Table(
     Column("role", String(30), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("calendar_token", String(64), nullable=True, unique=True),
+    # A fixed video room for all of this clinician's telehealth bookings (wins over the clinic's template).
+    Column("video_room_url", String(2000), nullable=True),
 )
 
 appointment_types = Table(
@@ -154,6 +156,8 @@ bookings = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("status_reason", Text, nullable=True),
+    # Telehealth only: where the patient joins the video call; kept across reschedules.
+    Column("join_url", String(2000), nullable=True),
     CheckConstraint('start < "end"', name="ck_booking_order"),
     CheckConstraint("blocked_start <= start AND blocked_end >= \"end\"", name="ck_booking_blocked_covers"),
     Index("ix_bookings_clinician_blocked", "clinician_id", "blocked_start"),

@@ -23,6 +23,7 @@ from kapbook_booking.domain.model import (
     UnknownAppointmentType,
     check_booking_window,
 )
+from kapbook_booking.domain.video import DEFAULT_VIDEO_ROOM_TEMPLATE, join_url_for
 from kapbook_booking.service_layer.availability import AvailabilityQuery, free_slots
 from kapbook_booking.service_layer.eligibility import NOT_NEEDED, EligibilityGate, ScreeningLookup
 from kapbook_booking.service_layer.links import ManageLinks
@@ -70,6 +71,7 @@ class BookingService:
     clock: Clock = utc_now
     hold_minutes: int = 10
     max_availability_days: int = 42
+    video_room_template: str = DEFAULT_VIDEO_ROOM_TEMPLATE
 
     def availability(self, query: AvailabilityQuery) -> tuple[AppointmentType, list[Slot]]:
         # Queries only: on SQLite a deferred transaction (one consistent snapshot under WAL) that
@@ -114,10 +116,19 @@ class BookingService:
                 booking_id = self._consume_hold(session, kind, command, now)
             else:
                 booking_id = self._insert_at_free_slot(session, kind, command, now)
+            self._give_video_room(session, kind, booking_id)
             booking = publish_booking_event(session, self.outbox, self.links, booking_id, EventType.BOOKING_CREATED)
             if command.idempotency_key:
                 repo.remember_idempotent(session, "booking", command.idempotency_key, command.fingerprint(), booking_id, now)
         return booking, True
+
+    def _give_video_room(self, session: Session, kind: AppointmentType, booking_id: str) -> None:
+        """A telehealth booking gets its join URL once, when it is booked; a reschedule keeps it."""
+        if kind.modality != "telehealth":
+            return
+        fixed_room = repo.video_room_of_booked_clinician(session, booking_id)
+        url = join_url_for(kind.modality, self.video_room_template, fixed_room)
+        repo.update_booking(session, booking_id, {"join_url": url})
 
     def _check_screening(self, session: Session, screening: ScreeningLookup, command: BookAppointment, now: datetime) -> None:
         self.eligibility.check(screening.decision, command.patient["email"], now)
@@ -302,6 +313,7 @@ def booking_view(row: RowMapping, manage_url: str) -> dict[str, Any]:
             "timezone": row["patient_timezone"],
         },
         "manage_url": manage_url,
+        "join_url": row["join_url"],
         "cancel_notice_hours": row["cancel_notice_hours"],
         "reschedule_notice_hours": row["reschedule_notice_hours"],
     }
@@ -330,5 +342,6 @@ def booking_event_data(row: RowMapping, manage_url: str) -> dict[str, Any]:
         "clinician": {"id": row["clinician_id"], "name": row["clinician_name"]},
         "patient": {"name": row["patient_name"], "email": row["patient_email"], "timezone": row["patient_timezone"]},
         "manage_url": manage_url,
+        "join_url": row["join_url"],
         "cancellation_notice_hours": row["cancel_notice_hours"],
     }

@@ -59,6 +59,7 @@ class BookingSnapshot:
     manage_url: str
     cancellation_notice_hours: int
     location_address: str | None = None
+    join_url: str | None = None  # telehealth: where the patient joins the video call
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", BookingStatus(self.status))
@@ -75,6 +76,8 @@ class BookingSnapshot:
         require_zone(self.patient_timezone)
         require_zone(self.location_timezone)
         require_web_url(self.manage_url, "manage_url")
+        if self.join_url is not None:
+            require_web_url(self.join_url, "join_url")
         if "@" not in self.patient_email:
             raise ValueError("patient_email must be an email address")
 
@@ -101,11 +104,17 @@ class BookingSnapshot:
             patient_email=patient["email"],
             manage_url=data["manage_url"],
             cancellation_notice_hours=data["cancellation_notice_hours"],
+            join_url=data.get("join_url"),
         )
 
     @property
     def is_telehealth(self) -> bool:
         return self.modality is Modality.TELEHEALTH
+
+    @property
+    def video_call_url(self) -> str | None:
+        """The join URL of a booked telehealth appointment (none once it is cancelled or over)."""
+        return self.join_url if self.is_telehealth and self.status is BookingStatus.BOOKED else None
 
     @property
     def cancellation_policy(self) -> str:

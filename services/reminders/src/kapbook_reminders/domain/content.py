@@ -94,6 +94,8 @@ def patient_context(
         if previous_start is None
         else format_moment(previous_start, zone, twelve_hour=twelve_hour),
         "is_telehealth": snapshot.is_telehealth,
+        # Bodies only (subjects and previews name the day and the clinic): see privacy.py.
+        "join_url": snapshot.video_call_url if before_the_visit else None,
         "manage_url": snapshot.manage_url,
         "policy": snapshot.cancellation_policy,
         "change_deadline": change_deadline(snapshot, now, twelve_hour=twelve_hour) if before_the_visit else None,
@@ -144,7 +146,9 @@ def appointment_details(snapshot: BookingSnapshot, *, twelve_hour: bool) -> list
 
 def where(snapshot: BookingSnapshot) -> str:
     if snapshot.is_telehealth:
-        return "Video call: the joining link is on your appointment page"
+        if snapshot.video_call_url:
+            return f"Video call, join here: {snapshot.video_call_url}"
+        return "Video call: the clinic will send you the joining link"
     if snapshot.location_address:
         return f"{snapshot.location_name}, {snapshot.location_address}"
     return snapshot.location_name

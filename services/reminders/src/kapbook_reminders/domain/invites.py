@@ -16,13 +16,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
 
-from icalendar import Calendar, Event, Timezone, vCalAddress, vText
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText, vUri
 
 from kapbook_reminders.domain.booking import BookingSnapshot, require_aware_utc, require_zone
 from kapbook_reminders.domain.local_time import to_local
 
 PRODID = "-//Kapbook//Kapbook Reminders//EN"
 VIDEO_CALL_LOCATION = "Video call — link in your email"
+JOIN_LABEL = "Join the video call"
 
 
 class InviteMethod(StrEnum):
@@ -41,7 +42,7 @@ def invite_timezone(snapshot: BookingSnapshot) -> str:
 
 def invite_location(snapshot: BookingSnapshot) -> str:
     if snapshot.is_telehealth:
-        return VIDEO_CALL_LOCATION
+        return snapshot.video_call_url or VIDEO_CALL_LOCATION
     return snapshot.location_address or snapshot.location_name
 
 
@@ -83,6 +84,8 @@ def build_event(
     event.add("location", invite_location(snapshot))
     event.add("description", invite_description(snapshot))
     event.add("url", snapshot.manage_url)
+    if snapshot.video_call_url:
+        event.add("conference", conference(snapshot.video_call_url))
     event.add("status", "CANCELLED" if method is InviteMethod.CANCEL else "CONFIRMED")
     event.add("transp", "TRANSPARENT" if method is InviteMethod.CANCEL else "OPAQUE")
     event.add("organizer", organizer(organizer_email, organizer_name))
@@ -104,7 +107,17 @@ def timezone_component(zone_name: str, year: int) -> Timezone:
 
 
 def invite_description(snapshot: BookingSnapshot) -> str:
-    return f"View, reschedule or cancel: {snapshot.manage_url}\n{snapshot.cancellation_policy}"
+    join = f"{JOIN_LABEL}: {snapshot.video_call_url}\n" if snapshot.video_call_url else ""
+    return f"{join}View, reschedule or cancel: {snapshot.manage_url}\n{snapshot.cancellation_policy}"
+
+
+def conference(url: str) -> vUri:
+    """RFC 7986 CONFERENCE: how to join the video call (calendar apps show a join button)."""
+    value = vUri(url)
+    value.params["VALUE"] = "URI"
+    value.params["FEATURE"] = "VIDEO"
+    value.params["LABEL"] = JOIN_LABEL
+    return value
 
 
 def organizer(email: str, name: str) -> vCalAddress:

@@ -24,6 +24,7 @@ class BookingSchema(Schema):
     room_id = fields.String(allow_none=True)
     patient = fields.Nested(PatientViewSchema, required=True)
     manage_url = fields.String(required=True)
+    join_url = fields.String(allow_none=True, metadata={"description": "Telehealth: where the patient joins the video call"})
     cancel_notice_hours = fields.Integer(required=True)
     reschedule_notice_hours = fields.Integer(required=True)
 

@@ -9,6 +9,12 @@ from kapbook_platform.contracts.http import TimeZoneName
 from kapbook_platform.contracts.schemas import JsonBoolean, StrictSchema
 
 MINUTES_PER_DAY = 24 * 60
+# One pattern in the document and in the check: an absolute http(s) URL, no spaces or quotes.
+WEB_URL = validate.Regexp(
+    r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?$",
+    error="An absolute http(s) URL, e.g. https://video.clinic.example/rooms/dr-rivera.",
+)
+VIDEO_ROOM = "A fixed video room for all their telehealth bookings (wins over BOOKING_VIDEO_ROOM_TEMPLATE); null: a new room per booking"
 ROOM_KIND = validate.Regexp(r"^[a-z][a-z0-9_]{0,29}$", error="Lower-case letters, digits and underscores, e.g. infusion_chair.")
 TYPE_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$", error="Lower-case letters, digits and hyphens, e.g. iv-infusion.")
 
@@ -130,6 +136,7 @@ class ClinicianSchema(Schema):
     active = fields.Boolean(required=True)
     appointment_types = fields.List(fields.String(), required=True, metadata={"description": "Codes of the types delivered"})
     location_ids = fields.List(fields.String(), required=True, metadata={"description": "Where they have working hours"})
+    video_room_url = fields.String(allow_none=True, metadata={"description": VIDEO_ROOM})
 
 
 class ClinicianRequestSchema(StrictSchema):
@@ -141,6 +148,9 @@ class ClinicianRequestSchema(StrictSchema):
         metadata={"description": "Codes of the appointment types they deliver (replaces the set on update)"},
     )
     active = JsonBoolean(load_default=True, metadata={"description": "Inactive clinicians are never offered"})
+    video_room_url = fields.String(
+        load_default=None, allow_none=True, validate=[validate.Length(max=2000), WEB_URL], metadata={"description": VIDEO_ROOM},
+    )
 
 
 class ClinicianChangeSchema(ChangeSchema, ClinicianRequestSchema):
