@@ -91,6 +91,8 @@ class BookingService:
         Asking the eligibility service may take seconds: inside the booking transaction (on SQLite
         BEGIN IMMEDIATE) every other booking would wait for the answer.
         """
+        if not command.screening_id:
+            return NOT_NEEDED  # nothing to look up; the transaction refuses a type that needs a screening
         with self._reading() as session:
             if command.idempotency_key and repo.find_idempotent(session, "booking", command.idempotency_key):
                 return NOT_NEEDED  # a replay answers from the first booking
