@@ -785,14 +785,33 @@
     return place ? place.name + (place.address ? ", " + place.address : "") : "At the clinic";
   };
 
+  /**
+   * A telehealth booking's way in: a Join link (new tab, no opener, no referrer: the manage link in
+   * this page's address must not reach the video service) and where else the patient finds it.
+   * Null when there is no http(s) join URL, e.g. an in-person booking; then the email brings it.
+   */
+  Widget.prototype.joinBlock = function (booking) {
+    var url = this.state.type.modality === "telehealth" ? webLink(booking.join_url) : null;
+    if (!url) return null;
+    var hint = this.id("join-hint");
+    return el("div", { class: "kb-join" }, [
+      el("a", { class: "kb-join-link", href: url, target: "_blank", rel: "noopener noreferrer", "aria-describedby": hint }, [
+        "Join the video call", el("span", { class: "kb-visually-hidden", text: " (opens in a new tab)" })
+      ]),
+      el("p", { class: "kb-muted kb-small", id: hint, text: "The link is also in your confirmation email and on your appointment page. Keep it private." })
+    ]);
+  };
+
   Widget.prototype.done = function (booking) {
     var self = this, state = this.state;
     state.hold = null;
     state.idempotencyKey = null;
+    var join = this.joinBlock(booking);
     this.render("You are booked", null, [
       el("div", { class: "kb-done" }, [
         el("p", { text: state.type.name + " with " + booking.clinician_name + " on " + this.whenText() + " (" + state.zone.replace(/_/g, " ") + " time)." }),
-        el("p", { text: this.placeText() + "." }),
+        el("p", { text: (join ? "Video call" : this.placeText()) + "." }),
+        join,
         el("p", { text: "We have emailed a confirmation with a calendar invite to " + booking.patient.email + "." })
       ]),
       el("p", {}, [el("a", { href: webLink(booking.manage_url), text: "Manage or cancel this booking" })]),
@@ -801,7 +820,7 @@
         state.slot = null; state.day = null; state.windowStart = null; self.chooseType();
       } })])
     ]);
-    this.say("Booked. " + state.type.name + " on " + this.whenText() + ".");
+    this.say("Booked. " + state.type.name + " on " + this.whenText() + "." + (join ? " The link to join the video call is on this page." : ""));
   };
 
   function mount(host) {
