@@ -104,6 +104,8 @@ def test_a_dosing_session_is_booked_after_an_eligible_screening_with_the_driver_
 
     expect(steps.heading("You are booked")).to_be_focused()
     expect(page.locator(".kb-done")).to_contain_text("IV ketamine infusion")
+    expect(page.get_by_role("link", name="Join the video call")).to_have_count(0)  # in person: no video call
+    expect(page.locator(".kb-join")).to_have_count(0)
     stack.wait_for_mail("dana.lee@example.org")
 
 
