@@ -780,7 +780,7 @@
 
   Widget.prototype.placeText = function () {
     var slot = this.state.slot;
-    if (this.state.type.modality === "telehealth") return "Video call (we email you the link)";
+    if (this.state.type.modality === "telehealth") return "Video call (the joining link is shown once you book, and emailed to you)";
     var place = (this.catalog.locations || []).find(function (location) { return location.id === slot.location_id; });
     return place ? place.name + (place.address ? ", " + place.address : "") : "At the clinic";
   };
