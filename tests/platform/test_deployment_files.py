@@ -99,3 +99,64 @@ def test_readme_documents_every_configuration_variable():
     variables = set().union(*(config.environment_variables() for config in CONFIGS.values()))
     missing = sorted(name for name in variables if f"`{name}`" not in readme)
     assert not missing, f"README's configuration table misses {missing}"
+
+
+def interpolated(environment: dict[str, str], values: dict[str, str]) -> dict[str, str]:
+    """What compose passes: ${NAME:?message}, ${NAME:-default} and ${NAME} replaced from ``values`` (.env)."""
+    def replace(match: re.Match) -> str:
+        name, default = match.group(1), match.group(3)
+        if name in values:
+            return values[name]
+        assert match.group(2) == ":-", f"{name} is required and .env lacks it"
+        return default
+    return {name: re.sub(r"\$\{(\w+)(?:(:\?|:-)([^}]*))?\}", replace, str(value)) for name, value in environment.items()}
+
+
+def compose_dot_env() -> dict[str, str]:
+    from kapbook_platform.devtools import compose_env
+
+    return dict(line.split("=", 1) for line in compose_env().splitlines())
+
+
+def test_compose_with_make_compose_env_is_a_production_config_every_service_starts_on():
+    values = compose_dot_env()
+    for name, spec in our_services().items():
+        environment = interpolated(spec["environment"], values)
+        assert environment["KAPBOOK_ENV"] == "production"
+        classes = CONFIGS.values() if name == "migrate" else [config_for(name)]
+        for config_class in classes:
+            config = config_class.from_env(environment)
+            assert config.is_production and config.rate_limit_storage.startswith("redis://"), name
+
+
+def test_compose_env_secrets_are_long_enough_for_production():
+    from kapbook_platform.config import MIN_SECRET_LENGTH
+
+    values = compose_dot_env()
+    assert set(values) >= {"KAPBOOK_SERVICE_TOKEN", "BOOKING_SECRET_KEY", "ELIGIBILITY_ENCRYPTION_KEYS",
+                           "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD"}
+    assert all(len(value) >= MIN_SECRET_LENGTH for value in values.values()), {k: len(v) for k, v in values.items()}
+
+
+def test_the_rate_limit_store_is_a_compose_service_with_a_health_check_and_the_web_services_wait_for_it():
+    services = compose()["services"]
+    for name, spec in our_services().items():
+        storage = spec["environment"]["KAPBOOK_RATE_LIMIT_STORAGE"]
+        host = re.match(r"redis://([\w-]+):\d+", storage).group(1)
+        assert host in services and "healthcheck" in services[host], storage
+        assert services[host]["image"].startswith("redis:")
+        assert not services[host].get("ports"), "Redis is reached on the compose network only"
+        if name != "migrate":
+            assert spec["depends_on"][host] == {"condition": "service_healthy"}, name
+
+
+def test_mailpit_ui_is_published_on_loopback_only():
+    for port in compose()["services"]["mailpit"].get("ports", []):
+        assert str(port).startswith("127.0.0.1:"), port
+
+
+def test_only_the_local_trial_opt_out_relaxes_production_and_compose_says_so():
+    text = (ROOT / "docker-compose.yml").read_text()
+    for name, spec in our_services().items():
+        assert str(spec["environment"]["KAPBOOK_LOCAL_TRIAL"]) == "1", name
+    assert "A real deployment removes it" in text

@@ -16,21 +16,24 @@ from kapbook_platform.contracts import EventType, InvalidEvent, make_envelope, p
 from kapbook_platform.messaging.topology import Topology
 from kapbook_platform.messaging.transport import open_connection, topology_for
 from kapbook_reminders.config import RemindersConfig
+from support.production import production_environment
 
 PRODUCTION = {"KAPBOOK_ENV": "production", "KAPBOOK_BROKER_URL": "amqp://u:p@rabbit//"}
 
 
 def test_production_refuses_to_start_on_default_secrets():
     with pytest.raises(ConfigError, match="BOOKING_SECRET_KEY"):
-        BookingConfig.from_env(PRODUCTION | {"KAPBOOK_SERVICE_TOKEN": "a-real-token-0123456789"})
+        BookingConfig.from_env(PRODUCTION | {"KAPBOOK_SERVICE_TOKEN": "a-real-token-0123456789abcdefghijkl"})
     with pytest.raises(ConfigError, match="KAPBOOK_SERVICE_TOKEN"):
-        BookingConfig.from_env(PRODUCTION | {"BOOKING_SECRET_KEY": "a-real-secret-0123456789"})
+        BookingConfig.from_env(PRODUCTION | {"BOOKING_SECRET_KEY": "a-real-secret-0123456789abcdefghijk"})
     with pytest.raises(ConfigError, match="ELIGIBILITY_ENCRYPTION_KEYS"):
-        EligibilityConfig.from_env(PRODUCTION | {"KAPBOOK_SERVICE_TOKEN": "a-real-token-0123456789"})
+        EligibilityConfig.from_env({k: v for k, v in production_environment("eligibility").items()
+                                    if k != "ELIGIBILITY_ENCRYPTION_KEYS"})
 
 
 def test_production_refuses_the_embedded_broker():
-    env = {"KAPBOOK_ENV": "production", "KAPBOOK_SERVICE_TOKEN": "t" * 30, "BOOKING_SECRET_KEY": "s" * 30}
+    env = production_environment("booking")
+    del env["KAPBOOK_BROKER_URL"]
     with pytest.raises(ConfigError, match="RabbitMQ"):
         BookingConfig.from_env(env)
     assert BookingConfig.from_env(env | {"KAPBOOK_BROKER_URL": "amqp://u:p@rabbit//"}).is_production

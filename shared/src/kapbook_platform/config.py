@@ -11,10 +11,15 @@ import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 DEVELOPMENT_SECRET = "dev-only-insecure-secret"
 DEVELOPMENT_SERVICE_TOKEN = "dev-only-service-token"
 DEVELOPMENT_SECRETS = frozenset({DEVELOPMENT_SECRET, DEVELOPMENT_SERVICE_TOKEN, "", "changeme"})
+# Production refuses a secret shorter than this, or one holding a placeholder (deploy/compose.env.example).
+MIN_SECRET_LENGTH = 32
+PLACEHOLDER_MARKERS = ("replace-with", "changeme", "change-me", "dev-only", "placeholder", "insecure")
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DEFAULT_RATE_LIMIT = "30/minute"
 TEST_RATE_LIMIT = "100000/minute"  # test suites book far more than a patient would; the limit's own tests set one
 
@@ -78,6 +83,11 @@ class PlatformConfig:
         doc="Where rate-limit counters live: memory:// (per process) or a shared store such as redis://host:6379 "
             "(needs the redis package)",
     )
+    local_trial: bool = setting(
+        "KAPBOOK_LOCAL_TRIAL", False,
+        doc="Production shape on one machine only (docker compose): allows an http://localhost public URL, "
+            "SMTP without TLS to a sink such as Mailpit and the placeholder video host. Never in a real deployment",
+    )
     trusted_proxies: int = setting(
         "KAPBOOK_TRUSTED_PROXIES", 1,
         doc="Reverse proxies in front of the service whose X-Forwarded-For/-Proto are trusted (the gateway or nginx: 1)",
@@ -123,13 +133,53 @@ class PlatformConfig:
         return f"sqlite:///{(self.var_dir / f'{name}.db').resolve()}"
 
     def validate(self) -> None:
-        """Refuse to run production on a development secret or an embedded default."""
+        """Refuse to run production on a development secret, an embedded default or an insecure setting."""
         if self.env not in {"development", "test", "production"}:
             raise ConfigError(f"KAPBOOK_ENV must be development, test or production, not {self.env!r}")
         if not self.is_production:
             return
         for field in dataclasses.fields(self):
-            if field.metadata.get("secret") and getattr(self, field.name) in DEVELOPMENT_SECRETS:
-                raise ConfigError(f"{field.metadata['env']} must be set to a real secret in production")
+            if field.metadata.get("secret"):
+                value = getattr(self, field.name)
+                for part in value if isinstance(value, tuple) else (value,):
+                    _check_secret(field.metadata["env"], part)
         if not self.broker_url.startswith("amqp"):
             raise ConfigError("KAPBOOK_BROKER_URL must point at RabbitMQ (amqp://) in production")
+        _check_url_password("KAPBOOK_BROKER_URL", self.broker_url)
+        public = urlsplit(self.public_base_url)
+        if public.scheme != "https" and not (self.local_trial and public.scheme == "http" and public.hostname in LOOPBACK_HOSTS):
+            raise ConfigError(
+                "KAPBOOK_PUBLIC_URL must be an https URL in production (links in emails carry secrets); "
+                "only KAPBOOK_LOCAL_TRIAL=1 allows http://localhost"
+            )
+        if self.rate_limit_storage.startswith("memory:"):
+            raise ConfigError(
+                "KAPBOOK_RATE_LIMIT_STORAGE must be a shared store such as redis://host:6379 in production "
+                "(memory:// counts in each gunicorn worker apart)"
+            )
+        for field in dataclasses.fields(self):
+            if field.name == "database_url":
+                url = getattr(self, field.name)
+                if not url.startswith("postgresql"):
+                    raise ConfigError(
+                        f"{field.metadata['env']} must be a PostgreSQL URL (postgresql+psycopg://...) in production, "
+                        "not SQLite or unset"
+                    )
+                _check_url_password(field.metadata["env"], url)
+
+
+def _check_secret(env: str, value: str) -> None:
+    """Refuse a development, placeholder or short secret; the message never echoes the value."""
+    if value in DEVELOPMENT_SECRETS or any(marker in value.lower() for marker in PLACEHOLDER_MARKERS):
+        raise ConfigError(f"{env} must be set to a real secret in production (make compose-env writes random ones)")
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"{env} must be at least {MIN_SECRET_LENGTH} characters in production "
+            "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+
+
+def _check_url_password(env: str, url: str) -> None:
+    password = urlsplit(url).password or ""
+    if any(marker in password.lower() for marker in PLACEHOLDER_MARKERS):
+        raise ConfigError(f"{env} holds a placeholder password; set a real one in production")

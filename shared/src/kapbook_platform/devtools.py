@@ -25,7 +25,7 @@ def autogenerate(service: str, message: str) -> None:
 
 
 def compose_env() -> str:
-    """A .env for docker compose with fresh random secrets."""
+    """A .env for docker compose with fresh random secrets (43 characters: production refuses under 32)."""
     import secrets
 
     from cryptography.fernet import Fernet
@@ -34,8 +34,8 @@ def compose_env() -> str:
         "KAPBOOK_SERVICE_TOKEN": secrets.token_urlsafe(32),
         "BOOKING_SECRET_KEY": secrets.token_urlsafe(32),
         "ELIGIBILITY_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(18),
-        "RABBITMQ_PASSWORD": secrets.token_urlsafe(18),
+        "POSTGRES_PASSWORD": secrets.token_urlsafe(32),
+        "RABBITMQ_PASSWORD": secrets.token_urlsafe(32),
     }
     return "".join(f"{name}={value}\n" for name, value in values.items())
 

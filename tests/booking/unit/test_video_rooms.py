@@ -9,6 +9,7 @@ import pytest
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.domain.video import DEFAULT_VIDEO_ROOM_TEMPLATE, join_url_for, new_room_id
 from kapbook_platform.config import ConfigError
+from support.production import production_environment
 
 TEMPLATE = "https://meet.example.org/kapbook-{room}"
 
@@ -62,8 +63,6 @@ def test_a_template_without_one_room_or_not_a_web_url_is_refused_at_start(templa
 def test_production_needs_an_https_template():
     with pytest.raises(ConfigError, match="BOOKING_VIDEO_ROOM_TEMPLATE must be an https URL in production"):
         BookingConfig.from_env(
-            {"BOOKING_VIDEO_ROOM_TEMPLATE": "http://meet.clinic.example/{room}"}, env="production",
-            secret_key="a-real-secret-for-this-test", service_token="a-real-token-for-this-test",
-            broker_url="amqp://guest:guest@127.0.0.1:5672//",
+            production_environment("booking") | {"BOOKING_VIDEO_ROOM_TEMPLATE": "http://meet.clinic.example/{room}"}
         )
     assert BookingConfig.from_env({"BOOKING_VIDEO_ROOM_TEMPLATE": "http://127.0.0.1:9000/{room}"}).video_room_template

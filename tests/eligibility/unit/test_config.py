@@ -9,12 +9,9 @@ from cryptography.fernet import Fernet
 from kapbook_eligibility.bootstrap import crisis_resources_for
 from kapbook_eligibility.config import DEVELOPMENT_ENCRYPTION_KEY, EligibilityConfig
 from kapbook_platform.config import ConfigError
+from support.production import production_environment
 
-PRODUCTION = {
-    "KAPBOOK_ENV": "production",
-    "KAPBOOK_SERVICE_TOKEN": "a-real-service-token-0123456789",
-    "KAPBOOK_BROKER_URL": "amqp://kapbook:secret@rabbitmq:5672//",
-}
+PRODUCTION = production_environment("eligibility") | {"ELIGIBILITY_ENCRYPTION_KEYS": DEVELOPMENT_ENCRYPTION_KEY}
 
 
 def test_production_refuses_the_development_key():

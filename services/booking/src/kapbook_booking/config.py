@@ -46,6 +46,11 @@ class BookingConfig(PlatformConfig):
             raise ConfigError("BOOKING_VIDEO_ROOM_TEMPLATE must be an absolute http(s) URL")
         if self.is_production and parts.scheme != "https":
             raise ConfigError("BOOKING_VIDEO_ROOM_TEMPLATE must be an https URL in production")
+        placeholder_host = urlsplit(DEFAULT_VIDEO_ROOM_TEMPLATE.replace(ROOM_PLACEHOLDER, "room")).hostname
+        if self.is_production and not self.local_trial and parts.hostname == placeholder_host:
+            raise ConfigError(
+                f"BOOKING_VIDEO_ROOM_TEMPLATE must name your video service in production, not the placeholder {placeholder_host}"
+            )
 
     @property
     def effective_database_url(self) -> str:

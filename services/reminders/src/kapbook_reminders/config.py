@@ -68,6 +68,11 @@ class RemindersConfig(PlatformConfig):
             raise ConfigError("SMTP_PASSWORD is set but SMTP_USERNAME is not")
         if self.smtp_username and self.smtp_security == "none" and self.is_production:
             raise ConfigError("SMTP authentication needs SMTP_SECURITY=starttls or tls in production")
+        if self.smtp_security == "none" and self.is_production and not self.local_trial:
+            raise ConfigError(
+                "SMTP_SECURITY must be starttls or tls in production (emails carry manage links); "
+                "only KAPBOOK_LOCAL_TRIAL=1 allows none, for an SMTP sink such as Mailpit"
+            )
         if min(self.dispatch_batch, self.max_send_attempts) < 1:
             raise ConfigError("DISPATCH_BATCH and MAX_SEND_ATTEMPTS must be at least 1")
         if self.dispatch_lease <= self.smtp_timeout:
