@@ -6,30 +6,36 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kapbook_booking.adapters.eligibility_client import EligibilityDecision, EligibilityServiceDown
+from kapbook_booking.adapters.eligibility_client import EligibilityAnswer, EligibilityDecision, EligibilityServiceDown
 from kapbook_booking.entrypoints.errors import http_status
-from kapbook_booking.service_layer.eligibility import EligibilityGate, is_approved
+from kapbook_booking.service_layer.eligibility import EligibilityGate, decision_from, is_approved
 from kapbook_booking.service_layer.errors import EligibilityUnavailable, NotEligible, ScreeningRequired
 
 NOW = datetime(2027, 3, 9, 15, 30, tzinfo=UTC)
 VALID_DAYS = 90
 
 
-def decision(outcome: str = "eligible", *, clinician: str | None = None, email: str = "pat@example.org",
-             age: timedelta = timedelta(days=1), valid_for: timedelta = timedelta(days=89)) -> EligibilityDecision:
+def answer(outcome: str = "eligible", *, clinician: str | None = None, email: str = "pat@example.org",
+           age: timedelta = timedelta(days=1), valid_for: timedelta = timedelta(days=89)) -> EligibilityAnswer:
+    """The eligibility service's answer over HTTP, with its outcome word."""
     decided = NOW - age
-    return EligibilityDecision("scr-1", email, outcome, clinician, decided_at=decided, valid_until=NOW + valid_for)
+    return EligibilityAnswer("scr-1", email, outcome, clinician, decided_at=decided, valid_until=NOW + valid_for)
+
+
+def decision(outcome: str = "eligible", **changes) -> EligibilityDecision:
+    """What the booking service keeps of that answer: the flag, no outcome."""
+    return decision_from(answer(outcome, **changes))
 
 
 @dataclass
 class FakeEligibilityClient:
     """Answers from a dict; ``down`` makes every call fail as a timeout would."""
 
-    decisions: dict[str, EligibilityDecision] = field(default_factory=dict)
+    decisions: dict[str, EligibilityAnswer] = field(default_factory=dict)
     down: bool = False
     asked: list[str] = field(default_factory=list)
 
-    def decision(self, screening_id: str) -> EligibilityDecision | None:
+    def decision(self, screening_id: str) -> EligibilityAnswer | None:
         self.asked.append(screening_id)
         if self.down:
             raise EligibilityServiceDown("timed out")
@@ -81,9 +87,17 @@ def test_no_screening_id_asks_for_the_screening():
 
 
 def test_asking_returns_the_services_answer_marked_as_fetched():
-    client = FakeEligibilityClient({"scr-1": decision()})
+    client = FakeEligibilityClient({"scr-1": answer()})
     lookup = gate(client).ask("scr-1")
     assert lookup.decision == decision() and lookup.from_service and client.asked == ["scr-1"]
+
+
+@pytest.mark.parametrize("outcome", ["crisis", "ineligible", "needs_review"])
+def test_an_answer_is_kept_as_a_blocked_flag_without_the_outcome_word(outcome):
+    client = FakeEligibilityClient({"scr-1": answer(outcome)})
+    kept = gate(client).ask("scr-1").decision
+    assert kept.allowed is False
+    assert outcome not in repr(kept) and not hasattr(kept, "outcome")
 
 
 def test_an_unreachable_eligibility_service_is_a_retryable_503_not_a_refusal():

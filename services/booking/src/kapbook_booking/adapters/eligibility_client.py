@@ -15,11 +15,31 @@ class EligibilityServiceDown(Exception):
 
 
 @dataclass(frozen=True)
-class EligibilityDecision:
+class EligibilityAnswer:
+    """The eligibility service's answer to a lookup, as it comes over the wire (with the outcome).
+
+    Never stored as such: the gate turns it into an EligibilityDecision (allowed or blocked).
+    """
+
     screening_id: str
     patient_email: str
     outcome: str
     clinician_decision: str | None
+    decided_at: datetime
+    valid_until: datetime
+
+
+@dataclass(frozen=True)
+class EligibilityDecision:
+    """What the booking service keeps of a screening: may this email book treatment, and until when.
+
+    No outcome word and no reason: ``allowed`` is False for a crisis, a contraindication, a
+    screening waiting for review or one a clinician declined alike.
+    """
+
+    screening_id: str
+    patient_email: str
+    allowed: bool
     decided_at: datetime
     valid_until: datetime
 
@@ -31,7 +51,7 @@ class EligibilityClient:
     timeout: float = 2.0
     http: requests.Session = field(default_factory=requests.Session)
 
-    def decision(self, screening_id: str) -> EligibilityDecision | None:
+    def decision(self, screening_id: str) -> EligibilityAnswer | None:
         """The decision for a screening, or None if the eligibility service does not know it."""
         url = f"{self.base_url.rstrip('/')}/api/eligibility/v1/decisions/{requests.utils.quote(screening_id, safe='')}"
         try:
@@ -46,4 +66,4 @@ class EligibilityClient:
             body = EligibilityDecisionSchema(unknown=EXCLUDE).load(response.json())
         except (ValueError, ValidationError) as error:
             raise EligibilityServiceDown(f"unexpected answer: {error}") from None
-        return EligibilityDecision(**body)
+        return EligibilityAnswer(**body)

@@ -163,16 +163,19 @@ def remember_eligibility_decision(session: Session, decision: EligibilityDecisio
 
 
 def record_clinician_review(
-    session: Session, screening_id: str, patient_email: str, decision: str, reviewed_at: datetime, valid_until: datetime
+    session: Session, screening_id: str, patient_email: str, approved: bool, reviewed_at: datetime, valid_until: datetime
 ) -> None:
-    """A clinician approved or declined a screening; an upsert, so the order of arrival does not matter."""
+    """A clinician approved or declined a screening; an upsert, so the order of arrival does not matter.
+
+    The clinician's decision overrides the automated one, and a later copy of the automated
+    decision never overrides it (remember_eligibility_decision only inserts).
+    """
     decisions = tables.eligibility_decisions
-    values = {"clinician_decision": decision, "valid_until": valid_until}
+    values = {"allowed": approved, "valid_until": valid_until}
     updated = session.execute(update(decisions).where(decisions.c.screening_id == screening_id).values(**values))
     if updated.rowcount == 0:
         session.execute(decisions.insert().values(
-            screening_id=screening_id, patient_email=patient_email.lower(), outcome="needs_review",
-            decided_at=reviewed_at, **values,
+            screening_id=screening_id, patient_email=patient_email.lower(), decided_at=reviewed_at, **values,
         ))
 
 

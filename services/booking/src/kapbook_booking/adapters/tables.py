@@ -191,8 +191,9 @@ eligibility_decisions = Table(
     metadata,
     Column("screening_id", String(64), primary_key=True),
     Column("patient_email", String(320), nullable=False),
-    Column("outcome", String(20), nullable=False),
-    Column("clinician_decision", String(20), nullable=True),
+    # Allowed to book treatment or not: eligible, or approved by a clinician. The outcome word
+    # (crisis, ineligible, ...) stays in the eligibility service, encrypted.
+    Column("allowed", Boolean, nullable=False),
     Column("decided_at", UtcDateTime(), nullable=False),
     Column("valid_until", UtcDateTime(), nullable=False),
     UniqueConstraint("screening_id", name="uq_decision_screening"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,10 @@ from kapbook_eligibility.adapters.tables import reviews, rule_sets, screenings
 DECIDED = "decided"
 PENDING_REVIEW = "pending_review"
 REVIEWED = "reviewed"
+
+# Review-queue priorities: workflow state, not clinical data (the outcome stays in the encrypted result).
+URGENT = 0
+NORMAL = 1
 
 
 # --- rule sets -------------------------------------------------------------------------
@@ -53,12 +57,11 @@ def review_for(session: Session, screening_id: str) -> RowMapping | None:
 
 
 def pending_screenings(session: Session) -> list[RowMapping]:
-    """Screenings waiting for a clinician: crises first, then the oldest first."""
-    crisis_first = case((screenings.c.outcome == "crisis", 0), else_=1)
+    """Screenings waiting for a clinician: urgent ones (crises) first, then the oldest first."""
     query = (
         select(*_summary_columns())
         .where(screenings.c.status == PENDING_REVIEW)
-        .order_by(crisis_first, screenings.c.submitted_at, screenings.c.id)
+        .order_by(screenings.c.priority, screenings.c.submitted_at, screenings.c.id)
     )
     return list(session.execute(query).mappings())
 
@@ -76,9 +79,10 @@ def reviewed_screenings(session: Session, limit: int) -> list[RowMapping]:
 
 
 def _summary_columns() -> tuple:
-    # Never the encrypted columns: a list of screenings shows no answers and no scores.
+    # Never the answers; the encrypted result is read for the outcome and reason codes only
+    # (the service layer opens it and shows no scores in a list).
     c = screenings.c
-    return (c.id, c.patient_name, c.patient_email, c.outcome, c.reason_codes, c.status, c.submitted_at, c.valid_until)
+    return (c.id, c.patient_name, c.patient_email, c.result_encrypted, c.status, c.submitted_at, c.valid_until)
 
 
 def mark_reviewed(session: Session, screening_id: str) -> bool:

@@ -31,11 +31,12 @@ screenings = Table(
     Column("ruleset_version", String(64), nullable=False),
     # Fernet token of the JSON answers; never stored or logged in the clear.
     Column("answers_encrypted", LargeBinary, nullable=False),
-    Column("outcome", String(20), nullable=False),
-    Column("reason_codes", JSON, nullable=False),
-    # Derived scores are health data too: encrypted with the answers' key.
+    # The outcome, the reasons and the derived scores are health data: they live only in the
+    # encrypted result, never in a plaintext column beside the name and email.
     Column("result_encrypted", LargeBinary, nullable=False),
     Column("status", String(20), nullable=False),
+    # Review-queue order only (0 = review first, 1 = normal); it names no reason or outcome.
+    Column("priority", Integer, nullable=False, server_default=text("1")),
     Column("submitted_at", UtcDateTime(), nullable=False),
     Column("valid_until", UtcDateTime(), nullable=False),
     Index("ix_screenings_status", "status", "submitted_at"),

@@ -61,7 +61,7 @@ class ReviewService:
                 rows = repo.pending_screenings(session)
             else:
                 rows = repo.reviewed_screenings(session, REVIEWED_LIST_LIMIT)
-        return [_summary(row) for row in rows]
+        return [self._summary(row) for row in rows]
 
     def open(self, screening_id: str, viewer: StaffPrincipal) -> dict[str, Any]:
         """A screening with its decrypted answers, scores and review; the opening is written to the audit log."""
@@ -126,8 +126,8 @@ class ReviewService:
 
     def _detail(self, row: RowMapping, review: RowMapping | None) -> dict[str, Any]:
         screening_id = row["id"]
-        decision = Decision.from_dict(self.cipher.open(result_context(screening_id), row["result_encrypted"]))
-        return _summary(row) | {
+        decision = self._decision(row)
+        return self._summary(row, decision) | {
             "reasons": [reason.to_dict() for reason in decision.reasons],
             "scores": decision.scores.to_dict(),
             "treatment_resistant": decision.treatment_resistant,
@@ -137,6 +137,13 @@ class ReviewService:
             "answers": self.cipher.open(answers_context(screening_id), row["answers_encrypted"]),
             "review": self._review_view(review),
         }
+
+    def _decision(self, row: RowMapping) -> Decision:
+        """The outcome, reasons and scores: stored only in the encrypted result."""
+        return Decision.from_dict(self.cipher.open(result_context(row["id"]), row["result_encrypted"]))
+
+    def _summary(self, row: RowMapping, decision: Decision | None = None) -> dict[str, Any]:
+        return _summary(row, decision or self._decision(row))
 
     def _review_view(self, review: RowMapping | None) -> dict[str, Any] | None:
         if review is None:
@@ -156,12 +163,12 @@ def _who(staff: StaffPrincipal) -> dict[str, str]:
     return {"staff_name": staff.name, "role": staff.role, "credential_id": staff.credential_id}
 
 
-def _summary(row: RowMapping) -> dict[str, Any]:
+def _summary(row: RowMapping, decision: Decision) -> dict[str, Any]:
     summary = {
         "id": row["id"],
         "patient": {"name": row["patient_name"], "email": row["patient_email"]},
-        "outcome": row["outcome"],
-        "reason_codes": list(row["reason_codes"]),
+        "outcome": decision.outcome.value,
+        "reason_codes": [code.value for code in decision.reason_codes],
         "status": row["status"],
         "submitted_at": row["submitted_at"],
         "valid_until": row["valid_until"],

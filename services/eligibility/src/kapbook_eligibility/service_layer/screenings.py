@@ -96,10 +96,11 @@ class ScreeningService:
             if row is None:
                 raise ScreeningNotFound("There is no such screening.")
             review = repo.review_for(session, screening_id)
+        decision = Decision.from_dict(self.cipher.open(result_context(screening_id), row["result_encrypted"]))
         return {
             "screening_id": row["id"],
             "patient_email": row["patient_email"],
-            "outcome": row["outcome"],
+            "outcome": decision.outcome.value,
             "clinician_decision": review["decision"] if review else None,
             "decided_at": row["submitted_at"],
             "valid_until": row["valid_until"],
@@ -118,10 +119,9 @@ class ScreeningService:
             "questionnaire_version": decision.questionnaire_version,
             "ruleset_version": decision.ruleset_version,
             "answers_encrypted": self.cipher.seal(answers_context(screening_id), dict(command.answers)),
-            "outcome": decision.outcome.value,
-            "reason_codes": [code.value for code in decision.reason_codes],
             "result_encrypted": self.cipher.seal(result_context(screening_id), decision.to_dict()),
             "status": repo.PENDING_REVIEW if decision.needs_clinician else repo.DECIDED,
+            "priority": repo.URGENT if decision.is_crisis else repo.NORMAL,
             "submitted_at": now,
             "valid_until": valid_until,
         }
