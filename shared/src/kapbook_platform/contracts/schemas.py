@@ -6,8 +6,22 @@ number or boolean must be one (marshmallow's own fields also take "8", 1 or "yes
 from __future__ import annotations
 
 import math
+import re
 
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, ValidationError, fields
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARACTERS_MESSAGE = "Must not contain control characters (line breaks, tabs, NUL or DEL)."
+
+
+def no_control_characters(value: str) -> None:
+    """The one check of every name-like free text that can reach an email header, subject or invite.
+
+    A CR or LF in a patient's name would split the confirmation's headers (and the send fails
+    silently); NUL and DEL have no business in a name either. Accents and apostrophes are fine.
+    """
+    if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+        raise ValidationError(CONTROL_CHARACTERS_MESSAGE)
 
 
 class StrictSchema(Schema):
