@@ -39,9 +39,9 @@ class TimeZoneName(fields.String):
 class PatientSchema(StrictSchema):
     # Name, email and phone reach the confirmation's headers and the invite: no control characters.
     name = fields.String(required=True, validate=[validate.Length(min=1, max=200), no_control_characters])
-    email = fields.Email(required=True, validate=[validate.Length(max=320), no_control_characters])
+    email = fields.Email(required=True, validate=[validate.Length(max=320), no_control_characters.check])
     phone = fields.String(load_default=None, allow_none=True,
-                          validate=[validate.Regexp(r"^\+?[0-9 ()./-]{5,30}$"), no_control_characters])
+                          validate=[validate.Regexp(r"^\+?[0-9 ()./-]{5,30}$"), no_control_characters.check])
     timezone = TimeZoneName(required=True)
 
 

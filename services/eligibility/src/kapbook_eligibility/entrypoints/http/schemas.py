@@ -62,7 +62,7 @@ class QuestionnaireSchema(Schema):
 
 class PatientSchema(StrictSchema):
     name = fields.String(required=True, validate=[validate.Length(min=1, max=200), no_control_characters])
-    email = fields.Email(required=True, validate=[validate.Length(max=320), no_control_characters])
+    email = fields.Email(required=True, validate=[validate.Length(max=320), no_control_characters.check])
 
 
 class ScreeningRequestSchema(StrictSchema):
