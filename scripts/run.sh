@@ -12,6 +12,8 @@ export GATEWAY_BOOKING_URL="http://127.0.0.1:${BOOKING_PORT}"
 export GATEWAY_ELIGIBILITY_URL="http://127.0.0.1:${ELIGIBILITY_PORT}"
 export GATEWAY_REMINDERS_URL="http://127.0.0.1:${REMINDERS_PORT}"
 export BOOKING_ELIGIBILITY_URL="${BOOKING_ELIGIBILITY_URL:-http://127.0.0.1:${ELIGIBILITY_PORT}}"
+# The services sit behind the gateway: believe the one X-Forwarded-For/-Proto entry it adds.
+export KAPBOOK_TRUSTED_PROXIES="${KAPBOOK_TRUSTED_PROXIES:-1}"
 mkdir -p "${KAPBOOK_VAR_DIR:-var}/mail"
 for busy in "$port" "$BOOKING_PORT" "$ELIGIBILITY_PORT" "$REMINDERS_PORT" "$SMTP_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$busy") 2>/dev/null; then

@@ -160,3 +160,14 @@ def test_only_the_local_trial_opt_out_relaxes_production_and_compose_says_so():
     for name, spec in our_services().items():
         assert str(spec["environment"]["KAPBOOK_LOCAL_TRIAL"]) == "1", name
     assert "A real deployment removes it" in text
+
+
+def test_forwarded_headers_are_believed_only_where_a_proxy_is_in_front():
+    """Default 0 (a client reaching a service directly cannot choose its own address or scheme);
+    nginx in compose and the make run gateway are one hop, and both say so."""
+    assert all(config().trusted_proxies == 0 for config in CONFIGS.values())
+    for name in ("booking", "eligibility", "reminders"):
+        assert str(our_services()[name]["environment"]["KAPBOOK_TRUSTED_PROXIES"]) == "1", name
+    run = (ROOT / "scripts" / "run.sh").read_text()
+    assert 'export KAPBOOK_TRUSTED_PROXIES="${KAPBOOK_TRUSTED_PROXIES:-1}"' in run
+    assert "| `KAPBOOK_TRUSTED_PROXIES` |" in (ROOT / "README.md").read_text()

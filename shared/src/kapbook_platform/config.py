@@ -89,8 +89,9 @@ class PlatformConfig:
             "SMTP without TLS to a sink such as Mailpit and the placeholder video host. Never in a real deployment",
     )
     trusted_proxies: int = setting(
-        "KAPBOOK_TRUSTED_PROXIES", 1,
-        doc="Reverse proxies in front of the service whose X-Forwarded-For/-Proto are trusted (the gateway or nginx: 1)",
+        "KAPBOOK_TRUSTED_PROXIES", 0,
+        doc="Reverse proxies in front of the service whose X-Forwarded-For/-Proto are trusted (0: none, the headers "
+            "are the client's word; the make run gateway and nginx in docker compose set 1)",
     )
 
     service_name: typing.ClassVar[str] = "kapbook"

@@ -20,7 +20,12 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def create_db_engine(url: str, **kwargs) -> Engine:
-    """Create an engine; on SQLite every transaction begins IMMEDIATE so check-then-insert is atomic."""
+    """Create an engine; on SQLite every transaction begins IMMEDIATE so check-then-insert is atomic.
+
+    Every engine hides bound parameters: without it a failed statement's error text (and SQLAlchemy's
+    statement logging) carries the values, such as a patient's name and email, into logs.
+    """
+    kwargs["hide_parameters"] = True
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
     if url.startswith("postgresql://"):

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from kapbook_platform.contracts.schemas import JsonBoolean, StrictSchema
+from kapbook_platform.contracts.schemas import JsonBoolean, StrictSchema, no_control_characters
 
 
 def validate_timezone(value: str) -> None:
@@ -37,9 +37,11 @@ class TimeZoneName(fields.String):
 
 
 class PatientSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    email = fields.Email(required=True, validate=validate.Length(max=320))
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ()./-]{5,30}$"))
+    # Name, email and phone reach the confirmation's headers and the invite: no control characters.
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), no_control_characters])
+    email = fields.Email(required=True, validate=[validate.Length(max=320), no_control_characters.check])
+    phone = fields.String(load_default=None, allow_none=True,
+                          validate=[validate.Regexp(r"^\+?[0-9 ()./-]{5,30}$"), no_control_characters.check])
     timezone = TimeZoneName(required=True)
 
 

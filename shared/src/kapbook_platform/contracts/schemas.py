@@ -6,8 +6,38 @@ number or boolean must be one (marshmallow's own fields also take "8", 1 or "yes
 from __future__ import annotations
 
 import math
+import re
 
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARACTERS_MESSAGE = "Must not contain control characters (line breaks, tabs, NUL or DEL)."
+
+
+class _NoControlCharacters(validate.Regexp):
+    """The one check of every name-like free text that can reach an email header, subject or invite.
+
+    A CR or LF in a patient's name would split the confirmation's headers (and the send fails
+    silently); NUL and DEL have no business in a name either. Accents and apostrophes are fine.
+    A ``Regexp`` so the OpenAPI document shows the pattern, but checked with ``search``: the
+    pattern's ``$`` would let a trailing newline through in Python.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(r"^[^\x00-\x1f\x7f]*$", error=CONTROL_CHARACTERS_MESSAGE)
+
+    def __call__(self, value: str) -> str:
+        return self.check(value)
+
+    def check(self, value: str) -> str:
+        """The check alone (no ``regex``, so no pattern in the document): for a field that has its own
+        pattern or format there, such as a phone number or an email address."""
+        if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+            raise ValidationError(CONTROL_CHARACTERS_MESSAGE)
+        return value
+
+
+no_control_characters = _NoControlCharacters()
 
 
 class StrictSchema(Schema):

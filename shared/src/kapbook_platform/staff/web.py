@@ -86,7 +86,8 @@ def require_service_token(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         expected = current_app.extensions["kapbook_config"].service_token
-        if not hmac.compare_digest(bearer_token() or "", expected):
+        # Bytes: compare_digest raises TypeError on a str that is not ASCII (a 500, not a 401).
+        if not hmac.compare_digest((bearer_token() or "").encode(), expected.encode()):
             raise Unauthorized("A service credential is required.", headers={"WWW-Authenticate": 'Bearer realm="kapbook-service"'})
         return view(*args, **kwargs)
 

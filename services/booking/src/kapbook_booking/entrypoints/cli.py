@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import click
+from marshmallow import ValidationError
 
 from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.service_layer.demo import seed_demo_clinic
 from kapbook_booking.service_layer.staff import issue_staff_token
 from kapbook_platform.cli import dead_letters_command, relay_and_consumer_worker
 from kapbook_platform.clock import utc_now
+from kapbook_platform.contracts.schemas import no_control_characters
 from kapbook_platform.staff.principal import ROLES
 
 
@@ -32,9 +34,18 @@ def seed_demo() -> None:
     click.echo("booking: demo clinic seeded" if seeded else "booking: demo clinic already present")
 
 
+def plain_text(_context: click.Context, _parameter: click.Parameter, value: str) -> str:
+    """The schemas' check on a CLI option: a name or email with a control character is refused."""
+    try:
+        no_control_characters(value)
+    except ValidationError as error:
+        raise click.BadParameter(" ".join(error.messages)) from None
+    return value
+
+
 @cli.command("create-staff")
-@click.option("--name", required=True, help="Full name")
-@click.option("--email", required=True, help="Work email (one staff member per email)")
+@click.option("--name", required=True, callback=plain_text, help="Full name")
+@click.option("--email", required=True, callback=plain_text, help="Work email (one staff member per email)")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 def create_staff(name: str, email: str, role: str) -> None:
     """Create a staff member (or reuse one by email) and print a new bearer token once."""

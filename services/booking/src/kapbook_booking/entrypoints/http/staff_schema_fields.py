@@ -5,9 +5,10 @@ import re
 
 from marshmallow import fields, validate
 
-from kapbook_platform.contracts.schemas import StrictSchema
+from kapbook_platform.contracts.schemas import StrictSchema, no_control_characters
 
-NAME = validate.Length(min=1, max=200)
+# Clinician, location, room and appointment type names reach emails and invites.
+NAME = [validate.Length(min=1, max=200), no_control_characters]
 ID = validate.Length(min=1, max=36)
 HH_MM = "%H:%M"
 HH_MM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"

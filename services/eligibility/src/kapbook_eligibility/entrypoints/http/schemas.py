@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from kapbook_platform.contracts.schemas import StrictNumber, StrictSchema
+from kapbook_platform.contracts.schemas import StrictNumber, StrictSchema, no_control_characters
 
 
 # --- questionnaire (our JSON form) -------------------------------------------------------------
@@ -61,8 +61,8 @@ class QuestionnaireSchema(Schema):
 
 
 class PatientSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    email = fields.Email(required=True, validate=validate.Length(max=320))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), no_control_characters])
+    email = fields.Email(required=True, validate=[validate.Length(max=320), no_control_characters.check])
 
 
 class ScreeningRequestSchema(StrictSchema):

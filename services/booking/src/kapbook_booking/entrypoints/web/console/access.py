@@ -51,7 +51,8 @@ def csrf_token() -> str:
 
 
 def csrf_ok() -> bool:
-    return hmac.compare_digest(request.form.get("csrf_token", ""), csrf_token())
+    # Bytes: compare_digest raises TypeError on a str that is not ASCII (a 500, not a 400).
+    return hmac.compare_digest(request.form.get("csrf_token", "").encode(), csrf_token().encode())
 
 
 def console_view(*roles: str) -> Callable:
