@@ -125,15 +125,20 @@ def relay_loop(runtime: ServiceRuntime) -> Callable[[threading.Event], None]:
     return loop
 
 
-def upgrade_database(runtime: ServiceRuntime, metadata: MetaData, migrations_package: str) -> None:
-    """Apply the service's Alembic migrations up to head."""
-    from alembic import command
+def alembic_config(runtime: ServiceRuntime, metadata: MetaData, migrations_package: str):
+    """The Alembic configuration of a service's migrations, run on the runtime's own engine."""
     from alembic.config import Config
 
-    script_location = str(resources.files(migrations_package))
     config = Config()
-    config.set_main_option("script_location", script_location)
+    config.set_main_option("script_location", str(resources.files(migrations_package)))
     config.attributes["connection_url"] = runtime.database_url
     config.attributes["target_metadata"] = metadata
     config.attributes["engine"] = runtime.engine
-    command.upgrade(config, "head")
+    return config
+
+
+def upgrade_database(runtime: ServiceRuntime, metadata: MetaData, migrations_package: str) -> None:
+    """Apply the service's Alembic migrations up to head."""
+    from alembic import command
+
+    command.upgrade(alembic_config(runtime, metadata, migrations_package), "head")

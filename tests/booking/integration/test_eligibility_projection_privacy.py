@@ -6,13 +6,13 @@ only allowed/blocked with the email, screening id and validity. Migration 0003 s
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from importlib import resources
 
 import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, Table, inspect, text
 
+from kapbook_platform.runtime import alembic_config as platform_alembic_config
 from kapbook_booking.adapters import repository as repo
 from kapbook_booking.adapters import tables as t
 from kapbook_booking.bootstrap import bootstrap
@@ -79,12 +79,7 @@ def test_crisis_and_opioid_decisions_are_kept_as_flags_without_the_outcome(servi
 
 
 def alembic_config(service) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("kapbook_booking.adapters.migrations")))
-    config.attributes["connection_url"] = service.runtime.database_url
-    config.attributes["target_metadata"] = t.metadata
-    config.attributes["engine"] = service.runtime.engine
-    return config
+    return platform_alembic_config(service.runtime, t.metadata, "kapbook_booking.adapters.migrations")
 
 
 def test_migration_0003_turns_old_outcomes_into_flags_and_drops_them(service):

@@ -3,7 +3,6 @@ over the clinic's template; the migration adds the columns and keeps the no-over
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from importlib import resources
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, select, text
 
+from kapbook_platform.runtime import alembic_config as platform_alembic_config
 from kapbook_booking.adapters import tables as t
 from kapbook_booking.service_layer.demo import demo_id, seed_demo_clinic
 
@@ -83,12 +83,7 @@ def test_only_admins_set_a_fixed_room(client, staff, service):
 
 
 def alembic_config(service) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("kapbook_booking.adapters.migrations")))
-    config.attributes["connection_url"] = service.runtime.database_url
-    config.attributes["target_metadata"] = t.metadata
-    config.attributes["engine"] = service.runtime.engine
-    return config
+    return platform_alembic_config(service.runtime, t.metadata, "kapbook_booking.adapters.migrations")
 
 
 def overlap_guards(service) -> set[str]:

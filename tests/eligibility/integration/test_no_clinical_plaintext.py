@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta, timezone
-from importlib import resources
 
 import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import LargeBinary, MetaData, Table, inspect, text
 
+from kapbook_platform.runtime import alembic_config as platform_alembic_config
 from kapbook_eligibility.adapters.tables import metadata
 from kapbook_eligibility.domain import ReasonCode
 from kapbook_eligibility.service_layer.screenings import answers_context, result_context
@@ -79,12 +79,7 @@ def test_the_queue_and_the_decision_lookup_still_read_outcome_and_reasons(client
 
 
 def alembic_config(container) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("kapbook_eligibility.adapters.migrations")))
-    config.attributes["connection_url"] = container.runtime.database_url
-    config.attributes["target_metadata"] = metadata
-    config.attributes["engine"] = container.runtime.engine
-    return config
+    return platform_alembic_config(container.runtime, metadata, "kapbook_eligibility.adapters.migrations")
 
 
 def old_style_row(container, outcome: str, codes: list[str], status: str, email: str, submitted_at: datetime) -> dict:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from importlib import resources
 
 import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
 
+from kapbook_platform.runtime import alembic_config as platform_alembic_config
 from kapbook_reminders.adapters import tables
 from kapbook_reminders.bootstrap import bootstrap
 from reminders_harness import reminders_config
@@ -17,12 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def alembic_config(container) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("kapbook_reminders.adapters.migrations")))
-    config.attributes["connection_url"] = container.runtime.database_url
-    config.attributes["target_metadata"] = tables.metadata
-    config.attributes["engine"] = container.runtime.engine
-    return config
+    return platform_alembic_config(container.runtime, tables.metadata, "kapbook_reminders.adapters.migrations")
 
 
 def test_upgrade_from_0001_keeps_messages_and_downgrade_works(tmp_path, db, database_factory):
