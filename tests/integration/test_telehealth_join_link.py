@@ -5,15 +5,13 @@ broker (filesystem or RabbitMQ), SQLite or PostgreSQL."""
 from __future__ import annotations
 
 import re
-import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from icalendar import Calendar
 
-from kapbook_booking.adapters import tables as booking_tables
-from kapbook_platform.staff.tokens import token_digest
+from support.clinic import issue_test_staff_token
 from support.pipeline import Pipeline, next_weekday_at
 from support.waiting import wait_for
 
@@ -30,12 +28,7 @@ def pipeline(tmp_path, db, broker, database_factory, broker_url, broker_namespac
 
 
 def staff_headers(pipeline: Pipeline) -> dict[str, str]:
-    token = f"kbs_test_front_desk_{uuid.uuid4().hex}"
-    with pipeline.booking.runtime.sessions.begin() as session:
-        session.execute(booking_tables.PLATFORM_TABLES["staff_credentials"].insert().values(
-            credential_id="cred-front-desk", staff_id="staff-front-desk", staff_name="Front Desk", role="front_desk",
-            token_sha256=token_digest(token), issued_at=datetime.now(timezone.utc)))
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {issue_test_staff_token(pipeline.booking.runtime.sessions, 'front_desk')}"}
 
 
 def manage_page(pipeline: Pipeline, manage_url: str) -> str:

@@ -57,16 +57,21 @@ class ClinicBuilder:
         return room_id
 
     def staff_token(self, role: str = "admin") -> str:
-        token = f"kbs_test_{uuid.uuid4().hex}"
-        with self.sessions.begin() as session:
-            session.execute(t.PLATFORM_TABLES["staff_credentials"].insert().values(
-                credential_id=new_id(), staff_id=new_id(), staff_name=f"Test {role}", role=role,
-                token_sha256=token_digest(token), issued_at=datetime.now(timezone.utc)))
-        return token
+        return issue_test_staff_token(self.sessions, role)
 
     def local(self, days_ahead: int, hour: int, minute: int = 0) -> datetime:
         day = datetime.now(ZoneInfo(self.zone)).date() + timedelta(days=days_ahead)
         return datetime.combine(day, time(hour, minute), ZoneInfo(self.zone))
+
+
+def issue_test_staff_token(sessions, role: str = "admin") -> str:
+    """A bearer token of ``role`` written straight into the booking service's credential table."""
+    token = f"kbs_test_{uuid.uuid4().hex}"
+    with sessions.begin() as session:
+        session.execute(t.PLATFORM_TABLES["staff_credentials"].insert().values(
+            credential_id=new_id(), staff_id=new_id(), staff_name=f"Test {role}", role=role,
+            token_sha256=token_digest(token), issued_at=datetime.now(timezone.utc)))
+    return token
 
 
 def patient(email: str = "pat@example.org") -> dict:

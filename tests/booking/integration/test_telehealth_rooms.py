@@ -2,8 +2,7 @@
 over the clinic's template; the migration adds the columns and keeps the no-overlap guarantees."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import pytest
 from alembic import command
@@ -13,6 +12,7 @@ from sqlalchemy import inspect, select, text
 from kapbook_platform.runtime import alembic_config as platform_alembic_config
 from kapbook_booking.adapters import tables as t
 from kapbook_booking.service_layer.demo import demo_id, seed_demo_clinic
+from support.pipeline import next_weekday_at
 
 API = "/api/booking/v1"
 RIVERA = demo_id("dr-rivera")
@@ -24,13 +24,6 @@ def booking_config_overrides() -> dict:
     return {"video_room_template": "https://rooms.clinic.example/k/{room}?lang=en"}
 
 
-def weekday_at(hour: int, days_ahead: int = 3) -> datetime:
-    local = datetime.now(ZoneInfo("America/New_York")) + timedelta(days=days_ahead)
-    while local.weekday() >= 5:
-        local += timedelta(days=1)
-    return local.replace(hour=hour, minute=0, second=0, microsecond=0)
-
-
 def consultation(start: datetime, email: str) -> dict:
     return {"appointment_type": "free-consultation", "start": start.isoformat(), "clinician_id": RIVERA,
             "patient": {"name": "Pat Example", "email": email, "timezone": "America/New_York"}}
@@ -39,8 +32,8 @@ def consultation(start: datetime, email: str) -> dict:
 def test_the_clinics_template_gives_each_booking_its_own_room_until_a_fixed_room_is_set(client, staff, service):
     seed_demo_clinic(service.runtime.sessions)
 
-    first = client.post(f"{API}/bookings", json=consultation(weekday_at(9), "a@example.org"))
-    second = client.post(f"{API}/bookings", json=consultation(weekday_at(10), "b@example.org"))
+    first = client.post(f"{API}/bookings", json=consultation(next_weekday_at(9), "a@example.org"))
+    second = client.post(f"{API}/bookings", json=consultation(next_weekday_at(10), "b@example.org"))
 
     assert first.status_code == second.status_code == 201, (first.json, second.json)
     urls = [first.json["join_url"], second.json["join_url"]]
@@ -56,7 +49,7 @@ def test_the_clinics_template_gives_each_booking_its_own_room_until_a_fixed_room
         actions = session.execute(select(audit.c.action).where(audit.c.target.contains(RIVERA))).scalars().all()
     assert actions, "the change of room is audited"
 
-    third = client.post(f"{API}/bookings", json=consultation(weekday_at(11), "c@example.org"))
+    third = client.post(f"{API}/bookings", json=consultation(next_weekday_at(11), "c@example.org"))
     assert third.status_code == 201 and third.json["join_url"] == FIXED
     schedule = client.get(f"/staff/clinicians/{RIVERA}", headers=staff["front_desk"])
     assert schedule.status_code == 200 and FIXED in schedule.get_data(as_text=True)
