@@ -24,6 +24,12 @@ class EventType:
     SCREENING_REVIEWED = "kapbook.screening.reviewed.v1"
     STAFF_CREDENTIAL_ISSUED = "kapbook.staff.credential_issued.v1"
     STAFF_CREDENTIAL_REVOKED = "kapbook.staff.credential_revoked.v1"
+    # A course of care booked as one plan. Each session also has its own booking.* events (with
+    # ``series`` set); the series events let reminders write one confirmation for the whole plan.
+    SERIES_BOOKED = "kapbook.series.booked.v1"
+    SERIES_CANCELLED = "kapbook.series.cancelled.v1"
+    # A patient asked for a one-time sign-in link to "My appointments"; reminders emails it at once.
+    PATIENT_SIGN_IN_LINK = "kapbook.patient.sign_in_link.v1"
 
 
 class NamedRef(StrictSchema):
@@ -49,6 +55,15 @@ class PatientContact(StrictSchema):
     timezone = fields.String(required=True)
 
 
+class SeriesRef(StrictSchema):
+    """Where one session sits in its series: ids and counts only, no clinical content."""
+
+    series_id = fields.String(required=True)
+    protocol_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    position = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
 class BookingEventData(StrictSchema):
     """What the reminders service needs to plan and write a booking's emails."""
 
@@ -67,6 +82,41 @@ class BookingEventData(StrictSchema):
     # Telehealth: the video call's join URL (a secret of the booking: bodies only, never a subject
     # or a log line). Events published before it existed have none and stay valid.
     join_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    # Part of a treatment series ("infusion 3 of 6"); None for a booking that stands alone.
+    series = fields.Nested(SeriesRef, load_default=None, allow_none=True)
+
+
+class SeriesBookedData(StrictSchema):
+    """A whole series was booked at once: one confirmation listing every session, one invite each.
+
+    ``sessions`` are the same snapshots as each session's own ``booking.created`` event, in order.
+    """
+
+    series_id = fields.String(required=True)
+    protocol = fields.Nested(NamedRef, required=True)
+    patient = fields.Nested(PatientContact, required=True)
+    sessions = fields.List(fields.Nested(BookingEventData), required=True, validate=validate.Length(min=1, max=60))
+    booked_at = fields.AwareDateTime(required=True)
+
+
+class SeriesCancelledData(StrictSchema):
+    """The remaining sessions of a series were cancelled (each also has its booking.cancelled event)."""
+
+    series_id = fields.String(required=True)
+    protocol = fields.Nested(NamedRef, required=True)
+    patient = fields.Nested(PatientContact, required=True)
+    cancelled_booking_ids = fields.List(fields.String(), required=True)
+    kept_booking_ids = fields.List(fields.String(), required=True)
+    cancelled_at = fields.AwareDateTime(required=True)
+
+
+class PatientSignInLinkData(StrictSchema):
+    """A one-time sign-in link for a patient. The link is a secret: email body only, never logged."""
+
+    email = fields.Email(required=True)
+    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    link_url = fields.String(required=True, validate=validate.Length(max=2000))
+    expires_at = fields.AwareDateTime(required=True)
 
 
 class ScreeningDecidedData(StrictSchema):
@@ -131,4 +181,7 @@ EVENT_SCHEMAS: dict[str, type[StrictSchema]] = {
     EventType.SCREENING_REVIEWED: ScreeningReviewedData,
     EventType.STAFF_CREDENTIAL_ISSUED: StaffCredentialIssuedData,
     EventType.STAFF_CREDENTIAL_REVOKED: StaffCredentialRevokedData,
+    EventType.SERIES_BOOKED: SeriesBookedData,
+    EventType.SERIES_CANCELLED: SeriesCancelledData,
+    EventType.PATIENT_SIGN_IN_LINK: PatientSignInLinkData,
 }
