@@ -5,8 +5,12 @@ from datetime import date, timedelta
 
 import pytest
 
+from sqlalchemy import text
+
 from kapbook_platform.config import ConfigError, PlatformConfig
-from kapbook_platform.web.ratelimit import PUBLIC_WRITE
+from kapbook_platform.contracts import EventType
+from kapbook_platform.web.ratelimit import EMAIL_MESSAGE, PUBLIC_WRITE
+from support.screening_answers import CRISIS_CHANGES, eligible_answers
 
 from security_services import build_service
 
@@ -134,3 +138,43 @@ def test_test_configs_get_a_limit_no_suite_meets_and_others_the_production_defau
     assert PlatformConfig(env="production").effective_rate_limit == "30/minute"
     assert PlatformConfig(env="development").effective_rate_limit == "30/minute"
     assert PlatformConfig.from_env({"KAPBOOK_ENV": "test", "KAPBOOK_RATE_LIMIT": "5/second"}).effective_rate_limit == "5/second"
+
+
+def test_one_patient_email_is_capped_from_any_address(service_factory):
+    booking = service_factory("booking", rate_limit_per_email="2/hour")
+    starts = free_starts(booking, 4)
+    for start, address in zip(starts[:2], ("198.51.100.1", "2001:db8::1")):
+        made = booking.client.post(f"{API}/bookings", environ_base={"REMOTE_ADDR": address},
+                                   json={"appointment_type": "free-consultation", "start": start, "patient": PATIENT})
+        assert made.status_code == 201, made.get_json()
+    refused = booking.client.post(f"{API}/bookings", environ_base={"REMOTE_ADDR": "198.51.100.9"}, json={
+        "appointment_type": "free-consultation", "start": starts[2], "patient": PATIENT | {"email": "PAT@example.org"}})
+    assert refused.status_code == 429
+    assert refused.get_json() == {"code": "rate_limited", "message": EMAIL_MESSAGE}
+    other = booking.client.post(f"{API}/bookings", json={
+        "appointment_type": "free-consultation", "start": starts[3], "patient": PATIENT | {"email": "sam@example.org"}})
+    assert other.status_code == 201
+
+
+def screening(answers: dict, email: str = "pat@example.org") -> dict:
+    return {"patient": {"name": "Pat Example", "email": email}, "answers": answers}
+
+
+@pytest.mark.parametrize("cap", [{"rate_limit": "2/hour"}, {"rate_limit_per_email": "2/hour"}])
+def test_screenings_over_a_cap_are_refused_but_a_crisis_is_always_answered_with_the_crisis_resources(
+        service_factory, cap):
+    eligibility = service_factory("eligibility", **cap)
+    client = eligibility.client
+    for _ in range(2):
+        assert client.post("/api/eligibility/v1/screenings", json=screening(eligible_answers())).status_code == 201
+    assert_refused = client.post("/api/eligibility/v1/screenings", json=screening(eligible_answers()))
+    assert assert_refused.status_code == 429 and assert_refused.get_json()["code"] == "rate_limited"
+    assert int(assert_refused.headers["Retry-After"]) >= 1
+
+    for _ in range(2):  # over the cap, and still: the patient sees where to get help, staff are alerted
+        crisis = client.post("/api/eligibility/v1/screenings", json=screening(eligible_answers(**CRISIS_CHANGES)))
+        assert crisis.status_code == 201, crisis.get_json()
+        assert crisis.get_json()["outcome"] == "crisis" and crisis.get_json()["crisis_resources"]
+    with eligibility.container.runtime.sessions() as session:
+        alerts = session.execute(text("SELECT type FROM outbox")).scalars().all()
+    assert alerts.count(EventType.SCREENING_CRISIS) == 2

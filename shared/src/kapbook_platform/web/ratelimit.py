@@ -197,7 +197,7 @@ def install_rate_limits(app: Flask, config: PlatformConfig) -> RateLimits:
         storage = storage_from_string(config.rate_limit_storage)
     except ConfigurationError as error:
         raise ConfigError(f"KAPBOOK_RATE_LIMIT_STORAGE {config.rate_limit_storage!r} cannot be used: {error}") from None
-    limits = RateLimits(per_network, per_email, storage, prefix=f"kapbook-{config.service_name}")
+    limits = RateLimits(per_network, per_email, storage, prefix=f"{config.broker_namespace}:{config.service_name}")
     app.extensions[LIMITER] = limits
 
     @app.before_request
