@@ -48,7 +48,8 @@ class RemindersContainer:
 def event_handlers(planner: MessagePlanner, config: RemindersConfig, runtime: ServiceRuntime) -> dict[str, EventHandler]:
     """What the consumer runs for each event type it receives."""
     handlers: dict[str, EventHandler] = {event_type: planner.on_booking_event for event_type in BOOKING_EVENTS}
-    handlers[EventType.SCREENING_CRISIS] = planner.on_crisis(config.oncall_email)
+    handlers[EventType.SCREENING_CRISIS] = planner.on_crisis(
+        config.oncall_email, timedelta(seconds=config.crisis_alert_window))
     return handlers | staff_event_handlers(runtime.tables["staff_credentials"])
 
 

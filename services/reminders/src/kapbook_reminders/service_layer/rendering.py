@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 from kapbook_reminders.config import RemindersConfig
 from kapbook_reminders.domain.booking import BookingSnapshot
 from kapbook_reminders.domain.branding import ClinicBranding
-from kapbook_reminders.domain.compose import compose_crisis_alert, compose_email
-from kapbook_reminders.domain.plan import MessageKind
+from kapbook_reminders.domain.compose import compose_crisis_alerts, compose_email
+from kapbook_reminders.domain.plan import MessageKind, crisis_screenings
 from kapbook_reminders.domain.plan_config import NotificationPlans
 from kapbook_reminders.domain.unsubscribe import unsubscribe_token
 
@@ -44,7 +44,7 @@ class MessageComposer:
         kind = MessageKind(message["kind"])
         context = message["context"]
         if kind is MessageKind.CRISIS_ALERT:
-            return compose_crisis_alert(context["screening_id"], context["review_url"], message["recipient"], self.branding, now)
+            return compose_crisis_alerts(crisis_screenings(context), message["recipient"], self.branding, now)
         snapshot = BookingSnapshot.from_event(context)
         previous_start = context.get("previous_start")
         return compose_email(
