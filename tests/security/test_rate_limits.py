@@ -1,6 +1,8 @@
 """Rate limits on the public write endpoints: per client address, per route, 429 in the shared shape."""
 from __future__ import annotations
 
+import logging
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -11,6 +13,7 @@ from kapbook_platform.config import ConfigError, PlatformConfig
 from kapbook_platform.contracts import EventType
 from kapbook_platform.web.ratelimit import EMAIL_MESSAGE, PUBLIC_WRITE
 from support.screening_answers import CRISIS_CHANGES, eligible_answers
+from support.servers import free_port
 
 from security_services import build_service
 
@@ -178,3 +181,15 @@ def test_screenings_over_a_cap_are_refused_but_a_crisis_is_always_answered_with_
     with eligibility.container.runtime.sessions() as session:
         alerts = session.execute(text("SELECT type FROM outbox")).scalars().all()
     assert alerts.count(EventType.SCREENING_CRISIS) == 2
+
+
+def test_a_rate_limit_store_that_stops_answering_falls_back_to_counting_in_the_process(service_factory, caplog):
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    booking = service_factory("booking", rate_limit="2/minute", rate_limit_storage=dead_redis)
+    logging.getLogger().addHandler(caplog.handler)  # the service's logging setup replaced the root handlers
+    started = time.monotonic()
+    answers = [booking.client.post(f"{API}/holds", json={}).status_code for _ in range(3)]
+    assert answers == [422, 422, 429], "still served, still limited"
+    assert time.monotonic() - started < 3, "no long retries against a dead store on every request"
+    outage_warnings = [r for r in caplog.records if r.getMessage().startswith("rate-limit store unavailable")]
+    assert len(outage_warnings) == 1, "one warning, not one per request"

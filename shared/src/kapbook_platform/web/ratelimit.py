@@ -46,6 +46,10 @@ V = TypeVar("V", bound=Callable[..., Any])
 NETWORK_MESSAGE = "Too many requests from your network; please wait a moment and try again."
 EMAIL_MESSAGE = "Too many requests for this email address; please wait a while and try again."
 IPV6_PREFIX = 64
+# A store that hangs must not hang every public write with it: give up quickly (no retries with
+# backoff, redis-py's default) and count in memory.
+REDIS_TIMEOUT = 0.5
+OUTAGE_LOG_INTERVAL = 60.0  # seconds between warnings while the store is down
 
 RETRY_AFTER_DOC = {"Retry-After": {"description": "Seconds until the client may try again", "schema": {"type": "integer"}}}
 
@@ -145,6 +149,7 @@ class RateLimits:
     def __post_init__(self) -> None:
         self.limiter = FixedWindowRateLimiter(self.storage)
         self.fallback = FixedWindowRateLimiter(MemoryStorage())
+        self._warned_at = -OUTAGE_LOG_INTERVAL
 
     def check(self, limit: WriteLimit) -> None:
         """Count the current request; raise RateLimited when it is over a limit and not spared."""
@@ -168,7 +173,7 @@ class RateLimits:
                 allowed = limiter.hit(item, *identifiers)
             except self.storage.base_exceptions as error:
                 # A store that stops answering must not take booking down with it: count here meanwhile.
-                log.warning("rate-limit store unavailable; counting in this process", extra={"error": type(error).__name__})
+                self._warn_outage(error)
                 limiter = self.fallback
                 allowed = limiter.hit(item, *identifiers)
             if not allowed:
@@ -177,11 +182,26 @@ class RateLimits:
         return None
 
 
+    def _warn_outage(self, error: Exception) -> None:
+        if time.monotonic() - self._warned_at >= OUTAGE_LOG_INTERVAL:
+            self._warned_at = time.monotonic()
+            log.warning("rate-limit store unavailable; counting in this process", extra={"error": type(error).__name__})
+
+
 def _parse(env: str, limit: str) -> list[RateLimitItem]:
     try:
         return list(parse_many(limit))
     except ValueError:
         raise ConfigError(f"{env} must be like 30/minute or 10/minute;100/hour, not {limit!r}") from None
+
+
+def _store_options(uri: str) -> dict[str, Any]:
+    if not uri.startswith("redis"):
+        return {}
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT, "retry": Retry(NoBackoff(), 1)}
 
 
 def _staff_signed_in() -> bool:
@@ -194,7 +214,7 @@ def install_rate_limits(app: Flask, config: PlatformConfig) -> RateLimits:
     per_network = _parse("KAPBOOK_RATE_LIMIT", config.effective_rate_limit)
     per_email = _parse("KAPBOOK_RATE_LIMIT_PER_EMAIL", config.effective_rate_limit_per_email)
     try:
-        storage = storage_from_string(config.rate_limit_storage)
+        storage = storage_from_string(config.rate_limit_storage, **_store_options(config.rate_limit_storage))
     except ConfigurationError as error:
         raise ConfigError(f"KAPBOOK_RATE_LIMIT_STORAGE {config.rate_limit_storage!r} cannot be used: {error}") from None
     limits = RateLimits(per_network, per_email, storage, prefix=f"{config.broker_namespace}:{config.service_name}")
