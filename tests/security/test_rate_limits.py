@@ -128,6 +128,7 @@ def test_limits_are_documented_on_exactly_the_public_writes(service_factory):
 
 @pytest.mark.parametrize("settings, problem", [
     ({"rate_limit": "lots"}, "KAPBOOK_RATE_LIMIT"),
+    ({"rate_limit_per_email": "often"}, "KAPBOOK_RATE_LIMIT_PER_EMAIL"),
     ({"rate_limit_storage": "bogus://nowhere"}, "KAPBOOK_RATE_LIMIT_STORAGE"),
     ({"trusted_proxies": 9}, "KAPBOOK_TRUSTED_PROXIES"),
 ])
@@ -141,6 +142,8 @@ def test_test_configs_get_a_limit_no_suite_meets_and_others_the_production_defau
     assert PlatformConfig(env="production").effective_rate_limit == "30/minute"
     assert PlatformConfig(env="development").effective_rate_limit == "30/minute"
     assert PlatformConfig.from_env({"KAPBOOK_ENV": "test", "KAPBOOK_RATE_LIMIT": "5/second"}).effective_rate_limit == "5/second"
+    assert PlatformConfig(env="test").effective_rate_limit_per_email == "100000/minute"
+    assert PlatformConfig(env="production").effective_rate_limit_per_email == "10/hour"
 
 
 def test_one_patient_email_is_capped_from_any_address(service_factory):

@@ -5,9 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
+
+from kapbook_platform.config import ConfigError
 from kapbook_platform.contracts import EventType, make_envelope
+from kapbook_reminders.config import RemindersConfig
 from kapbook_reminders.domain.plan import CRISIS_ALERT_WINDOW
-from reminders_harness import PUBLIC_URL, Harness
+from reminders_harness import PUBLIC_URL, START, Harness
 
 WINDOW = CRISIS_ALERT_WINDOW
 
@@ -69,3 +73,16 @@ def test_a_follow_up_pending_when_the_process_restarts_is_sent_by_the_next_one(h
         assert emails[0]["Subject"] == "Urgent: 10 screenings need clinician review – Harbor Clinic"
     finally:
         restarted.close()
+
+
+def test_the_window_is_the_configured_one_and_zero_sends_each_alert_at_once(tmp_path, db, database_factory, sink):
+    with pytest.raises(ConfigError, match="CRISIS_ALERT_WINDOW"):
+        RemindersConfig.from_env({"KAPBOOK_ENV": "test", "CRISIS_ALERT_WINDOW": "-1"})
+    harness = Harness.build(tmp_path / "zero", database_factory("reminders_zero"), START, sink, crisis_alert_window=0)
+    try:
+        first = crisis(harness)
+        assert listed(harness.at(START)) == [first]
+        second = crisis(harness)  # the same instant, right after the first alert went out: no follow-up wait
+        assert listed(harness.at(START)) == [second]
+    finally:
+        harness.close()

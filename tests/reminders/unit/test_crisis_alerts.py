@@ -32,7 +32,7 @@ def test_the_first_alert_after_a_quiet_period_is_due_at_once_later_ones_at_the_e
     assert crisis_alert_due(T0, None, WINDOW) == T0
     assert crisis_alert_due(T0, T0 - WINDOW, WINDOW) == T0, "a whole window of quiet"
     assert crisis_alert_due(T0, T0 - timedelta(seconds=30), WINDOW) == T0 - timedelta(seconds=30) + WINDOW
-    assert crisis_alert_due(T0, T0, timedelta(0)) == T0, "a zero window: one alert each, all at once"
+    assert crisis_alert_due(T0, T0, timedelta(0)) == T0, "a zero window: never a follow-up wait"
 
 
 def test_an_alert_stored_before_alerts_were_collapsed_still_names_its_screening():

@@ -36,8 +36,8 @@ class RemindersConfig(PlatformConfig):
     crisis_alert_window: float = setting(
         "CRISIS_ALERT_WINDOW", 120.0,
         doc="Seconds after a crisis alert in which further crisis screenings are gathered into one follow-up alert "
-            "sent at the end of the window (the first alert after a quiet period always goes out at once; 0: one "
-            "alert per screening)",
+            "sent at the end of the window (the first alert after a quiet period always goes out at once; 0: no "
+            "follow-up wait; a screening still joins an alert not sent yet)",
     )
     notification_plans_file: str = setting(
         "NOTIFICATION_PLANS_FILE", "", doc="JSON file replacing the default notification plans (optional)"
