@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # System packages the tests need beyond Python: Debian's Chromium for the browser tests
 # (Playwright cannot download its own browsers here) and nginx-light, which runs
-# deploy/nginx.conf in tests/platform/test_gateway_access_log.py. Quiet when there is nothing to do.
+# deploy/nginx.conf in tests/platform/test_gateway_access_log.py, and redis-server, production's shared
+# rate-limit store (.ci/run starts it; tests/security/test_rate_limits_redis.py counts in it). Quiet when there is nothing to do.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -23,6 +25,10 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 if [ ! -x /usr/sbin/nginx ]; then
   echo "ci: apt-get finished but /usr/sbin/nginx is missing" >&2
+  exit 1
+fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "ci: apt-get finished but redis-server is missing" >&2
   exit 1
 fi
 echo "ci: $(/usr/bin/chromium --version 2>/dev/null || echo chromium) and $(/usr/sbin/nginx -v 2>&1) installed"

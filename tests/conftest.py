@@ -2,7 +2,8 @@
 
 Set KAPBOOK_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres) and
 KAPBOOK_TEST_AMQP_URL (e.g. amqp://guest:guest@127.0.0.1:5672//) to run the same suites against
-real PostgreSQL and RabbitMQ. With KAPBOOK_REQUIRE_REAL_SERVICES=1 (CI) a missing or unreachable
+real PostgreSQL and RabbitMQ, and KAPBOOK_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0) for the
+tests of the shared rate-limit store. With KAPBOOK_REQUIRE_REAL_SERVICES=1 (CI) a missing or unreachable
 service fails the run instead of narrowing it.
 """
 from __future__ import annotations
@@ -21,10 +22,12 @@ from support.backends import (  # noqa: E402 - the path above makes the support 
     drop_amqp_namespace,
     fresh_postgres_database,
     postgres_reachable,
+    redis_reachable,
 )
 
 POSTGRES_URL = os.environ.get("KAPBOOK_TEST_POSTGRES_URL", "")
 AMQP_URL = os.environ.get("KAPBOOK_TEST_AMQP_URL", "")
+REDIS_URL = os.environ.get("KAPBOOK_TEST_REDIS_URL", "")
 REQUIRE_REAL = os.environ.get("KAPBOOK_REQUIRE_REAL_SERVICES", "") == "1"
 
 
@@ -36,6 +39,8 @@ def pytest_sessionstart(session) -> None:
         problems.append(f"PostgreSQL not reachable at KAPBOOK_TEST_POSTGRES_URL={POSTGRES_URL!r}")
     if not AMQP_URL or not amqp_reachable(AMQP_URL):
         problems.append(f"RabbitMQ not reachable at KAPBOOK_TEST_AMQP_URL={AMQP_URL!r}")
+    if not REDIS_URL or not redis_reachable(REDIS_URL):
+        problems.append(f"Redis not reachable at KAPBOOK_TEST_REDIS_URL={REDIS_URL!r}")
     if problems:
         pytest.exit("Real services are required (KAPBOOK_REQUIRE_REAL_SERVICES=1): " + "; ".join(problems), returncode=3)
 
@@ -51,6 +56,14 @@ def broker_backends() -> list[str]:
 def _param(request, name: str, default: str) -> str:
     callspec = getattr(request.node, "callspec", None)
     return callspec.params.get(name, default) if callspec else default
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The real Redis of KAPBOOK_TEST_REDIS_URL; without it the test is skipped (CI requires it, see above)."""
+    if not REDIS_URL:
+        pytest.skip("set KAPBOOK_TEST_REDIS_URL to run the shared rate-limit store tests")
+    return REDIS_URL
 
 
 @pytest.fixture

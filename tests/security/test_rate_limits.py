@@ -1,12 +1,19 @@
 """Rate limits on the public write endpoints: per client address, per route, 429 in the shared shape."""
 from __future__ import annotations
 
+import logging
+import time
 from datetime import date, timedelta
 
 import pytest
 
+from sqlalchemy import text
+
 from kapbook_platform.config import ConfigError, PlatformConfig
-from kapbook_platform.web.ratelimit import PUBLIC_WRITE
+from kapbook_platform.contracts import EventType
+from kapbook_platform.web.ratelimit import EMAIL_MESSAGE, PUBLIC_WRITE
+from support.screening_answers import CRISIS_CHANGES, eligible_answers
+from support.servers import free_port
 
 from security_services import build_service
 
@@ -54,20 +61,18 @@ def test_booking_over_the_limit_is_429_with_retry_after_and_other_routes_and_add
     assert invalid_token.status_code == 429, "an invalid staff token does not lift the limit"
 
 
-def test_holds_and_the_manage_links_cancel_and_reschedule_are_limited(service_factory):
+def test_holds_and_the_manage_links_cancel_and_reschedule_are_limited_html_and_api_as_one(service_factory):
     booking = service_factory("booking", rate_limit="2/minute")
     client = booking.client
     for _ in range(2):
         assert client.post(f"{API}/holds", json={}).status_code == 422
     assert_throttled(client.post(f"{API}/holds", json={}))
     for action in ("cancel", "reschedule"):
-        for _ in range(2):
-            assert client.post(f"{API}/manage/forged-token/{action}", json={"start": "x"}).status_code in (403, 422)
+        # The manage page's HTML form and the manage API doing the same thing share one count.
+        assert client.post(f"{API}/manage/forged-token/{action}", json={"start": "x"}).status_code in (403, 422)
+        assert client.post(f"/manage/forged-token/{action}", data={"start": "x"}).status_code in (403, 422)
         assert_throttled(client.post(f"{API}/manage/forged-token/{action}", json={"start": "x"}))
-    for action in ("cancel", "reschedule"):  # the manage page's own HTML forms, too
-        for _ in range(2):
-            assert client.post(f"/manage/forged-token/{action}", data={"start": "x"}).status_code in (403, 422)
-        assert client.post(f"/manage/forged-token/{action}", data={"start": "x"}).status_code == 429
+        assert_throttled(client.post(f"/manage/forged-token/{action}", data={"start": "x"}))
     # Reading a manage link and releasing a hold are not public writes that need a limit.
     assert all(client.get(f"{API}/manage/forged-token").status_code == 403 for _ in range(3))
     assert all(client.delete(f"{API}/holds/no-such-hold").status_code == 204 for _ in range(3))
@@ -123,6 +128,7 @@ def test_limits_are_documented_on_exactly_the_public_writes(service_factory):
 
 @pytest.mark.parametrize("settings, problem", [
     ({"rate_limit": "lots"}, "KAPBOOK_RATE_LIMIT"),
+    ({"rate_limit_per_email": "often"}, "KAPBOOK_RATE_LIMIT_PER_EMAIL"),
     ({"rate_limit_storage": "bogus://nowhere"}, "KAPBOOK_RATE_LIMIT_STORAGE"),
     ({"trusted_proxies": 9}, "KAPBOOK_TRUSTED_PROXIES"),
 ])
@@ -136,3 +142,57 @@ def test_test_configs_get_a_limit_no_suite_meets_and_others_the_production_defau
     assert PlatformConfig(env="production").effective_rate_limit == "30/minute"
     assert PlatformConfig(env="development").effective_rate_limit == "30/minute"
     assert PlatformConfig.from_env({"KAPBOOK_ENV": "test", "KAPBOOK_RATE_LIMIT": "5/second"}).effective_rate_limit == "5/second"
+    assert PlatformConfig(env="test").effective_rate_limit_per_email == "100000/minute"
+    assert PlatformConfig(env="production").effective_rate_limit_per_email == "10/hour"
+
+
+def test_one_patient_email_is_capped_from_any_address(service_factory):
+    booking = service_factory("booking", rate_limit_per_email="2/hour")
+    starts = free_starts(booking, 4)
+    for start, address in zip(starts[:2], ("198.51.100.1", "2001:db8::1")):
+        made = booking.client.post(f"{API}/bookings", environ_base={"REMOTE_ADDR": address},
+                                   json={"appointment_type": "free-consultation", "start": start, "patient": PATIENT})
+        assert made.status_code == 201, made.get_json()
+    refused = booking.client.post(f"{API}/bookings", environ_base={"REMOTE_ADDR": "198.51.100.9"}, json={
+        "appointment_type": "free-consultation", "start": starts[2], "patient": PATIENT | {"email": "PAT@example.org"}})
+    assert refused.status_code == 429
+    assert refused.get_json() == {"code": "rate_limited", "message": EMAIL_MESSAGE}
+    other = booking.client.post(f"{API}/bookings", json={
+        "appointment_type": "free-consultation", "start": starts[3], "patient": PATIENT | {"email": "sam@example.org"}})
+    assert other.status_code == 201
+
+
+def screening(answers: dict, email: str = "pat@example.org") -> dict:
+    return {"patient": {"name": "Pat Example", "email": email}, "answers": answers}
+
+
+@pytest.mark.parametrize("cap", [{"rate_limit": "2/hour"}, {"rate_limit_per_email": "2/hour"}])
+def test_screenings_over_a_cap_are_refused_but_a_crisis_is_always_answered_with_the_crisis_resources(
+        service_factory, cap):
+    eligibility = service_factory("eligibility", **cap)
+    client = eligibility.client
+    for _ in range(2):
+        assert client.post("/api/eligibility/v1/screenings", json=screening(eligible_answers())).status_code == 201
+    assert_refused = client.post("/api/eligibility/v1/screenings", json=screening(eligible_answers()))
+    assert assert_refused.status_code == 429 and assert_refused.get_json()["code"] == "rate_limited"
+    assert int(assert_refused.headers["Retry-After"]) >= 1
+
+    for _ in range(2):  # over the cap, and still: the patient sees where to get help, staff are alerted
+        crisis = client.post("/api/eligibility/v1/screenings", json=screening(eligible_answers(**CRISIS_CHANGES)))
+        assert crisis.status_code == 201, crisis.get_json()
+        assert crisis.get_json()["outcome"] == "crisis" and crisis.get_json()["crisis_resources"]
+    with eligibility.container.runtime.sessions() as session:
+        alerts = session.execute(text("SELECT type FROM outbox")).scalars().all()
+    assert alerts.count(EventType.SCREENING_CRISIS) == 2
+
+
+def test_a_rate_limit_store_that_stops_answering_falls_back_to_counting_in_the_process(service_factory, caplog):
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    booking = service_factory("booking", rate_limit="2/minute", rate_limit_storage=dead_redis)
+    logging.getLogger().addHandler(caplog.handler)  # the service's logging setup replaced the root handlers
+    started = time.monotonic()
+    answers = [booking.client.post(f"{API}/holds", json={}).status_code for _ in range(3)]
+    assert answers == [422, 422, 429], "still served, still limited"
+    assert time.monotonic() - started < 3, "no long retries against a dead store on every request"
+    outage_warnings = [r for r in caplog.records if r.getMessage().startswith("rate-limit store unavailable")]
+    assert len(outage_warnings) == 1, "one warning, not one per request"

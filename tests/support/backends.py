@@ -9,7 +9,7 @@ from kombu import Connection
 
 from support.scratch import drop_amqp_namespace, fresh_postgres_database
 
-__all__ = ["amqp_reachable", "drop_amqp_namespace", "fresh_postgres_database", "postgres_reachable"]
+__all__ = ["amqp_reachable", "drop_amqp_namespace", "fresh_postgres_database", "postgres_reachable", "redis_reachable"]
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -33,4 +33,14 @@ def amqp_reachable(url: str) -> bool:
             connection.ensure_connection(max_retries=1)
         return True
     except Exception:
+        return False
+
+
+def redis_reachable(url: str) -> bool:
+    """Whether Redis answers PING at ``url`` (the shared rate-limit store of production)."""
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping())
+    except redis.RedisError:
         return False

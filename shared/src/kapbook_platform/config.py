@@ -21,6 +21,7 @@ MIN_SECRET_LENGTH = 32
 PLACEHOLDER_MARKERS = ("replace-with", "changeme", "change-me", "dev-only", "placeholder", "insecure")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DEFAULT_RATE_LIMIT = "30/minute"
+DEFAULT_RATE_LIMIT_PER_EMAIL = "10/hour"
 TEST_RATE_LIMIT = "100000/minute"  # test suites book far more than a patient would; the limit's own tests set one
 
 C = TypeVar("C", bound="PlatformConfig")
@@ -78,10 +79,15 @@ class PlatformConfig:
         doc="Requests one client IP may make to each public write endpoint (book, hold, cancel, reschedule, screen), "
             f"e.g. 30/minute or 10/minute;100/hour (default {DEFAULT_RATE_LIMIT}; {TEST_RATE_LIMIT} when KAPBOOK_ENV=test)",
     )
+    rate_limit_per_email: str = setting(
+        "KAPBOOK_RATE_LIMIT_PER_EMAIL", "",
+        doc="Submissions one patient email may make to each booking or screening endpoint, whatever the address "
+            f"(default {DEFAULT_RATE_LIMIT_PER_EMAIL}; {TEST_RATE_LIMIT} when KAPBOOK_ENV=test)",
+    )
     rate_limit_storage: str = setting(
         "KAPBOOK_RATE_LIMIT_STORAGE", "memory://",
-        doc="Where rate-limit counters live: memory:// (per process) or a shared store such as redis://host:6379 "
-            "(needs the redis package)",
+        doc="Where rate-limit counters live: memory:// (per process; refused in production) or the shared "
+            "redis://host:6379/0 every gunicorn worker and host counts in",
     )
     local_trial: bool = setting(
         "KAPBOOK_LOCAL_TRIAL", False,
@@ -125,6 +131,12 @@ class PlatformConfig:
         if self.rate_limit:
             return self.rate_limit
         return TEST_RATE_LIMIT if self.env == "test" else DEFAULT_RATE_LIMIT
+
+    @property
+    def effective_rate_limit_per_email(self) -> str:
+        if self.rate_limit_per_email:
+            return self.rate_limit_per_email
+        return TEST_RATE_LIMIT if self.env == "test" else DEFAULT_RATE_LIMIT_PER_EMAIL
 
     @property
     def effective_broker_url(self) -> str:

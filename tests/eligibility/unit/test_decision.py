@@ -11,10 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapbook_eligibility.domain.answers import InvalidAnswers
-from kapbook_eligibility.domain.decision import Decision, Outcome, ReasonCode, age_on, decide
+from kapbook_eligibility.domain.decision import Decision, Outcome, ReasonCode, age_on, decide, signals_crisis
 from kapbook_eligibility.domain.questionnaire import load_questionnaire
 from kapbook_eligibility.domain.rules import RuleSet, load_default_ruleset
 from kapbook_eligibility.domain.scoring import CssrsRisk, Gad7Band, Phq9Band
+from support.screening_answers import CRISIS_CHANGES, eligible_answers
 
 R = ReasonCode
 
@@ -444,3 +445,19 @@ def test_decide_decides_or_refuses_but_never_crashes(answers: dict[str, Any], li
         assert refused.errors
     else:
         assert isinstance(decision.outcome, Outcome)
+
+
+
+# --- the rate limit's crisis check (no database) ------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(answers=valid_answers())
+def test_signals_crisis_agrees_with_the_decision_on_any_valid_answers(answers: dict[str, Any]) -> None:
+    assert signals_crisis(answers, TODAY) == decide(answers, RULESET, TODAY).is_crisis
+
+
+def test_signals_crisis_is_true_for_high_risk_and_false_for_invalid_answers():
+    assert signals_crisis(eligible_answers(**CRISIS_CHANGES), TODAY)
+    assert not signals_crisis(eligible_answers(), TODAY)
+    assert not signals_crisis({}, TODAY) and not signals_crisis(None, TODAY) and not signals_crisis([1], TODAY)

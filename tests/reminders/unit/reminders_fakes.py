@@ -91,6 +91,22 @@ class InMemoryStore:
             row.update(status="sending", claim_token=token, lease_until=lease_until, updated_at=now)
         return claimed
 
+    def open_crisis_alert(self, recipient: str) -> dict[str, Any] | None:
+        rows = sorted(self._rows(kind=MessageKind.CRISIS_ALERT.value, recipient=recipient, status="scheduled"),
+                      key=lambda row: (row["due_at"], row["created_at"]))
+        return copy.deepcopy(rows[0]) if rows else None
+
+    def last_crisis_alert_due(self, recipient: str) -> datetime | None:
+        return max((row["due_at"] for row in self._rows(kind=MessageKind.CRISIS_ALERT.value, recipient=recipient)),
+                   default=None)
+
+    def extend_crisis_alert(self, message_id: str, context: dict, now: datetime) -> bool:
+        row = self.messages.get(message_id)
+        if row is None or row["status"] != "scheduled":
+            return False
+        row.update(context=copy.deepcopy(context), updated_at=now)
+        return True
+
     def renew_lease(self, message: Mapping[str, Any], lease_until: datetime) -> bool:
         row = self._still_claimed(message)
         if row is not None:

@@ -33,6 +33,12 @@ class RemindersConfig(PlatformConfig):
     )
     clinic_brand_colour: str = setting("CLINIC_BRAND_COLOUR", "#1f5f5b", doc="Accent colour of emails (#rrggbb)")
     oncall_email: str = setting("ONCALL_EMAIL", "oncall@clinic.example", doc="Who is alerted at once about a crisis screening")
+    crisis_alert_window: float = setting(
+        "CRISIS_ALERT_WINDOW", 120.0,
+        doc="Seconds after a crisis alert in which further crisis screenings are gathered into one follow-up alert "
+            "sent at the end of the window (the first alert after a quiet period always goes out at once; 0: no "
+            "follow-up wait; a screening still joins an alert not sent yet)",
+    )
     notification_plans_file: str = setting(
         "NOTIFICATION_PLANS_FILE", "", doc="JSON file replacing the default notification plans (optional)"
     )
@@ -75,5 +81,7 @@ class RemindersConfig(PlatformConfig):
             )
         if min(self.dispatch_batch, self.max_send_attempts) < 1:
             raise ConfigError("DISPATCH_BATCH and MAX_SEND_ATTEMPTS must be at least 1")
+        if not 0 <= self.crisis_alert_window <= 900:
+            raise ConfigError("CRISIS_ALERT_WINDOW must be between 0 and 900 seconds (on-call must hear soon)")
         if self.dispatch_lease <= self.smtp_timeout:
             raise ConfigError("DISPATCH_LEASE must be longer than SMTP_TIMEOUT, or a slow send would be taken over")

@@ -11,7 +11,7 @@ from .crisis import (
     crisis_resources,
     default_crisis_directory,
 )
-from .decision import Decision, Outcome, Reason, ReasonCode, Scores, age_on, decide
+from .decision import Decision, Outcome, Reason, ReasonCode, Scores, age_on, decide, signals_crisis
 from .fhir import to_fhir_questionnaire, to_fhir_questionnaire_response
 from .questionnaire import (
     CURRENT_QUESTIONNAIRE_VERSION,
@@ -74,6 +74,7 @@ __all__ = [
     "crisis_resources",
     "cssrs_risk",
     "decide",
+    "signals_crisis",
     "default_crisis_directory",
     "enabled_answers",
     "gad7_band",

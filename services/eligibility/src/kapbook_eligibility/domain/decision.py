@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from .answers import enabled_answers
+from .answers import InvalidAnswers, enabled_answers
 from .questionnaire import Questionnaire, load_questionnaire
 from .rules import RuleSet, RuleSettings
 from .scoring import (
@@ -268,6 +268,21 @@ def decide(
         decided_on=today,
         valid_until=today + timedelta(days=settings.screening_valid_days),
     )
+
+
+def signals_crisis(answers: object, today: date, *, questionnaire: Questionnaire | None = None) -> bool:
+    """Whether valid ``answers`` lead to the crisis outcome under any rule set (invalid answers: False).
+
+    Only the C-SSRS high-risk rule leads to a crisis and no rule-set setting changes it, so this
+    needs no database: the screening route asks it to serve a patient in crisis even over a rate limit.
+    """
+    if questionnaire is None:
+        questionnaire = load_questionnaire()
+    try:
+        valid = enabled_answers(questionnaire, answers, today=today)
+    except InvalidAnswers:
+        return False
+    return cssrs_risk(cssrs_from_answers(valid)) is CssrsRisk.HIGH
 
 
 def _by_severity(outcome: Outcome) -> int:

@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_eligibility.adapters import repository as repo
 from kapbook_eligibility.adapters.encryption import FieldCipher
-from kapbook_eligibility.domain import CrisisResource, Decision, decide, load_questionnaire, validate_answers
+from kapbook_eligibility.domain import (
+    CrisisResource,
+    Decision,
+    decide,
+    load_questionnaire,
+    signals_crisis,
+    validate_answers,
+)
 from kapbook_eligibility.service_layer.errors import AnswersRejected, ScreeningNotFound
 from kapbook_eligibility.service_layer.rule_sets import RuleSetService
 from kapbook_platform.clock import Clock, utc_now
@@ -84,6 +91,10 @@ class ScreeningService:
         log.info("screening decided", extra={"screening_id": screening_id, "outcome": decision.outcome.value})
         resources = self.crisis_resources if decision.is_crisis else ()
         return ScreeningResult(screening_id, decision, now, valid_until, resources)
+
+    def would_be_crisis(self, answers: object) -> bool:
+        """Whether ``answers`` would be decided a crisis (no database, nothing stored): help is never rate limited."""
+        return signals_crisis(answers, self.clock().astimezone(self.zone).date())
 
     def decision_for(self, screening_id: str) -> dict[str, Any]:
         """What the booking service needs: the automated outcome, a clinician's decision if any, and validity.

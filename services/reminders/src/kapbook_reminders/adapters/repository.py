@@ -48,6 +48,9 @@ class RemindersRepository(Protocol):
     def add_new(self, booking_id: str | None, recipient: str, planned: Iterable[PlannedMessage],
                 context: dict, now: datetime) -> None: ...
     def claim_due(self, now: datetime, *, token: str, lease_until: datetime, limit: int) -> list[dict[str, Any]]: ...
+    def open_crisis_alert(self, recipient: str) -> dict[str, Any] | None: ...
+    def last_crisis_alert_due(self, recipient: str) -> datetime | None: ...
+    def extend_crisis_alert(self, message_id: str, context: dict, now: datetime) -> bool: ...
     def renew_lease(self, message: Mapping[str, Any], lease_until: datetime) -> bool: ...
     def finish(self, message: Mapping[str, Any], now: datetime, **values: Any) -> None: ...
     def later_reminder_due(self, message: Mapping[str, Any], now: datetime) -> bool: ...
@@ -198,6 +201,35 @@ class SqlRemindersRepository:
     def is_cancellation_covered(self, booking_id: str) -> bool:
         c = tables.covered_cancellations.c
         return self.session.execute(select(c.booking_id).where(c.booking_id == booking_id)).first() is not None
+
+    # --- crisis alerts ----------------------------------------------------------------------
+
+    def open_crisis_alert(self, recipient: str) -> dict[str, Any] | None:
+        """The crisis alert to ``recipient`` no dispatcher has claimed yet, locked until the transaction ends."""
+        m = tables.messages.c
+        query = (select(tables.messages)
+                 .where(m.kind == MessageKind.CRISIS_ALERT.value, m.recipient == recipient, m.status == "scheduled")
+                 .order_by(m.due_at, m.created_at).limit(1))
+        if self.session.get_bind().dialect.name == "postgresql":
+            # A dispatcher claiming it meanwhile makes us wait, then the row no longer matches: a new alert is made.
+            query = query.with_for_update()
+        row = self.session.execute(query).mappings().first()
+        return None if row is None else dict(row)
+
+    def last_crisis_alert_due(self, recipient: str) -> datetime | None:
+        """When the newest crisis alert to ``recipient`` was (or is) due, whatever became of it."""
+        m = tables.messages.c
+        return self.session.execute(
+            select(func.max(m.due_at)).where(m.kind == MessageKind.CRISIS_ALERT.value, m.recipient == recipient)
+        ).scalar()
+
+    def extend_crisis_alert(self, message_id: str, context: dict, now: datetime) -> bool:
+        """Replace an unclaimed crisis alert's context (the screenings it lists); whether it was still unclaimed."""
+        m = tables.messages.c
+        return self.session.execute(
+            update(tables.messages).where(m.id == message_id, m.status == "scheduled")
+            .values(context=context, updated_at=now)
+        ).rowcount == 1
 
     # --- dispatch ---------------------------------------------------------------------------
 

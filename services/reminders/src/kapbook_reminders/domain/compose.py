@@ -13,6 +13,7 @@ pass the privacy guard before anything is returned.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
@@ -163,12 +164,29 @@ def compose_crisis_alert(
     now: datetime,
 ) -> EmailMessage:
     """Tell the on-call clinician that a screening needs urgent review: a link, no answers or scores."""
-    context = crisis_context(screening_id, require_web_url(review_url, "review_url"), branding)
+    return compose_crisis_alerts([{"screening_id": screening_id, "review_url": review_url}], oncall_address, branding, now)
+
+
+def compose_crisis_alerts(
+    screenings: Sequence[Mapping[str, str]],
+    oncall_address: str,
+    branding: ClinicBranding,
+    now: datetime,
+) -> EmailMessage:
+    """One urgent alert listing ``screenings`` (``screening_id`` and ``review_url`` each): links only.
+
+    A burst of crisis screenings reaches on-call as one email listing them all (see ``crisis_alert_due``).
+    """
+    if not screenings:
+        raise ValueError("a crisis alert lists at least one screening")
+    listed = [{"screening_id": entry["screening_id"], "review_url": require_web_url(entry["review_url"], "review_url")}
+              for entry in screenings]
+    context = crisis_context(listed, branding)
     message = new_message(
         subject=assert_subject_is_private(context["subject"], allowed=STAFF_ALLOWED_TERMS),
         sender=branding,
         recipient=Address(addr_spec=oncall_address),
-        message_key=crisis_alert_dedupe_key(screening_id),
+        message_key=crisis_alert_dedupe_key(listed[0]["screening_id"]),
         now=require_aware_utc(now, "now"),
     )
     message["Importance"] = "high"

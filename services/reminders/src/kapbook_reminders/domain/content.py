@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,6 +59,10 @@ SIGN_IN_LINK_PREHEADER = "Sign in to see and change your appointments. The link 
 CRISIS_ALERT_SUBJECT = "Urgent: a screening needs clinician review – {clinic}"
 CRISIS_ALERT_HEADING = "Urgent: a screening needs clinician review"
 CRISIS_ALERT_PREHEADER = "A screening needs urgent clinician review. Please open it now."
+# Several screenings gathered into one alert (a burst within the collapse window).
+CRISIS_ALERTS_SUBJECT = "Urgent: {count} screenings need clinician review – {clinic}"
+CRISIS_ALERTS_HEADING = "Urgent: {count} screenings need clinician review"
+CRISIS_ALERTS_PREHEADER = "Several screenings arrived within minutes and need urgent clinician review."
 # Emails about a visit still to come: they give the change deadline and, when
 # the plan has one, the preparation checklist (so a booking made too late for
 # the preparation message still gets it).
@@ -83,6 +88,10 @@ def patient_subject(kind: MessageKind, snapshot: BookingSnapshot, branding: Clin
 
 def crisis_alert_subject(branding: ClinicBranding) -> str:
     return CRISIS_ALERT_SUBJECT.format(clinic=branding.display_name)
+
+
+def crisis_alerts_subject(branding: ClinicBranding, count: int) -> str:
+    return CRISIS_ALERTS_SUBJECT.format(count=count, clinic=branding.display_name)
 
 
 def patient_context(
@@ -124,14 +133,17 @@ def patient_context(
     }
 
 
-def crisis_context(screening_id: str, review_url: str, branding: ClinicBranding) -> dict[str, Any]:
+def crisis_context(screenings: Sequence[Mapping[str, str]], branding: ClinicBranding) -> dict[str, Any]:
+    """What a crisis alert shows: one screening's link, or (a burst gathered into one alert) a list of links."""
+    several = len(screenings) > 1
     return {
-        "subject": crisis_alert_subject(branding),
-        "preheader": CRISIS_ALERT_PREHEADER,
-        "heading": CRISIS_ALERT_HEADING,
+        "subject": crisis_alerts_subject(branding, len(screenings)) if several else crisis_alert_subject(branding),
+        "preheader": CRISIS_ALERTS_PREHEADER if several else CRISIS_ALERT_PREHEADER,
+        "heading": CRISIS_ALERTS_HEADING.format(count=len(screenings)) if several else CRISIS_ALERT_HEADING,
         "clinic": clinic_context(branding),
-        "screening_id": screening_id,
-        "review_url": review_url,
+        "screening_id": screenings[0]["screening_id"],
+        "review_url": screenings[0]["review_url"],
+        "screenings": [dict(screening) for screening in screenings],
     }
 
 

@@ -25,10 +25,11 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from kapbook_reminders.domain.booking import BookingSnapshot, BookingStatus, require_aware_utc
 from kapbook_reminders.domain.plan_config import NotificationPlan
@@ -269,6 +270,33 @@ def plan_sign_in_link(event_id: str, expires_at: datetime, now: datetime) -> Pla
 def crisis_alert_dedupe_key(screening_id: str) -> str:
     """One staff alert per screening, however often its event arrives."""
     return f"screening:{screening_id}:{MessageKind.CRISIS_ALERT.value}"
+
+
+# --- crisis alerts: a burst collapses into one follow-up, a real crisis is never held back ------------
+
+CRISIS_ALERT_WINDOW = timedelta(minutes=2)
+
+
+def crisis_alert_due(now: datetime, last_alert_due: datetime | None, window: timedelta) -> datetime:
+    """When a new crisis alert goes out.
+
+    At once when no alert went out in the last ``window`` (the first alert of a quiet period);
+    otherwise at the end of the window the last alert opened, so a burst (a flood of public
+    submissions) reaches on-call as one follow-up listing every screening, never as one each.
+    """
+    if last_alert_due is None or last_alert_due + window <= now:
+        return now
+    return last_alert_due + window
+
+
+def crisis_screenings(context: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The screenings a crisis alert lists: ``{"screening_id", "review_url"}`` each, in arrival order.
+
+    Alerts stored before alerts were collapsed name one screening at the top level of the context.
+    """
+    if "screenings" in context:
+        return [dict(screening) for screening in context["screenings"]]
+    return [{"screening_id": context["screening_id"], "review_url": context["review_url"]}]
 
 
 def duration_label(duration: timedelta) -> str:

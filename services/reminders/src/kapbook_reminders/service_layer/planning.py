@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,10 +18,13 @@ from kapbook_platform.contracts import Envelope, EventType
 from kapbook_reminders.adapters.repository import MessageStore, RemindersRepository
 from kapbook_reminders.domain.booking import BookingSnapshot
 from kapbook_reminders.domain.plan import (
+    CRISIS_ALERT_WINDOW,
     BookingVersion,
     MessageKind,
     PlannedMessage,
     crisis_alert_dedupe_key,
+    crisis_alert_due,
+    crisis_screenings,
     plan_after_visit,
     plan_for_cancellation,
     plan_for_reschedule,
@@ -119,20 +122,34 @@ class MessagePlanner:
         context = series_message_context(data, known) | {"cancelled_booking_ids": cancelled, "kept_booking_ids": kept}
         repository.add_new(None, data["patient"]["email"], [message], context, now)
 
-    def on_crisis(self, oncall_email: str) -> Callable[[Session, Envelope], None]:
-        """A handler that alerts ``oncall_email`` at once about a crisis screening."""
+    def on_crisis(self, oncall_email: str, window: timedelta = CRISIS_ALERT_WINDOW) -> Callable[[Session, Envelope], None]:
+        """A handler that alerts ``oncall_email`` about a crisis screening: at once after a quiet period.
+
+        Screenings arriving while an alert is still unsent join it; those arriving within ``window``
+        of the last alert are gathered into one follow-up at the end of the window (see
+        ``crisis_alert_due``). Every screening is listed in some alert; the pending one is a row in
+        the database, so a restart loses nothing.
+        """
 
         def handle(session: Session, envelope: Envelope) -> None:
             now = self.clock()
+            repository = self.store.within(session)
+            screening = {"screening_id": envelope.data["screening_id"], "review_url": envelope.data["review_url"]}
+            pending = repository.open_crisis_alert(oncall_email)
+            if pending is not None:
+                listed = crisis_screenings(pending["context"])
+                if screening["screening_id"] in {entry["screening_id"] for entry in listed}:
+                    return
+                if repository.extend_crisis_alert(pending["id"], {"screenings": [*listed, screening]}, now):
+                    return
             alert = PlannedMessage(
                 kind=MessageKind.CRISIS_ALERT,
-                dedupe_key=crisis_alert_dedupe_key(envelope.data["screening_id"]),
-                due_at=now,
+                dedupe_key=crisis_alert_dedupe_key(screening["screening_id"]),
+                due_at=crisis_alert_due(now, repository.last_crisis_alert_due(oncall_email), window),
                 status="scheduled",
                 essential=True,
             )
-            context = {"screening_id": envelope.data["screening_id"], "review_url": envelope.data["review_url"]}
-            self.store.within(session).add_new(None, oncall_email, [alert], context, now)
+            repository.add_new(None, oncall_email, [alert], {"screenings": [screening]}, now)
 
         return handle
 

@@ -12,12 +12,12 @@ from kapbook_reminders.config import RemindersConfig
 from kapbook_reminders.domain.booking import BookingSnapshot
 from kapbook_reminders.domain.branding import ClinicBranding
 from kapbook_reminders.domain.compose import (
-    compose_crisis_alert,
+    compose_crisis_alerts,
     compose_email,
     compose_series_email,
     compose_sign_in_link,
 )
-from kapbook_reminders.domain.plan import MessageKind
+from kapbook_reminders.domain.plan import MessageKind, crisis_screenings
 from kapbook_reminders.domain.plan_config import NotificationPlans
 from kapbook_reminders.domain.series import SERIES_KINDS, series_email_sessions
 from kapbook_reminders.domain.unsubscribe import unsubscribe_token
@@ -51,7 +51,7 @@ class MessageComposer:
         kind = MessageKind(message["kind"])
         context = message["context"]
         if kind is MessageKind.CRISIS_ALERT:
-            return compose_crisis_alert(context["screening_id"], context["review_url"], message["recipient"], self.branding, now)
+            return compose_crisis_alerts(crisis_screenings(context), message["recipient"], self.branding, now)
         if kind is MessageKind.SIGN_IN_LINK:
             return compose_sign_in_link(
                 context["event_id"], message["recipient"], context.get("name"), context["link_url"],

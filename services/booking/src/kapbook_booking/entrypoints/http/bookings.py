@@ -20,10 +20,11 @@ from kapbook_booking.entrypoints.http.schemas import (
     RescheduleSchema,
 )
 from kapbook_booking.entrypoints.wiring import container, current_staff
+from kapbook_booking.entrypoints import rate_scopes
 from kapbook_booking.service_layer.availability import AvailabilityQuery
 from kapbook_booking.service_layer.bookings import BookAppointment, HoldSlot
 from kapbook_platform.contracts.http import BookingRequestSchema
-from kapbook_platform.web.ratelimit import public_write
+from kapbook_platform.web.ratelimit import patient_email_in_json, public_write
 
 blp = Blueprint("bookings", __name__, url_prefix="/api/booking/v1", description="Find a time, book it, manage it")
 
@@ -80,7 +81,7 @@ class _Fragments(dict):
 
 @blp.route("/holds")
 class Holds(MethodView):
-    @public_write(blp)
+    @public_write(blp, scope=rate_scopes.HOLD)
     @blp.arguments(HoldRequestSchema)
     @blp.response(201, HoldSchema)
     @blp.alt_response(409, description="The slot is no longer free (code slot_unavailable)")
@@ -99,7 +100,7 @@ class HoldById(MethodView):
 
 @blp.route("/bookings")
 class Bookings(MethodView):
-    @public_write(blp)
+    @public_write(blp, scope=rate_scopes.BOOKING, email=patient_email_in_json)
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.arguments(BookingRequestSchema)
     @blp.response(201, BookingSchema)
@@ -129,7 +130,7 @@ class ManageBooking(MethodView):
 
 @blp.route("/manage/<string:token>/cancel")
 class CancelByPatient(MethodView):
-    @public_write(blp)
+    @public_write(blp, scope=rate_scopes.MANAGE_CANCEL)
     @blp.response(200, BookingSchema)
     @blp.alt_response(409, description="Too close to the appointment (outside_policy_window) or cancelled already")
     @blp.alt_response(403, description=LINK_REFUSED)
@@ -141,7 +142,7 @@ class CancelByPatient(MethodView):
 
 @blp.route("/manage/<string:token>/reschedule")
 class RescheduleByPatient(MethodView):
-    @public_write(blp)
+    @public_write(blp, scope=rate_scopes.MANAGE_RESCHEDULE)
     @blp.arguments(RescheduleSchema)
     @blp.response(200, BookingSchema)
     @blp.alt_response(409, description="Too close to the appointment, or the new time is taken")

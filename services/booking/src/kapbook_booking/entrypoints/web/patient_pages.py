@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
+from kapbook_booking.entrypoints import rate_scopes
 from kapbook_booking.entrypoints.errors import http_status
 from kapbook_booking.entrypoints.web.formatting import template_helpers, zone_choices
 from kapbook_booking.entrypoints.web.page_headers import secure_page
@@ -67,7 +68,7 @@ def manage(token: str):
 
 
 @bp.post("/manage/<string:token>/cancel")
-@public_write()
+@public_write(scope=rate_scopes.MANAGE_CANCEL)
 def cancel(token: str):
     try:
         container().lifecycle.cancel_by_patient(token)
@@ -77,7 +78,7 @@ def cancel(token: str):
 
 
 @bp.post("/manage/<string:token>/reschedule")
-@public_write()
+@public_write(scope=rate_scopes.MANAGE_RESCHEDULE)
 def reschedule(token: str):
     try:
         new_start = datetime.fromisoformat(request.form.get("start", ""))

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from kapbook_eligibility.entrypoints.http.schemas import ScreeningRequestSchema, ScreeningResultSchema
 from kapbook_eligibility.entrypoints.wiring import container
 from kapbook_eligibility.service_layer.screenings import ScreeningResult, SubmitScreening
-from kapbook_platform.web.ratelimit import public_write
+from kapbook_platform.web.ratelimit import patient_email_in_json, public_write
 
 blp = Blueprint("screenings", __name__, url_prefix="/api/eligibility/v1", description="Submit a screening")
 
@@ -20,9 +21,16 @@ def _no_store(response):
     return response
 
 
+def _answers_signal_crisis() -> bool:
+    """Over a rate limit, answers that signal a crisis are still decided: the patient sees the crisis resources
+    and on-call is alerted (reminders collapses a burst of alerts into one), so help is never refused."""
+    body = request.get_json(silent=True)
+    return isinstance(body, dict) and container().screenings.would_be_crisis(body.get("answers"))
+
+
 @blp.route("/screenings")
 class Screenings(MethodView):
-    @public_write(blp)
+    @public_write(blp, scope="screening", email=patient_email_in_json, spare=_answers_signal_crisis)
     @blp.arguments(ScreeningRequestSchema)
     @blp.response(201, ScreeningResultSchema)
     @blp.alt_response(422, description="Invalid request; answer errors are keyed by link id (nothing is stored)")
