@@ -68,9 +68,8 @@ def judge(program: str, path: Path, home: Path) -> Verdict:
     return Verdict(float(found.group(1)), rules, "\n".join(table[:2]).strip())
 
 
-def judge_all(messages: dict[str, bytes], folder: Path) -> dict[str, Verdict]:
+def judge_all(program: str, messages: dict[str, bytes], folder: Path) -> dict[str, Verdict]:
     """Every message judged by its own spamassassin process, as many at once as there are cores."""
-    program = spamassassin()
     home = folder / "home"
     home.mkdir()
     paths = {}
@@ -85,6 +84,7 @@ def judge_all(messages: dict[str, bytes], folder: Path) -> dict[str, Verdict]:
 @pytest.fixture(scope="module")
 def verdicts(tmp_path_factory) -> dict[str, Verdict]:
     """Every email kind sent once by the service on SQLite, then judged; label -> verdict."""
+    program = spamassassin()
     folder = tmp_path_factory.mktemp("spamassassin")
     sink = SmtpSink(folder / "mail").start()
     harness = Harness.build(folder, f"sqlite:///{folder / 'reminders.db'}", START - timedelta(days=5), sink)
@@ -94,8 +94,9 @@ def verdicts(tmp_path_factory) -> dict[str, Verdict]:
         harness.close()
         sink.stop()
     gtube = messages["confirmation"].replace(b"Thank you for booking", GTUBE.encode() + b"\nThank you for booking", 1)
+    assert gtube != messages["confirmation"], "the confirmation's text no longer starts as the GTUBE check expects"
     started = time.monotonic()
-    verdicts = judge_all(messages | {"GTUBE": gtube}, folder)
+    verdicts = judge_all(program, messages | {"GTUBE": gtube}, folder)
     print(f"spamassassin judged {len(verdicts)} messages in {time.monotonic() - started:.1f} s")
     return verdicts
 
