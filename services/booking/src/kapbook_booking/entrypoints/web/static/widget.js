@@ -938,7 +938,7 @@
     var box = el("section", { class: "kb-section kb-returning", "aria-labelledby": headingId });
     var form = el("form", { novalidate: true, onsubmit: function (event) { event.preventDefault(); self.askForSignInLink(box, input); } }, [
       el("div", { class: "kb-field" }, [
-        el("label", { for: id, text: "Email you booked with" }),
+        el("label", { for: id, text: "Address you booked with" }),
         el("p", { class: "kb-hint", id: id + "-hint", text: "If your screening was approved in the last 90 days, we email you a link that brings you back here without the questions." }),
         input
       ]),
