@@ -95,11 +95,13 @@ class PatientAccess:
             raise ReturnAddressRefused("This page may not ask for a sign-in link.",
                                        errors={"return_to": ["Not a website allowed to embed the booking widget."]})
 
-    def link_works(self, token: str) -> bool:
-        """Whether the link could sign in now (the GET page shows its button); consumes nothing."""
+    def usable_link(self, token: str) -> tuple[bool, str | None]:
+        """Whether the link could sign in now, and the origin it returns to (a widget's), if any; consumes nothing."""
         with self.sessions() as session:
             row = repo.sign_in_link(session, secret_hash(token))
-            return row is not None and link_usable(row["expires_at"], row["used_at"], self.clock())
+            if row is None or not link_usable(row["expires_at"], row["used_at"], self.clock()):
+                return False, None
+            return True, _origin(row["return_to"]) if row["return_to"] else None
 
     def sign_in(self, token: str) -> SignedIn:
         """Use a link once: a new browser session, and a widget proof if a widget asked for the link."""

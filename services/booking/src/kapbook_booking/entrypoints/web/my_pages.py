@@ -14,7 +14,7 @@ from flask import Blueprint, make_response, redirect, render_template, request, 
 
 from kapbook_booking.entrypoints.errors import http_status
 from kapbook_booking.entrypoints.web.formatting import template_helpers
-from kapbook_booking.entrypoints.web.page_headers import secure_page
+from kapbook_booking.entrypoints.web.page_headers import CONTENT_SECURITY_POLICY, secure_page
 from kapbook_booking.entrypoints.web.patient_access import (
     LINK_SENT,
     clear_session_cookie,
@@ -77,9 +77,15 @@ def ask_for_link():
 @bp.get("/sign-in/<string:token>")
 def sign_in_page(token: str):
     """The emailed link: a button that signs in (fetching this page uses nothing up)."""
-    if not container().patients.link_works(token):
+    works, return_origin = container().patients.usable_link(token)
+    if not works:
         return _page("patient/my_sign_in.html", 403, problem=LINK_PROBLEM)
-    return _page("patient/my_sign_in_confirm.html", token=token)
+    response = _page("patient/my_sign_in_confirm.html", token=token)
+    if return_origin:
+        # The button's POST redirects to the widget's page: the form may lead there (and nowhere else).
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {return_origin}")
+    return response
 
 
 @bp.post("/sign-in/<string:token>")
