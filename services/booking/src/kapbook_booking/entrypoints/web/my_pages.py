@@ -77,23 +77,14 @@ def ask_for_link():
 @bp.get("/sign-in/<string:token>")
 def sign_in_page(token: str):
     """The emailed link: a button that signs in (fetching this page uses nothing up)."""
-    works, return_origin = container().patients.usable_link(token)
-    if not works:
-        return _page("patient/my_sign_in.html", 403, problem=LINK_PROBLEM)
-    response = _page("patient/my_sign_in_confirm.html", token=token)
-    if return_origin:
-        # The button's POST redirects to the widget's page: the form may lead there (and nowhere else).
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
-            "form-action 'self'", f"form-action 'self' {return_origin}")
-    return response
+    return _confirm_page(token)
 
 
 @bp.post("/sign-in/<string:token>")
 @public_write()
 def sign_in(token: str):
     if not csrf_ok():
-        return _page("patient/my_sign_in_confirm.html", 400, token=token,
-                     error="This form has expired. Please press Sign in again.")
+        return _confirm_page(token, 400, error="This form has expired. Please press Sign in again.")
     try:
         signed_in = container().patients.sign_in(token)
     except BookingError as refusal:
@@ -114,6 +105,19 @@ def sign_out():
     response = redirect(url_for("my.home", signed_out=1), code=303)
     clear_session_cookie(response)
     return secure_page(response, private=True)
+
+
+def _confirm_page(token: str, status: int = 200, error: str | None = None):
+    """The "Sign in" button of a usable link, else the clear problem page with the form to ask again."""
+    works, return_origin = container().patients.usable_link(token)
+    if not works:
+        return _page("patient/my_sign_in.html", 403, problem=LINK_PROBLEM)
+    response = _page("patient/my_sign_in_confirm.html", status, token=token, error=error)
+    if return_origin:
+        # The button's POST redirects to the widget's page: the form may lead there (and nowhere else).
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {return_origin}")
+    return response
 
 
 def _appointments(email: str) -> dict[str, Any]:
