@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
 from kapbook_booking.entrypoints.errors import http_status
-from kapbook_booking.entrypoints.web.formatting import template_helpers
+from kapbook_booking.entrypoints.web.formatting import day_label, template_helpers
 from kapbook_booking.entrypoints.web.page_headers import CONTENT_SECURITY_POLICY, secure_page
 from kapbook_booking.entrypoints.web.patient_access import (
     LINK_SENT,
@@ -41,7 +42,7 @@ LINK_PROBLEM = "This link has expired or was already used — ask for a new one.
 
 @bp.context_processor
 def _helpers() -> dict:
-    return template_helpers() | {"csrf_token": csrf_token, "series_label": series_label}
+    return template_helpers() | {"csrf_token": csrf_token, "series_label": series_label, "local_day": local_day}
 
 
 @bp.get("")
@@ -129,6 +130,11 @@ def _appointments(email: str) -> dict[str, Any]:
         booking["join_now"] = bool(booking.get("join_url")) and booking["status"] in ("booked", "arrived") and (
             booking["start"] - JOIN_OPENS <= now < booking["end"])
     return mine
+
+
+def local_day(moment, zone: str | None) -> str:
+    """The date of ``moment`` where the patient lives: "Wednesday 3 March 2027"."""
+    return day_label(moment.astimezone(ZoneInfo(zone or "UTC")))
 
 
 def series_label(series: dict[str, Any] | None) -> str | None:
