@@ -167,3 +167,28 @@ def test_requested_sessions_keep_the_first_sessions_chair_and_name_the_ones_take
     placed, missing = place_requested(free, [(s, None) for s in starts], NEW_YORK)
     assert [c.room_id for c in placed] == ["chair-1", "chair-1"]
     assert missing == {2: ["Session 2 (Tue 05 Jan 10:00) is no longer available."]}
+
+
+def test_free_times_agree_with_the_engines_slot_search_at_every_start():
+    """The planner asks only about its starts; its answers must be the engine's (grid, notice, busy, rooms)."""
+    import random
+
+    from kapbook_booking.domain.availability import find_slots
+
+    rng = random.Random(12)
+    first = local(NEW_YORK, 2027, 3, 8, 8)  # a window across the spring change
+    now = first - timedelta(hours=1)
+    busy_starts = [first + timedelta(days=rng.randrange(14), minutes=15 * rng.randrange(40)) for _ in range(120)]
+    schedules = [daily(f"n{i}", NEW_YORK, [infusion_at(s) for s in busy_starts[i::4]]) for i in range(4)]
+    rooms = chairs(*([infusion_at(s) for s in busy_starts[j::3][:10]] for j in range(2)))
+    starts = [first + timedelta(days=d, minutes=15 * q) for d in range(14) for q in range(0, 44, 3)]
+    free = FreeTimes.search(RULES, schedules, rooms, starts, now)
+    mixed = 0
+    for start in starts:
+        engine = find_slots(RULES, schedules, rooms, now=now, window_start=start, window_end=start + timedelta(microseconds=1))
+        ours = free.choices_at(start)
+        mixed += 0 < len({s.clinician_id for s in engine}) < len(schedules)
+        assert sorted({c.clinician_id for c in ours}) == sorted({s.clinician_id for s in engine}), start
+        for slot in engine:
+            assert min(c.room_id for c in ours if c.clinician_id == slot.clinician_id) == slot.room_id
+    assert mixed > 20, "the clinic is busy enough that some clinicians are free and others not"
