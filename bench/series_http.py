@@ -6,7 +6,8 @@ per session next to single bookings.
    same run; p50, p99 and their ratio (aim <= 3). SQLite, and PostgreSQL when reachable.
 2. Throughput (PostgreSQL, gunicorn 4 workers x 4 threads, 16 client threads): ``POST /series`` of
    6-session plans, then (the same chairs freed again) ``POST /bookings`` of the same sessions one by
-   one; sessions booked per second, and series/single (aim >= 30 %).
+   one; each names its clinician, as the widget sends the proposal's. Sessions booked per second,
+   and series/single (aim >= 30 %).
 
 Run: .venv/bin/python bench/series_http.py [iterations] [--seconds S] [--json PATH]
 """
@@ -114,8 +115,9 @@ def measure_proposals(backend: str, iterations: int) -> list[dict]:
     ]
 
 
-def plans(first_day: date) -> list[list[str]]:
-    """Non-overlapping 6-session plans after the large clinic's busy four weeks (10 chairs each time)."""
+def plans(first_day: date) -> list[tuple[str, list[str]]]:
+    """Non-overlapping 6-session plans after the large clinic's busy four weeks: for each time and day
+    pattern, one plan per chair, each with its own clinician (as the widget sends the proposal's)."""
     monday = first_day + timedelta(days=29)
     monday += timedelta(days=(7 - monday.weekday()) % 7)
     patterns = [[0, 2, 4, 7, 9, 11], [1, 3, 8, 10, 15, 17]]  # Mon/Wed/Fri x 2 weeks; Tue/Thu x 3 weeks
@@ -125,7 +127,7 @@ def plans(first_day: date) -> list[list[str]]:
             groups.append([datetime.combine(monday + timedelta(days=d), datetime.min.time().replace(hour=hour, minute=minute),
                                             ZONE).isoformat() for d in days])
     # Interleaved: consecutive requests want different times, as real patients would.
-    return [group for _ in range(CHAIRS) for group in groups]
+    return [(f"clin-{chair:02d}", group) for chair in range(CHAIRS) for group in groups]
 
 
 def measure_throughput(seconds: float) -> list[dict]:
@@ -152,7 +154,8 @@ def measure_throughput(seconds: float) -> list[dict]:
                 time.sleep(0.2)
 
         def book_series(session, i):
-            body = {"protocol": PROTOCOL, "timezone": "UTC", "sessions": [{"start": s} for s in all_plans[i]],
+            clinician, starts = all_plans[i]
+            body = {"protocol": PROTOCOL, "timezone": "UTC", "sessions": [{"start": s, "clinician_id": clinician} for s in starts],
                     "patient": {"name": "Bench", "email": f"s{i}@example.org", "timezone": "UTC"}}
             return session.post(f"{base}{API}/series", json=body).status_code
 
@@ -161,10 +164,11 @@ def measure_throughput(seconds: float) -> list[dict]:
         with engine.begin() as connection:  # free the chairs again for the single bookings
             connection.execute(delete(t.bookings).where(t.bookings.c.series_id.is_not(None)))
             connection.execute(delete(t.series))
-        singles = [start for plan in all_plans for start in plan]
+        singles = [(clinician, start) for clinician, starts in all_plans for start in starts]
 
         def book_single(session, i):
-            body = {"appointment_type": "infusion", "start": singles[i],
+            clinician, start = singles[i]
+            body = {"appointment_type": "infusion", "start": start, "clinician_id": clinician,
                     "patient": {"name": "Bench", "email": f"b{i}@example.org", "timezone": "UTC"}}
             return session.post(f"{base}{API}/bookings", json=body).status_code
 

@@ -203,7 +203,7 @@ def test_the_manage_link_shows_the_series_and_cancels_the_remaining_sessions(cli
     assert again.status_code == 409
 
 
-def test_rescheduling_one_session_rechecks_the_protocol_and_quotes_the_rule(client, clinic, monday):
+def test_rescheduling_one_session_rechecks_the_protocol_and_quotes_the_rule(client, clinic, monday, service):
     booked = client.post(f"{API}/series", json=series_body(plan_starts(propose(client, monday)))).json
     third = booked["sessions"][2]
     too_close = datetime.fromisoformat(booked["sessions"][1]["start"]) + timedelta(hours=4)
@@ -214,6 +214,8 @@ def test_rescheduling_one_session_rechecks_the_protocol_and_quotes_the_rule(clie
     moved = client.post(f"{API}/manage/{token_of(third)}/reschedule", json={"start": later.isoformat()})
     assert moved.status_code == 200, moved.json
     assert moved.json["series"]["position"] == 3
+    event = outbox(service)[-1]
+    assert event.type == "kapbook.booking.rescheduled.v1" and event.data["series"]["position"] == 3
 
 
 def test_staff_override_books_against_the_rules_audited_and_cancels_with_a_reason(client, clinic, monday, service, staff):
