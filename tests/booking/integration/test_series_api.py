@@ -202,7 +202,21 @@ def test_the_manage_link_shows_the_series_and_cancels_the_remaining_sessions(cli
     assert all(e.data["series"]["series_id"] == booked["id"] for e in events[:3])
     assert events[-1].data["cancelled_booking_ids"] == [s["id"] for s in booked["sessions"][3:]]
     again = client.post(f"{API}/manage/{token_of(booked['sessions'][2])}/series/cancel-remaining")
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json["code"] == "outside_policy_window", "only session 3 is left, too close"
+    assert "24 hours" in again.json["message"]
+    with service.runtime.engine.connect() as connection:
+        assert connection.execute(select(t.series.c.status)).scalar_one() == "partly_cancelled"
+
+
+def test_cancelling_one_session_by_its_link_leaves_the_series_partly_cancelled(client, clinic, monday, service):
+    booked = client.post(f"{API}/series", json=series_body(plan_starts(propose(client, monday)))).json
+    assert client.post(f"{API}/manage/{token_of(booked['sessions'][5])}/cancel").status_code == 200
+    shown = client.get(f"{API}/manage/{token_of(booked['sessions'][0])}/series").json
+    assert shown["status"] == "partly_cancelled" and shown["sessions"][5]["status"] == "cancelled"
+    with service.runtime.engine.connect() as connection:
+        assert connection.execute(select(t.series.c.status)).scalar_one() == "partly_cancelled"
+    event = outbox(service)[-1]
+    assert event.type == "kapbook.booking.cancelled.v1" and event.data["series"]["position"] == 6
 
 
 def test_rescheduling_one_session_rechecks_the_protocol_and_quotes_the_rule(client, clinic, monday, service):

@@ -31,6 +31,7 @@ from kapbook_booking.domain.model import (
     IdempotencyKeyReused,
     InvalidTransition,
     OutsideBookingWindow,
+    OutsidePolicyWindow,
     SlotUnavailable,
     UnknownAppointmentType,
     check_booking_window,
@@ -46,6 +47,7 @@ from kapbook_booking.domain.series import (
     place_requested,
     plan_series,
     rule_breaks,
+    series_status,
 )
 from kapbook_booking.service_layer.bookings import booking_event_data, booking_row, booking_view, give_video_room
 from kapbook_booking.service_layer.eligibility import NOT_NEEDED, EligibilityGate, ScreeningLookup
@@ -353,9 +355,9 @@ class SeriesService:
             raise InvalidTransition("This series has no remaining sessions to cancel.")
         if not allowed:
             hours = future[0]["cancel_notice_hours"]
-            raise InvalidTransition(
+            raise OutsidePolicyWindow(
                 f"Sessions can be cancelled online up to {hours} hours before they start. "
-                "Please call the clinic to cancel this close to your next session.", code="outside_policy_window")
+                "Please call the clinic to cancel this close to your next session.")
         for row in allowed:
             self.lifecycle.cancel_in(session, repo.booking_with_policy(session, row["id"]), actor, reason)
         cancelled = {row["id"] for row in allowed}
@@ -449,10 +451,7 @@ def _contact(row: RowMapping) -> dict[str, Any]:
 
 
 def _status(rows: list[RowMapping]) -> str:
-    cancelled = sum(1 for row in rows if row["status"] == "cancelled")
-    if rows and cancelled == len(rows):
-        return "cancelled"
-    return "partly_cancelled" if cancelled else "booked"
+    return series_status(row["status"] for row in rows)
 
 
 def _protocol_columns(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:
