@@ -111,6 +111,18 @@ def test_a_proposal_keeps_the_time_clinician_and_chair_and_the_weekly_limit(clie
     assert {s.astimezone(monday.tzinfo).time() for s in starts} == {monday.time()}
     assert len({(s["clinician_id"], s["room_id"]) for s in proposal.json["sessions"]}) == 1
     assert proposal.json["changes"] == 0 and proposal.json["protocol"]["code"] == "iv-6"
+    assert {s["integration_by"] for s in proposal.json["sessions"]} == {None}, "this protocol offers no integration"
+
+
+def test_a_protocol_with_integration_says_by_when_after_each_dose(client, clinic, monday):
+    from support.series import add_protocol
+
+    protocol_id = add_protocol(clinic, "kap-3", clinic.infusion, 3, min_gap_hours=24 * 6, max_per_week=1)
+    with clinic.sessions.begin() as session:
+        session.execute(t.protocols.update().where(t.protocols.c.id == protocol_id).values(integration_within_days=3))
+    sessions = propose(client, monday, protocol="kap-3").json["sessions"]
+    assert [datetime.fromisoformat(s["integration_by"]) - datetime.fromisoformat(s["end"]) for s in sessions] == [
+        timedelta(days=3)] * 3
 
 
 def test_a_proposal_changes_the_chair_rather_than_the_day_when_its_chair_is_taken(client, clinic, monday, service):

@@ -167,7 +167,8 @@ class SeriesService:
         sessions = [
             {"position": s.position, "start": s.choice.start.astimezone(zone), "end": s.choice.end.astimezone(zone),
              "clinician_id": s.choice.clinician_id, "clinician_name": names.get(s.choice.clinician_id, ""),
-             "location_id": s.choice.location_id, "room_id": s.choice.room_id, "changes": list(s.changes)}
+             "location_id": s.choice.location_id, "room_id": s.choice.room_id, "changes": list(s.changes),
+             "integration_by": _integration_by(protocol, s.choice.end, zone)}
             for s in plan.sessions
         ]
         return {"protocol": self._protocol_view_of(protocol, kind), "timezone": query.timezone,
@@ -415,6 +416,13 @@ class SeriesService:
 
     def _reading(self) -> Session:
         return self.sessions(bind=read_only(self.sessions.kw["bind"]))
+
+
+def _integration_by(protocol: Protocol, dose_end: datetime, zone: ZoneInfo) -> datetime | None:
+    """When the protocol offers integration after each dose: the latest moment to have it (N days after the dose)."""
+    if protocol.integration_within_days is None:
+        return None
+    return (dose_end + timedelta(days=protocol.integration_within_days)).astimezone(zone)
 
 
 def _check_order(kind: AppointmentType, command: BookSeries) -> None:
