@@ -20,6 +20,7 @@ from kapbook_platform.contracts import EventType, make_envelope
 from kapbook_platform.runtime import alembic_config
 from support.clinic import ClinicBuilder, patient
 from support.clock import TravellingClock
+from support.series import add_protocol, series_body
 
 pytestmark = pytest.mark.integration
 WIDGET_ORIGIN = "http://localhost:8765"
@@ -58,6 +59,7 @@ def clinic(service):
     infusion = clinic.appointment_type("infusion", 50, requires_eligibility=True)
     video = clinic.appointment_type("video", 30, modality="telehealth")
     clinic.clinician("Dr B", [consult, infusion, video])
+    clinic.infusion = infusion
     return clinic
 
 
@@ -372,3 +374,25 @@ def test_the_hand_off_code_gives_one_proof_within_5_minutes(service, client, cli
     clock.advance(minutes=5)
     late = second.headers["Location"].split("#kapbook-handoff=")[1]
     assert client.post("/api/booking/v1/patient/proof", json={"handoff": late}).json["code"] == "patient_proof_invalid"
+
+
+def test_a_proof_books_a_whole_series_without_a_screening_id_and_my_shows_its_progress(service, client, clinic, clock):
+    add_protocol(clinic, "iv-3", clinic.infusion, 3, name="IV induction")
+    book(client, clinic, "Pat@Example.org")
+    decide(service, "s-ok", "pat@example.org", clock)
+    assert client.post("/api/booking/v1/patient/sign-in-links",
+                       json={"email": "pat@example.org", "return_to": f"{WIDGET_ORIGIN}/book"}).status_code == 202
+    signed_in = sign_in(client, token_of(sent_links(service)[0]))
+    proof = widget_proof(client, signed_in)
+    body = series_body([clinic.local(day, 14) for day in (3, 4, 5)], email="PAT@example.org", protocol="iv-3")
+
+    assert client.post("/api/booking/v1/series", json=body).json["code"] == "screening_required"
+    booked = client.post("/api/booking/v1/series", json=body | {"patient_proof": proof})
+    assert booked.status_code == 201, booked.json
+    assert [s["series"]["position"] for s in booked.json["sessions"]] == [1, 2, 3]
+    with service.runtime.engine.connect() as connection:
+        assert set(connection.execute(select(t.bookings.c.screening_id).where(t.bookings.c.series_id == booked.json["id"]))
+                   .scalars()) == {"s-ok"}
+        assert connection.execute(select(func.count()).select_from(t.patients)).scalar() == 1
+    page = client.get("/my").text
+    assert all(f"IV induction: session {n} of 3" in page for n in (1, 2, 3))

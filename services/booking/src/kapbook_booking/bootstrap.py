@@ -11,6 +11,7 @@ from kapbook_booking.service_layer.bookings import BookingService
 from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
 from kapbook_booking.service_layer.catalog import StaffCatalog
 from kapbook_booking.service_layer.schedules import StaffSchedules
+from kapbook_booking.service_layer.series import SeriesService
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
 from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_booking.service_layer.eligibility import EligibilityGate, screening_event_handlers
@@ -34,6 +35,7 @@ class BookingContainer:
     staff_calendar: StaffCalendar
     calendar_feeds: CalendarFeeds
     patients: PatientAccess
+    series: SeriesService
     handlers: dict[str, EventHandler]  # event type → what the consumer does with it
     # Every use case and page reads time from here, so tests can travel in time.
     clock: Clock = utc_now
@@ -71,6 +73,8 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         calendar_feeds=CalendarFeeds(writes, config.public_base_url, clock),
         patients=PatientAccess(runtime.sessions, runtime.outbox, links, config.public_base_url,
                                config.screening_valid_days, config.cors_origins, clock),
+        series=SeriesService(runtime.sessions, runtime.outbox, links, gate, lifecycle, writes, clock,
+                             video_room_template=config.video_room_template),
         handlers=screening_event_handlers(),
         clock=clock,
     )

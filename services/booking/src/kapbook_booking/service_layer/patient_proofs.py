@@ -9,8 +9,11 @@ was sent to, not anything typed in a form.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
@@ -57,6 +60,24 @@ def proven_screening(session: Session, proof: str, typed_email: str, now: dateti
     if normalise_email(typed_email) != email:
         raise PatientProofInvalid("Please book with the email address you signed in with.")
     return screening_status(repo.eligibility_decisions_of(session, email), now, valid_days)
+
+
+Command = TypeVar("Command")
+
+
+def with_proven_screening(command: Command, reading: Callable[[], AbstractContextManager[Session]],
+                          now: datetime, valid_days: int) -> Command:
+    """A returning patient's proof (from the emailed link) finds their valid decision: no screening_id needed.
+
+    For any booking command with ``patient_proof``, ``screening_id`` and ``patient``. The proof stands
+    for the email the link was sent to; the booking's email must be that one, and the decision found
+    is then checked by the gate like any other (same email, allowed, valid).
+    """
+    if not command.patient_proof or command.screening_id:
+        return command
+    with reading() as session:
+        status = proven_screening(session, command.patient_proof, command.patient["email"], now, valid_days)
+    return replace(command, screening_id=status.screening_id) if status.state == "valid" else command
 
 
 def remember_patient(session: Session, patient: dict[str, Any], now: datetime) -> None:
