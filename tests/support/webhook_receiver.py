@@ -1,0 +1,86 @@
+"""A real webhook receiver for tests: a threaded HTTP server that verifies, deduplicates and records.
+
+It does what the Standard Webhooks docs tell receivers to do: verify each request with the
+``standardwebhooks`` library (any failure answers 400), then process each ``webhook-id`` once.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from standardwebhooks import Webhook
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: str
+    verified: bool
+
+
+@dataclass
+class WebhookReceiver:
+    """Start with ``start()``; ``secrets`` are the whsec_ secrets it accepts (any one must verify)."""
+
+    secrets: list[str] = field(default_factory=list)
+    port: int = 0
+    answer: int = 200  # status to answer after a verified request (503: "down" but listening)
+    requests: list[Received] = field(default_factory=list)
+    processed: dict[str, dict] = field(default_factory=dict)  # webhook-id -> payload, first time only
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def start(self) -> "WebhookReceiver":
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                payload = receiver.verify(body, headers)
+                receiver.requests.append(Received(headers, body, payload is not None))
+                if payload is None:
+                    self.send_response(400)
+                elif receiver.answer >= 300:
+                    self.send_response(receiver.answer)
+                else:
+                    receiver.processed.setdefault(headers["webhook-id"], payload)
+                    self.send_response(receiver.answer)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def verify(self, body: str, headers: dict[str, str]) -> dict | None:
+        """The payload if any accepted secret verifies the request, else None."""
+        for secret in self.secrets:
+            try:
+                return Webhook(secret).verify(body, headers)
+            except Exception:
+                continue
+        return None
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def free_port() -> int:
+    """A port nothing listens on (yet): a receiver that is down."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
