@@ -7,7 +7,6 @@ which the receiver's library checks against its own clock).
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
