@@ -6,6 +6,7 @@ It does what the Standard Webhooks docs tell receivers to do: verify each reques
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,6 +27,9 @@ class WebhookReceiver:
     secrets: list[str] = field(default_factory=list)
     port: int = 0
     answer: int = 200  # status to answer after a verified request (503: "down" but listening)
+    location: str | None = None  # a Location header (with a 3xx answer: a redirect)
+    delay: float = 0.0  # seconds to wait before answering (a slow receiver)
+    answer_bytes: int = 0  # size of the answer's body (a receiver that answers far too much)
     requests: list[Received] = field(default_factory=list)
     processed: dict[str, dict] = field(default_factory=dict)  # webhook-id -> payload, first time only
     _server: ThreadingHTTPServer | None = None
@@ -43,6 +47,7 @@ class WebhookReceiver:
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 payload = receiver.verify(body, headers)
                 receiver.requests.append(Received(headers, body, payload is not None))
+                time.sleep(receiver.delay)
                 if payload is None:
                     self.send_response(400)
                 elif receiver.answer >= 300:
@@ -50,8 +55,16 @@ class WebhookReceiver:
                 else:
                     receiver.processed.setdefault(headers["webhook-id"], payload)
                     self.send_response(receiver.answer)
-                self.send_header("content-length", "0")
+                if receiver.location:
+                    self.send_header("location", receiver.location)
+                self.send_header("content-length", str(receiver.answer_bytes))
                 self.end_headers()
+                try:
+                    for _ in range(receiver.answer_bytes // 65536):
+                        self.wfile.write(b"x" * 65536)
+                    self.wfile.write(b"x" * (receiver.answer_bytes % 65536))
+                except OSError:
+                    pass  # the sender stopped reading: exactly what a size cap does
 
             def log_message(self, *args) -> None:
                 pass

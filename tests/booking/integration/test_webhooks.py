@@ -272,6 +272,39 @@ def test_writes_are_audited(client, admin, service, receiver):
     assert client.get(f"{API}/webhooks", headers=admin).json == []
 
 
+def test_a_redirect_is_not_followed_and_counts_as_a_failed_attempt(client, admin, clinic, service, receiver):
+    elsewhere = WebhookReceiver().start()
+    try:
+        endpoint = register(client, admin, receiver.url)
+        receiver.secrets = elsewhere.secrets = [endpoint["secret"]]
+        receiver.answer, receiver.location = 307, elsewhere.url
+        book(client, clinic)
+        service.webhook_dispatcher.deliver_due()
+    finally:
+        elsewhere.stop()
+    assert elsewhere.requests == [] and len(receiver.requests) == 1
+    (delivery,) = deliveries(client, admin, endpoint["id"])
+    assert delivery["status"] == "pending" and delivery["last_status_code"] == 307
+
+
+@pytest.mark.parametrize("config_overrides", [{"webhook_timeout": 0.5}])
+def test_a_slow_receiver_times_out_and_a_huge_answer_is_not_read_to_the_end(client, admin, clinic, service, receiver, clock):
+    endpoint = register(client, admin, receiver.url)
+    receiver.secrets = [endpoint["secret"]]
+    receiver.delay = 2.0
+    book(client, clinic)
+    service.webhook_dispatcher.deliver_due()
+    (slow,) = deliveries(client, admin, endpoint["id"])
+    assert slow["status"] == "pending" and slow["last_status_code"] is None and "Timeout" in slow["last_error"]
+    assert slow["attempt_log"][0]["duration_ms"] < 1900
+
+    receiver.delay, receiver.answer_bytes = 0.0, 50 * 1024 * 1024
+    clock.advance(seconds=6)
+    service.webhook_dispatcher.deliver_due()
+    (capped,) = deliveries(client, admin, endpoint["id"])
+    assert capped["status"] == "succeeded" and capped["attempt_log"][-1]["duration_ms"] < 5000
+
+
 # --- production: SSRF guard ----------------------------------------------------------------
 
 
