@@ -20,7 +20,7 @@ from kapbook_platform.contracts import make_envelope
 from kapbook_platform.contracts.events import EventType
 from support.clinic import ClinicBuilder, issue_test_staff_token, new_id, patient
 from support.clock import TravellingClock
-from support.webhook_receiver import WebhookReceiver, free_port
+from support.webhook_receiver import WebhookReceiver, free_port, localhost_tls
 
 pytestmark = pytest.mark.integration
 API = "/api/booking/v1"
@@ -327,6 +327,37 @@ def test_production_refuses_internal_and_plain_http_targets_with_422(production,
     admin = {"Authorization": f"Bearer {issue_test_staff_token(production.runtime.sessions, 'admin')}"}
     response = client.post(f"{API}/webhooks", json={"url": url, "event_types": ["booking.created"]}, headers=admin)
     assert response.status_code == 422 and "url" in response.json["errors"]
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_production_delivers_over_https_to_an_allowlisted_in_house_receiver(tmp_path, db, database_factory, clock, trusted):
+    """Only with its CA configured: the certificate is checked against the host name in the URL."""
+    tls, ca_file = localhost_tls(tmp_path)
+    config = BookingConfig(database_url=database_factory("booking"), var_dir=tmp_path, env="production",
+                           eligibility_url="http://127.0.0.1:1", webhook_allowed_networks=("127.0.0.1/32", "::1/128"),
+                           webhook_ca_file=ca_file if trusted else "")
+    container = bootstrap(config, clock=clock)
+    container.migrate()
+    receiver = WebhookReceiver(tls=tls).start()
+    try:
+        client = create_app(container).test_client()
+        admin = {"Authorization": f"Bearer {issue_test_staff_token(container.runtime.sessions, 'admin')}"}
+        endpoint = register(client, admin, receiver.url, events=("screening.decided",))
+        receiver.secrets = [endpoint["secret"]]
+        with container.runtime.sessions.begin() as session:
+            container.handlers[EventType.SCREENING_DECIDED](session, make_envelope(EventType.SCREENING_DECIDED, "/kapbook/eligibility", {
+                "screening_id": "scr-tls", "patient_email": "pat@example.org", "outcome": "eligible", "ruleset_version": "1",
+                "decided_at": "2026-12-01T10:00:00+00:00", "valid_until": "2027-03-01T10:00:00+00:00"}))
+        assert container.webhook_dispatcher.deliver_due() == 1
+        (delivery,) = deliveries(client, admin, endpoint["id"])
+    finally:
+        receiver.stop()
+        container.runtime.engine.dispose()
+    if not trusted:
+        assert receiver.requests == [] and "CERTIFICATE_VERIFY_FAILED" in delivery["last_error"]
+        return
+    assert delivery["status"] == "succeeded" and receiver.requests[0].verified
+    assert receiver.requests[0].headers["host"] == f"localhost:{receiver.port}"
 
 
 def test_production_refuses_at_send_time_a_host_name_that_resolves_to_loopback(production, receiver):

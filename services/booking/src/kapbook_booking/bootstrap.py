@@ -97,7 +97,7 @@ def _webhooks(config: BookingConfig, runtime: ServiceRuntime, writes: StaffWrite
         handlers[event_type] = fanout.also_on(handlers[event_type])
     endpoints = WebhookEndpoints(writes, box, guard, clock, timedelta(hours=config.webhook_rotation_grace_hours))
     dispatcher = WebhookDispatcher(
-        runtime.sessions, WebhookSender(guard, timeout=config.webhook_timeout), box, runtime.outbox, clock,
+        runtime.sessions, WebhookSender(guard, timeout=config.webhook_timeout, ca_file=config.webhook_ca_file or None), box, runtime.outbox, clock,
         disable_after=config.webhook_disable_after,
     )
     return endpoints, dispatcher, handlers

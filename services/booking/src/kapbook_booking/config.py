@@ -50,6 +50,9 @@ class BookingConfig(PlatformConfig):
     webhook_rotation_grace_hours: int = setting(
         "BOOKING_WEBHOOK_ROTATION_GRACE_HOURS", 24, doc="How long a rotated webhook secret keeps signing beside the new one"
     )
+    webhook_ca_file: str = setting(
+        "BOOKING_WEBHOOK_CA_FILE", "", doc="PEM file of the CA that signed webhook receivers' certificates (default: system CAs)"
+    )
     webhook_interval: float = setting("BOOKING_WEBHOOK_INTERVAL", 1.0, doc="Seconds between webhook delivery polls when idle")
 
     def validate(self) -> None:

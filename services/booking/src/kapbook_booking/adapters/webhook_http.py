@@ -83,6 +83,7 @@ class WebhookSender:
     guard: TargetGuard
     timeout: float = 5.0
     max_body: int = 64 * 1024
+    ca_file: str | None = None  # a private CA for in-house receivers; None: the system's CAs
 
     def post(self, url: str, body: str, headers: Mapping[str, str]) -> SendResult:
         """POST ``body``; never raises: a refusal, a timeout or a broken connection is an error result."""
@@ -105,6 +106,7 @@ class WebhookSender:
             pool = urllib3.HTTPSConnectionPool(
                 str(address), port, timeout=timeout, retries=False, maxsize=1,
                 server_hostname=parts.hostname, assert_hostname=parts.hostname,
+                cert_reqs="CERT_REQUIRED", ca_certs=self.ca_file,
             )
         else:
             pool = urllib3.HTTPConnectionPool(str(address), port, timeout=timeout, retries=False, maxsize=1)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_booking.adapters import tables
 from kapbook_booking.adapters import webhook_repository as hooks_repo
-from kapbook_booking.adapters.secret_box import SecretBox
+from kapbook_booking.adapters.secret_box import SealedSecretUnreadable, SecretBox
 from kapbook_booking.adapters.webhook_http import SendResult, TargetGuard, UnsafeTarget, WebhookSender
 from kapbook_booking.domain.webhooks import (
     SECRET_BYTES,
@@ -221,10 +221,14 @@ class WebhookDispatcher:
         return len(claimed)
 
     def _send(self, delivery: Mapping[str, Any]) -> SendResult:
+        try:
+            secrets_now = self._secrets(delivery)
+        except SealedSecretUnreadable:
+            return SendResult(None, "The endpoint's secret cannot be read (BOOKING_SECRET_KEY changed?): rotate it.", 0)
         timestamp = int(self.wall_clock().timestamp())
         headers = {
             "webhook-id": delivery["id"], "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(self._secrets(delivery), delivery["id"], timestamp, delivery["body"]),
+            "webhook-signature": signature_header(secrets_now, delivery["id"], timestamp, delivery["body"]),
             "content-type": "application/json", "user-agent": USER_AGENT,
         }
         return self.sender.post(delivery["url"], delivery["body"], headers)
