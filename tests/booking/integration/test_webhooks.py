@@ -375,3 +375,18 @@ def test_production_refuses_at_send_time_a_host_name_that_resolves_to_loopback(p
     (delivery,) = deliveries(client, admin, endpoint["id"])
     assert delivery["last_error"].startswith("refused:") and "loopback" in delivery["last_error"]
     assert receiver.requests == []
+
+
+def test_migration_0007_creates_the_webhook_tables_and_downgrades(service):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from kapbook_platform.runtime import alembic_config
+
+    config = alembic_config(service.runtime, t.metadata, "kapbook_booking.adapters.migrations")
+    names = {"webhook_endpoints", "webhook_deliveries", "webhook_attempts"}
+    assert names <= set(inspect(service.runtime.engine).get_table_names())
+    command.downgrade(config, "0003")
+    assert not names & set(inspect(service.runtime.engine).get_table_names())
+    command.upgrade(config, "head")
+    assert names <= set(inspect(service.runtime.engine).get_table_names())
