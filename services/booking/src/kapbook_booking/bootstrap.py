@@ -83,6 +83,9 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
     )
 
 
+WEBHOOK_BATCH = 20
+
+
 def _webhooks(config: BookingConfig, runtime: ServiceRuntime, writes: StaffWrites, clock: Clock):
     """Endpoints, the dispatcher, and the consumer's handlers with screening webhooks added.
 
@@ -99,5 +102,8 @@ def _webhooks(config: BookingConfig, runtime: ServiceRuntime, writes: StaffWrite
     dispatcher = WebhookDispatcher(
         runtime.sessions, WebhookSender(guard, timeout=config.webhook_timeout, ca_file=config.webhook_ca_file or None), box, runtime.outbox, clock,
         disable_after=config.webhook_disable_after,
+        # The lease outlasts a whole batch of receivers that each use up the connect and read timeouts,
+        # so another worker never takes a delivery this one is still sending.
+        lease=timedelta(seconds=WEBHOOK_BATCH * 2 * config.webhook_timeout + 60), batch_size=WEBHOOK_BATCH,
     )
     return endpoints, dispatcher, handlers
