@@ -307,7 +307,7 @@ def test_a_my_session_gives_the_same_site_widget_a_proof(service, client, clinic
 def test_migration_backfills_patients_from_bookings_case_insensitively(tmp_path, db, database_factory):
     container = bootstrap(BookingConfig(database_url=database_factory("booking"), var_dir=tmp_path, env="test"))
     config = alembic_config(container.runtime, t.metadata, "kapbook_booking.adapters.migrations")
-    command.upgrade(config, "0003")
+    command.upgrade(config, "0004")
     clinic = ClinicBuilder(container.runtime.sessions)
     consult = clinic.appointment_type("consult", 30)
     clinician = clinic.clinician("Dr B", [consult])
@@ -325,7 +325,7 @@ def test_migration_backfills_patients_from_bookings_case_insensitively(tmp_path,
     with container.runtime.engine.connect() as connection:
         found = connection.execute(select(t.patients.c.email, t.patients.c.name).order_by(t.patients.c.email)).all()
     assert [tuple(row) for row in found] == [("pat@example.org", "Pat New"), ("sam@example.org", "Sam")]
-    command.downgrade(config, "0003")
+    command.downgrade(config, "0004")
     command.upgrade(config, "head")
     container.runtime.engine.dispose()
 

@@ -1,8 +1,8 @@
 """The booking service's tables (SQLAlchemy Core), including the no-overlap guarantees."""
 from __future__ import annotations
 
-from sqlalchemy import func
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    func,
 )
 
 from kapbook_platform.database import UtcDateTime
@@ -280,4 +281,58 @@ series = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("idempotency_key", String(200), nullable=True),
     Index("ix_series_patient_email", "patient_email"),
+)
+
+
+# --- Webhooks (Standard Webhooks): endpoints, one delivery per event and endpoint, each attempt ---
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("description", String(500), nullable=False, default=""),
+    Column("event_types", JSON, nullable=False),
+    # whsec_ secrets, encrypted with a key derived from BOOKING_SECRET_KEY (adapters/secret_box.py).
+    Column("secret_sealed", Text, nullable=False),
+    Column("previous_secret_sealed", Text, nullable=True),
+    Column("previous_secret_expires_at", UtcDateTime(), nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("disabled_reason", String(300), nullable=True),
+    Column("failed_deliveries_in_row", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # The webhook-id header: the same on every retry and replay, so receivers can deduplicate.
+    Column("id", String(40), primary_key=True),
+    Column("endpoint_id", String(36), ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(20), nullable=False),  # pending, succeeded, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("claimed_until", UtcDateTime(), nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_delivery_event"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(40), ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("attempted_at", UtcDateTime(), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", String(300), nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Index("ix_webhook_attempts_delivery", "delivery_id"),
 )
