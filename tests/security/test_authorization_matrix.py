@@ -107,6 +107,9 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         (f"{B}/working-hours/<string:hours_id>", "DELETE"): staff(*SCHEDULERS),
         (f"{B}/overrides/<string:override_id>", "DELETE"): staff(*SCHEDULERS),
         (f"{B}/time-off/<string:time_off_id>", "DELETE"): staff(*SCHEDULERS),
+        # Staff accounts: admins only.
+        (f"{B}/staff-members", "GET"): staff(ADMIN),
+        (f"{B}/staff-members", "POST"): staff(ADMIN),
         # Pages for patients.
         ("/", "GET"): PUBLIC,
         ("/widget.js", "GET"): PUBLIC,

@@ -411,3 +411,20 @@ def insert_staff_member(session: Session, values: Mapping[str, Any]) -> None:
 
 def insert_staff_credential(session: Session, values: Mapping[str, Any]) -> None:
     session.execute(tables.PLATFORM_TABLES["staff_credentials"].insert().values(**values))
+
+
+def staff_member_by_email(session: Session, email: str) -> RowMapping | None:
+    """The staff member with this (lower-case) email, password hash included, or None."""
+    return session.execute(select(tables.staff_members).where(tables.staff_members.c.email == email)).mappings().first()
+
+
+def staff_members_by_name(session: Session) -> list[RowMapping]:
+    members = tables.staff_members
+    query = select(members.c.id, members.c.name, members.c.email, members.c.role, members.c.clinician_id,
+                   members.c.created_at, members.c.password_changed_at).order_by(members.c.name, members.c.id)
+    return list(session.execute(query).mappings())
+
+
+def set_staff_password_hash(session: Session, staff_id: str, password_hash: str, at: datetime) -> None:
+    session.execute(update(tables.staff_members).where(tables.staff_members.c.id == staff_id)
+                    .values(password_hash=password_hash, password_changed_at=at))

@@ -184,6 +184,9 @@ staff_members = Table(
     Column("role", String(20), nullable=False),
     Column("clinician_id", String(36), ForeignKey("clinicians.id"), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    # argon2id hash (PHC string, salt inside); null: this member signs in with no password yet.
+    Column("password_hash", String(255), nullable=True),
+    Column("password_changed_at", UtcDateTime(), nullable=True),
 )
 
 eligibility_decisions = Table(
