@@ -118,6 +118,8 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/staff/sign-in", "GET"): PUBLIC,
         ("/staff/sign-in", "POST"): PUBLIC,
         ("/staff/sign-out", "POST"): console(),
+        ("/staff/sign-out-everywhere", "POST"): console(),
+        ("/staff/bookings/<string:booking_id>/notifications", "GET"): console(),
         ("/staff/", "GET"): console(),
         ("/staff/calendar", "GET"): console(),
         ("/staff/bookings/new", "GET"): console(),

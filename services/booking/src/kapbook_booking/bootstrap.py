@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from kapbook_booking.adapters import repository as repo
 from kapbook_booking.adapters import tables
@@ -11,6 +12,8 @@ from kapbook_booking.service_layer.bookings import BookingService
 from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
 from kapbook_booking.service_layer.catalog import StaffCatalog
 from kapbook_booking.service_layer.schedules import StaffSchedules
+from kapbook_booking.domain.console_sessions import SessionPolicy
+from kapbook_booking.service_layer.console_sessions import ConsoleSessions
 from kapbook_booking.service_layer.staff import StaffAccounts
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
 from kapbook_booking.service_layer.staff_records import StaffWrites
@@ -34,6 +37,7 @@ class BookingContainer:
     staff_calendar: StaffCalendar
     calendar_feeds: CalendarFeeds
     accounts: StaffAccounts
+    console_sessions: ConsoleSessions
     handlers: dict[str, EventHandler]  # event type → what the consumer does with it
     # Every use case and page reads time from here, so tests can travel in time.
     clock: Clock = utc_now
@@ -70,6 +74,8 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         staff_calendar=StaffCalendar(writes, clock),
         calendar_feeds=CalendarFeeds(writes, config.public_base_url, clock),
         accounts=StaffAccounts(writes, clock),
+        console_sessions=ConsoleSessions(writes, runtime.outbox, config.secret_key, SessionPolicy(
+            timedelta(seconds=config.console_idle_seconds), timedelta(hours=config.console_session_hours)), clock),
         handlers=screening_event_handlers(),
         clock=clock,
     )

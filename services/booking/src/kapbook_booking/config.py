@@ -21,6 +21,16 @@ class BookingConfig(PlatformConfig):
     eligibility_url: str = setting(
         "BOOKING_ELIGIBILITY_URL", "http://127.0.0.1:8082", doc="Base URL of the eligibility service"
     )
+    reminders_url: str = setting(
+        "BOOKING_REMINDERS_URL", "http://127.0.0.1:8083",
+        doc="Base URL of the reminders service (the console shows its notification log)",
+    )
+    console_idle_seconds: int = setting(
+        "BOOKING_CONSOLE_IDLE_SECONDS", 900, doc="A console session ends after this many seconds without a request"
+    )
+    console_session_hours: int = setting(
+        "BOOKING_CONSOLE_SESSION_HOURS", 12, doc="A console session ends this many hours after signing in, busy or not"
+    )
     eligibility_timeout: float = setting("BOOKING_ELIGIBILITY_TIMEOUT", 2.0, doc="Seconds to wait for the eligibility service")
     hold_minutes: int = setting("BOOKING_HOLD_MINUTES", 10, doc="How long a hold reserves a slot")
     screening_valid_days: int = setting("BOOKING_SCREENING_VALID_DAYS", 90, doc="How old an eligibility decision may be")
@@ -39,6 +49,8 @@ class BookingConfig(PlatformConfig):
     def validate(self) -> None:
         super().validate()
         template = self.video_room_template
+        if self.console_idle_seconds < 1 or self.console_session_hours < 1:
+            raise ConfigError("BOOKING_CONSOLE_IDLE_SECONDS and BOOKING_CONSOLE_SESSION_HOURS must be at least 1")
         if template.count(ROOM_PLACEHOLDER) != 1:
             raise ConfigError("BOOKING_VIDEO_ROOM_TEMPLATE must contain {room} exactly once")
         parts = urlsplit(template.replace(ROOM_PLACEHOLDER, "room"))

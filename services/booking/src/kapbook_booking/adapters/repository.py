@@ -428,3 +428,49 @@ def staff_members_by_name(session: Session) -> list[RowMapping]:
 def set_staff_password_hash(session: Session, staff_id: str, password_hash: str, at: datetime) -> None:
     session.execute(update(tables.staff_members).where(tables.staff_members.c.id == staff_id)
                     .values(password_hash=password_hash, password_changed_at=at))
+
+
+# --- console sessions ------------------------------------------------------------------------------
+
+
+def insert_console_session(session: Session, values: Mapping[str, Any]) -> None:
+    session.execute(tables.staff_sessions.insert().values(**values))
+
+
+def console_session_by_digest(session: Session, secret_sha256: str) -> RowMapping | None:
+    """The session with this secret digest, with its staff member's name and role, or None."""
+    sessions, members = tables.staff_sessions, tables.staff_members
+    query = (select(sessions, members.c.name.label("staff_name"), members.c.role)
+             .join(members, members.c.id == sessions.c.staff_id)
+             .where(sessions.c.secret_sha256 == secret_sha256))
+    return session.execute(query).mappings().first()
+
+
+def touch_console_session(session: Session, session_id: str, at: datetime) -> None:
+    session.execute(update(tables.staff_sessions).where(tables.staff_sessions.c.id == session_id).values(last_seen_at=at))
+
+
+def console_session_ids(session: Session, staff_id: str) -> list[str]:
+    query = select(tables.staff_sessions.c.id).where(tables.staff_sessions.c.staff_id == staff_id)
+    return list(session.execute(query).scalars())
+
+
+def lapsed_console_session_ids(session: Session, idle_since: datetime, created_before: datetime) -> list[str]:
+    """Sessions idle since before ``idle_since`` or begun before ``created_before``."""
+    sessions = tables.staff_sessions
+    query = select(sessions.c.id).where((sessions.c.last_seen_at < idle_since) | (sessions.c.created_at < created_before))
+    return list(session.execute(query).scalars())
+
+
+def delete_console_sessions(session: Session, session_ids: Iterable[str]) -> None:
+    session.execute(delete(tables.staff_sessions).where(tables.staff_sessions.c.id.in_(list(session_ids))))
+
+
+def revoke_staff_credentials(session: Session, credential_ids: Iterable[str], at: datetime) -> list[str]:
+    """Mark the still-live credentials among ``credential_ids`` revoked; returns the ones it revoked."""
+    credentials = tables.PLATFORM_TABLES["staff_credentials"]
+    live = list(session.execute(select(credentials.c.credential_id).where(
+        credentials.c.credential_id.in_(list(credential_ids)), credentials.c.revoked_at.is_(None))).scalars())
+    if live:
+        session.execute(update(credentials).where(credentials.c.credential_id.in_(live)).values(revoked_at=at))
+    return live

@@ -189,6 +189,19 @@ staff_members = Table(
     Column("password_changed_at", UtcDateTime(), nullable=True),
 )
 
+# A signed-in console browser: the cookie holds a random secret, this row only its SHA-256.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("staff_id", String(36), ForeignKey("staff_members.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("ip", String(64), nullable=True),
+    Column("user_agent", String(300), nullable=True),
+)
+
 eligibility_decisions = Table(
     "eligibility_decisions",
     metadata,

@@ -26,7 +26,8 @@ def create_app(container: BookingContainer | None = None) -> Flask:
     app.extensions["kapbook_staff_auth"] = StaffAuth(
         container.runtime.sessions,
         container.runtime.tables["staff_credentials"],
-        cookie_write_blueprints=frozenset({"console"}),  # the console's forms carry CSRF tokens
+        cookie_blueprints=frozenset({"console"}),  # the console's forms carry CSRF tokens
+        cookie_principal=container.console_sessions.resolve,
     )
     register_booking_errors(app)
     api.register_blueprint(bookings.blp)

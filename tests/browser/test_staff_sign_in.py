@@ -1,0 +1,75 @@
+"""Staff sign-in in a real browser: email and password, the session cookie, automatic logoff after
+idle time, and signing out everywhere (finding 1: the console cookie used to be the API token)."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import requests
+from playwright.sync_api import expect
+from sqlalchemy import create_engine, select, update
+
+from kapbook_booking.adapters import tables as t
+from kapbook_platform.staff.web import STAFF_COOKIE
+
+
+def age_sessions(stack, email: str, idle: timedelta) -> int:
+    """Make the staff member's console sessions look ``idle`` old, as if nobody had used them since
+    (the running stack's clock is the wall clock; the session row travels instead)."""
+    engine = create_engine(f"sqlite:///{stack.var_dir / 'booking.db'}")
+    try:
+        with engine.begin() as connection:
+            staff_id = connection.execute(select(t.staff_members.c.id).where(t.staff_members.c.email == email)).scalar_one()
+            return connection.execute(update(t.staff_sessions).where(t.staff_sessions.c.staff_id == staff_id)
+                                      .values(last_seen_at=datetime.now(timezone.utc) - idle)).rowcount
+    finally:
+        engine.dispose()
+
+
+def session_cookie(page):
+    return next(cookie for cookie in page.context.cookies() if cookie["name"] == STAFF_COOKIE)
+
+
+def test_sign_in_with_email_and_password_and_the_cookie_is_no_api_credential(stack, page, console):
+    token = stack.staff_token("admin", "Ada Admin", "ada.signin@clinic.example")
+    email, password = stack.console_logins[token]
+    page.goto(f"{stack.base}/staff/clinicians")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password + "-wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("do not match a staff account")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/staff/clinicians"))
+    cookie = session_cookie(page)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/staff/"
+    assert cookie["value"] != token
+    for service, path in (("booking", "locations"), ("eligibility", "reviews"), ("reminders", "notifications")):
+        answer = requests.get(f"{stack.base}/api/{service}/v1/{path}", timeout=10,
+                              headers={"Authorization": f"Bearer {cookie['value']}"}, cookies={STAFF_COOKIE: cookie["value"]})
+        assert answer.status_code == 401, (service, answer.status_code)
+
+
+def test_an_idle_console_signs_itself_out(stack, page, console):
+    token = stack.staff_token("front_desk", "Idle Ida", "idle.ida@clinic.example")
+    console(page, token)
+    page.goto(f"{stack.base}/staff/clinicians")
+    expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+    assert age_sessions(stack, "idle.ida@clinic.example", timedelta(minutes=14)) == 1
+    page.reload()
+    expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+    assert age_sessions(stack, "idle.ida@clinic.example", timedelta(minutes=16)) == 1
+    page.reload()
+    expect(page.get_by_label("Password")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/staff/sign-in\?next="))
+
+
+def test_end_all_my_sessions_signs_out_every_browser_of_that_person(stack, new_page, console):
+    laptop, phone = new_page(), new_page()
+    token = stack.staff_token("clinician", "Dr Everywhere", "everywhere@clinic.example")
+    console(laptop, token)
+    console(phone, token)
+    laptop.get_by_role("button", name="End all my sessions").click()
+    expect(laptop.get_by_role("status")).to_have_text("You are signed out on every device.")
+    phone.goto(f"{stack.base}/staff/calendar")
+    expect(phone.get_by_label("Password")).to_be_visible()
