@@ -17,6 +17,7 @@ from kapbook_booking.service_layer.console_sessions import ConsoleSessions
 from kapbook_booking.service_layer.staff import StaffAccounts
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
 from kapbook_booking.service_layer.staff_records import StaffWrites
+from kapbook_booking.service_layer.two_step import TwoStep
 from kapbook_booking.service_layer.eligibility import EligibilityGate, screening_event_handlers
 from kapbook_booking.service_layer.lifecycle import BookingLifecycle
 from kapbook_booking.service_layer.links import ManageLinks
@@ -38,6 +39,7 @@ class BookingContainer:
     calendar_feeds: CalendarFeeds
     accounts: StaffAccounts
     console_sessions: ConsoleSessions
+    two_step: TwoStep
     handlers: dict[str, EventHandler]  # event type → what the consumer does with it
     # Every use case and page reads time from here, so tests can travel in time.
     clock: Clock = utc_now
@@ -76,6 +78,7 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         accounts=StaffAccounts(writes, clock),
         console_sessions=ConsoleSessions(writes, runtime.outbox, config.secret_key, SessionPolicy(
             timedelta(seconds=config.console_idle_seconds), timedelta(hours=config.console_session_hours)), clock),
+        two_step=TwoStep(writes, clock, required=config.two_step_required),
         handlers=screening_event_handlers(),
         clock=clock,
     )

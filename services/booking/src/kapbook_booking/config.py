@@ -31,6 +31,11 @@ class BookingConfig(PlatformConfig):
     console_session_hours: int = setting(
         "BOOKING_CONSOLE_SESSION_HOURS", 12, doc="A console session ends this many hours after signing in, busy or not"
     )
+    two_step: str = setting(
+        "BOOKING_TWO_STEP", "",
+        doc="required: every staff member must set up two-step verification (TOTP) to use the console; "
+            "optional: each decides (default: required when KAPBOOK_ENV=production, optional otherwise)",
+    )
     eligibility_timeout: float = setting("BOOKING_ELIGIBILITY_TIMEOUT", 2.0, doc="Seconds to wait for the eligibility service")
     hold_minutes: int = setting("BOOKING_HOLD_MINUTES", 10, doc="How long a hold reserves a slot")
     screening_valid_days: int = setting("BOOKING_SCREENING_VALID_DAYS", 90, doc="How old an eligibility decision may be")
@@ -49,6 +54,8 @@ class BookingConfig(PlatformConfig):
     def validate(self) -> None:
         super().validate()
         template = self.video_room_template
+        if self.two_step not in ("", "required", "optional"):
+            raise ConfigError(f"BOOKING_TWO_STEP must be required or optional, not {self.two_step!r}")
         if self.console_idle_seconds < 1 or self.console_session_hours < 1:
             raise ConfigError("BOOKING_CONSOLE_IDLE_SECONDS and BOOKING_CONSOLE_SESSION_HOURS must be at least 1")
         if template.count(ROOM_PLACEHOLDER) != 1:
@@ -63,6 +70,10 @@ class BookingConfig(PlatformConfig):
             raise ConfigError(
                 f"BOOKING_VIDEO_ROOM_TEMPLATE must name your video service in production, not the placeholder {placeholder_host}"
             )
+
+    @property
+    def two_step_required(self) -> bool:
+        return self.two_step == "required" or (self.two_step == "" and self.is_production)
 
     @property
     def effective_database_url(self) -> str:

@@ -1,6 +1,7 @@
 """Reads and writes of the booking tables; rows in, domain objects out."""
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -474,3 +475,40 @@ def revoke_staff_credentials(session: Session, credential_ids: Iterable[str], at
     if live:
         session.execute(update(credentials).where(credentials.c.credential_id.in_(live)).values(revoked_at=at))
     return live
+
+
+# --- two-step verification -------------------------------------------------------------------------
+
+
+def staff_member_by_id(session: Session, staff_id: str) -> RowMapping | None:
+    return session.execute(select(tables.staff_members).where(tables.staff_members.c.id == staff_id)).mappings().first()
+
+
+def update_staff_member(session: Session, staff_id: str, **values: Any) -> None:
+    session.execute(update(tables.staff_members).where(tables.staff_members.c.id == staff_id).values(**values))
+
+
+def replace_recovery_codes(session: Session, staff_id: str, digests: Iterable[str]) -> None:
+    codes = tables.staff_recovery_codes
+    session.execute(delete(codes).where(codes.c.staff_id == staff_id))
+    rows = [{"id": str(uuid.uuid4()), "staff_id": staff_id, "code_sha256": digest} for digest in digests]
+    if rows:
+        session.execute(codes.insert(), rows)
+
+
+def use_recovery_code(session: Session, staff_id: str, digest: str, at: datetime) -> bool:
+    """Spend an unused recovery code; False when there is none with this digest (or it was used)."""
+    codes = tables.staff_recovery_codes
+    result = session.execute(update(codes).where(codes.c.staff_id == staff_id, codes.c.code_sha256 == digest,
+                                                 codes.c.used_at.is_(None)).values(used_at=at))
+    return result.rowcount == 1
+
+
+def unused_recovery_codes(session: Session, staff_id: str) -> int:
+    codes = tables.staff_recovery_codes
+    return session.execute(select(func.count()).select_from(codes).where(codes.c.staff_id == staff_id,
+                                                                         codes.c.used_at.is_(None))).scalar_one()
+
+
+def set_session_authenticated(session: Session, session_id: str, at: datetime) -> None:
+    session.execute(update(tables.staff_sessions).where(tables.staff_sessions.c.id == session_id).values(authenticated_at=at))

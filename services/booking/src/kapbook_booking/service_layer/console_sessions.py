@@ -18,12 +18,13 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from kapbook_booking.adapters import repository as repo
 from kapbook_booking.adapters.passwords import hash_password, verify_password
+from kapbook_booking.domain import two_step
 from kapbook_booking.domain.console_sessions import SessionPolicy
 from kapbook_booking.service_layer.errors import Forbidden
 from kapbook_booking.service_layer.staff_records import StaffWrites
@@ -35,6 +36,7 @@ from kapbook_platform.staff.principal import StaffPrincipal
 from kapbook_platform.staff.tokens import TOKEN_PREFIX, token_digest
 
 DELEGATE_PREFIX = "console-"  # credential id of a session's delegate: console-<session id>
+REAUTHENTICATION_WINDOW = timedelta(minutes=5)  # sensitive actions need a password typed this recently
 REFUSED = "That email and password do not match a staff account, or the account cannot sign in."
 
 
@@ -62,34 +64,79 @@ class ConsoleSessions:
     policy: SessionPolicy
     clock: Clock
 
-    def sign_in(self, email: str, password: str, ip: str | None, user_agent: str | None) -> SignedIn:
-        """A new session for the staff member with this email and password; ``SignInRefused`` otherwise
-        (the same answer, in about the same time, whether or not the email exists)."""
+    def sign_in(self, email: str, password: str, ip: str | None, user_agent: str | None, code: str = "") -> SignedIn:
+        """A new session for the staff member with this email and password (and, once they have set up
+        two-step verification, a current code or an unused recovery code); ``SignInRefused`` otherwise:
+        the same answer, in about the same time, whether or not the email exists."""
         with self.writes.reading() as session:
             member = repo.staff_member_by_email(session, email.strip().lower())
         stored = member["password_hash"] if member is not None else None
         matches = verify_password(stored or _dummy_hash(), password) and stored is not None
         now = self.clock()
-        if not matches:
-            with self.writes.unit_of_work() as session:
-                target = f"staff_member:{member['id']}" if member is not None else "staff_member:unknown"
-                record_audit(session, self.writes.audit_log, "anonymous", "staff.sign_in_failed", target, {"ip": ip})
-            raise SignInRefused(REFUSED)
         secret = secrets.token_urlsafe(32)
         session_id = str(uuid.uuid4())
-        principal = StaffPrincipal(member["id"], member["name"], member["role"], DELEGATE_PREFIX + session_id)
         with self.writes.unit_of_work() as session:
-            self._end(session, repo.lapsed_console_session_ids(session, now - self.policy.idle, now - self.policy.absolute), now)
-            repo.insert_console_session(session, {
-                "id": session_id, "staff_id": member["id"], "secret_sha256": token_digest(secret), "created_at": now,
-                "last_seen_at": now, "ip": (ip or "")[:64] or None, "user_agent": (user_agent or "")[:300] or None})
-            credential = {"credential_id": principal.credential_id, "staff_id": member["id"], "staff_name": member["name"],
-                          "role": member["role"], "token_sha256": token_digest(self.delegate_token(secret)), "issued_at": now}
-            repo.insert_staff_credential(session, credential)
-            self.outbox.add(session, EventType.STAFF_CREDENTIAL_ISSUED, credential | {"issued_at": now.isoformat()})
-            record_audit(session, self.writes.audit_log, member["id"], "staff.signed_in", f"staff_member:{member['id']}",
-                         {"ip": ip, "session": session_id})
+            failure = "password" if not matches else None
+            if failure is None and member["totp_enabled_at"] is not None and not self._second_factor(session, member, code, now):
+                failure = "second_factor"
+            if failure is not None:
+                target = f"staff_member:{member['id']}" if member is not None else "staff_member:unknown"
+                record_audit(session, self.writes.audit_log, "anonymous", "staff.sign_in_failed", target,
+                             {"ip": ip, "failed": failure})
+            else:
+                principal = self._open(session, member, secret, session_id, ip, user_agent, now)
+        if failure is not None:
+            raise SignInRefused(REFUSED)
         return SignedIn(secret, principal)
+
+    def _second_factor(self, session: Session, member, code: str, now: datetime) -> bool:
+        """A TOTP code for a step not used before, or an unused recovery code (then spent)."""
+        step = two_step.matching_step(member["totp_secret"], code, now, member["totp_last_step"])
+        if step is not None:
+            repo.update_staff_member(session, member["id"], totp_last_step=step)
+            return True
+        return len(two_step.normalise(code)) == 10 and repo.use_recovery_code(
+            session, member["id"], two_step.recovery_digest(code), now)
+
+    def _open(self, session: Session, member, secret: str, session_id: str, ip: str | None, user_agent: str | None,
+              now: datetime) -> StaffPrincipal:
+        principal = StaffPrincipal(member["id"], member["name"], member["role"], DELEGATE_PREFIX + session_id)
+        self._end(session, repo.lapsed_console_session_ids(session, now - self.policy.idle, now - self.policy.absolute), now)
+        repo.insert_console_session(session, {
+            "id": session_id, "staff_id": member["id"], "secret_sha256": token_digest(secret), "created_at": now,
+            "last_seen_at": now, "authenticated_at": now, "ip": (ip or "")[:64] or None,
+            "user_agent": (user_agent or "")[:300] or None})
+        credential = {"credential_id": principal.credential_id, "staff_id": member["id"], "staff_name": member["name"],
+                      "role": member["role"], "token_sha256": token_digest(self.delegate_token(secret)), "issued_at": now}
+        repo.insert_staff_credential(session, credential)
+        self.outbox.add(session, EventType.STAFF_CREDENTIAL_ISSUED, credential | {"issued_at": now.isoformat()})
+        record_audit(session, self.writes.audit_log, member["id"], "staff.signed_in", f"staff_member:{member['id']}",
+                     {"ip": ip, "session": session_id})
+        return principal
+
+    def recently_authenticated(self, secret: str | None) -> bool:
+        """Whether this session's password was typed within the re-authentication window."""
+        if not secret:
+            return False
+        with self.writes.reading() as session:
+            row = repo.console_session_by_digest(session, token_digest(secret))
+        return row is not None and self.clock() - row["authenticated_at"] <= REAUTHENTICATION_WINDOW
+
+    def confirm_recent(self, secret: str | None, password: str) -> bool:
+        """For a sensitive action: True if the password was typed recently, or ``password`` is right now
+        (which restarts the window); a session-less caller (a bearer token) never qualifies."""
+        if self.recently_authenticated(secret):
+            return True
+        if not secret or not password:
+            return False
+        with self.writes.reading() as session:
+            row = repo.console_session_by_digest(session, token_digest(secret))
+            member = repo.staff_member_by_id(session, row["staff_id"]) if row is not None else None
+        if member is None or not member["password_hash"] or not verify_password(member["password_hash"], password):
+            return False
+        with self.writes.unit_of_work() as session:
+            repo.set_session_authenticated(session, row["id"], self.clock())
+        return True
 
     def resolve(self, secret: str) -> StaffPrincipal | None:
         """The staff member of a live session, or None; a session found lapsed is ended there and then."""

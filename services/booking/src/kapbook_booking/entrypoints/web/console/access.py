@@ -93,6 +93,8 @@ def console_view(*roles: str) -> Callable:
             if staff is None:
                 target = request.full_path if request.method == "GET" else url_for("console.home")
                 return redirect(url_for("console.sign_in", next=target.rstrip("?")))
+            if request.endpoint not in ENROLMENT_ENDPOINTS and must_enrol(staff):
+                return redirect(url_for("console.two_step"))
             if roles and staff.role not in roles:
                 allowed = " or ".join(ROLE_NAMES[role] for role in roles)
                 return page("console/problem.html", 403, heading="Not available to your role",
@@ -105,6 +107,18 @@ def console_view(*roles: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+# --- two-step verification (helper staff): who must set it up before anything else ---
+
+# What a staff member who must set up two-step verification may still open.
+ENROLMENT_ENDPOINTS = frozenset({"console.two_step", "console.two_step_confirm", "console.sign_out",
+                                 "console.sign_out_everywhere"})
+
+
+def must_enrol(staff) -> bool:
+    """A console session (not a bearer token) of someone the two-step setting requires to enrol."""
+    return bearer_token() is None and container().two_step.needs_enrolment(staff.staff_id)
 
 
 def page(template: str, status: int = 200, **context: Any):

@@ -38,7 +38,7 @@ def sign_in():
         return _sign_in_page(400, next=target, email=email, sign_in_error="The form expired. Please try again.")
     try:
         signed_in = container().console_sessions.sign_in(email, request.form.get("password", ""), request.remote_addr,
-                                                         request.headers.get("User-Agent"))
+                                                         request.headers.get("User-Agent"), request.form.get("code", ""))
     except SignInRefused as refused:
         return _sign_in_page(401, next=target, email=email, sign_in_error=refused.message)
     config = container().config

@@ -1,4 +1,4 @@
-"""staff identity: staff_members.password_hash and password_changed_at, staff_sessions
+"""staff identity: staff passwords and TOTP, staff_sessions, staff_recovery_codes
 
 Revision ID: 0006
 Revises: 0003
@@ -6,7 +6,8 @@ Create Date: 2026-12-06 21:30:00
 
 Plain ADD COLUMN on both databases (no batch table copy on SQLite). Existing staff keep signing
 in with their tokens until someone sets them a password (``kapbook-booking create-staff``).
-``staff_sessions`` holds the console's server-side sessions (the cookie's secret only as SHA-256).
+``staff_sessions`` holds the console's server-side sessions (the cookie's secret only as SHA-256);
+``staff_recovery_codes`` the two-step recovery codes (SHA-256 only).
 """
 from typing import Sequence, Union
 
@@ -24,6 +25,19 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     op.add_column("staff_members", sa.Column("password_hash", sa.String(length=255), nullable=True))
     op.add_column("staff_members", sa.Column("password_changed_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=True))
+    op.add_column("staff_members", sa.Column("totp_secret", sa.String(length=64), nullable=True))
+    op.add_column("staff_members", sa.Column("totp_enabled_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=True))
+    op.add_column("staff_members", sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
+    op.create_table(
+        "staff_recovery_codes",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("staff_id", sa.String(length=36), nullable=False),
+        sa.Column("code_sha256", sa.String(length=64), nullable=False),
+        sa.Column("used_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff_members.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(op.f("ix_staff_recovery_codes_staff_id"), "staff_recovery_codes", ["staff_id"], unique=False)
     op.create_table(
         "staff_sessions",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -31,6 +45,7 @@ def upgrade() -> None:
         sa.Column("secret_sha256", sa.String(length=64), nullable=False),
         sa.Column("created_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("authenticated_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=False),
         sa.Column("ip", sa.String(length=64), nullable=True),
         sa.Column("user_agent", sa.String(length=300), nullable=True),
         sa.ForeignKeyConstraint(["staff_id"], ["staff_members.id"], ondelete="CASCADE"),
@@ -43,5 +58,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_staff_sessions_staff_id"), table_name="staff_sessions")
     op.drop_table("staff_sessions")
+    op.drop_index(op.f("ix_staff_recovery_codes_staff_id"), table_name="staff_recovery_codes")
+    op.drop_table("staff_recovery_codes")
+    op.drop_column("staff_members", "totp_last_step")
+    op.drop_column("staff_members", "totp_enabled_at")
+    op.drop_column("staff_members", "totp_secret")
     op.drop_column("staff_members", "password_changed_at")
     op.drop_column("staff_members", "password_hash")
