@@ -102,3 +102,18 @@ def test_enrol_two_step_verification_from_the_page_and_sign_in_with_a_code(stack
     expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
     page.goto(f"{stack.base}/staff/two-step")
     expect(page.get_by_text("Two-step verification is on")).to_be_visible()
+
+
+def test_five_wrong_passwords_lock_the_account_and_say_so(stack, page):
+    token = stack.staff_token("front_desk", "Locked Lou", "locked.lou@clinic.example")
+    email, password = stack.console_logins[token]
+    page.goto(f"{stack.base}/staff/")
+    for attempt in range(5):
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(f"Wrong-Guess-{attempt}-xyz")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_contain_text("do not match a staff account")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Too many failed sign-ins")
+    expect(page.get_by_role("button", name="Sign out", exact=True)).to_have_count(0)

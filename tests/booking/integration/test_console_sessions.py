@@ -3,6 +3,7 @@ cookie used to *be* the staff bearer token, and no sign-in ever expired)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -231,3 +232,63 @@ def test_the_notification_log_is_fetched_server_side_with_the_sessions_delegate_
 def app_refuses_anonymous(client) -> bool:
     answer = client.get("/staff/bookings/b-1/notifications")
     return answer.status_code == 302 and "/staff/sign-in" in answer.headers["Location"]
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes_even_for_the_right_password(booking, app, clock):
+    member = add_test_staff_member(booking.runtime.sessions)
+    for _ in range(5):
+        assert console_sign_in(app.test_client(), member["email"], "Wrong-Password-123").status_code == 401
+    locked = console_sign_in(app.test_client(), member["email"])
+    assert locked.status_code == 429 and "Too many failed sign-ins" in locked.get_data(as_text=True)
+    assert session_rows(booking) == []
+    assert ("anonymous", "staff.sign_in_locked") in audit_actions(booking)
+    clock.advance(minutes=15)
+    assert console_sign_in(app.test_client(), member["email"]).status_code == 303
+
+
+def test_the_lockout_answers_the_same_whether_or_not_the_email_exists(booking, app):
+    member = add_test_staff_member(booking.runtime.sessions)
+    answers = {}
+    for email in (member["email"], "nobody@clinic.example"):
+        for _ in range(5):
+            console_sign_in(app.test_client(), email, "Wrong-Password-123")
+        answer = console_sign_in(app.test_client(), email, "Wrong-Password-123")
+        answers[email] = (answer.status_code, re.search(r'role="alert">([^<]+)<', answer.get_data(as_text=True)).group(1))
+    assert answers[member["email"]] == answers["nobody@clinic.example"]
+    assert answers[member["email"]][0] == 429
+
+
+def test_a_success_clears_the_accounts_failures(booking, app):
+    member = add_test_staff_member(booking.runtime.sessions)
+    for _ in range(4):
+        console_sign_in(app.test_client(), member["email"], "Wrong-Password-123")
+    assert console_sign_in(app.test_client(), member["email"]).status_code == 303
+    for _ in range(4):
+        console_sign_in(app.test_client(), member["email"], "Wrong-Password-123")
+    assert console_sign_in(app.test_client(), member["email"]).status_code == 303
+
+
+def test_twenty_failures_from_one_address_lock_that_address_for_every_account(booking, app):
+    member = add_test_staff_member(booking.runtime.sessions)
+    for number in range(20):
+        console_sign_in(app.test_client(), f"guess{number}@clinic.example", "Wrong-Password-123")
+    assert console_sign_in(app.test_client(), member["email"]).status_code == 429
+    elsewhere = app.test_client()
+    form = elsewhere.get("/staff/sign-in", environ_base={"REMOTE_ADDR": "192.0.2.7"}).get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    answer = elsewhere.post("/staff/sign-in", environ_base={"REMOTE_ADDR": "192.0.2.7"},
+                            data={"csrf_token": csrf, "email": member["email"], "password": TEST_PASSWORD})
+    assert answer.status_code == 303, "another address is not locked"
+
+
+def test_an_unknown_email_still_costs_one_password_hash_check(booking, app, monkeypatch):
+    """The answer takes as long whether or not the email exists: a dummy hash is checked."""
+    from kapbook_booking.service_layer import console_sessions
+
+    checked = []
+    real = console_sessions.verify_password
+    monkeypatch.setattr(console_sessions, "verify_password", lambda stored, password: checked.append(stored) or real(stored, password))
+    member = add_test_staff_member(booking.runtime.sessions)
+    console_sign_in(app.test_client(), member["email"], "Wrong-Password-123")
+    console_sign_in(app.test_client(), "nobody@clinic.example", "Wrong-Password-123")
+    assert len(checked) == 2 and all(stored.startswith("$argon2id$") for stored in checked)

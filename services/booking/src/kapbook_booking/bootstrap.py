@@ -13,6 +13,7 @@ from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
 from kapbook_booking.service_layer.catalog import StaffCatalog
 from kapbook_booking.service_layer.schedules import StaffSchedules
 from kapbook_booking.domain.console_sessions import SessionPolicy
+from kapbook_booking.domain.lockout import LockoutPolicy
 from kapbook_booking.service_layer.console_sessions import ConsoleSessions
 from kapbook_booking.service_layer.staff import StaffAccounts
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
@@ -77,7 +78,9 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         calendar_feeds=CalendarFeeds(writes, config.public_base_url, clock),
         accounts=StaffAccounts(writes, clock),
         console_sessions=ConsoleSessions(writes, runtime.outbox, config.secret_key, SessionPolicy(
-            timedelta(seconds=config.console_idle_seconds), timedelta(hours=config.console_session_hours)), clock),
+            timedelta(seconds=config.console_idle_seconds), timedelta(hours=config.console_session_hours)), clock,
+            LockoutPolicy(config.sign_in_max_failures, config.sign_in_max_failures_per_ip,
+                          timedelta(minutes=config.sign_in_lockout_minutes))),
         two_step=TwoStep(writes, clock, required=config.two_step_required),
         handlers=screening_event_handlers(),
         clock=clock,

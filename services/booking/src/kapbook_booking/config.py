@@ -31,6 +31,15 @@ class BookingConfig(PlatformConfig):
     console_session_hours: int = setting(
         "BOOKING_CONSOLE_SESSION_HOURS", 12, doc="A console session ends this many hours after signing in, busy or not"
     )
+    sign_in_max_failures: int = setting(
+        "BOOKING_SIGN_IN_MAX_FAILURES", 5, doc="Failed console sign-ins for one email before it is locked for a while"
+    )
+    sign_in_max_failures_per_ip: int = setting(
+        "BOOKING_SIGN_IN_MAX_FAILURES_PER_IP", 20, doc="Failed console sign-ins from one IP address before it is locked for a while"
+    )
+    sign_in_lockout_minutes: int = setting(
+        "BOOKING_SIGN_IN_LOCKOUT_MINUTES", 15, doc="The window failures are counted in, and so how long a lockout lasts"
+    )
     two_step: str = setting(
         "BOOKING_TWO_STEP", "",
         doc="required: every staff member must set up two-step verification (TOTP) to use the console; "
@@ -58,6 +67,9 @@ class BookingConfig(PlatformConfig):
             raise ConfigError(f"BOOKING_TWO_STEP must be required or optional, not {self.two_step!r}")
         if self.console_idle_seconds < 1 or self.console_session_hours < 1:
             raise ConfigError("BOOKING_CONSOLE_IDLE_SECONDS and BOOKING_CONSOLE_SESSION_HOURS must be at least 1")
+        if min(self.sign_in_max_failures, self.sign_in_max_failures_per_ip, self.sign_in_lockout_minutes) < 1:
+            raise ConfigError("BOOKING_SIGN_IN_MAX_FAILURES, BOOKING_SIGN_IN_MAX_FAILURES_PER_IP and "
+                              "BOOKING_SIGN_IN_LOCKOUT_MINUTES must be at least 1")
         if template.count(ROOM_PLACEHOLDER) != 1:
             raise ConfigError("BOOKING_VIDEO_ROOM_TEMPLATE must contain {room} exactly once")
         parts = urlsplit(template.replace(ROOM_PLACEHOLDER, "room"))

@@ -512,3 +512,26 @@ def unused_recovery_codes(session: Session, staff_id: str) -> int:
 
 def set_session_authenticated(session: Session, session_id: str, at: datetime) -> None:
     session.execute(update(tables.staff_sessions).where(tables.staff_sessions.c.id == session_id).values(authenticated_at=at))
+
+
+# --- sign-in lockout -------------------------------------------------------------------------------
+
+
+def record_sign_in_failure(session: Session, email_sha256: str, ip: str | None, at: datetime) -> None:
+    session.execute(tables.sign_in_failures.insert().values(at=at, email_sha256=email_sha256, ip=ip))
+
+
+def sign_in_failures_since(session: Session, email_sha256: str, ip: str | None, since: datetime) -> tuple[int, int]:
+    """Failed sign-ins after ``since``: for this email, and from this IP."""
+    failures = tables.sign_in_failures
+    by_email = session.execute(select(func.count()).select_from(failures).where(
+        failures.c.email_sha256 == email_sha256, failures.c.at > since)).scalar_one()
+    by_ip = session.execute(select(func.count()).select_from(failures).where(
+        failures.c.ip == ip, failures.c.at > since)).scalar_one() if ip else 0
+    return by_email, by_ip
+
+
+def clear_sign_in_failures(session: Session, email_sha256: str, older_than: datetime) -> None:
+    """Forget this email's failures (it signed in), and everyone's older than the window."""
+    failures = tables.sign_in_failures
+    session.execute(delete(failures).where((failures.c.email_sha256 == email_sha256) | (failures.c.at < older_than)))

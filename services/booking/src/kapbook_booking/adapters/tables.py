@@ -220,6 +220,19 @@ staff_sessions = Table(
     Column("user_agent", String(300), nullable=True),
 )
 
+# Failed console sign-ins, for the lockout: the email only as SHA-256 (an unknown email counts the
+# same as a known one, so the lockout tells nobody which emails exist).
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("email_sha256", String(64), nullable=False),
+    Column("ip", String(64), nullable=True),
+    Index("ix_sign_in_failures_email", "email_sha256", "at"),
+    Index("ix_sign_in_failures_ip", "ip", "at"),
+)
+
 eligibility_decisions = Table(
     "eligibility_decisions",
     metadata,

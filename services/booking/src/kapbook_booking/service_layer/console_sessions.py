@@ -26,6 +26,7 @@ from kapbook_booking.adapters import repository as repo
 from kapbook_booking.adapters.passwords import hash_password, verify_password
 from kapbook_booking.domain import two_step
 from kapbook_booking.domain.console_sessions import SessionPolicy
+from kapbook_booking.domain.lockout import LockoutPolicy
 from kapbook_booking.service_layer.errors import Forbidden
 from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_platform.clock import Clock
@@ -38,10 +39,17 @@ from kapbook_platform.staff.tokens import TOKEN_PREFIX, token_digest
 DELEGATE_PREFIX = "console-"  # credential id of a session's delegate: console-<session id>
 REAUTHENTICATION_WINDOW = timedelta(minutes=5)  # sensitive actions need a password typed this recently
 REFUSED = "That email and password do not match a staff account, or the account cannot sign in."
+LOCKED = "Too many failed sign-ins for this account or from this network. Please wait {minutes} minutes and try again."
 
 
 class SignInRefused(Forbidden):
     code = "sign_in_refused"
+
+
+class SignInLocked(SignInRefused):
+    """Too many failures for this email or from this address: refused for a while, password unread."""
+
+    code = "sign_in_locked"
 
 
 @dataclass(frozen=True)
@@ -63,16 +71,24 @@ class ConsoleSessions:
     secret_key: str
     policy: SessionPolicy
     clock: Clock
+    lockout: LockoutPolicy = LockoutPolicy()
 
     def sign_in(self, email: str, password: str, ip: str | None, user_agent: str | None, code: str = "") -> SignedIn:
         """A new session for the staff member with this email and password (and, once they have set up
         two-step verification, a current code or an unused recovery code); ``SignInRefused`` otherwise:
         the same answer, in about the same time, whether or not the email exists."""
+        email_key = token_digest(email.strip().lower())
+        now = self.clock()
         with self.writes.reading() as session:
             member = repo.staff_member_by_email(session, email.strip().lower())
+            failures = repo.sign_in_failures_since(session, email_key, ip, now - self.lockout.window)
+        target = f"staff_member:{member['id']}" if member is not None else "staff_member:unknown"
+        if self.lockout.locked(*failures):
+            with self.writes.unit_of_work() as session:
+                record_audit(session, self.writes.audit_log, "anonymous", "staff.sign_in_locked", target, {"ip": ip})
+            raise SignInLocked(LOCKED.format(minutes=int(self.lockout.window.total_seconds() // 60)))
         stored = member["password_hash"] if member is not None else None
         matches = verify_password(stored or _dummy_hash(), password) and stored is not None
-        now = self.clock()
         secret = secrets.token_urlsafe(32)
         session_id = str(uuid.uuid4())
         with self.writes.unit_of_work() as session:
@@ -80,10 +96,11 @@ class ConsoleSessions:
             if failure is None and member["totp_enabled_at"] is not None and not self._second_factor(session, member, code, now):
                 failure = "second_factor"
             if failure is not None:
-                target = f"staff_member:{member['id']}" if member is not None else "staff_member:unknown"
+                repo.record_sign_in_failure(session, email_key, (ip or "")[:64] or None, now)
                 record_audit(session, self.writes.audit_log, "anonymous", "staff.sign_in_failed", target,
                              {"ip": ip, "failed": failure})
             else:
+                repo.clear_sign_in_failures(session, email_key, now - self.lockout.window)
                 principal = self._open(session, member, secret, session_id, ip, user_agent, now)
         if failure is not None:
             raise SignInRefused(REFUSED)

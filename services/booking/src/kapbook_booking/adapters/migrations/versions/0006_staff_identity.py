@@ -7,7 +7,8 @@ Create Date: 2026-12-06 21:30:00
 Plain ADD COLUMN on both databases (no batch table copy on SQLite). Existing staff keep signing
 in with their tokens until someone sets them a password (``kapbook-booking create-staff``).
 ``staff_sessions`` holds the console's server-side sessions (the cookie's secret only as SHA-256);
-``staff_recovery_codes`` the two-step recovery codes (SHA-256 only).
+``staff_recovery_codes`` the two-step recovery codes (SHA-256 only); ``sign_in_failures`` the
+failed sign-ins the lockout counts (the email as SHA-256 only).
 """
 from typing import Sequence, Union
 
@@ -53,9 +54,22 @@ def upgrade() -> None:
         sa.UniqueConstraint("secret_sha256"),
     )
     op.create_index(op.f("ix_staff_sessions_staff_id"), "staff_sessions", ["staff_id"], unique=False)
+    op.create_table(
+        "sign_in_failures",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("email_sha256", sa.String(length=64), nullable=False),
+        sa.Column("ip", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_sign_in_failures_email", "sign_in_failures", ["email_sha256", "at"], unique=False)
+    op.create_index("ix_sign_in_failures_ip", "sign_in_failures", ["ip", "at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sign_in_failures_ip", table_name="sign_in_failures")
+    op.drop_index("ix_sign_in_failures_email", table_name="sign_in_failures")
+    op.drop_table("sign_in_failures")
     op.drop_index(op.f("ix_staff_sessions_staff_id"), table_name="staff_sessions")
     op.drop_table("staff_sessions")
     op.drop_index(op.f("ix_staff_recovery_codes_staff_id"), table_name="staff_recovery_codes")

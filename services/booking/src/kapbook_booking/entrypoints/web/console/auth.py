@@ -13,7 +13,7 @@ from kapbook_booking.entrypoints.web.console.access import (
     secure_cookies,
 )
 from kapbook_booking.entrypoints.wiring import container, current_staff
-from kapbook_booking.service_layer.console_sessions import SignInRefused
+from kapbook_booking.service_layer.console_sessions import SignInLocked, SignInRefused
 
 NOTICES = {"signed_out": "You are signed out.", "signed_out_everywhere": "You are signed out on every device."}
 COOKIE_PATH = "/staff/"  # only the console's pages need the session; no other service sees it
@@ -40,7 +40,8 @@ def sign_in():
         signed_in = container().console_sessions.sign_in(email, request.form.get("password", ""), request.remote_addr,
                                                          request.headers.get("User-Agent"), request.form.get("code", ""))
     except SignInRefused as refused:
-        return _sign_in_page(401, next=target, email=email, sign_in_error=refused.message)
+        status = 429 if isinstance(refused, SignInLocked) else 401
+        return _sign_in_page(status, next=target, email=email, sign_in_error=refused.message)
     config = container().config
     response = redirect(target, code=303)
     response.set_cookie(STAFF_COOKIE, signed_in.secret, max_age=config.console_session_hours * 3600, httponly=True,
