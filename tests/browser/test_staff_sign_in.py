@@ -117,3 +117,29 @@ def test_five_wrong_passwords_lock_the_account_and_say_so(stack, page):
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("Too many failed sign-ins")
     expect(page.get_by_role("button", name="Sign out", exact=True)).to_have_count(0)
+
+
+def test_reset_a_forgotten_password_by_the_emailed_link(stack, page):
+    token = stack.staff_token("front_desk", "Forgetful Fran", "forgetful.fran@clinic.example")
+    email, old_password = stack.console_logins[token]
+    page.goto(f"{stack.base}/staff/")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Send the link").click()
+    expect(page.get_by_role("status")).to_contain_text("If that email belongs to a staff account")
+    (mail,) = stack.wait_for_mail(email)
+    link = re.search(r"https?://\S+/staff/reset-password/\S+", mail.get_body(("plain",)).get_content()).group(0)
+    page.goto(link)
+    page.get_by_label("New password").fill("password1234")
+    page.get_by_role("button", name="Save the new password").click()
+    expect(page.locator(".field-error")).to_contain_text("most common passwords")
+    page.get_by_label("New password").fill("Harbour-Quince-Falcon-42")
+    page.get_by_role("button", name="Save the new password").click()
+    expect(page.get_by_role("status")).to_have_text("Your new password is saved. Sign in with it.")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("Harbour-Quince-Falcon-42")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+    page.goto(link)
+    expect(page.get_by_text("expired or was used already")).to_be_visible()
+    assert old_password != "Harbour-Quince-Falcon-42"

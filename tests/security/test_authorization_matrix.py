@@ -117,6 +117,11 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         # The staff console: signed in (else to the sign-in page), some pages by role.
         ("/staff/sign-in", "GET"): PUBLIC,
         ("/staff/sign-in", "POST"): PUBLIC,
+        ("/staff/forgot-password", "GET"): PUBLIC,
+        ("/staff/forgot-password", "POST"): PUBLIC,
+        # A reset link's secret is its credential: a wrong one is 410 Gone, like a spent one.
+        ("/staff/reset-password/<string:secret>", "GET"): PUBLIC,
+        ("/staff/reset-password/<string:secret>", "POST"): PUBLIC,
         ("/staff/sign-out", "POST"): console(),
         ("/staff/sign-out-everywhere", "POST"): console(),
         ("/staff/two-step", "GET"): console(),

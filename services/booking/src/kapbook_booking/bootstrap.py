@@ -18,6 +18,7 @@ from kapbook_booking.service_layer.console_sessions import ConsoleSessions
 from kapbook_booking.service_layer.staff import StaffAccounts
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
 from kapbook_booking.service_layer.staff_records import StaffWrites
+from kapbook_booking.service_layer.password_resets import PasswordResets
 from kapbook_booking.service_layer.two_step import TwoStep
 from kapbook_booking.service_layer.eligibility import EligibilityGate, screening_event_handlers
 from kapbook_booking.service_layer.lifecycle import BookingLifecycle
@@ -41,6 +42,7 @@ class BookingContainer:
     accounts: StaffAccounts
     console_sessions: ConsoleSessions
     two_step: TwoStep
+    password_resets: PasswordResets
     handlers: dict[str, EventHandler]  # event type → what the consumer does with it
     # Every use case and page reads time from here, so tests can travel in time.
     clock: Clock = utc_now
@@ -67,6 +69,12 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
     )
     lifecycle = BookingLifecycle(runtime.sessions, runtime.outbox, links, runtime.tables["audit_log"], clock)
     writes = StaffWrites(runtime.sessions, runtime.tables["audit_log"])
+    console_sessions = ConsoleSessions(
+        writes, runtime.outbox, config.secret_key,
+        SessionPolicy(timedelta(seconds=config.console_idle_seconds), timedelta(hours=config.console_session_hours)), clock,
+        LockoutPolicy(config.sign_in_max_failures, config.sign_in_max_failures_per_ip,
+                      timedelta(minutes=config.sign_in_lockout_minutes)),
+    )
     return BookingContainer(
         config=config,
         runtime=runtime,
@@ -77,11 +85,9 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         staff_calendar=StaffCalendar(writes, clock),
         calendar_feeds=CalendarFeeds(writes, config.public_base_url, clock),
         accounts=StaffAccounts(writes, clock),
-        console_sessions=ConsoleSessions(writes, runtime.outbox, config.secret_key, SessionPolicy(
-            timedelta(seconds=config.console_idle_seconds), timedelta(hours=config.console_session_hours)), clock,
-            LockoutPolicy(config.sign_in_max_failures, config.sign_in_max_failures_per_ip,
-                          timedelta(minutes=config.sign_in_lockout_minutes))),
+        console_sessions=console_sessions,
         two_step=TwoStep(writes, clock, required=config.two_step_required),
+        password_resets=PasswordResets(writes, runtime.outbox, console_sessions, config.public_base_url, clock),
         handlers=screening_event_handlers(),
         clock=clock,
     )

@@ -17,7 +17,7 @@ from kapbook_reminders.config import RemindersConfig
 from kapbook_reminders.domain.branding import ClinicBranding
 from kapbook_reminders.domain.plan_config import load_notification_plans
 from kapbook_reminders.service_layer.dispatch import Dispatcher
-from kapbook_reminders.service_layer.planning import MessagePlanner
+from kapbook_reminders.service_layer.planning import MessagePlanner, on_password_reset_link
 from kapbook_reminders.service_layer.rendering import MessageComposer
 
 BOOKING_EVENTS = (
@@ -49,6 +49,7 @@ def event_handlers(planner: MessagePlanner, config: RemindersConfig, runtime: Se
     """What the consumer runs for each event type it receives."""
     handlers: dict[str, EventHandler] = {event_type: planner.on_booking_event for event_type in BOOKING_EVENTS}
     handlers[EventType.SCREENING_CRISIS] = planner.on_crisis(config.oncall_email)
+    handlers[EventType.STAFF_PASSWORD_RESET_LINK] = on_password_reset_link(planner)
     return handlers | staff_event_handlers(runtime.tables["staff_credentials"])
 
 

@@ -30,6 +30,8 @@ class EventType:
     SERIES_CANCELLED = "kapbook.series.cancelled.v1"
     # A patient asked for a one-time sign-in link to "My appointments"; reminders emails it at once.
     PATIENT_SIGN_IN_LINK = "kapbook.patient.sign_in_link.v1"
+    # A staff member asked to reset their console password; reminders emails the one-time link at once.
+    STAFF_PASSWORD_RESET_LINK = "kapbook.staff.password_reset_link.v1"
 
 
 class NamedRef(StrictSchema):
@@ -169,6 +171,17 @@ class StaffCredentialRevokedData(StrictSchema):
     revoked_at = fields.AwareDateTime(required=True)
 
 
+class StaffPasswordResetLinkData(StrictSchema):
+    """A one-time password reset link for a staff member (single use, 30 minutes). The link is a
+    secret: email body only, never logged."""
+
+    reset_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    email = fields.Email(required=True)
+    name = fields.String(required=True, validate=validate.Length(max=200))
+    link_url = fields.String(required=True, validate=validate.Length(max=2000))
+    expires_at = fields.AwareDateTime(required=True)
+
+
 EVENT_SCHEMAS: dict[str, type[StrictSchema]] = {
     EventType.BOOKING_CREATED: BookingEventData,
     EventType.BOOKING_RESCHEDULED: BookingEventData,
@@ -184,4 +197,5 @@ EVENT_SCHEMAS: dict[str, type[StrictSchema]] = {
     EventType.SERIES_BOOKED: SeriesBookedData,
     EventType.SERIES_CANCELLED: SeriesCancelledData,
     EventType.PATIENT_SIGN_IN_LINK: PatientSignInLinkData,
+    EventType.STAFF_PASSWORD_RESET_LINK: StaffPasswordResetLinkData,
 }

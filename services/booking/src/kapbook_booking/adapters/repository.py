@@ -535,3 +535,30 @@ def clear_sign_in_failures(session: Session, email_sha256: str, older_than: date
     """Forget this email's failures (it signed in), and everyone's older than the window."""
     failures = tables.sign_in_failures
     session.execute(delete(failures).where((failures.c.email_sha256 == email_sha256) | (failures.c.at < older_than)))
+
+
+# --- password reset links --------------------------------------------------------------------------
+
+
+def insert_password_reset(session: Session, values: Mapping[str, Any]) -> None:
+    session.execute(tables.staff_password_resets.insert().values(**values))
+
+
+def live_password_resets(session: Session, staff_id: str, now: datetime) -> int:
+    """Unused, unexpired reset links of this staff member."""
+    resets = tables.staff_password_resets
+    return session.execute(select(func.count()).select_from(resets).where(
+        resets.c.staff_id == staff_id, resets.c.used_at.is_(None), resets.c.expires_at > now)).scalar_one()
+
+
+def live_password_reset(session: Session, secret_sha256: str, now: datetime) -> RowMapping | None:
+    resets = tables.staff_password_resets
+    return session.execute(select(resets).where(resets.c.secret_sha256 == secret_sha256, resets.c.used_at.is_(None),
+                                                resets.c.expires_at > now)).mappings().first()
+
+
+def spend_password_reset(session: Session, reset_id: str, now: datetime) -> bool:
+    """Mark the link used; False if another request used it first."""
+    resets = tables.staff_password_resets
+    result = session.execute(update(resets).where(resets.c.id == reset_id, resets.c.used_at.is_(None)).values(used_at=now))
+    return result.rowcount == 1

@@ -220,6 +220,18 @@ staff_sessions = Table(
     Column("user_agent", String(300), nullable=True),
 )
 
+# One-time password reset links: only the secret's SHA-256; single use, 30 minutes.
+staff_password_resets = Table(
+    "staff_password_resets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("staff_id", String(36), ForeignKey("staff_members.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+)
+
 # Failed console sign-ins, for the lockout: the email only as SHA-256 (an unknown email counts the
 # same as a known one, so the lockout tells nobody which emails exist).
 sign_in_failures = Table(

@@ -42,6 +42,7 @@ class MessageKind(StrEnum):
     RESCHEDULE_NOTICE = "reschedule_notice"
     CANCELLATION_NOTICE = "cancellation_notice"
     CRISIS_ALERT = "crisis_alert"
+    STAFF_PASSWORD_RESET = "staff_password_reset"
 
 
 class PlanStatus(StrEnum):
@@ -222,6 +223,11 @@ def message_sent_at_once(snapshot: BookingSnapshot, kind: MessageKind, label: st
 def dedupe_key(snapshot: BookingSnapshot, kind: MessageKind, label: str) -> str:
     """Stable for the same booking version; new for every sequence."""
     return f"{snapshot.booking_id}:{snapshot.sequence}:{kind.value}:{label}"
+
+
+def password_reset_dedupe_key(reset_id: str) -> str:
+    """One email per reset request, however often the event is delivered."""
+    return f"staff-reset:{reset_id}"
 
 
 def crisis_alert_dedupe_key(screening_id: str) -> str:

@@ -22,6 +22,7 @@ from kapbook_reminders.domain.plan import (
     MessageKind,
     PlannedMessage,
     crisis_alert_dedupe_key,
+    password_reset_dedupe_key,
     plan_after_visit,
     plan_for_cancellation,
     plan_for_reschedule,
@@ -80,6 +81,20 @@ class MessagePlanner:
             self.store.within(session).add_new(None, oncall_email, [alert], context, now)
 
         return handle
+
+
+def on_password_reset_link(planner: MessagePlanner) -> Callable[[Session, Envelope], None]:
+    """A handler that emails a staff member their one-time password reset link at once."""
+
+    def handle(session: Session, envelope: Envelope) -> None:
+        now = planner.clock()
+        data = envelope.data
+        message = PlannedMessage(kind=MessageKind.STAFF_PASSWORD_RESET, dedupe_key=password_reset_dedupe_key(data["reset_id"]),
+                                 due_at=now, status="scheduled", essential=True)
+        context = {key: data[key] for key in ("reset_id", "name", "link_url", "expires_at")}
+        planner.store.within(session).add_new(None, data["email"], [message], context, now)
+
+    return handle
 
 
 def with_previous_start(envelope: Envelope, latest: BookingVersion | None) -> dict[str, Any]:

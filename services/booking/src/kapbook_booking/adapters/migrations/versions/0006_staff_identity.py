@@ -8,7 +8,8 @@ Plain ADD COLUMN on both databases (no batch table copy on SQLite). Existing sta
 in with their tokens until someone sets them a password (``kapbook-booking create-staff``).
 ``staff_sessions`` holds the console's server-side sessions (the cookie's secret only as SHA-256);
 ``staff_recovery_codes`` the two-step recovery codes (SHA-256 only); ``sign_in_failures`` the
-failed sign-ins the lockout counts (the email as SHA-256 only).
+failed sign-ins the lockout counts (the email as SHA-256 only); ``staff_password_resets`` the
+one-time reset links (SHA-256 only).
 """
 from typing import Sequence, Union
 
@@ -55,6 +56,19 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_staff_sessions_staff_id"), "staff_sessions", ["staff_id"], unique=False)
     op.create_table(
+        "staff_password_resets",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("staff_id", sa.String(length=36), nullable=False),
+        sa.Column("secret_sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff_members.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("secret_sha256"),
+    )
+    op.create_index(op.f("ix_staff_password_resets_staff_id"), "staff_password_resets", ["staff_id"], unique=False)
+    op.create_table(
         "sign_in_failures",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=False),
@@ -70,6 +84,8 @@ def downgrade() -> None:
     op.drop_index("ix_sign_in_failures_ip", table_name="sign_in_failures")
     op.drop_index("ix_sign_in_failures_email", table_name="sign_in_failures")
     op.drop_table("sign_in_failures")
+    op.drop_index(op.f("ix_staff_password_resets_staff_id"), table_name="staff_password_resets")
+    op.drop_table("staff_password_resets")
     op.drop_index(op.f("ix_staff_sessions_staff_id"), table_name="staff_sessions")
     op.drop_table("staff_sessions")
     op.drop_index(op.f("ix_staff_recovery_codes_staff_id"), table_name="staff_recovery_codes")

@@ -15,7 +15,8 @@ from kapbook_booking.entrypoints.web.console.access import (
 from kapbook_booking.entrypoints.wiring import container, current_staff
 from kapbook_booking.service_layer.console_sessions import SignInLocked, SignInRefused
 
-NOTICES = {"signed_out": "You are signed out.", "signed_out_everywhere": "You are signed out on every device."}
+NOTICES = {"signed_out": "You are signed out.", "signed_out_everywhere": "You are signed out on every device.",
+           "password_reset": "Your new password is saved. Sign in with it."}
 COOKIE_PATH = "/staff/"  # only the console's pages need the session; no other service sees it
 
 
