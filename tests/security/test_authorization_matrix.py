@@ -129,6 +129,8 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/staff/two-step/reset", "POST"): console(),
         ("/staff/team", "GET"): console(ADMIN),
         ("/staff/team", "POST"): console(ADMIN),
+        ("/staff/tokens", "GET"): console(ADMIN),
+        ("/staff/tokens/<string:credential_id>/revoke", "POST"): console(ADMIN),
         ("/staff/bookings/<string:booking_id>/notifications", "GET"): console(),
         ("/staff/", "GET"): console(),
         ("/staff/calendar", "GET"): console(),

@@ -1,5 +1,8 @@
-"""Staff accounts with a password: the admin API, the policy's 422, the argon2id hash at rest, the CLI."""
+"""Staff accounts with a password: the admin API, the policy's 422, the argon2id hash at rest, the CLI;
+API tokens: expiry, listing and revoking (CLI and console)."""
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -7,7 +10,13 @@ from sqlalchemy import select
 
 from kapbook_booking.adapters import tables as t
 from kapbook_booking.adapters.passwords import verify_password
+from kapbook_booking.bootstrap import bootstrap
+from kapbook_booking.config import BookingConfig
+from kapbook_booking.entrypoints.app import create_app
 from kapbook_booking.entrypoints.cli import cli as booking_cli
+from kapbook_booking.service_layer.staff import issue_staff_token
+from support.clinic import add_test_staff_member, console_sign_in, csrf_of
+from support.clock import TravellingClock
 
 pytestmark = pytest.mark.integration
 API = "/api/booking/v1"
@@ -111,3 +120,67 @@ def test_set_password_changes_an_existing_members_password_and_refuses_an_unknow
     assert verify_password(stored(service, "admin@clinic.example")["password_hash"], GOOD)
     unknown = CliRunner().invoke(booking_cli, ["set-password", "--email", "nobody@clinic.example", "--password-stdin"], input=GOOD + "\n")
     assert unknown.exit_code == 1 and "No staff member has this email" in unknown.output
+
+
+# --- API tokens: expiry, list, revoke --------------------------------------------------------
+
+
+def new_token(result) -> str:
+    return result.output.strip().splitlines()[-1]
+
+
+def test_tokens_expire_listed_and_revoked_by_the_cli_and_refused_at_once(service, cli_env, client):
+    made = CliRunner().invoke(booking_cli, ["create-staff", "--name", "Int Egration", "--email", "int@clinic.example",
+                                            "--role", "front_desk", "--expires-days", "30"])
+    assert made.exit_code == 0 and "expires in 30 days" in made.output
+    token = new_token(made)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"{API}/locations", headers=headers).status_code == 200
+    credentials = t.PLATFORM_TABLES["staff_credentials"]
+    with service.runtime.engine.connect() as connection:
+        row = connection.execute(select(credentials)).mappings().one()
+    assert timedelta(days=29, hours=23) < row["expires_at"] - row["issued_at"] <= timedelta(days=30)
+    listed = CliRunner().invoke(booking_cli, ["list-tokens"])
+    assert listed.exit_code == 0 and row["credential_id"] in listed.output and "active" in listed.output
+    assert token not in listed.output and "int@clinic.example" in listed.output
+    revoked = CliRunner().invoke(booking_cli, ["revoke-token", row["credential_id"]])
+    assert revoked.exit_code == 0, revoked.output
+    assert client.get(f"{API}/locations", headers=headers).status_code == 401
+    assert "revoked" in CliRunner().invoke(booking_cli, ["list-tokens"]).output
+    outbox = t.PLATFORM_TABLES["outbox"]
+    with service.runtime.engine.connect() as connection:
+        events = [r.envelope["data"] for r in connection.execute(select(outbox.c.envelope).where(
+            outbox.c.type == "kapbook.staff.credential_revoked.v1"))]
+    assert [event["credential_id"] for event in events] == [row["credential_id"]]
+    unknown = CliRunner().invoke(booking_cli, ["revoke-token", "no-such-token"])
+    assert unknown.exit_code == 1 and "No API token has this id" in unknown.output
+
+
+def test_a_token_past_its_expiry_is_401(tmp_path, db, database_factory):
+    clock = TravellingClock()
+    container = bootstrap(BookingConfig(database_url=database_factory("booking"), var_dir=tmp_path, env="test"), clock=clock)
+    container.migrate()
+    try:
+        issued = issue_staff_token(container.runtime.sessions, container.runtime.outbox, "Int", "int@clinic.example",
+                                   "admin", clock(), expires_at=clock() + timedelta(days=1))
+        app_client = create_app(container).test_client()
+        headers = {"Authorization": f"Bearer {issued.token}"}
+        assert app_client.get(f"{API}/locations", headers=headers).status_code == 200
+        clock.advance(days=1)
+        assert app_client.get(f"{API}/locations", headers=headers).status_code == 401
+    finally:
+        container.runtime.engine.dispose()
+
+
+def test_an_admin_revokes_a_token_in_the_console(service, client):
+    admin = add_test_staff_member(service.runtime.sessions, "admin")
+    issued = issue_staff_token(service.runtime.sessions, service.runtime.outbox, "Int", "int@clinic.example", "front_desk",
+                               service.clock(), expires_at=service.clock() + timedelta(days=90))
+    console_sign_in(client, admin["email"])
+    page = client.get("/staff/tokens").get_data(as_text=True)
+    assert issued.credential_id in page and issued.token not in page
+    assert "console-" not in page, "console session delegates are not API tokens"
+    done = client.post(f"/staff/tokens/{issued.credential_id}/revoke", data={"csrf_token": csrf_of(client, "/staff/tokens")})
+    assert done.status_code == 303
+    assert create_app(service).test_client().get(f"{API}/locations", headers={"Authorization": f"Bearer {issued.token}"}).status_code == 401
+    assert "Revoked" in client.get("/staff/tokens").get_data(as_text=True)

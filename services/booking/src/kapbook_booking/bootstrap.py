@@ -15,7 +15,7 @@ from kapbook_booking.service_layer.schedules import StaffSchedules
 from kapbook_booking.domain.console_sessions import SessionPolicy
 from kapbook_booking.domain.lockout import LockoutPolicy
 from kapbook_booking.service_layer.console_sessions import ConsoleSessions
-from kapbook_booking.service_layer.staff import StaffAccounts
+from kapbook_booking.service_layer.staff import StaffAccounts, StaffTokens
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
 from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_booking.service_layer.password_resets import PasswordResets
@@ -43,6 +43,7 @@ class BookingContainer:
     console_sessions: ConsoleSessions
     two_step: TwoStep
     password_resets: PasswordResets
+    tokens: StaffTokens
     handlers: dict[str, EventHandler]  # event type → what the consumer does with it
     # Every use case and page reads time from here, so tests can travel in time.
     clock: Clock = utc_now
@@ -88,6 +89,7 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         console_sessions=console_sessions,
         two_step=TwoStep(writes, clock, required=config.two_step_required),
         password_resets=PasswordResets(writes, runtime.outbox, console_sessions, config.public_base_url, clock),
+        tokens=StaffTokens(writes, runtime.outbox, clock),
         handlers=screening_event_handlers(),
         clock=clock,
     )

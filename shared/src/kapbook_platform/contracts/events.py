@@ -164,6 +164,8 @@ class StaffCredentialIssuedData(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(["admin", "clinician", "front_desk"]))
     token_sha256 = fields.String(required=True, validate=validate.Length(equal=64))
     issued_at = fields.AwareDateTime(required=True)
+    # Added with token expiry; absent or null: never expires (older events, console session delegates).
+    expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
 class StaffCredentialRevokedData(StrictSchema):

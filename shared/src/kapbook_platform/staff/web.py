@@ -12,6 +12,7 @@ from flask import current_app, g, request
 from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.staff.principal import StaffPrincipal, authenticate
 from kapbook_platform.web.errors import Forbidden, Unauthorized
 
@@ -39,6 +40,7 @@ class StaffAuth:
     table: Table
     cookie_blueprints: frozenset[str] = frozenset()
     cookie_principal: Callable[[str], StaffPrincipal | None] | None = None
+    clock: Clock = utc_now  # when tokens expire (a test travels it)
 
     def current(self) -> StaffPrincipal | None:
         if "staff" not in g:
@@ -46,7 +48,7 @@ class StaffAuth:
             token = bearer_token()
             if token:
                 with self.sessions() as session:
-                    g.staff = authenticate(session, self.table, token)
+                    g.staff = authenticate(session, self.table, token, self.clock())
             elif self.cookie_principal is not None and request.blueprint in self.cookie_blueprints:
                 secret = request.cookies.get(STAFF_COOKIE)
                 g.staff = self.cookie_principal(secret) if secret else None

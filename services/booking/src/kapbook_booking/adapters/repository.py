@@ -562,3 +562,22 @@ def spend_password_reset(session: Session, reset_id: str, now: datetime) -> bool
     resets = tables.staff_password_resets
     result = session.execute(update(resets).where(resets.c.id == reset_id, resets.c.used_at.is_(None)).values(used_at=now))
     return result.rowcount == 1
+
+
+# --- API tokens ------------------------------------------------------------------------------------
+
+
+def api_tokens(session: Session) -> list[RowMapping]:
+    """Every API token (console session delegates left out), newest first, with its staff member's email."""
+    credentials, members = tables.PLATFORM_TABLES["staff_credentials"], tables.staff_members
+    query = (select(credentials.c.credential_id, credentials.c.staff_id, credentials.c.staff_name, credentials.c.role,
+                    credentials.c.issued_at, credentials.c.expires_at, credentials.c.revoked_at, members.c.email)
+             .outerjoin(members, members.c.id == credentials.c.staff_id)
+             .where(credentials.c.credential_id.not_like("console-%"))
+             .order_by(credentials.c.issued_at.desc(), credentials.c.credential_id))
+    return list(session.execute(query).mappings())
+
+
+def api_token_exists(session: Session, credential_id: str) -> bool:
+    credentials = tables.PLATFORM_TABLES["staff_credentials"]
+    return session.execute(select(credentials.c.credential_id).where(credentials.c.credential_id == credential_id)).first() is not None

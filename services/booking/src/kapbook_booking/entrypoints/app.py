@@ -28,6 +28,7 @@ def create_app(container: BookingContainer | None = None) -> Flask:
         container.runtime.tables["staff_credentials"],
         cookie_blueprints=frozenset({"console"}),  # the console's forms carry CSRF tokens
         cookie_principal=container.console_sessions.resolve,
+        clock=container.clock,
     )
     register_booking_errors(app)
     api.register_blueprint(bookings.blp)

@@ -1,7 +1,8 @@
-"""``kapbook-booking``: migrate, seed the demo clinic, manage staff tokens, run the workers."""
+"""``kapbook-booking``: migrate, seed the demo clinic, manage staff accounts and tokens, run the workers."""
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 import click
 from marshmallow import ValidationError
@@ -16,6 +17,9 @@ from kapbook_platform.cli import dead_letters_command, relay_and_consumer_worker
 from kapbook_platform.clock import utc_now
 from kapbook_platform.contracts.schemas import no_control_characters
 from kapbook_platform.staff.principal import ROLES
+
+
+DEFAULT_TOKEN_DAYS = 90
 
 
 @click.group()
@@ -54,19 +58,40 @@ def plain_text(_context: click.Context, _parameter: click.Parameter, value: str)
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--password", "ask_password", is_flag=True, help="Also set their console password (asked twice, not echoed)")
 @click.option("--password-stdin", is_flag=True, help="Also set their console password, read from the first line of standard input")
-def create_staff(name: str, email: str, role: str, ask_password: bool, password_stdin: bool) -> None:
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=DEFAULT_TOKEN_DAYS, show_default=True,
+              help="The bearer token stops working after this many days")
+def create_staff(name: str, email: str, role: str, ask_password: bool, password_stdin: bool, expires_days: int) -> None:
     """Create a staff member (or reuse one by email), optionally set their password, and print a new
     bearer token once."""
     password = _password_option(ask_password, password_stdin)
     container = bootstrap()
-    issued = issue_staff_token(container.runtime.sessions, container.runtime.outbox, name, email, role, utc_now())
+    now = utc_now()
+    issued = issue_staff_token(container.runtime.sessions, container.runtime.outbox, name, email, role, now,
+                               expires_at=now + timedelta(days=expires_days))
     if password is not None:
         _refusing_errors(lambda: container.accounts.set_password(email, password))
     click.echo(f"Staff member {name} <{email}> ({role}); token id {issued.credential_id}")
     if password is not None:
         click.echo("Password set.")
-    click.echo("Bearer token (shown once; store it in a password manager):")
+    click.echo(f"Bearer token (shown once; store it in a password manager; expires in {expires_days} days):")
     click.echo(issued.token)
+
+
+@cli.command("list-tokens")
+def list_tokens() -> None:
+    """List the API tokens: id, status, who, role, issued, expires (tokens themselves are never stored)."""
+    for token in bootstrap().tokens.tokens():
+        expires = token["expires_at"].isoformat(timespec="minutes") if token["expires_at"] else "never"
+        click.echo(f"{token['credential_id']}  {token['status']:<8} {token['staff_name']} <{token['email'] or '?'}>  "
+                   f"{token['role']}  issued {token['issued_at'].isoformat(timespec='minutes')}  expires {expires}")
+
+
+@cli.command("revoke-token")
+@click.argument("credential_id")
+def revoke_token(credential_id: str) -> None:
+    """Revoke an API token by its id (see list-tokens); every service refuses it within seconds."""
+    _refusing_errors(lambda: bootstrap().tokens.revoke("cli", credential_id))
+    click.echo(f"Token {credential_id} revoked.")
 
 
 @cli.command("set-password")

@@ -28,9 +28,11 @@ class IssuedToken:
 
 
 def issue_staff_token(
-    sessions: sessionmaker[Session], outbox: Outbox, name: str, email: str, role: str, now: datetime
+    sessions: sessionmaker[Session], outbox: Outbox, name: str, email: str, role: str, now: datetime,
+    expires_at: datetime | None = None,
 ) -> IssuedToken:
-    """Create the staff member if new, issue a bearer token, and tell the other services its digest."""
+    """Create the staff member if new, issue a bearer token (expiring at ``expires_at``, None: never), and
+    tell the other services its digest."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     token = new_staff_token()
@@ -44,9 +46,11 @@ def issue_staff_token(
             "role": role,
             "token_sha256": token_digest(token),
             "issued_at": now,
+            "expires_at": expires_at,
         }
         repo.insert_staff_credential(session, row)
-        outbox.add(session, EventType.STAFF_CREDENTIAL_ISSUED, row | {"issued_at": now.isoformat()})
+        outbox.add(session, EventType.STAFF_CREDENTIAL_ISSUED,
+                   row | {"issued_at": now.isoformat(), "expires_at": expires_at.isoformat() if expires_at else None})
     return IssuedToken(staff_id, credential_id, token)
 
 
@@ -128,3 +132,44 @@ def _hashed(password: str) -> str:
 def _member(row) -> dict:
     values = {key: row[key] for key in ("id", "name", "email", "role", "clinician_id", "created_at")}
     return values | {"has_password": row["password_changed_at"] is not None}
+
+
+# --- API tokens: listing and revoking ---------------------------------------------------------
+
+
+class TokenNotFound(NotFound):
+    code = "token_not_found"
+
+
+@dataclass(frozen=True)
+class StaffTokens:
+    """The API tokens (not console session delegates): listed for admins, revoked everywhere by event."""
+
+    writes: StaffWrites
+    outbox: Outbox
+    clock: Clock
+
+    def tokens(self) -> list[dict]:
+        now = self.clock()
+        with self.writes.reading() as session:
+            rows = repo.api_tokens(session)
+        return [dict(row) | {"status": _token_status(row, now)} for row in rows]
+
+    def revoke(self, actor: str, credential_id: str) -> dict:
+        """Revoke a token here at once and, through its event, in every other service within seconds."""
+        now = self.clock()
+        with self.writes.unit_of_work() as session:
+            if credential_id.startswith("console-") or not repo.api_token_exists(session, credential_id):
+                raise TokenNotFound("No API token has this id.")
+            for revoked in repo.revoke_staff_credentials(session, [credential_id], now):
+                self.outbox.add(session, EventType.STAFF_CREDENTIAL_REVOKED, {"credential_id": revoked, "revoked_at": now.isoformat()})
+            record_audit(session, self.writes.audit_log, actor, "staff_token.revoked", f"staff_token:{credential_id}")
+        return next(token for token in self.tokens() if token["credential_id"] == credential_id)
+
+
+def _token_status(row, now: datetime) -> str:
+    if row["revoked_at"] is not None:
+        return "revoked"
+    if row["expires_at"] is not None and row["expires_at"] <= now:
+        return "expired"
+    return "active"

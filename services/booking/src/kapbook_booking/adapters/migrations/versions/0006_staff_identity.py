@@ -9,7 +9,8 @@ in with their tokens until someone sets them a password (``kapbook-booking creat
 ``staff_sessions`` holds the console's server-side sessions (the cookie's secret only as SHA-256);
 ``staff_recovery_codes`` the two-step recovery codes (SHA-256 only); ``sign_in_failures`` the
 failed sign-ins the lockout counts (the email as SHA-256 only); ``staff_password_resets`` the
-one-time reset links (SHA-256 only).
+one-time reset links (SHA-256 only). API tokens get an expiry (``staff_credentials.expires_at``),
+and revoked credential ids a tombstone (``staff_credential_tombstones``).
 """
 from typing import Sequence, Union
 
@@ -55,6 +56,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("secret_sha256"),
     )
     op.create_index(op.f("ix_staff_sessions_staff_id"), "staff_sessions", ["staff_id"], unique=False)
+    op.add_column("staff_credentials", sa.Column("expires_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=True))
+    op.create_table(
+        "staff_credential_tombstones",
+        sa.Column("credential_id", sa.String(length=64), nullable=False),
+        sa.Column("revoked_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("credential_id"),
+    )
     op.create_table(
         "staff_password_resets",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -86,6 +94,8 @@ def downgrade() -> None:
     op.drop_table("sign_in_failures")
     op.drop_index(op.f("ix_staff_password_resets_staff_id"), table_name="staff_password_resets")
     op.drop_table("staff_password_resets")
+    op.drop_table("staff_credential_tombstones")
+    op.drop_column("staff_credentials", "expires_at")
     op.drop_index(op.f("ix_staff_sessions_staff_id"), table_name="staff_sessions")
     op.drop_table("staff_sessions")
     op.drop_index(op.f("ix_staff_recovery_codes_staff_id"), table_name="staff_recovery_codes")
