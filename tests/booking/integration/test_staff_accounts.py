@@ -177,10 +177,10 @@ def test_an_admin_revokes_a_token_in_the_console(service, client):
     issued = issue_staff_token(service.runtime.sessions, service.runtime.outbox, "Int", "int@clinic.example", "front_desk",
                                service.clock(), expires_at=service.clock() + timedelta(days=90))
     console_sign_in(client, admin["email"])
-    page = client.get("/staff/tokens").get_data(as_text=True)
+    page = client.get("/staff/credentials").get_data(as_text=True)
     assert issued.credential_id in page and issued.token not in page
     assert "console-" not in page, "console session delegates are not API tokens"
-    done = client.post(f"/staff/tokens/{issued.credential_id}/revoke", data={"csrf_token": csrf_of(client, "/staff/tokens")})
+    done = client.post(f"/staff/credentials/{issued.credential_id}/revoke", data={"csrf_token": csrf_of(client, "/staff/credentials")})
     assert done.status_code == 303
     assert create_app(service).test_client().get(f"{API}/locations", headers={"Authorization": f"Bearer {issued.token}"}).status_code == 401
-    assert "Revoked" in client.get("/staff/tokens").get_data(as_text=True)
+    assert "Revoked" in client.get("/staff/credentials").get_data(as_text=True)

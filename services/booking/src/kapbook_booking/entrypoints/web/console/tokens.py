@@ -9,14 +9,14 @@ from kapbook_booking.entrypoints.wiring import container, current_staff
 from kapbook_booking.service_layer.errors import NotFound
 
 
-@bp.get("/tokens")
+@bp.get("/credentials")  # not /tokens: paths with "token" are for secrets (nginx redacts them)
 @console_view("admin")
 def tokens():
     notice = "Token revoked. Every service refuses it within seconds." if request.args.get("notice") == "revoked" else None
     return page("console/tokens.html", tokens=container().tokens.tokens(), notice=notice)
 
 
-@bp.post("/tokens/<string:credential_id>/revoke")
+@bp.post("/credentials/<string:credential_id>/revoke")
 @console_view("admin")
 def revoke_token(credential_id: str):
     try:
