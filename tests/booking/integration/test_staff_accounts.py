@@ -15,6 +15,7 @@ from kapbook_booking.config import BookingConfig
 from kapbook_booking.entrypoints.app import create_app
 from kapbook_booking.entrypoints.cli import cli as booking_cli
 from kapbook_booking.service_layer.staff import issue_staff_token
+from kapbook_platform.staff.signing import DEVELOPMENT_SIGNING_KEY
 from support.clinic import add_test_staff_member, console_sign_in, csrf_of
 from support.clock import TravellingClock
 
@@ -162,7 +163,8 @@ def test_a_token_past_its_expiry_is_401(tmp_path, db, database_factory):
     container.migrate()
     try:
         issued = issue_staff_token(container.runtime.sessions, container.runtime.outbox, "Int", "int@clinic.example",
-                                   "admin", clock(), expires_at=clock() + timedelta(days=1))
+                                   "admin", clock(), expires_at=clock() + timedelta(days=1),
+                                   signing_key=DEVELOPMENT_SIGNING_KEY)
         app_client = create_app(container).test_client()
         headers = {"Authorization": f"Bearer {issued.token}"}
         assert app_client.get(f"{API}/locations", headers=headers).status_code == 200
@@ -175,7 +177,8 @@ def test_a_token_past_its_expiry_is_401(tmp_path, db, database_factory):
 def test_an_admin_revokes_a_token_in_the_console(service, client):
     admin = add_test_staff_member(service.runtime.sessions, "admin")
     issued = issue_staff_token(service.runtime.sessions, service.runtime.outbox, "Int", "int@clinic.example", "front_desk",
-                               service.clock(), expires_at=service.clock() + timedelta(days=90))
+                               service.clock(), expires_at=service.clock() + timedelta(days=90),
+                               signing_key=DEVELOPMENT_SIGNING_KEY)
     console_sign_in(client, admin["email"])
     page = client.get("/staff/credentials").get_data(as_text=True)
     assert issued.credential_id in page and issued.token not in page

@@ -71,7 +71,7 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
     lifecycle = BookingLifecycle(runtime.sessions, runtime.outbox, links, runtime.tables["audit_log"], clock)
     writes = StaffWrites(runtime.sessions, runtime.tables["audit_log"])
     console_sessions = ConsoleSessions(
-        writes, runtime.outbox, config.secret_key,
+        writes, runtime.outbox, config.secret_key, config.credential_signing_key,
         SessionPolicy(timedelta(seconds=config.console_idle_seconds), timedelta(hours=config.console_session_hours)), clock,
         LockoutPolicy(config.sign_in_max_failures, config.sign_in_max_failures_per_ip,
                       timedelta(minutes=config.sign_in_lockout_minutes)),
@@ -89,7 +89,7 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         console_sessions=console_sessions,
         two_step=TwoStep(writes, clock, required=config.two_step_required),
         password_resets=PasswordResets(writes, runtime.outbox, console_sessions, config.public_base_url, clock),
-        tokens=StaffTokens(writes, runtime.outbox, clock),
+        tokens=StaffTokens(writes, runtime.outbox, clock, config.credential_signing_key),
         handlers=screening_event_handlers(),
         clock=clock,
     )

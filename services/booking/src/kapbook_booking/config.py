@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from kapbook_booking.domain.video import DEFAULT_VIDEO_ROOM_TEMPLATE, ROOM_PLACEHOLDER
 from kapbook_platform.config import DEVELOPMENT_SECRET, ConfigError, PlatformConfig, setting
+from kapbook_platform.staff.signing import DEVELOPMENT_SIGNING_KEY, check_key
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,12 @@ class BookingConfig(PlatformConfig):
     database_url: str = setting("BOOKING_DATABASE_URL", "", doc="SQLAlchemy URL (default: SQLite under var/)")
     secret_key: str = setting(
         "BOOKING_SECRET_KEY", DEVELOPMENT_SECRET, doc="Signs patients' manage links", secret=True
+    )
+    credential_signing_key: str = setting(
+        "BOOKING_CREDENTIAL_SIGNING_KEY", DEVELOPMENT_SIGNING_KEY,
+        doc="Ed25519 private key (base64url) that signs staff credential events; only booking holds it. "
+            "Its public half is KAPBOOK_CREDENTIAL_VERIFY_KEY of eligibility and reminders",
+        secret=True,
     )
     eligibility_url: str = setting(
         "BOOKING_ELIGIBILITY_URL", "http://127.0.0.1:8082", doc="Base URL of the eligibility service"
@@ -63,6 +70,12 @@ class BookingConfig(PlatformConfig):
     def validate(self) -> None:
         super().validate()
         template = self.video_room_template
+        problem = check_key("BOOKING_CREDENTIAL_SIGNING_KEY", self.credential_signing_key, private=True)
+        if problem:
+            raise ConfigError(problem)
+        if self.is_production and self.credential_signing_key == DEVELOPMENT_SIGNING_KEY:
+            raise ConfigError("BOOKING_CREDENTIAL_SIGNING_KEY must be set to a key of your own in production "
+                              "(make compose-env writes a pair)")
         if self.two_step not in ("", "required", "optional"):
             raise ConfigError(f"BOOKING_TWO_STEP must be required or optional, not {self.two_step!r}")
         if self.console_idle_seconds < 1 or self.console_session_hours < 1:

@@ -50,7 +50,8 @@ def event_handlers(planner: MessagePlanner, config: RemindersConfig, runtime: Se
     handlers: dict[str, EventHandler] = {event_type: planner.on_booking_event for event_type in BOOKING_EVENTS}
     handlers[EventType.SCREENING_CRISIS] = planner.on_crisis(config.oncall_email)
     handlers[EventType.STAFF_PASSWORD_RESET_LINK] = on_password_reset_link(planner)
-    return handlers | staff_event_handlers(runtime.tables["staff_credentials"], runtime.tables["staff_credential_tombstones"])
+    return handlers | staff_event_handlers(runtime.tables["staff_credentials"], runtime.tables["staff_credential_tombstones"],
+                                 config.credential_verify_key)
 
 
 def smtp_sender(config: RemindersConfig) -> SmtpSender:

@@ -166,11 +166,15 @@ class StaffCredentialIssuedData(StrictSchema):
     issued_at = fields.AwareDateTime(required=True)
     # Added with token expiry; absent or null: never expires (older events, console session delegates).
     expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    # Ed25519 by the booking service over the rest (kapbook_platform.staff.signing); consumers refuse
+    # an event without a valid one. Optional here only so the schema still reads older events.
+    signature = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
 class StaffCredentialRevokedData(StrictSchema):
     credential_id = fields.String(required=True)
     revoked_at = fields.AwareDateTime(required=True)
+    signature = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))  # as above
 
 
 class StaffPasswordResetLinkData(StrictSchema):

@@ -1,6 +1,7 @@
 """Keeps a service's ``staff_credentials`` table in step with the booking service's staff events."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import Table, select, update
@@ -8,6 +9,23 @@ from sqlalchemy.orm import Session
 
 from kapbook_platform.contracts import Envelope, EventType
 from kapbook_platform.messaging.consumer import EventHandler
+from kapbook_platform.staff.signing import credential_data_is_signed
+
+log = logging.getLogger("kapbook.staff")
+
+
+def signed_only(verify_key: str, handler: EventHandler) -> EventHandler:
+    """Run ``handler`` only for an event whose data the booking service signed (finding 7: anyone who
+    can publish to the broker could otherwise mint a credential); refuse others with a warning."""
+
+    def handle(session: Session, envelope: Envelope) -> None:
+        if not credential_data_is_signed(verify_key, envelope.data):
+            log.warning("staff credential event refused: not signed by the booking service",
+                        extra={"event_id": envelope.id, "event_type": envelope.type, "source": envelope.source})
+            return
+        handler(session, envelope)
+
+    return handle
 
 
 def credential_issued_handler(table: Table, tombstones: Table) -> EventHandler:
@@ -51,8 +69,9 @@ def credential_revoked_handler(table: Table, tombstones: Table) -> EventHandler:
     return handle
 
 
-def staff_event_handlers(table: Table, tombstones: Table) -> dict[str, EventHandler]:
+def staff_event_handlers(table: Table, tombstones: Table, verify_key: str) -> dict[str, EventHandler]:
+    """The credential events' handlers, each refusing an event not signed with ``verify_key``'s pair."""
     return {
-        EventType.STAFF_CREDENTIAL_ISSUED: credential_issued_handler(table, tombstones),
-        EventType.STAFF_CREDENTIAL_REVOKED: credential_revoked_handler(table, tombstones),
+        EventType.STAFF_CREDENTIAL_ISSUED: signed_only(verify_key, credential_issued_handler(table, tombstones)),
+        EventType.STAFF_CREDENTIAL_REVOKED: signed_only(verify_key, credential_revoked_handler(table, tombstones)),
     }

@@ -35,8 +35,9 @@ def _text(raw: bytes) -> str:
 
 
 def _signed_bytes(data: dict[str, Any]) -> bytes:
-    """The canonical form signed: the data without its signature, keys sorted, no spaces."""
-    unsigned = {key: value for key, value in data.items() if key != SIGNATURE_FIELD}
+    """The canonical form signed: the data without its signature or null fields (the event schema
+    adds absent optional fields as null on the way), keys sorted, no spaces."""
+    unsigned = {key: value for key, value in data.items() if key != SIGNATURE_FIELD and value is not None}
     return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 

@@ -67,7 +67,8 @@ def create_staff(name: str, email: str, role: str, ask_password: bool, password_
     container = bootstrap()
     now = utc_now()
     issued = issue_staff_token(container.runtime.sessions, container.runtime.outbox, name, email, role, now,
-                               expires_at=now + timedelta(days=expires_days))
+                               expires_at=now + timedelta(days=expires_days),
+                               signing_key=container.config.credential_signing_key)
     if password is not None:
         _refusing_errors(lambda: container.accounts.set_password(email, password))
     click.echo(f"Staff member {name} <{email}> ({role}); token id {issued.credential_id}")

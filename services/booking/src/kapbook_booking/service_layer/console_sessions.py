@@ -34,6 +34,7 @@ from kapbook_platform.contracts import EventType
 from kapbook_platform.messaging.outbox import Outbox
 from kapbook_platform.staff.audit import record_audit
 from kapbook_platform.staff.principal import StaffPrincipal
+from kapbook_platform.staff.signing import sign_credential_data
 from kapbook_platform.staff.tokens import TOKEN_PREFIX, token_digest
 
 DELEGATE_PREFIX = "console-"  # credential id of a session's delegate: console-<session id>
@@ -69,6 +70,7 @@ class ConsoleSessions:
     writes: StaffWrites
     outbox: Outbox
     secret_key: str
+    signing_key: str  # signs the delegate credential events (finding 7)
     policy: SessionPolicy
     clock: Clock
     lockout: LockoutPolicy = LockoutPolicy()
@@ -126,7 +128,8 @@ class ConsoleSessions:
         credential = {"credential_id": principal.credential_id, "staff_id": member["id"], "staff_name": member["name"],
                       "role": member["role"], "token_sha256": token_digest(self.delegate_token(secret)), "issued_at": now}
         repo.insert_staff_credential(session, credential)
-        self.outbox.add(session, EventType.STAFF_CREDENTIAL_ISSUED, credential | {"issued_at": now.isoformat()})
+        self.outbox.add(session, EventType.STAFF_CREDENTIAL_ISSUED,
+                        sign_credential_data(self.signing_key, credential | {"issued_at": now.isoformat()}))
         record_audit(session, self.writes.audit_log, member["id"], "staff.signed_in", f"staff_member:{member['id']}",
                      {"ip": ip, "session": session_id})
         return principal
@@ -200,4 +203,5 @@ class ConsoleSessions:
             return
         repo.delete_console_sessions(session, session_ids)
         for credential_id in repo.revoke_staff_credentials(session, [DELEGATE_PREFIX + id_ for id_ in session_ids], now):
-            self.outbox.add(session, EventType.STAFF_CREDENTIAL_REVOKED, {"credential_id": credential_id, "revoked_at": now.isoformat()})
+            self.outbox.add(session, EventType.STAFF_CREDENTIAL_REVOKED, sign_credential_data(
+                self.signing_key, {"credential_id": credential_id, "revoked_at": now.isoformat()}))

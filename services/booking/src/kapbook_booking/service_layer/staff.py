@@ -17,6 +17,7 @@ from kapbook_platform.contracts import EventType
 from kapbook_platform.messaging.outbox import Outbox
 from kapbook_platform.staff.audit import record_audit
 from kapbook_platform.staff.principal import ROLES, StaffPrincipal
+from kapbook_platform.staff.signing import sign_credential_data
 from kapbook_platform.staff.tokens import new_staff_token, token_digest
 
 
@@ -29,7 +30,7 @@ class IssuedToken:
 
 def issue_staff_token(
     sessions: sessionmaker[Session], outbox: Outbox, name: str, email: str, role: str, now: datetime,
-    expires_at: datetime | None = None,
+    expires_at: datetime | None = None, *, signing_key: str,
 ) -> IssuedToken:
     """Create the staff member if new, issue a bearer token (expiring at ``expires_at``, None: never), and
     tell the other services its digest."""
@@ -49,8 +50,8 @@ def issue_staff_token(
             "expires_at": expires_at,
         }
         repo.insert_staff_credential(session, row)
-        outbox.add(session, EventType.STAFF_CREDENTIAL_ISSUED,
-                   row | {"issued_at": now.isoformat(), "expires_at": expires_at.isoformat() if expires_at else None})
+        outbox.add(session, EventType.STAFF_CREDENTIAL_ISSUED, sign_credential_data(
+            signing_key, row | {"issued_at": now.isoformat(), "expires_at": expires_at.isoformat() if expires_at else None}))
     return IssuedToken(staff_id, credential_id, token)
 
 
@@ -148,6 +149,7 @@ class StaffTokens:
     writes: StaffWrites
     outbox: Outbox
     clock: Clock
+    signing_key: str  # signs the revocation events (finding 7)
 
     def tokens(self) -> list[dict]:
         now = self.clock()
@@ -162,7 +164,8 @@ class StaffTokens:
             if credential_id.startswith("console-") or not repo.api_token_exists(session, credential_id):
                 raise TokenNotFound("No API token has this id.")
             for revoked in repo.revoke_staff_credentials(session, [credential_id], now):
-                self.outbox.add(session, EventType.STAFF_CREDENTIAL_REVOKED, {"credential_id": revoked, "revoked_at": now.isoformat()})
+                self.outbox.add(session, EventType.STAFF_CREDENTIAL_REVOKED, sign_credential_data(
+                    self.signing_key, {"credential_id": revoked, "revoked_at": now.isoformat()}))
             record_audit(session, self.writes.audit_log, actor, "staff_token.revoked", f"staff_token:{credential_id}")
         return next(token for token in self.tokens() if token["credential_id"] == credential_id)
 
