@@ -8,7 +8,7 @@ PORT ?= 8080
 export KAPBOOK_VAR_DIR ?= $(CURDIR)/var
 export KAPBOOK_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: help setup migrate seed run test test-unit test-faults bench staff-token clean migration compose-env
+.PHONY: help setup migrate seed run test test-unit test-faults bench staff-token staff-account clean migration compose-env
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ run: seed ## Start the whole system on http://127.0.0.1:$(PORT) (Ctrl-C stops it
 
 staff-token: migrate ## Create a demo admin and print a staff bearer token
 	@$(BIN)/kapbook-booking create-staff --name "Demo Admin" --email admin@clinic.example --role admin
+
+staff-account: migrate ## Create the demo admin with a console password (asked twice), and print a token
+	@$(BIN)/kapbook-booking create-staff --name "Demo Admin" --email admin@clinic.example --role admin --password
 
 test: setup ## Run every test (set KAPBOOK_TEST_POSTGRES_URL / KAPBOOK_TEST_AMQP_URL for real services)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -12,6 +12,7 @@ export GATEWAY_BOOKING_URL="http://127.0.0.1:${BOOKING_PORT}"
 export GATEWAY_ELIGIBILITY_URL="http://127.0.0.1:${ELIGIBILITY_PORT}"
 export GATEWAY_REMINDERS_URL="http://127.0.0.1:${REMINDERS_PORT}"
 export BOOKING_ELIGIBILITY_URL="${BOOKING_ELIGIBILITY_URL:-http://127.0.0.1:${ELIGIBILITY_PORT}}"
+export BOOKING_REMINDERS_URL="${BOOKING_REMINDERS_URL:-http://127.0.0.1:${REMINDERS_PORT}}"
 # The services sit behind the gateway: believe the one X-Forwarded-For/-Proto entry it adds.
 export KAPBOOK_TRUSTED_PROXIES="${KAPBOOK_TRUSTED_PROXIES:-1}"
 mkdir -p "${KAPBOOK_VAR_DIR:-var}/mail"
@@ -29,6 +30,7 @@ cat <<BANNER
     Eligibility API  http://127.0.0.1:${port}/api/eligibility/v1/
     Reminders API    http://127.0.0.1:${port}/api/reminders/v1/
     Emails           every message lands in ${KAPBOOK_VAR_DIR:-var}/mail/new (SMTP sink on 127.0.0.1:${SMTP_PORT:-8025})
+    Staff console    http://127.0.0.1:${port}/staff/   (account: make staff-account in another terminal)
     Staff token      in another terminal: make staff-token
 
   Ctrl-C stops every process.

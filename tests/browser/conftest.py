@@ -12,8 +12,9 @@ import re
 import signal
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -100,6 +101,8 @@ class Stack:
     env: dict[str, str]
     allowed_site: HostSite
     refused_site: HostSite
+    # Each staff token's owner's console sign-in (email, password), for ``sign_in``.
+    console_logins: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def maildir(self) -> Path:
@@ -131,12 +134,18 @@ class Stack:
         return response.json()
 
     def staff_token(self, role: str, name: str, email: str) -> str:
-        """A new staff token, once every service has learnt it (credentials travel as events)."""
+        """A new staff token, once every service has learnt it (credentials travel as events). The staff
+        member gets a console password too (``console_logins``), so ``sign_in`` can take the token."""
+        password = f"Browser-{uuid.uuid4().hex[:12]}"
         result = subprocess.run(
-            [str(ROOT / ".venv/bin/kapbook-booking"), "create-staff", "--name", name, "--email", email, "--role", role],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, check=True, timeout=60,
+            [str(ROOT / ".venv/bin/kapbook-booking"), "create-staff", "--name", name, "--email", email, "--role", role,
+             "--password-stdin"],
+            cwd=ROOT, env=self.env, input=password + "\n", capture_output=True, text=True, check=True, timeout=60,
         )
         token = re.search(r"^(kbs_\S+)$", result.stdout, re.MULTILINE).group(1)
+        # create-staff reuses a member by email and sets the new password: every token of theirs signs in with it.
+        self.console_logins.update({known: (email, password) for known, (owner, _) in self.console_logins.items() if owner == email})
+        self.console_logins[token] = (email, password)
         headers = {"Authorization": f"Bearer {token}"}
         wait_for(lambda: requests.get(f"{self.base}/api/reminders/v1/notifications?limit=1", headers=headers, timeout=5).status_code == 200,
                  timeout=30, interval=0.25)
@@ -288,15 +297,18 @@ def widget(stack):
 
 
 def sign_in(page: Page, stack: Stack, token: str, start: str = "/staff/") -> None:
-    """Sign in to the console through its form (redirected there from ``start``), signing out a
+    """Sign in to the console through its form (redirected there from ``start``) with the email and
+    password of the staff member ``token`` was made for (``Stack.staff_token``), signing out a
     session that is still open on this computer first, as staff at a shared desk do."""
+    email, password = stack.console_logins[token]
     page.goto(f"{stack.base}{start}")
-    if page.get_by_role("button", name="Sign out").count():
-        page.get_by_role("button", name="Sign out").click()
+    if page.get_by_role("button", name="Sign out", exact=True).count():
+        page.get_by_role("button", name="Sign out", exact=True).click()
         page.goto(f"{stack.base}{start}")
-    page.get_by_label("Staff token").fill(token)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for()
+    page.get_by_role("button", name="Sign out", exact=True).wait_for()
 
 
 @pytest.fixture

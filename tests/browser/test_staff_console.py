@@ -196,7 +196,7 @@ def test_a_sign_in_belongs_to_its_own_browser_only(stack, new_page, console):
     first, second = new_page(), new_page()
     console(first, stack.staff_token("front_desk", "Frankie Front", "frankie@clinic.example"))
     second.goto(f"{stack.base}/staff/calendar")
-    expect(second.get_by_label("Staff token")).to_be_visible()
+    expect(second.get_by_label("Password")).to_be_visible()
     assert not [cookie for cookie in second.context.cookies() if cookie["name"] == "kapbook_staff"]
     cookie = next(cookie for cookie in first.context.cookies() if cookie["name"] == "kapbook_staff")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"

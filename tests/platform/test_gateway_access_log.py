@@ -34,6 +34,7 @@ SECRET_REQUESTS = {
     f"/api/booking/v1/manage/{SECRET}/series/cancel-remaining": "/api/booking/v1/manage/[redacted]/series/cancel-remaining",
     f"/api/booking/v1/calendars/{SECRET}.ics": "/api/booking/v1/calendars/[redacted].ics",
     f"/my/sign-in/{SECRET}": "/my/sign-in/[redacted]",
+    f"/staff/reset-password/{SECRET}": "/staff/reset-password/[redacted]",
     f"/api/reminders/v1/unsubscribe?token={SECRET}": "/api/reminders/v1/unsubscribe?[redacted]",
     f"/api/reminders/v1/unsubscribe?x=1&Token={SECRET}": "/api/reminders/v1/unsubscribe?[redacted]",
 }
@@ -64,6 +65,7 @@ def test_every_route_with_a_token_is_covered():
         # treatment series: the series behind a session's manage link
         "/api/booking/v1/manage/<string:token>/series", "/api/booking/v1/manage/<string:token>/series/cancel-remaining",
         "/my/sign-in/<string:token>",
+        "/staff/reset-password/<string:token>",
     }, with_token
 
 

@@ -62,7 +62,7 @@ def build_service(name: str, directory: Path, *, migrate: bool = True, clock: An
     # env=test: the rate limit is the test default, far above what these tests send, unless ``settings`` name one.
     common = {"database_url": f"sqlite:///{directory / f'{name}.db'}", "var_dir": directory, "env": "test"} | settings
     if name == "booking":
-        config = BookingConfig(eligibility_url="http://127.0.0.1:1", **common)
+        config = BookingConfig(eligibility_url="http://127.0.0.1:1", reminders_url="http://127.0.0.1:1", **common)
         container = booking_bootstrap(config, clock=clock) if clock else booking_bootstrap(config)
         if migrate:
             container.migrate()

@@ -2,7 +2,7 @@
 
 ``hmac.compare_digest`` raises TypeError when handed a str that is not ASCII, so every comparison
 of a secret compares bytes. Each place a caller hands us a secret is tried with an 'é' in it: the
-service credential, the console's CSRF field, a staff bearer token, a manage link, an unsubscribe
+service credential, the console's CSRF field (and a console session cookie), a staff bearer token, a manage link, an unsubscribe
 link and a calendar feed URL.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from kapbook_platform.staff.web import STAFF_COOKIE
+from support.clinic import add_test_staff_member, console_sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -38,10 +39,14 @@ def test_a_non_ascii_service_credential_is_401(services):
 
 def test_a_non_ascii_csrf_field_is_the_expired_form_answer(services):
     booking = services["booking"]
-    refused(booking.client.post("/staff/sign-in", data={"csrf_token": "é", "token": booking.tokens["admin"]}), 400)
+    member = add_test_staff_member(booking.container.runtime.sessions, "admin")
+    refused(booking.client.post("/staff/sign-in", data={"csrf_token": "é", "email": member["email"], "password": member["password"]}), 400)
     signed_in = booking.app.test_client()
-    signed_in.set_cookie(STAFF_COOKIE, booking.tokens["admin"])
+    refused(console_sign_in(signed_in, member["email"], member["password"]), 303)
     refused(signed_in.post("/staff/sign-out", data={"csrf_token": "é"}), 400)
+    forged_session = booking.app.test_client()
+    forged_session.set_cookie(STAFF_COOKIE, "sessión-secrète", path="/staff/")
+    refused(forged_session.get("/staff/calendar"), 302)
     refused(signed_in.post("/staff/bookings/some-booking/cancel", data={"csrf_token": "jeton-expiré"}), 400)
 
 

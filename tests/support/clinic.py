@@ -1,6 +1,7 @@
 """A small clinic built directly in a booking database, for tests that need exact control."""
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
@@ -72,6 +73,33 @@ def issue_test_staff_token(sessions, role: str = "admin") -> str:
             credential_id=new_id(), staff_id=new_id(), staff_name=f"Test {role}", role=role,
             token_sha256=token_digest(token), issued_at=datetime.now(timezone.utc)))
     return token
+
+
+TEST_PASSWORD = "Tulip-Ferry-Quartz-91"
+
+
+def add_test_staff_member(sessions, role: str = "admin", email: str | None = None, password: str = TEST_PASSWORD) -> dict:
+    """A staff member of ``role`` with a console password, written straight into the booking database."""
+    from kapbook_booking.adapters.passwords import hash_password
+
+    member = {"id": new_id(), "name": f"Test {role}", "email": email or f"{role}-{uuid.uuid4().hex[:8]}@clinic.example",
+              "role": role, "created_at": datetime.now(timezone.utc), "password_hash": hash_password(password),
+              "password_changed_at": datetime.now(timezone.utc)}
+    with sessions.begin() as session:
+        session.execute(t.staff_members.insert().values(**member))
+    return member | {"password": password}
+
+
+def console_sign_in(client, email: str, password: str = TEST_PASSWORD, next_path: str = "/staff/"):
+    """Sign a Flask test client in to the console through its form (CSRF field included); the answer."""
+    form = client.get("/staff/sign-in").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    return client.post("/staff/sign-in", data={"csrf_token": csrf, "email": email, "password": password, "next": next_path})
+
+
+def csrf_of(client, path: str = "/staff/calendar") -> str:
+    """The CSRF field of a console page, as the signed-in client sees it."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
 
 
 def patient(email: str = "pat@example.org") -> dict:

@@ -67,6 +67,7 @@ class SystemUnderTest:
             "ELIGIBILITY_DATABASE_URL": self.database_urls["eligibility"],
             "REMINDERS_DATABASE_URL": self.database_urls["reminders"],
             "BOOKING_ELIGIBILITY_URL": self.url("eligibility"),
+            "BOOKING_REMINDERS_URL": self.url("reminders"),
             "SMTP_PORT": str(self.smtp_port),
         } | dict(self.extra_env)
 

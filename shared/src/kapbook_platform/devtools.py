@@ -30,10 +30,15 @@ def compose_env() -> str:
 
     from cryptography.fernet import Fernet
 
+    from kapbook_platform.staff.signing import new_key_pair
+
+    signing_key, verify_key = new_key_pair()
     values = {
         "KAPBOOK_SERVICE_TOKEN": secrets.token_urlsafe(32),
         "BOOKING_SECRET_KEY": secrets.token_urlsafe(32),
         "ELIGIBILITY_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "BOOKING_CREDENTIAL_SIGNING_KEY": signing_key,  # only booking signs credential events ...
+        "KAPBOOK_CREDENTIAL_VERIFY_KEY": verify_key,  # ... eligibility and reminders verify them
         "POSTGRES_PASSWORD": secrets.token_urlsafe(32),
         "RABBITMQ_PASSWORD": secrets.token_urlsafe(32),
     }

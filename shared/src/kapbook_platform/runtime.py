@@ -22,7 +22,7 @@ from kapbook_platform.messaging.outbox import Outbox, OutboxRelay
 from kapbook_platform.messaging.tables import dead_letter_table, inbox_table, outbox_table
 from kapbook_platform.messaging.topology import Topology
 from kapbook_platform.messaging.transport import open_connection, topology_for
-from kapbook_platform.staff.tables import audit_log_table, staff_credentials_table
+from kapbook_platform.staff.tables import audit_log_table, staff_credential_tombstones_table, staff_credentials_table
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ def add_platform_tables(metadata: MetaData) -> dict[str, Table]:
         "inbox": inbox_table(metadata),
         "dead_letters": dead_letter_table(metadata),
         "staff_credentials": staff_credentials_table(metadata),
+        "staff_credential_tombstones": staff_credential_tombstones_table(metadata),
         "audit_log": audit_log_table(metadata),
     }
 

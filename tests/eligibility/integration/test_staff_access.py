@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from kapbook_platform.contracts import EventType, make_envelope
+from kapbook_platform.staff.signing import DEVELOPMENT_SIGNING_KEY, new_key_pair, sign_credential_data
 from kapbook_platform.staff.tokens import new_staff_token, token_digest
 
 pytestmark = pytest.mark.integration
@@ -89,32 +90,38 @@ def test_a_revoked_token_is_401(client, eligibility, screening_id, clinician):
     assert response.status_code == 401
 
 
-def test_a_token_issued_by_the_booking_service_arrives_through_the_consumer(client, eligibility, broker, helpers, screening_id):
-    token = new_staff_token()
-    issued = make_envelope(
-        EventType.STAFF_CREDENTIAL_ISSUED,
-        "/kapbook/booking",
-        {
-            "credential_id": str(uuid.uuid4()),
-            "staff_id": str(uuid.uuid4()),
-            "staff_name": "Dr Event",
-            "role": "clinician",
-            "token_sha256": token_digest(token),
-            "issued_at": datetime.now(timezone.utc).isoformat(),
-        },
-    )
+def _issued(token: str, role: str) -> dict:
+    return {"credential_id": str(uuid.uuid4()), "staff_id": str(uuid.uuid4()), "staff_name": "Dr Event", "role": role,
+            "token_sha256": token_digest(token), "issued_at": datetime.now(timezone.utc).isoformat()}
+
+
+def test_a_token_issued_by_the_booking_service_arrives_through_the_consumer_and_a_forged_one_does_not(
+        client, eligibility, broker, helpers, screening_id):
+    """Finding 7: a credential event is only believed with the booking service's signature."""
+    token, forged_token, wrongly_signed = new_staff_token(), new_staff_token(), new_staff_token()
+    other_key, _ = new_key_pair()
+    events = [
+        make_envelope(EventType.STAFF_CREDENTIAL_ISSUED, "/kapbook/booking", _issued(forged_token, "admin")),
+        make_envelope(EventType.STAFF_CREDENTIAL_ISSUED, "/kapbook/booking",
+                      sign_credential_data(other_key, _issued(wrongly_signed, "admin"))),
+        make_envelope(EventType.STAFF_CREDENTIAL_ISSUED, "/kapbook/booking",
+                      sign_credential_data(DEVELOPMENT_SIGNING_KEY, _issued(token, "clinician"))),
+    ]
     runtime = eligibility.runtime
     with runtime.broker_connection() as connection:
         runtime.topology.declare(connection)
-        connection.Producer(serializer="json").publish(
-            issued.to_json_dict(), exchange=runtime.topology.events_exchange, routing_key=issued.routing_key
-        )
+        producer = connection.Producer(serializer="json")
+        for event in events:
+            producer.publish(event.to_json_dict(), exchange=runtime.topology.events_exchange, routing_key=event.routing_key)
     consumer = runtime.consumer(eligibility.handlers)
     worker = threading.Thread(target=consumer.run, daemon=True)
     worker.start()
     try:
         headers = {"Authorization": f"Bearer {token}"}
         helpers.wait_for(lambda: client.get(f"/api/eligibility/v1/screenings/{screening_id}", headers=headers).status_code == 200)
+        for refused in (forged_token, wrongly_signed):  # published before the genuine one, so handled already
+            answer = client.get(f"/api/eligibility/v1/screenings/{screening_id}", headers={"Authorization": f"Bearer {refused}"})
+            assert answer.status_code == 401
     finally:
         consumer.should_stop = True
         worker.join(timeout=10)

@@ -19,6 +19,7 @@ PROTOCOL = {"id": "proto-iv", "name": "IV induction"}
 SERIES_SIZE = 6
 JOIN_URL = "https://meet.harbor.example/kapbook-9f2c71d4"
 SIGN_IN_URL = f"{PUBLIC_URL}/my/sign-in/one-time-4e8a1c9b2d"
+RESET_URL = f"{PUBLIC_URL}/staff/reset-password/one-time-7b3d9e0f5a"
 REVIEW_URL = f"{PUBLIC_URL}/staff/screenings/scr-5d1e"
 
 # label -> (kind of the stored message, booking id or None for messages about no one booking).
@@ -36,6 +37,7 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     "sign-in link": ("sign_in_link", None),
     "crisis alert (staff)": ("crisis_alert", None),
     "webhook disabled (admins)": ("webhook_disabled", None),
+    "password reset link (staff)": ("staff_password_reset", None),
 }
 
 
@@ -49,7 +51,7 @@ def series_session(position: int) -> dict:
 
 def feed_every_event(harness: Harness) -> None:
     """The events behind every kind: bookings in person and by video, a move, a cancellation,
-    a series booked then partly cancelled, a sign-in link, a crisis screening and a disabled webhook."""
+    a series booked then partly cancelled, a sign-in link, a crisis screening, a disabled webhook and a staff password reset."""
     booked_at = harness.clock()
     harness.book("b-in-person", START + timedelta(days=7))
     video = booking_data("b-video", START + timedelta(days=1), category="consultation", minutes=30)
@@ -82,6 +84,9 @@ def feed_every_event(harness: Harness) -> None:
     harness.deliver(EventType.WEBHOOK_ENDPOINT_DISABLED, {
         "endpoint_id": "6f0e2c1a-webhook", "url": "https://ehr-bridge.harbor.example/kapbook", "description": "EHR bridge",
         "recipients": ["admin@harbor.example"], "failed_deliveries": 5, "disabled_at": booked_at.isoformat()})
+    harness.deliver(EventType.STAFF_PASSWORD_RESET_LINK, {
+        "reset_id": "reset-2c8f", "email": "nurse.ana@harbor.example", "name": "Ana Nurse", "link_url": RESET_URL,
+        "expires_at": (booked_at + timedelta(minutes=30)).isoformat()})
 
 
 def send_every_email(harness: Harness) -> dict[str, bytes]:

@@ -28,6 +28,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from kapbook_platform.contracts import EventType, make_envelope
+from kapbook_platform.staff.signing import DEVELOPMENT_SIGNING_KEY, sign_credential_data
 from kapbook_platform.staff.tokens import new_staff_token, token_digest
 from kapbook_reminders.adapters import tables as t
 from kapbook_reminders.bootstrap import RemindersContainer, bootstrap
@@ -290,14 +291,14 @@ class Harness:
         token = new_staff_token()
         self.deliver(
             EventType.STAFF_CREDENTIAL_ISSUED,
-            {
+            sign_credential_data(DEVELOPMENT_SIGNING_KEY, {  # signed as the booking service signs it
                 "credential_id": str(uuid.uuid4()),
                 "staff_id": f"staff-{role}",
                 "staff_name": "Robin Desk",
                 "role": role,
                 "token_sha256": token_digest(token),
                 "issued_at": datetime.now(UTC).isoformat(),
-            },
+            }),
         )
         client = create_app(self.container).test_client()
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"

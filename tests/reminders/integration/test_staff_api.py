@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from kapbook_platform.contracts import EventType
+from kapbook_platform.staff.signing import DEVELOPMENT_SIGNING_KEY, sign_credential_data
 from kapbook_reminders.entrypoints.app import create_app
 from reminders_harness import CLINIC, START
 
@@ -30,10 +31,10 @@ def test_revoked_staff_token_is_refused(harness):
         credential_id = session.execute(
             harness.container.runtime.tables["staff_credentials"].select()
         ).mappings().one()["credential_id"]
-    harness.deliver(
-        EventType.STAFF_CREDENTIAL_REVOKED,
-        {"credential_id": credential_id, "revoked_at": datetime.now(UTC).isoformat()},
-    )
+    revoked = {"credential_id": credential_id, "revoked_at": datetime.now(UTC).isoformat()}
+    harness.deliver(EventType.STAFF_CREDENTIAL_REVOKED, revoked)  # finding 7: anyone could send this
+    assert staff.get(NOTIFICATIONS).status_code == 200, "an unsigned revocation is refused"
+    harness.deliver(EventType.STAFF_CREDENTIAL_REVOKED, sign_credential_data(DEVELOPMENT_SIGNING_KEY, revoked))
     assert staff.get(NOTIFICATIONS).status_code == 401
 
 

@@ -13,8 +13,14 @@ from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
 from kapbook_booking.service_layer.catalog import StaffCatalog
 from kapbook_booking.service_layer.schedules import StaffSchedules
 from kapbook_booking.service_layer.series import SeriesService
+from kapbook_booking.domain.console_sessions import SessionPolicy
+from kapbook_booking.domain.lockout import LockoutPolicy
+from kapbook_booking.service_layer.console_sessions import ConsoleSessions
+from kapbook_booking.service_layer.staff import StaffAccounts, StaffTokens
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
 from kapbook_booking.service_layer.staff_records import StaffWrites
+from kapbook_booking.service_layer.password_resets import PasswordResets
+from kapbook_booking.service_layer.two_step import TwoStep
 from kapbook_booking.service_layer.eligibility import EligibilityGate, screening_event_handlers
 from kapbook_booking.service_layer.lifecycle import BookingLifecycle
 from kapbook_booking.service_layer.links import ManageLinks
@@ -42,6 +48,11 @@ class BookingContainer:
     calendar_feeds: CalendarFeeds
     patients: PatientAccess
     series: SeriesService
+    accounts: StaffAccounts
+    console_sessions: ConsoleSessions
+    two_step: TwoStep
+    password_resets: PasswordResets
+    tokens: StaffTokens
     handlers: dict[str, EventHandler]  # event type → what the consumer does with it
     webhooks: WebhookEndpoints
     webhook_dispatcher: WebhookDispatcher
@@ -70,6 +81,12 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
     )
     lifecycle = BookingLifecycle(runtime.sessions, runtime.outbox, links, runtime.tables["audit_log"], clock)
     writes = StaffWrites(runtime.sessions, runtime.tables["audit_log"])
+    console_sessions = ConsoleSessions(
+        writes, runtime.outbox, config.secret_key, config.credential_signing_key,
+        SessionPolicy(timedelta(seconds=config.console_idle_seconds), timedelta(hours=config.console_session_hours)), clock,
+        LockoutPolicy(config.sign_in_max_failures, config.sign_in_max_failures_per_ip,
+                      timedelta(minutes=config.sign_in_lockout_minutes)),
+    )
     webhooks, dispatcher, handlers = _webhooks(config, runtime, writes, clock)
     return BookingContainer(
         config=config,
@@ -87,6 +104,11 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         handlers=handlers,
         webhooks=webhooks,
         webhook_dispatcher=dispatcher,
+        accounts=StaffAccounts(writes, clock),
+        console_sessions=console_sessions,
+        two_step=TwoStep(writes, clock, required=config.two_step_required),
+        password_resets=PasswordResets(writes, runtime.outbox, console_sessions, config.public_base_url, clock),
+        tokens=StaffTokens(writes, runtime.outbox, clock, config.credential_signing_key),
         clock=clock,
     )
 

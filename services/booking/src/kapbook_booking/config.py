@@ -10,6 +10,7 @@ from limits import parse_many
 from kapbook_booking.domain.video import DEFAULT_VIDEO_ROOM_TEMPLATE, ROOM_PLACEHOLDER
 from kapbook_booking.domain.webhooks import parse_networks
 from kapbook_platform.config import DEVELOPMENT_SECRET, ConfigError, PlatformConfig, setting
+from kapbook_platform.staff.signing import DEVELOPMENT_SIGNING_KEY, check_key
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,38 @@ class BookingConfig(PlatformConfig):
     secret_key: str = setting(
         "BOOKING_SECRET_KEY", DEVELOPMENT_SECRET, doc="Signs patients' manage links", secret=True
     )
+    credential_signing_key: str = setting(
+        "BOOKING_CREDENTIAL_SIGNING_KEY", DEVELOPMENT_SIGNING_KEY,
+        doc="Ed25519 private key (base64url) that signs staff credential events; only booking holds it. "
+            "Its public half is KAPBOOK_CREDENTIAL_VERIFY_KEY of eligibility and reminders",
+        secret=True,
+    )
     eligibility_url: str = setting(
         "BOOKING_ELIGIBILITY_URL", "http://127.0.0.1:8082", doc="Base URL of the eligibility service"
+    )
+    reminders_url: str = setting(
+        "BOOKING_REMINDERS_URL", "http://127.0.0.1:8083",
+        doc="Base URL of the reminders service (the console shows its notification log)",
+    )
+    console_idle_seconds: int = setting(
+        "BOOKING_CONSOLE_IDLE_SECONDS", 900, doc="A console session ends after this many seconds without a request"
+    )
+    console_session_hours: int = setting(
+        "BOOKING_CONSOLE_SESSION_HOURS", 12, doc="A console session ends this many hours after signing in, busy or not"
+    )
+    sign_in_max_failures: int = setting(
+        "BOOKING_SIGN_IN_MAX_FAILURES", 5, doc="Failed console sign-ins for one email before it is locked for a while"
+    )
+    sign_in_max_failures_per_ip: int = setting(
+        "BOOKING_SIGN_IN_MAX_FAILURES_PER_IP", 20, doc="Failed console sign-ins from one IP address before it is locked for a while"
+    )
+    sign_in_lockout_minutes: int = setting(
+        "BOOKING_SIGN_IN_LOCKOUT_MINUTES", 15, doc="The window failures are counted in, and so how long a lockout lasts"
+    )
+    two_step: str = setting(
+        "BOOKING_TWO_STEP", "",
+        doc="required: every staff member must set up two-step verification (TOTP) to use the console; "
+            "optional: each decides (default: required when KAPBOOK_ENV=production, optional otherwise)",
     )
     eligibility_timeout: float = setting("BOOKING_ELIGIBILITY_TIMEOUT", 2.0, doc="Seconds to wait for the eligibility service")
     hold_minutes: int = setting("BOOKING_HOLD_MINUTES", 10, doc="How long a hold reserves a slot")
@@ -77,6 +108,19 @@ class BookingConfig(PlatformConfig):
         except ValueError as error:
             raise ConfigError(f"BOOKING_WEBHOOK_ALLOWED_NETWORKS: {error}") from None
         template = self.video_room_template
+        problem = check_key("BOOKING_CREDENTIAL_SIGNING_KEY", self.credential_signing_key, private=True)
+        if problem:
+            raise ConfigError(problem)
+        if self.is_production and self.credential_signing_key == DEVELOPMENT_SIGNING_KEY:
+            raise ConfigError("BOOKING_CREDENTIAL_SIGNING_KEY must be set to a key of your own in production "
+                              "(make compose-env writes a pair)")
+        if self.two_step not in ("", "required", "optional"):
+            raise ConfigError(f"BOOKING_TWO_STEP must be required or optional, not {self.two_step!r}")
+        if self.console_idle_seconds < 1 or self.console_session_hours < 1:
+            raise ConfigError("BOOKING_CONSOLE_IDLE_SECONDS and BOOKING_CONSOLE_SESSION_HOURS must be at least 1")
+        if min(self.sign_in_max_failures, self.sign_in_max_failures_per_ip, self.sign_in_lockout_minutes) < 1:
+            raise ConfigError("BOOKING_SIGN_IN_MAX_FAILURES, BOOKING_SIGN_IN_MAX_FAILURES_PER_IP and "
+                              "BOOKING_SIGN_IN_LOCKOUT_MINUTES must be at least 1")
         if template.count(ROOM_PLACEHOLDER) != 1:
             raise ConfigError("BOOKING_VIDEO_ROOM_TEMPLATE must contain {room} exactly once")
         parts = urlsplit(template.replace(ROOM_PLACEHOLDER, "room"))
@@ -89,6 +133,10 @@ class BookingConfig(PlatformConfig):
             raise ConfigError(
                 f"BOOKING_VIDEO_ROOM_TEMPLATE must name your video service in production, not the placeholder {placeholder_host}"
             )
+
+    @property
+    def two_step_required(self) -> bool:
+        return self.two_step == "required" or (self.two_step == "" and self.is_production)
 
     @property
     def effective_database_url(self) -> str:

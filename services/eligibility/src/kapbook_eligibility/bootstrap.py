@@ -57,7 +57,8 @@ def bootstrap(config: EligibilityConfig | None = None, clock: Clock = utc_now) -
         clock,
     )
     reviews = ReviewService(runtime.sessions, runtime.outbox, cipher, audit_log, clock)
-    handlers = staff_event_handlers(runtime.tables["staff_credentials"])
+    handlers = staff_event_handlers(runtime.tables["staff_credentials"], runtime.tables["staff_credential_tombstones"],
+                                 config.credential_verify_key)
     return EligibilityContainer(config, runtime, cipher, rule_sets, screenings, reviews, handlers=handlers)
 
 

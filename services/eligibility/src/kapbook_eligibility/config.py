@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cryptography.fernet import Fernet
 
 from kapbook_platform.config import ConfigError, PlatformConfig, setting
+from kapbook_platform.staff.signing import DEVELOPMENT_VERIFY_KEY, check_key
 
 DEVELOPMENT_ENCRYPTION_KEY = "ZGV2LW9ubHktaW5zZWN1cmUta2V5LWRvLW5vdC11c2U="
 
@@ -18,6 +19,11 @@ class EligibilityConfig(PlatformConfig):
     service_name: ClassVar[str] = "eligibility"
 
     database_url: str = setting("ELIGIBILITY_DATABASE_URL", "", doc="SQLAlchemy URL (default: SQLite under var/)")
+    credential_verify_key: str = setting(
+        "KAPBOOK_CREDENTIAL_VERIFY_KEY", DEVELOPMENT_VERIFY_KEY,
+        doc="Ed25519 public key (base64url) the booking service's staff credential events are verified with; "
+            "pairs with BOOKING_CREDENTIAL_SIGNING_KEY (make compose-env writes both)",
+    )
     encryption_keys: tuple[str, ...] = setting(
         "ELIGIBILITY_ENCRYPTION_KEYS",
         (DEVELOPMENT_ENCRYPTION_KEY,),
@@ -42,6 +48,12 @@ class EligibilityConfig(PlatformConfig):
 
     def validate(self) -> None:
         super().validate()
+        problem = check_key("KAPBOOK_CREDENTIAL_VERIFY_KEY", self.credential_verify_key, private=False)
+        if problem:
+            raise ConfigError(problem)
+        if self.is_production and self.credential_verify_key == DEVELOPMENT_VERIFY_KEY:
+            raise ConfigError("KAPBOOK_CREDENTIAL_VERIFY_KEY must be your booking service's key in production, "
+                              "not the development one (make compose-env writes a pair)")
         if not self.encryption_keys:
             raise ConfigError("ELIGIBILITY_ENCRYPTION_KEYS must hold at least one key")
         for position, key in enumerate(self.encryption_keys, start=1):

@@ -17,7 +17,7 @@ from kapbook_reminders.config import RemindersConfig
 from kapbook_reminders.domain.branding import ClinicBranding
 from kapbook_reminders.domain.plan_config import load_notification_plans
 from kapbook_reminders.service_layer.dispatch import Dispatcher
-from kapbook_reminders.service_layer.planning import MessagePlanner
+from kapbook_reminders.service_layer.planning import MessagePlanner, on_password_reset_link
 from kapbook_reminders.service_layer.rendering import MessageComposer
 
 BOOKING_EVENTS = (
@@ -54,7 +54,9 @@ def event_handlers(planner: MessagePlanner, config: RemindersConfig, runtime: Se
     handlers[EventType.SERIES_BOOKED] = planner.on_series_booked
     handlers[EventType.SERIES_CANCELLED] = planner.on_series_cancelled
     handlers[EventType.WEBHOOK_ENDPOINT_DISABLED] = planner.on_webhook_disabled
-    return handlers | staff_event_handlers(runtime.tables["staff_credentials"])
+    handlers[EventType.STAFF_PASSWORD_RESET_LINK] = on_password_reset_link(planner)
+    return handlers | staff_event_handlers(runtime.tables["staff_credentials"], runtime.tables["staff_credential_tombstones"],
+                                           config.credential_verify_key)
 
 
 def smtp_sender(config: RemindersConfig) -> SmtpSender:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from kapbook_platform.config import ConfigError, PlatformConfig, setting
+from kapbook_platform.staff.signing import DEVELOPMENT_VERIFY_KEY, check_key
 from kapbook_reminders.adapters.smtp import SECURITY_MODES
 
 
@@ -15,6 +16,11 @@ class RemindersConfig(PlatformConfig):
     service_name: ClassVar[str] = "reminders"
 
     database_url: str = setting("REMINDERS_DATABASE_URL", "", doc="SQLAlchemy URL (default: SQLite under var/)")
+    credential_verify_key: str = setting(
+        "KAPBOOK_CREDENTIAL_VERIFY_KEY", DEVELOPMENT_VERIFY_KEY,
+        doc="Ed25519 public key (base64url) the booking service's staff credential events are verified with; "
+            "pairs with BOOKING_CREDENTIAL_SIGNING_KEY (make compose-env writes both)",
+    )
     smtp_host: str = setting("SMTP_HOST", "127.0.0.1", doc="SMTP server host")
     smtp_port: int = setting("SMTP_PORT", 8025, doc="SMTP server port")
     smtp_security: str = setting("SMTP_SECURITY", "none", doc="none, starttls or tls (implicit TLS)")
@@ -68,6 +74,12 @@ class RemindersConfig(PlatformConfig):
 
     def validate(self) -> None:
         super().validate()
+        problem = check_key("KAPBOOK_CREDENTIAL_VERIFY_KEY", self.credential_verify_key, private=False)
+        if problem:
+            raise ConfigError(problem)
+        if self.is_production and self.credential_verify_key == DEVELOPMENT_VERIFY_KEY:
+            raise ConfigError("KAPBOOK_CREDENTIAL_VERIFY_KEY must be your booking service's key in production, "
+                              "not the development one (make compose-env writes a pair)")
         if self.smtp_security not in SECURITY_MODES:
             raise ConfigError("SMTP_SECURITY must be none, starttls or tls")
         if self.smtp_password and not self.smtp_username:

@@ -33,6 +33,8 @@ class EventType:
     # The booking service stopped calling a webhook endpoint after sustained failure; reminders
     # emails the clinic's admins (``recipients``).
     WEBHOOK_ENDPOINT_DISABLED = "kapbook.webhook.endpoint_disabled.v1"
+    # A staff member asked to reset their console password; reminders emails the one-time link at once.
+    STAFF_PASSWORD_RESET_LINK = "kapbook.staff.password_reset_link.v1"
 
 
 class NamedRef(StrictSchema):
@@ -165,11 +167,28 @@ class StaffCredentialIssuedData(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(["admin", "clinician", "front_desk"]))
     token_sha256 = fields.String(required=True, validate=validate.Length(equal=64))
     issued_at = fields.AwareDateTime(required=True)
+    # Added with token expiry; absent or null: never expires (older events, console session delegates).
+    expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    # Ed25519 by the booking service over the rest (kapbook_platform.staff.signing); consumers refuse
+    # an event without a valid one. Optional here only so the schema still reads older events.
+    signature = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
 class StaffCredentialRevokedData(StrictSchema):
     credential_id = fields.String(required=True)
     revoked_at = fields.AwareDateTime(required=True)
+    signature = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))  # as above
+
+
+class StaffPasswordResetLinkData(StrictSchema):
+    """A one-time password reset link for a staff member (single use, 30 minutes). The link is a
+    secret: email body only, never logged."""
+
+    reset_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    email = fields.Email(required=True)
+    name = fields.String(required=True, validate=validate.Length(max=200))
+    link_url = fields.String(required=True, validate=validate.Length(max=2000))
+    expires_at = fields.AwareDateTime(required=True)
 
 
 class WebhookEndpointDisabledData(StrictSchema):
@@ -199,4 +218,5 @@ EVENT_SCHEMAS: dict[str, type[StrictSchema]] = {
     EventType.SERIES_CANCELLED: SeriesCancelledData,
     EventType.PATIENT_SIGN_IN_LINK: PatientSignInLinkData,
     EventType.WEBHOOK_ENDPOINT_DISABLED: WebhookEndpointDisabledData,
+    EventType.STAFF_PASSWORD_RESET_LINK: StaffPasswordResetLinkData,
 }

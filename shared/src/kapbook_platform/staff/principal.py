@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from kapbook_platform.clock import utc_now
 from kapbook_platform.staff.tokens import token_digest
 
 ROLES = ("admin", "clinician", "front_desk")
@@ -19,9 +21,11 @@ class StaffPrincipal:
     credential_id: str
 
 
-def authenticate(session: Session, table: Table, token: str) -> StaffPrincipal | None:
-    """The staff member a bearer token belongs to, or None if it is unknown or revoked."""
+def authenticate(session: Session, table: Table, token: str, now: datetime | None = None) -> StaffPrincipal | None:
+    """The staff member a bearer token belongs to, or None if it is unknown, revoked or expired at ``now``."""
     row = session.execute(select(table).where(table.c.token_sha256 == token_digest(token))).mappings().first()
     if row is None or row["revoked_at"] is not None:
+        return None
+    if row["expires_at"] is not None and row["expires_at"] <= (now or utc_now()):
         return None
     return StaffPrincipal(row["staff_id"], row["staff_name"], row["role"], row["credential_id"])

@@ -17,6 +17,18 @@ def staff_credentials_table(metadata: MetaData) -> Table:
         Column("token_sha256", String(64), nullable=False, unique=True),
         Column("issued_at", UtcDateTime(), nullable=False),
         Column("revoked_at", UtcDateTime(), nullable=True),
+        Column("expires_at", UtcDateTime(), nullable=True),  # null: never (console session delegates end with their session)
+    )
+
+
+def staff_credential_tombstones_table(metadata: MetaData) -> Table:
+    """Every revoked credential id, kept for good: an "issued" event that arrives after (or again after)
+    its "revoked" event finds the tombstone and can never bring the credential back."""
+    return Table(
+        "staff_credential_tombstones",
+        metadata,
+        Column("credential_id", String(64), primary_key=True),
+        Column("revoked_at", UtcDateTime(), nullable=False),
     )
 
 

@@ -12,10 +12,10 @@ from flask import current_app, g, request
 from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.staff.principal import StaffPrincipal, authenticate
 from kapbook_platform.web.errors import Forbidden, Unauthorized
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STAFF_COOKIE = "kapbook_staff"
 
 
@@ -29,31 +29,29 @@ def bearer_token() -> str | None:
 class StaffAuth:
     """Resolves the staff member of the current request against a service's credential table.
 
-    A bearer token works everywhere. The staff console's cookie works for reading, and for
-    changes only on ``cookie_write_blueprints`` (the console's own CSRF-protected forms): a
-    cookie is sent by the browser on its own, so a JSON API that honoured it on a POST could be
-    driven by another page of the same site.
+    A bearer token works everywhere. The staff console's cookie holds a session secret, not a
+    credential: it counts only on ``cookie_blueprints`` (the console's pages, whose forms carry
+    CSRF tokens) and only through ``cookie_principal`` (the booking service's session lookup). A
+    JSON API never honours a cookie: the browser sends one on its own, so another page of the same
+    site could drive it.
     """
 
     sessions: sessionmaker[Session]
     table: Table
-    cookie_write_blueprints: frozenset[str] = frozenset()
-
-    def _token(self) -> str | None:
-        token = bearer_token()
-        if token:
-            return token
-        if request.method in SAFE_METHODS or request.blueprint in self.cookie_write_blueprints:
-            return request.cookies.get(STAFF_COOKIE)
-        return None
+    cookie_blueprints: frozenset[str] = frozenset()
+    cookie_principal: Callable[[str], StaffPrincipal | None] | None = None
+    clock: Clock = utc_now  # when tokens expire (a test travels it)
 
     def current(self) -> StaffPrincipal | None:
         if "staff" not in g:
-            token = self._token()
             g.staff = None
+            token = bearer_token()
             if token:
                 with self.sessions() as session:
-                    g.staff = authenticate(session, self.table, token)
+                    g.staff = authenticate(session, self.table, token, self.clock())
+            elif self.cookie_principal is not None and request.blueprint in self.cookie_blueprints:
+                secret = request.cookies.get(STAFF_COOKIE)
+                g.staff = self.cookie_principal(secret) if secret else None
         return g.staff
 
 

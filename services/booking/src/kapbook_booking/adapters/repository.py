@@ -1,6 +1,7 @@
 """Reads and writes of the booking tables; rows in, domain objects out."""
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -627,3 +628,170 @@ def has_preparation_before(session: Session, patient_email: str, start: datetime
         .limit(1)
     )
     return session.execute(query).first() is not None
+def staff_member_by_email(session: Session, email: str) -> RowMapping | None:
+    """The staff member with this (lower-case) email, password hash included, or None."""
+    return session.execute(select(tables.staff_members).where(tables.staff_members.c.email == email)).mappings().first()
+
+
+def staff_members_by_name(session: Session) -> list[RowMapping]:
+    members = tables.staff_members
+    query = select(members.c.id, members.c.name, members.c.email, members.c.role, members.c.clinician_id,
+                   members.c.created_at, members.c.password_changed_at).order_by(members.c.name, members.c.id)
+    return list(session.execute(query).mappings())
+
+
+def set_staff_password_hash(session: Session, staff_id: str, password_hash: str, at: datetime) -> None:
+    session.execute(update(tables.staff_members).where(tables.staff_members.c.id == staff_id)
+                    .values(password_hash=password_hash, password_changed_at=at))
+
+
+# --- console sessions ------------------------------------------------------------------------------
+
+
+def insert_console_session(session: Session, values: Mapping[str, Any]) -> None:
+    session.execute(tables.staff_sessions.insert().values(**values))
+
+
+def console_session_by_digest(session: Session, secret_sha256: str) -> RowMapping | None:
+    """The session with this secret digest, with its staff member's name and role, or None."""
+    sessions, members = tables.staff_sessions, tables.staff_members
+    query = (select(sessions, members.c.name.label("staff_name"), members.c.role)
+             .join(members, members.c.id == sessions.c.staff_id)
+             .where(sessions.c.secret_sha256 == secret_sha256))
+    return session.execute(query).mappings().first()
+
+
+def touch_console_session(session: Session, session_id: str, at: datetime) -> None:
+    session.execute(update(tables.staff_sessions).where(tables.staff_sessions.c.id == session_id).values(last_seen_at=at))
+
+
+def console_session_ids(session: Session, staff_id: str) -> list[str]:
+    query = select(tables.staff_sessions.c.id).where(tables.staff_sessions.c.staff_id == staff_id)
+    return list(session.execute(query).scalars())
+
+
+def lapsed_console_session_ids(session: Session, idle_since: datetime, created_before: datetime) -> list[str]:
+    """Sessions idle since before ``idle_since`` or begun before ``created_before``."""
+    sessions = tables.staff_sessions
+    query = select(sessions.c.id).where((sessions.c.last_seen_at < idle_since) | (sessions.c.created_at < created_before))
+    return list(session.execute(query).scalars())
+
+
+def delete_console_sessions(session: Session, session_ids: Iterable[str]) -> None:
+    session.execute(delete(tables.staff_sessions).where(tables.staff_sessions.c.id.in_(list(session_ids))))
+
+
+def revoke_staff_credentials(session: Session, credential_ids: Iterable[str], at: datetime) -> list[str]:
+    """Mark the still-live credentials among ``credential_ids`` revoked; returns the ones it revoked."""
+    credentials = tables.PLATFORM_TABLES["staff_credentials"]
+    live = list(session.execute(select(credentials.c.credential_id).where(
+        credentials.c.credential_id.in_(list(credential_ids)), credentials.c.revoked_at.is_(None))).scalars())
+    if live:
+        session.execute(update(credentials).where(credentials.c.credential_id.in_(live)).values(revoked_at=at))
+    return live
+
+
+# --- two-step verification -------------------------------------------------------------------------
+
+
+def staff_member_by_id(session: Session, staff_id: str) -> RowMapping | None:
+    return session.execute(select(tables.staff_members).where(tables.staff_members.c.id == staff_id)).mappings().first()
+
+
+def update_staff_member(session: Session, staff_id: str, **values: Any) -> None:
+    session.execute(update(tables.staff_members).where(tables.staff_members.c.id == staff_id).values(**values))
+
+
+def replace_recovery_codes(session: Session, staff_id: str, digests: Iterable[str]) -> None:
+    codes = tables.staff_recovery_codes
+    session.execute(delete(codes).where(codes.c.staff_id == staff_id))
+    rows = [{"id": str(uuid.uuid4()), "staff_id": staff_id, "code_sha256": digest} for digest in digests]
+    if rows:
+        session.execute(codes.insert(), rows)
+
+
+def use_recovery_code(session: Session, staff_id: str, digest: str, at: datetime) -> bool:
+    """Spend an unused recovery code; False when there is none with this digest (or it was used)."""
+    codes = tables.staff_recovery_codes
+    result = session.execute(update(codes).where(codes.c.staff_id == staff_id, codes.c.code_sha256 == digest,
+                                                 codes.c.used_at.is_(None)).values(used_at=at))
+    return result.rowcount == 1
+
+
+def unused_recovery_codes(session: Session, staff_id: str) -> int:
+    codes = tables.staff_recovery_codes
+    return session.execute(select(func.count()).select_from(codes).where(codes.c.staff_id == staff_id,
+                                                                         codes.c.used_at.is_(None))).scalar_one()
+
+
+def set_session_authenticated(session: Session, session_id: str, at: datetime) -> None:
+    session.execute(update(tables.staff_sessions).where(tables.staff_sessions.c.id == session_id).values(authenticated_at=at))
+
+
+# --- sign-in lockout -------------------------------------------------------------------------------
+
+
+def record_sign_in_failure(session: Session, email_sha256: str, ip: str | None, at: datetime) -> None:
+    session.execute(tables.sign_in_failures.insert().values(at=at, email_sha256=email_sha256, ip=ip))
+
+
+def sign_in_failures_since(session: Session, email_sha256: str, ip: str | None, since: datetime) -> tuple[int, int]:
+    """Failed sign-ins after ``since``: for this email, and from this IP."""
+    failures = tables.sign_in_failures
+    by_email = session.execute(select(func.count()).select_from(failures).where(
+        failures.c.email_sha256 == email_sha256, failures.c.at > since)).scalar_one()
+    by_ip = session.execute(select(func.count()).select_from(failures).where(
+        failures.c.ip == ip, failures.c.at > since)).scalar_one() if ip else 0
+    return by_email, by_ip
+
+
+def clear_sign_in_failures(session: Session, email_sha256: str, older_than: datetime) -> None:
+    """Forget this email's failures (it signed in), and everyone's older than the window."""
+    failures = tables.sign_in_failures
+    session.execute(delete(failures).where((failures.c.email_sha256 == email_sha256) | (failures.c.at < older_than)))
+
+
+# --- password reset links --------------------------------------------------------------------------
+
+
+def insert_password_reset(session: Session, values: Mapping[str, Any]) -> None:
+    session.execute(tables.staff_password_resets.insert().values(**values))
+
+
+def live_password_resets(session: Session, staff_id: str, now: datetime) -> int:
+    """Unused, unexpired reset links of this staff member."""
+    resets = tables.staff_password_resets
+    return session.execute(select(func.count()).select_from(resets).where(
+        resets.c.staff_id == staff_id, resets.c.used_at.is_(None), resets.c.expires_at > now)).scalar_one()
+
+
+def live_password_reset(session: Session, secret_sha256: str, now: datetime) -> RowMapping | None:
+    resets = tables.staff_password_resets
+    return session.execute(select(resets).where(resets.c.secret_sha256 == secret_sha256, resets.c.used_at.is_(None),
+                                                resets.c.expires_at > now)).mappings().first()
+
+
+def spend_password_reset(session: Session, reset_id: str, now: datetime) -> bool:
+    """Mark the link used; False if another request used it first."""
+    resets = tables.staff_password_resets
+    result = session.execute(update(resets).where(resets.c.id == reset_id, resets.c.used_at.is_(None)).values(used_at=now))
+    return result.rowcount == 1
+
+
+# --- API tokens ------------------------------------------------------------------------------------
+
+
+def api_tokens(session: Session) -> list[RowMapping]:
+    """Every API token (console session delegates left out), newest first, with its staff member's email."""
+    credentials, members = tables.PLATFORM_TABLES["staff_credentials"], tables.staff_members
+    query = (select(credentials.c.credential_id, credentials.c.staff_id, credentials.c.staff_name, credentials.c.role,
+                    credentials.c.issued_at, credentials.c.expires_at, credentials.c.revoked_at, members.c.email)
+             .outerjoin(members, members.c.id == credentials.c.staff_id)
+             .where(credentials.c.credential_id.not_like("console-%"))
+             .order_by(credentials.c.issued_at.desc(), credentials.c.credential_id))
+    return list(session.execute(query).mappings())
+
+
+def api_token_exists(session: Session, credential_id: str) -> bool:
+    credentials = tables.PLATFORM_TABLES["staff_credentials"]
+    return session.execute(select(credentials.c.credential_id).where(credentials.c.credential_id == credential_id)).first() is not None

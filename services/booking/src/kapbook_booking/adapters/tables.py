@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -190,6 +191,64 @@ staff_members = Table(
     Column("role", String(20), nullable=False),
     Column("clinician_id", String(36), ForeignKey("clinicians.id"), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    # argon2id hash (PHC string, salt inside); null: this member signs in with no password yet.
+    Column("password_hash", String(255), nullable=True),
+    Column("password_changed_at", UtcDateTime(), nullable=True),
+    # TOTP two-step verification: the base32 secret (pending until totp_enabled_at is set) and the
+    # last time step a code was accepted for, so one code never signs in twice.
+    Column("totp_secret", String(64), nullable=True),
+    Column("totp_enabled_at", UtcDateTime(), nullable=True),
+    Column("totp_last_step", BigInteger, nullable=True),
+)
+
+# Single-use recovery codes for a lost authenticator: only their SHA-256 (they are random, 40 bits).
+staff_recovery_codes = Table(
+    "staff_recovery_codes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("staff_id", String(36), ForeignKey("staff_members.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("code_sha256", String(64), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+)
+
+# A signed-in console browser: the cookie holds a random secret, this row only its SHA-256.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("staff_id", String(36), ForeignKey("staff_members.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    # When the staff member last typed their password in this session (sign-in or re-authentication).
+    Column("authenticated_at", UtcDateTime(), nullable=False),
+    Column("ip", String(64), nullable=True),
+    Column("user_agent", String(300), nullable=True),
+)
+
+# One-time password reset links: only the secret's SHA-256; single use, 30 minutes.
+staff_password_resets = Table(
+    "staff_password_resets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("staff_id", String(36), ForeignKey("staff_members.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+)
+
+# Failed console sign-ins, for the lockout: the email only as SHA-256 (an unknown email counts the
+# same as a known one, so the lockout tells nobody which emails exist).
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("email_sha256", String(64), nullable=False),
+    Column("ip", String(64), nullable=True),
+    Index("ix_sign_in_failures_email", "email_sha256", "at"),
+    Index("ix_sign_in_failures_ip", "ip", "at"),
 )
 
 eligibility_decisions = Table(

@@ -7,6 +7,7 @@ from kapbook_booking.bootstrap import BookingContainer, bootstrap
 from kapbook_booking.entrypoints.http import bookings, patients, series, staff_bookings
 from kapbook_booking.entrypoints.http import calendar_feed, staff_calendar, staff_catalog, staff_schedules
 from kapbook_booking.entrypoints.http import staff_webhooks
+from kapbook_booking.entrypoints.http import staff_members
 from kapbook_booking.entrypoints.errors import register_booking_errors
 from kapbook_booking.entrypoints.web import register_web
 from kapbook_platform.logs import configure_logging
@@ -26,14 +27,17 @@ def create_app(container: BookingContainer | None = None) -> Flask:
     app.extensions["kapbook_staff_auth"] = StaffAuth(
         container.runtime.sessions,
         container.runtime.tables["staff_credentials"],
-        cookie_write_blueprints=frozenset({"console"}),  # the console's forms carry CSRF tokens
+        cookie_blueprints=frozenset({"console"}),  # the console's forms carry CSRF tokens
+        cookie_principal=container.console_sessions.resolve,
+        clock=container.clock,
     )
     register_booking_errors(app)
     api.register_blueprint(bookings.blp)
     api.register_blueprint(staff_bookings.blp)
     api.register_blueprint(patients.blp)
     api.register_blueprint(series.blp)
-    for staff_blueprint in (staff_catalog.blp, staff_schedules.blp, staff_calendar.blp, calendar_feed.blp):
+    for staff_blueprint in (staff_catalog.blp, staff_schedules.blp, staff_calendar.blp, calendar_feed.blp,
+                            staff_members.blp):
         api.register_blueprint(staff_blueprint)
     api.register_blueprint(staff_webhooks.blp)
     register_web(app, api)

@@ -1,10 +1,16 @@
-"""``kapbook-booking``: migrate, seed the demo clinic, manage staff tokens, run the workers."""
+"""``kapbook-booking``: migrate, seed the demo clinic, manage staff accounts and tokens, run the workers."""
 from __future__ import annotations
+
+import sys
+from datetime import timedelta
 
 import click
 from marshmallow import ValidationError
 
+from kapbook_booking.adapters.passwords import common_passwords
 from kapbook_booking.bootstrap import bootstrap
+from kapbook_booking.domain.errors import BookingError
+from kapbook_booking.domain.staff_passwords import password_problems
 from kapbook_booking.service_layer.demo import seed_demo_clinic
 from kapbook_booking.service_layer.staff import issue_staff_token
 from kapbook_booking.service_layer.webhooks import webhook_loop
@@ -12,6 +18,9 @@ from kapbook_platform.cli import dead_letters_command, relay_and_consumer_worker
 from kapbook_platform.clock import utc_now
 from kapbook_platform.contracts.schemas import no_control_characters
 from kapbook_platform.staff.principal import ROLES
+
+
+DEFAULT_TOKEN_DAYS = 90
 
 
 @click.group()
@@ -48,13 +57,78 @@ def plain_text(_context: click.Context, _parameter: click.Parameter, value: str)
 @click.option("--name", required=True, callback=plain_text, help="Full name")
 @click.option("--email", required=True, callback=plain_text, help="Work email (one staff member per email)")
 @click.option("--role", type=click.Choice(ROLES), required=True)
-def create_staff(name: str, email: str, role: str) -> None:
-    """Create a staff member (or reuse one by email) and print a new bearer token once."""
+@click.option("--password", "ask_password", is_flag=True, help="Also set their console password (asked twice, not echoed)")
+@click.option("--password-stdin", is_flag=True, help="Also set their console password, read from the first line of standard input")
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=DEFAULT_TOKEN_DAYS, show_default=True,
+              help="The bearer token stops working after this many days")
+def create_staff(name: str, email: str, role: str, ask_password: bool, password_stdin: bool, expires_days: int) -> None:
+    """Create a staff member (or reuse one by email), optionally set their password, and print a new
+    bearer token once."""
+    password = _password_option(ask_password, password_stdin)
     container = bootstrap()
-    issued = issue_staff_token(container.runtime.sessions, container.runtime.outbox, name, email, role, utc_now())
+    now = utc_now()
+    issued = issue_staff_token(container.runtime.sessions, container.runtime.outbox, name, email, role, now,
+                               expires_at=now + timedelta(days=expires_days),
+                               signing_key=container.config.credential_signing_key)
+    if password is not None:
+        _refusing_errors(lambda: container.accounts.set_password(email, password))
     click.echo(f"Staff member {name} <{email}> ({role}); token id {issued.credential_id}")
-    click.echo("Bearer token (shown once; store it in a password manager):")
+    if password is not None:
+        click.echo("Password set.")
+    click.echo(f"Bearer token (shown once; store it in a password manager; expires in {expires_days} days):")
     click.echo(issued.token)
+
+
+@cli.command("list-tokens")
+def list_tokens() -> None:
+    """List the API tokens: id, status, who, role, issued, expires (tokens themselves are never stored)."""
+    for token in bootstrap().tokens.tokens():
+        expires = token["expires_at"].isoformat(timespec="minutes") if token["expires_at"] else "never"
+        click.echo(f"{token['credential_id']}  {token['status']:<8} {token['staff_name']} <{token['email'] or '?'}>  "
+                   f"{token['role']}  issued {token['issued_at'].isoformat(timespec='minutes')}  expires {expires}")
+
+
+@cli.command("revoke-token")
+@click.argument("credential_id")
+def revoke_token(credential_id: str) -> None:
+    """Revoke an API token by its id (see list-tokens); every service refuses it within seconds."""
+    _refusing_errors(lambda: bootstrap().tokens.revoke("cli", credential_id))
+    click.echo(f"Token {credential_id} revoked.")
+
+
+@cli.command("set-password")
+@click.option("--email", required=True, callback=plain_text, help="The staff member's work email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input")
+def set_password(email: str, password_stdin: bool) -> None:
+    """Set a staff member's console password (asked twice unless --password-stdin)."""
+    password = _password_option(not password_stdin, password_stdin)
+    _refusing_errors(lambda: bootstrap().accounts.set_password(email, password))
+    click.echo(f"Password set for {email}.")
+
+
+def _password_option(ask: bool, from_stdin: bool) -> str | None:
+    """The password the options ask for, checked against the policy before anything is written."""
+    if ask and from_stdin:
+        raise click.UsageError("Use either --password or --password-stdin.")
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif ask:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        return None
+    problems = password_problems(password, common_passwords())
+    if problems:
+        raise click.BadParameter(" ".join(problems), param_hint="password")
+    return password
+
+
+def _refusing_errors(action) -> None:
+    """Run ``action``; a refusal (no such staff member, weak password) is a message, not a traceback."""
+    try:
+        action()
+    except BookingError as error:
+        raise click.ClickException(error.message) from None
+
 
 
 def webhook_loops(container) -> dict:

@@ -23,8 +23,14 @@ from urllib.parse import urlsplit
 
 from kapbook_reminders.domain.booking import BookingSnapshot, require_aware_utc, require_web_url
 from kapbook_reminders.domain.branding import ClinicBranding
-from kapbook_reminders.domain.content import crisis_context, patient_context, series_context, sign_in_link_context
-from kapbook_reminders.domain.content import webhook_disabled_context
+from kapbook_reminders.domain.content import (
+    crisis_context,
+    password_reset_context,
+    patient_context,
+    series_context,
+    sign_in_link_context,
+    webhook_disabled_context,
+)
 from kapbook_reminders.domain.invites import InviteMethod, build_invite
 from kapbook_reminders.domain.plan import (
     MessageKind,
@@ -33,6 +39,7 @@ from kapbook_reminders.domain.plan import (
     is_still_relevant,
     sign_in_link_dedupe_key,
     webhook_disabled_dedupe_key,
+    password_reset_dedupe_key,
 )
 from kapbook_reminders.domain.plan_config import PreparationGuidance
 from kapbook_reminders.domain.privacy import (
@@ -119,8 +126,8 @@ def compose_email(
     say what the time was.
     """
     kind = MessageKind(kind)
-    if kind is MessageKind.CRISIS_ALERT:
-        raise ValueError("use compose_crisis_alert for staff alerts")
+    if kind in (MessageKind.CRISIS_ALERT, MessageKind.STAFF_PASSWORD_RESET):
+        raise ValueError("use compose_crisis_alert or compose_password_reset for staff emails")
     if not is_still_relevant(kind, snapshot.status):
         raise MessageNoLongerRelevant(f"no {kind.value} for a {snapshot.status.value} booking")
     if kind is MessageKind.PREPARATION and preparation is None:
@@ -287,6 +294,25 @@ def compose_sign_in_link(
         now=now,
     )
     add_bodies(message, MessageKind.SIGN_IN_LINK.value, context, people=tuple(filter(None, (name, link_url))))
+    return message
+
+
+def compose_password_reset(
+    name: str, link_url: str, expires_at: datetime, recipient: str, reset_id: str, branding: ClinicBranding, now: datetime,
+) -> EmailMessage:
+    """A staff member's one-time password reset link (the link is a secret: this body only)."""
+    now = require_aware_utc(now, "now")
+    if now >= require_aware_utc(expires_at, "expires_at"):
+        raise MessageNoLongerRelevant("the reset link expired before it could be sent")
+    context = password_reset_context(name, require_web_url(link_url, "link_url"), expires_at, branding)
+    message = new_message(
+        subject=assert_subject_is_private(context["subject"]),
+        sender=branding,
+        recipient=Address(addr_spec=recipient),
+        message_key=password_reset_dedupe_key(reset_id),
+        now=now,
+    )
+    add_bodies(message, MessageKind.STAFF_PASSWORD_RESET.value, context)
     return message
 
 

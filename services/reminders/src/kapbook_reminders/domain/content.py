@@ -227,6 +227,23 @@ def minutes_left(expires_at: datetime, now: datetime) -> int:
     return max(1, math.ceil((expires_at - now).total_seconds() / 60))
 
 
+PASSWORD_RESET_SUBJECT = "Reset your staff console password – {clinic}"
+PASSWORD_RESET_HEADING = "Reset your staff console password"
+PASSWORD_RESET_PREHEADER = "A one-time link to choose a new password. It works for 30 minutes."
+
+
+def password_reset_context(name: str, link_url: str, expires_at: datetime, branding: ClinicBranding) -> dict[str, Any]:
+    return {
+        "subject": PASSWORD_RESET_SUBJECT.format(clinic=branding.display_name),
+        "preheader": PASSWORD_RESET_PREHEADER,
+        "heading": PASSWORD_RESET_HEADING,
+        "clinic": clinic_context(branding),
+        "name": name,
+        "link_url": link_url,
+        "expires": expires_at.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
 def clinic_context(branding: ClinicBranding) -> dict[str, str]:
     return {
         "display_name": branding.display_name,

@@ -50,6 +50,7 @@ class MessageKind(StrEnum):
     SERIES_CANCELLATION = "series_cancellation"
     # Staff: the booking service disabled a webhook endpoint after sustained failure (admins).
     WEBHOOK_DISABLED = "webhook_disabled"
+    STAFF_PASSWORD_RESET = "staff_password_reset"
 
 
 class PlanStatus(StrEnum):
@@ -283,6 +284,9 @@ def plan_webhook_disabled(event_id: str, recipient: str, now: datetime) -> Plann
         status=PlanStatus.SCHEDULED,
         essential=True,  # an operational alert to staff: no unsubscribe
     )
+def password_reset_dedupe_key(reset_id: str) -> str:
+    """One email per reset request, however often the event is delivered."""
+    return f"staff-reset:{reset_id}"
 
 
 def crisis_alert_dedupe_key(screening_id: str) -> str:

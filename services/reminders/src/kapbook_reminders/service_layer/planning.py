@@ -25,6 +25,7 @@ from kapbook_reminders.domain.plan import (
     crisis_alert_dedupe_key,
     crisis_alert_due,
     crisis_screenings,
+    password_reset_dedupe_key,
     plan_after_visit,
     plan_for_cancellation,
     plan_for_reschedule,
@@ -189,6 +190,20 @@ def series_message_context(data: dict[str, Any], sessions: dict[str, dict[str, A
     """What a series email is written from: the series, the patient, the sessions' snapshots by booking id."""
     return {"series_id": data["series_id"], "protocol": data["protocol"], "patient": data["patient"],
             "sessions": sessions}
+
+
+def on_password_reset_link(planner: MessagePlanner) -> Callable[[Session, Envelope], None]:
+    """A handler that emails a staff member their one-time password reset link at once."""
+
+    def handle(session: Session, envelope: Envelope) -> None:
+        now = planner.clock()
+        data = envelope.data
+        message = PlannedMessage(kind=MessageKind.STAFF_PASSWORD_RESET, dedupe_key=password_reset_dedupe_key(data["reset_id"]),
+                                 due_at=now, status="scheduled", essential=True)
+        context = {key: data[key] for key in ("reset_id", "name", "link_url", "expires_at")}
+        planner.store.within(session).add_new(None, data["email"], [message], context, now)
+
+    return handle
 
 
 def with_previous_start(event_type: str, event_data: dict[str, Any], latest: BookingVersion | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from kapbook_reminders.domain.branding import ClinicBranding
 from kapbook_reminders.domain.compose import (
     compose_crisis_alerts,
     compose_email,
+    compose_password_reset,
     compose_series_email,
     compose_sign_in_link,
     compose_webhook_disabled,
@@ -67,6 +68,9 @@ class MessageComposer:
             recipient = Address(display_name=context["patient"]["name"], addr_spec=message["recipient"])
             return compose_series_email(kind, sessions, others, context["protocol"]["name"], self.branding,
                                         recipient=recipient, now=now, dedupe_key=message["dedupe_key"])
+        if kind is MessageKind.STAFF_PASSWORD_RESET:
+            return compose_password_reset(context["name"], context["link_url"], datetime.fromisoformat(context["expires_at"]),
+                                          message["recipient"], context["reset_id"], self.branding, now)
         snapshot = BookingSnapshot.from_event(context)
         previous_start = context.get("previous_start")
         return compose_email(

@@ -1,8 +1,11 @@
 """Who may use the staff console, and how its forms are protected.
 
-Staff sign in with their bearer token once; it travels afterwards in an HttpOnly, SameSite=Strict
-cookie that every service accepts (``StaffAuth``). Every POST form carries a CSRF token: an HMAC of
-the staff token under the service's secret, or of a sign-in nonce cookie before signing in.
+Staff sign in with email and password; the console keeps a server-side session whose random
+secret travels in an HttpOnly, SameSite=Strict cookie only the console's pages honour
+(``service_layer.console_sessions``). Towards the eligibility and reminders services the console
+sends the session's delegate credential, never the cookie. Every POST form carries a CSRF token: an
+HMAC of the session secret (or of a bearer token) under the service's secret, or of a sign-in nonce
+cookie before signing in.
 """
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ import functools
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
+import requests
 from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 
 from kapbook_booking.entrypoints.web.formatting import template_helpers
@@ -23,14 +28,37 @@ from kapbook_platform.staff.web import STAFF_COOKIE, bearer_token
 bp = Blueprint("console", __name__, url_prefix="/staff", template_folder="../templates")
 
 SIGNIN_COOKIE = "kapbook_signin"
-SIGNED_IN_SECONDS = 12 * 3600  # a working day
 SCHEDULERS = ("admin", "front_desk")
+DELEGATE_WAIT_SECONDS = 5
 REVIEWERS = ("clinician", "admin")
 ROLE_NAMES = {"admin": "Administrator", "clinician": "Clinician", "front_desk": "Front desk"}
 
 
 def staff_token() -> str | None:
+    """The request's own secret: a bearer token, or the console session's cookie (the CSRF basis)."""
     return bearer_token() or request.cookies.get(STAFF_COOKIE)
+
+
+def service_credential() -> str:
+    """What the console sends the other services as the signed-in staff member: the bearer token
+    the request came with, else the session's delegate credential."""
+    token = bearer_token()
+    if token:
+        return token
+    secret = request.cookies.get(STAFF_COOKIE)
+    return container().console_sessions.delegate_token(secret) if secret else ""
+
+
+def call_as_staff(http: requests.Session, method: str, url: str, token: str, body: dict | None = None,
+                  timeout: float = 5.0) -> requests.Response:
+    """Call another service with the staff member's credential. A session's delegate reaches the other
+    services by event within a second or two of signing in, so a 401 is retried for a few seconds."""
+    deadline = time.monotonic() + DELEGATE_WAIT_SECONDS
+    while True:
+        response = http.request(method, url, json=body, timeout=timeout, headers={"Authorization": f"Bearer {token}"})
+        if response.status_code != 401 or time.monotonic() >= deadline:
+            return response
+        time.sleep(0.25)
 
 
 def secure_cookies() -> bool:
@@ -65,6 +93,8 @@ def console_view(*roles: str) -> Callable:
             if staff is None:
                 target = request.full_path if request.method == "GET" else url_for("console.home")
                 return redirect(url_for("console.sign_in", next=target.rstrip("?")))
+            if request.endpoint not in ENROLMENT_ENDPOINTS and must_enrol(staff):
+                return redirect(url_for("console.two_step"))
             if roles and staff.role not in roles:
                 allowed = " or ".join(ROLE_NAMES[role] for role in roles)
                 return page("console/problem.html", 403, heading="Not available to your role",
@@ -77,6 +107,18 @@ def console_view(*roles: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+# --- two-step verification (helper staff): who must set it up before anything else ---
+
+# What a staff member who must set up two-step verification may still open.
+ENROLMENT_ENDPOINTS = frozenset({"console.two_step", "console.two_step_confirm", "console.sign_out",
+                                 "console.sign_out_everywhere"})
+
+
+def must_enrol(staff) -> bool:
+    """A console session (not a bearer token) of someone the two-step setting requires to enrol."""
+    return bearer_token() is None and container().two_step.needs_enrolment(staff.staff_id)
 
 
 def page(template: str, status: int = 200, **context: Any):

@@ -1,10 +1,9 @@
-"""Signing in to the console with a staff token, and signing out."""
+"""Signing in to the console with email and password, and signing out (here or everywhere)."""
 from __future__ import annotations
 
 from flask import redirect, request, url_for
 
 from kapbook_booking.entrypoints.web.console.access import (
-    SIGNED_IN_SECONDS,
     STAFF_COOKIE,
     bp,
     console_view,
@@ -14,9 +13,11 @@ from kapbook_booking.entrypoints.web.console.access import (
     secure_cookies,
 )
 from kapbook_booking.entrypoints.wiring import container, current_staff
-from kapbook_platform.staff.principal import authenticate
+from kapbook_booking.service_layer.console_sessions import SignInLocked, SignInRefused
 
-NOTICES = {"signed_out": "You are signed out."}
+NOTICES = {"signed_out": "You are signed out.", "signed_out_everywhere": "You are signed out on every device.",
+           "password_reset": "Your new password is saved. Sign in with it."}
+COOKIE_PATH = "/staff/"  # only the console's pages need the session; no other service sees it
 
 
 @bp.get("/")
@@ -27,30 +28,52 @@ def home():
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    """A form that takes a staff token (``make staff-token`` prints one) and keeps it in a cookie."""
+    """Email and password; a new server-side session whose secret goes into the cookie."""
     target = safe_next(request.values.get("next"))
     if request.method == "GET":
         if current_staff() is not None:
             return redirect(target)
-        return page("console/sign_in.html", next=target, notice=NOTICES.get(request.args.get("notice", "")))
+        return _sign_in_page(200, next=target, notice=NOTICES.get(request.args.get("notice", "")))
+    email = request.form.get("email", "").strip()
     if not csrf_ok():
-        return page("console/sign_in.html", 400, next=target, token_error="The form expired. Please try again.")
-    token = request.form.get("token", "").strip()
-    runtime = container().runtime
-    with runtime.sessions() as session:
-        staff = authenticate(session, runtime.tables["staff_credentials"], token) if token else None
-    if staff is None:
-        return page("console/sign_in.html", 401, next=target,
-                    token_error="That token is not valid, or it was revoked. Ask an administrator for a new one.")
+        return _sign_in_page(400, next=target, email=email, sign_in_error="The form expired. Please try again.")
+    try:
+        signed_in = container().console_sessions.sign_in(email, request.form.get("password", ""), request.remote_addr,
+                                                         request.headers.get("User-Agent"), request.form.get("code", ""))
+    except SignInRefused as refused:
+        status = 429 if isinstance(refused, SignInLocked) else 401
+        return _sign_in_page(status, next=target, email=email, sign_in_error=refused.message)
+    config = container().config
     response = redirect(target, code=303)
-    response.set_cookie(STAFF_COOKIE, token, max_age=SIGNED_IN_SECONDS, httponly=True, samesite="Strict",
-                        secure=secure_cookies(), path="/")
+    response.set_cookie(STAFF_COOKIE, signed_in.secret, max_age=config.console_session_hours * 3600, httponly=True,
+                        samesite="Strict", secure=secure_cookies(), path=COOKIE_PATH)
     return response
 
 
 @bp.post("/sign-out")
 @console_view()
 def sign_out():
-    response = redirect(url_for("console.sign_in", notice="signed_out"), code=303)
-    response.delete_cookie(STAFF_COOKIE, path="/", httponly=True, samesite="Strict", secure=secure_cookies())
+    secret = request.cookies.get(STAFF_COOKIE)
+    if secret:
+        container().console_sessions.sign_out(secret)
+    return _signed_out("signed_out")
+
+
+@bp.post("/sign-out-everywhere")
+@console_view()
+def sign_out_everywhere():
+    """End every console session of the signed-in staff member, on every device."""
+    container().console_sessions.sign_out_everywhere(current_staff().staff_id)
+    return _signed_out("signed_out_everywhere")
+
+
+def _sign_in_page(status: int, **context):
+    config = container().config
+    return page("console/sign_in.html", status, idle_minutes=max(1, config.console_idle_seconds // 60),
+                session_hours=config.console_session_hours, **context)
+
+
+def _signed_out(notice: str):
+    response = redirect(url_for("console.sign_in", notice=notice), code=303)
+    response.delete_cookie(STAFF_COOKIE, path=COOKIE_PATH, httponly=True, samesite="Strict", secure=secure_cookies())
     return response

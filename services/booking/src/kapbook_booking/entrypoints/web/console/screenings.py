@@ -1,5 +1,5 @@
 """The screening review queue in the console. Screenings live in the eligibility service: these
-pages call its staff API server-side, as the signed-in staff member (their own token), so the
+pages call its staff API server-side, as the signed-in staff member (their session's delegate credential), so the
 eligibility service authorises and audits every opening and decision itself."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import requests
 from flask import redirect, request, url_for
 
 from kapbook_booking.entrypoints.http.staff_access import catalog
-from kapbook_booking.entrypoints.web.console.access import REVIEWERS, bp, console_view, page, staff_token
+from kapbook_booking.entrypoints.web.console.access import REVIEWERS, bp, call_as_staff, console_view, page, service_credential
 from kapbook_booking.entrypoints.wiring import container
 
 # Long enough for a slow answer, short enough that a page never hangs.
@@ -33,7 +33,7 @@ class EligibilityProblem(Exception):
 
 @dataclass
 class ReviewClient:
-    """The eligibility service's review API, called with the staff member's own bearer token."""
+    """The eligibility service's review API, called as the signed-in staff member."""
 
     base_url: str
     token: str
@@ -54,8 +54,7 @@ class ReviewClient:
     def _call(self, method: str, path: str, body: dict | None = None) -> Any:
         url = f"{self.base_url.rstrip('/')}/api/eligibility/v1{path}"
         try:
-            response = self.http.request(method, url, json=body, timeout=TIMEOUT_SECONDS,
-                                         headers={"Authorization": f"Bearer {self.token}"})
+            response = call_as_staff(self.http, method, url, self.token, body, timeout=TIMEOUT_SECONDS)
         except requests.RequestException:
             raise EligibilityProblem(503, "The eligibility service is not answering. Please try again in a minute.") from None
         if response.status_code >= 400:
@@ -91,7 +90,7 @@ def with_local_times(record: dict[str, Any], zone: str) -> dict[str, Any]:
 
 
 def _client() -> ReviewClient:
-    return ReviewClient(container().config.eligibility_url, staff_token() or "")
+    return ReviewClient(container().config.eligibility_url, service_credential())
 
 
 def answer_rows(questionnaire: dict[str, Any], answers: dict[str, Any]) -> list[dict[str, Any]]:
