@@ -913,7 +913,8 @@
     var self = this, problems = this.state.planProblems || {}, size = this.state.plan.sessions.length;
     return el("ol", { class: "kb-plan", "aria-label": "Proposed sessions" }, this.state.plan.sessions.map(function (session) {
       var change = self.changeText(session.changes), problem = problems[String(session.position)];
-      return el("li", { class: "kb-plan-item" + (change ? " kb-changed" : "") + (problem ? " kb-refused" : ""), "data-position": String(session.position) }, [
+      return el("li", { class: "kb-plan-item" + (change ? " kb-changed" : "") + (problem ? " kb-refused" : ""), "data-position": String(session.position),
+        "data-start": session.start, "data-clinician": session.clinician_id }, [
         el("span", { class: "kb-plan-pos", text: "Session " + session.position + " of " + size }),
         el("strong", { text: self.sessionWhen(session) }),
         el("span", { class: "kb-muted", text: session.clinician_name }),
