@@ -11,6 +11,7 @@ from kapbook_booking.service_layer.bookings import BookingService
 from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
 from kapbook_booking.service_layer.catalog import StaffCatalog
 from kapbook_booking.service_layer.schedules import StaffSchedules
+from kapbook_booking.service_layer.series import SeriesService
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
 from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_booking.service_layer.eligibility import EligibilityGate, screening_event_handlers
@@ -32,6 +33,7 @@ class BookingContainer:
     schedules: StaffSchedules
     staff_calendar: StaffCalendar
     calendar_feeds: CalendarFeeds
+    series: SeriesService
     handlers: dict[str, EventHandler]  # event type → what the consumer does with it
     # Every use case and page reads time from here, so tests can travel in time.
     clock: Clock = utc_now
@@ -67,6 +69,8 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         schedules=StaffSchedules(writes, clock),
         staff_calendar=StaffCalendar(writes, clock),
         calendar_feeds=CalendarFeeds(writes, config.public_base_url, clock),
+        series=SeriesService(runtime.sessions, runtime.outbox, links, gate, lifecycle, writes, clock,
+                             video_room_template=config.video_room_template),
         handlers=screening_event_handlers(),
         clock=clock,
     )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kapbook_booking.adapters import tables
 from kapbook_booking.adapters.eligibility_client import EligibilityDecision
 from kapbook_booking.domain.model import AppointmentType, SlotUnavailable
+from kapbook_booking.domain.series import Protocol
 
 
 def _minutes(value: int) -> timedelta:
@@ -69,14 +70,21 @@ def delete_expired_holds(session: Session, now: datetime) -> None:
 
 
 def lock_resources(session: Session, clinician_id: str, room_id: str | None) -> None:
-    """On PostgreSQL, serialise writers of the same clinician or room, always in the same order.
+    lock_all_resources(session, [clinician_id], [room_id] if room_id else [])
+
+
+def lock_all_resources(session: Session, clinician_ids: Iterable[str], room_ids: Iterable[str]) -> None:
+    """On PostgreSQL, serialise writers of the same clinicians or rooms, always in the same order.
+
+    A series takes the locks of all its sessions at once, before its first insert.
 
     Two inserts that conflict in one exclusion constraint and not the other would otherwise each
     wait for the other's uncommitted row: a deadlock. SQLite needs nothing (BEGIN IMMEDIATE).
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted(k for k in (f"clinician:{clinician_id}", room_id and f"room:{room_id}") if k):
+    keys = {f"clinician:{c}" for c in clinician_ids} | {f"room:{r}" for r in room_ids}
+    for key in sorted(keys):
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
@@ -97,9 +105,8 @@ def is_overlap(error: IntegrityError) -> bool:
     return "booking_overlap" in text or "ex_bookings_" in text or getattr(error.orig, "sqlstate", None) == "23P01"
 
 
-def booking_details(session: Session, booking_id: str) -> RowMapping | None:
-    """A booking with the names of its type, clinician and location."""
-    query = (
+def _details_query():
+    return (
         select(
             tables.bookings,
             tables.appointment_types.c.code.label("type_code"),
@@ -112,13 +119,26 @@ def booking_details(session: Session, booking_id: str) -> RowMapping | None:
             tables.locations.c.name.label("location_name"),
             tables.locations.c.timezone.label("location_timezone"),
             tables.locations.c.address.label("location_address"),
+            tables.series.c.size.label("series_size"),
+            tables.protocols.c.name.label("protocol_name"),
         )
         .join(tables.appointment_types, tables.appointment_types.c.id == tables.bookings.c.appointment_type_id)
         .join(tables.clinicians, tables.clinicians.c.id == tables.bookings.c.clinician_id)
         .join(tables.locations, tables.locations.c.id == tables.bookings.c.location_id)
-        .where(tables.bookings.c.id == booking_id)
+        .outerjoin(tables.series, tables.series.c.id == tables.bookings.c.series_id)
+        .outerjoin(tables.protocols, tables.protocols.c.id == tables.series.c.protocol_id)
     )
-    return session.execute(query).mappings().first()
+
+
+def booking_details(session: Session, booking_id: str) -> RowMapping | None:
+    """A booking with the names of its type, clinician and location (and its series, if any)."""
+    return session.execute(_details_query().where(tables.bookings.c.id == booking_id)).mappings().first()
+
+
+def series_session_details(session: Session, series_id: str) -> list[RowMapping]:
+    """Every session of a series, as ``booking_details`` rows, by position."""
+    query = _details_query().where(tables.bookings.c.series_id == series_id).order_by(tables.bookings.c.series_position)
+    return list(session.execute(query).mappings())
 
 
 def find_idempotent(session: Session, scope: str, key: str) -> RowMapping | None:
@@ -411,3 +431,80 @@ def insert_staff_member(session: Session, values: Mapping[str, Any]) -> None:
 
 def insert_staff_credential(session: Session, values: Mapping[str, Any]) -> None:
     session.execute(tables.PLATFORM_TABLES["staff_credentials"].insert().values(**values))
+
+
+# --- treatment protocols and series -------------------------------------------------------------
+
+
+def protocol_from_row(row: Mapping[str, Any]) -> Protocol:
+    """A ``protocols`` row (with its type's code as ``appointment_type``) as the domain's Protocol."""
+    return Protocol(
+        id=row["id"], code=row["code"], name=row["name"], appointment_type=row["appointment_type"],
+        sessions=row["sessions"], min_gap=timedelta(hours=row["min_gap_hours"]), max_window_days=row["max_window_days"],
+        max_per_week=row["max_per_week"], requires_preparation=row["requires_preparation"],
+        integration_within_days=row["integration_within_days"],
+    )
+
+
+def _protocols_query():
+    protocols, types = tables.protocols, tables.appointment_types
+    return (
+        select(protocols, types.c.code.label("appointment_type"))
+        .join(types, types.c.id == protocols.c.appointment_type_id)
+        .order_by(protocols.c.code)
+    )
+
+
+def protocols_list(session: Session, appointment_type: str | None = None, active_only: bool = True) -> list[RowMapping]:
+    """Protocols by code, with their appointment type's code; optionally of one type, active ones only."""
+    query = _protocols_query()
+    if active_only:
+        query = query.where(tables.protocols.c.active.is_(True))
+    if appointment_type is not None:
+        query = query.where(tables.appointment_types.c.code == appointment_type)
+    return list(session.execute(query).mappings())
+
+
+def protocol_by_code(session: Session, code: str) -> RowMapping | None:
+    query = _protocols_query().where(tables.protocols.c.code == code, tables.protocols.c.active.is_(True))
+    return session.execute(query).mappings().first()
+
+
+def protocol_by_id(session: Session, protocol_id: str) -> RowMapping | None:
+    return session.execute(_protocols_query().where(tables.protocols.c.id == protocol_id)).mappings().first()
+
+
+def protocol_code_taken(session: Session, code: str) -> bool:
+    return session.execute(select(tables.protocols.c.id).where(tables.protocols.c.code == code)).first() is not None
+
+
+def insert_series(session: Session, values: Mapping[str, Any]) -> None:
+    session.execute(tables.series.insert().values(**values))
+
+
+def series_by_id(session: Session, series_id: str) -> RowMapping | None:
+    """A series with its protocol's code and name."""
+    series, protocols = tables.series, tables.protocols
+    query = (
+        select(series, protocols.c.code.label("protocol_code"), protocols.c.name.label("protocol_name"))
+        .join(protocols, protocols.c.id == series.c.protocol_id)
+        .where(series.c.id == series_id)
+    )
+    return session.execute(query).mappings().first()
+
+
+def set_series_status(session: Session, series_id: str, status: str) -> None:
+    session.execute(update(tables.series).where(tables.series.c.id == series_id).values(status=status))
+
+
+def has_preparation_before(session: Session, patient_email: str, start: datetime) -> bool:
+    """True when the patient has a preparation session (booked, arrived or fulfilled) starting before ``start``."""
+    bookings, types = tables.bookings, tables.appointment_types
+    query = (
+        select(bookings.c.id)
+        .join(types, types.c.id == bookings.c.appointment_type_id)
+        .where(types.c.category == "preparation", func.lower(bookings.c.patient_email) == patient_email.lower(),
+               bookings.c.status.in_(("booked", "arrived", "fulfilled")), bookings.c.start < start)
+        .limit(1)
+    )
+    return session.execute(query).first() is not None

@@ -158,11 +158,15 @@ bookings = Table(
     Column("status_reason", Text, nullable=True),
     # Telehealth only: where the patient joins the video call; kept across reschedules.
     Column("join_url", String(2000), nullable=True),
+    # A session of a series (see ``series``); both null for a booking that stands alone.
+    Column("series_id", String(36), nullable=True),
+    Column("series_position", Integer, nullable=True),
     CheckConstraint('start < "end"', name="ck_booking_order"),
     CheckConstraint("blocked_start <= start AND blocked_end >= \"end\"", name="ck_booking_blocked_covers"),
     Index("ix_bookings_clinician_blocked", "clinician_id", "blocked_start"),
     Index("ix_bookings_room_blocked", "room_id", "blocked_start"),
     Index("ix_bookings_start", "start"),
+    Index("ix_bookings_series", "series_id"),
 )
 
 idempotency_keys = Table(
@@ -197,4 +201,37 @@ eligibility_decisions = Table(
     Column("decided_at", UtcDateTime(), nullable=False),
     Column("valid_until", UtcDateTime(), nullable=False),
     UniqueConstraint("screening_id", name="uq_decision_screening"),
+)
+
+# A treatment protocol: a course of sessions of one appointment type and the rules it keeps.
+protocols = Table(
+    "protocols",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("appointment_type_id", String(36), ForeignKey("appointment_types.id"), nullable=False),
+    Column("sessions", Integer, nullable=False),
+    Column("min_gap_hours", Integer, nullable=False, default=0),
+    Column("max_window_days", Integer, nullable=False),
+    Column("max_per_week", Integer, nullable=True),
+    Column("requires_preparation", Boolean, nullable=False, default=False),
+    Column("integration_within_days", Integer, nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    CheckConstraint("sessions > 0", name="ck_protocol_sessions_positive"),
+)
+
+# A series booked as one plan; its sessions are bookings with series_id and series_position.
+series = Table(
+    "series",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("protocol_id", String(36), ForeignKey("protocols.id"), nullable=False),
+    Column("patient_email", String(320), nullable=False),  # normalised: lower-case
+    Column("status", String(20), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("idempotency_key", String(200), nullable=True),
+    Index("ix_series_patient_email", "patient_email"),
 )

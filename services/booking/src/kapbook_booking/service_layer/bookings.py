@@ -125,12 +125,7 @@ class BookingService:
         return booking, True
 
     def _give_video_room(self, session: Session, kind: AppointmentType, booking_id: str) -> None:
-        """A telehealth booking gets its join URL once, when it is booked; a reschedule keeps it."""
-        if kind.modality != "telehealth":
-            return
-        fixed_room = repo.video_room_of_booked_clinician(session, booking_id)
-        url = join_url_for(kind.modality, self.video_room_template, fixed_room)
-        repo.update_booking(session, booking_id, {"join_url": url})
+        give_video_room(session, kind, booking_id, self.video_room_template)
 
     def _check_screening(self, session: Session, screening: ScreeningLookup, command: BookAppointment, now: datetime) -> None:
         self.eligibility.check(screening.decision, command.patient["email"], now)
@@ -236,6 +231,15 @@ class BookingService:
         return hold["id"]
 
 
+def give_video_room(session: Session, kind: AppointmentType, booking_id: str, template: str) -> None:
+    """A telehealth booking gets its join URL once, when it is booked; a reschedule keeps it."""
+    if kind.modality != "telehealth":
+        return
+    fixed_room = repo.video_room_of_booked_clinician(session, booking_id)
+    url = join_url_for(kind.modality, template, fixed_room)
+    repo.update_booking(session, booking_id, {"join_url": url})
+
+
 def booked_by(command: BookAppointment) -> dict[str, Any]:
     """The columns a booking request fills in, whether it books a free time or a held one."""
     patient = command.patient
@@ -271,10 +275,10 @@ def booking_row(booking_id: str, kind: AppointmentType, slot: Slot, now: datetim
 
 def publish_booking_event(
     session: Session, outbox: Outbox, links: ManageLinks, booking_id: str, event_type: str,
-    previous_start: datetime | None = None,
+    previous_start: datetime | None = None, row: RowMapping | None = None,
 ) -> dict[str, Any]:
     """Write the booking's event to the outbox (same transaction) and return its view."""
-    row = repo.booking_details(session, booking_id)
+    row = row if row is not None else repo.booking_details(session, booking_id)
     manage_url = links.url_for(booking_id)
     data = booking_event_data(row, manage_url)
     if previous_start is not None:
@@ -318,7 +322,16 @@ def booking_view(row: RowMapping, manage_url: str) -> dict[str, Any]:
         "join_url": row["join_url"],
         "cancel_notice_hours": row["cancel_notice_hours"],
         "reschedule_notice_hours": row["reschedule_notice_hours"],
+        "series": series_ref(row),
     }
+
+
+def series_ref(row: RowMapping) -> dict[str, Any] | None:
+    """Where a session sits in its series (``SeriesRef``), or None for a booking that stands alone."""
+    if row.get("series_id") is None:
+        return None
+    return {"series_id": row["series_id"], "protocol_name": row["protocol_name"],
+            "position": row["series_position"], "size": row["series_size"]}
 
 
 def booking_event_data(row: RowMapping, manage_url: str) -> dict[str, Any]:
@@ -346,4 +359,5 @@ def booking_event_data(row: RowMapping, manage_url: str) -> dict[str, Any]:
         "manage_url": manage_url,
         "join_url": row["join_url"],
         "cancellation_notice_hours": row["cancel_notice_hours"],
+        "series": series_ref(row),
     }
