@@ -21,6 +21,7 @@ from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.entrypoints.app import create_app
 from kapbook_booking.service_layer.demo import seed_demo_clinic
+from support.accessibility import assert_accessible
 from support.clock import TravellingClock
 from support.pipeline import free_port
 from support.screening_answers import eligible_answers
@@ -53,6 +54,20 @@ def submit_screening(stack, name: str, email: str) -> dict:
     return response.json()
 
 
+def book_preparation(base: str, name: str, email: str, screening_id: str) -> dict:
+    """A preparation session two or three days on (IV induction needs one before its first session)."""
+    first = (datetime.now(NEW_YORK) + timedelta(days=2)).date()
+    slots = requests.get(f"{base}{API}/availability", timeout=10, params={
+        "appointment_type": "preparation-session", "start": first.isoformat(), "end": (first + timedelta(days=3)).isoformat(),
+        "timezone": "America/New_York"}).json()["slots"]
+    assert slots, f"no preparation session free from {first}"
+    response = requests.post(f"{base}{API}/bookings", timeout=10, json={
+        "appointment_type": "preparation-session", "start": slots[0]["start"], "clinician_id": slots[0]["clinician_id"],
+        "screening_id": screening_id, "patient": {"name": name, "email": email, "timezone": "America/New_York"}})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def screen_in_widget(page, steps, name: str, email: str) -> None:
     """Choose the IV infusion and pass the screening; ends on the first-session step a week on."""
     steps.choose_type("IV ketamine infusion")
@@ -73,6 +88,7 @@ def plan_sessions(page) -> list[dict]:
 def test_a_patient_books_a_six_session_iv_induction_from_the_widget_with_one_confirmation(stack, new_page, widget, console):
     protocol = iv_protocol(stack.base)
     email = "iris.induction@example.org"
+    book_preparation(stack.base, "Iris Induction", email, submit_screening(stack, "Iris Induction", email)["id"])
     page = new_page()
     steps = widget(page).open_demo()
     screen_in_widget(page, steps, "Iris Induction", email)
@@ -88,6 +104,7 @@ def test_a_patient_books_a_six_session_iv_induction_from_the_widget_with_one_con
     planned = plan_sessions(page)
     starts = [datetime.fromisoformat(session["start"]) for session in planned]
     assert starts == sorted(starts) and all(b - a >= timedelta(hours=protocol["min_gap_hours"]) for a, b in zip(starts, starts[1:]))
+    assert_accessible(page, "[data-kapbook-widget]")
     # The keyboard alone carries on from the focused heading.
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
@@ -104,8 +121,9 @@ def test_a_patient_books_a_six_session_iv_induction_from_the_widget_with_one_con
     expect(steps.heading("You are booked")).to_be_focused()
     done = page.locator(".kb-done .kb-plan-item")
     expect(done).to_have_count(protocol["sessions"])
+    assert_accessible(page, "[data-kapbook-widget]")
     rows = booked_rows(stack, email)
-    assert len(rows) == protocol["sessions"] and {status for _id, status, _start in rows} == {"booked"}, rows
+    assert len(rows) == protocol["sessions"] + 1 and {status for _id, status, _start in rows} == {"booked"}, rows  # and the preparation
     manage_url = page.get_by_role("link", name="Manage session 1").get_attribute("href")
     series = requests.get(f"{stack.base}{API}/manage/{manage_url.rsplit('/', 1)[1]}/series", timeout=10).json()
     assert [datetime.fromisoformat(s["start"]) for s in series["sessions"]] == starts
@@ -123,6 +141,7 @@ def test_a_patient_books_a_six_session_iv_induction_from_the_widget_with_one_con
 
 def test_a_series_is_refused_whole_when_one_sessions_chair_is_taken_before_the_patient_confirms(stack, page, widget):
     email = "rafa.refused@example.org"
+    preparation = book_preparation(stack.base, "Rafa Refused", email, submit_screening(stack, "Rafa Refused", email)["id"])
     steps = widget(page).open_demo()
     screen_in_widget(page, steps, "Rafa Refused", email)
     slot, _name = steps.first_slot()
@@ -148,7 +167,8 @@ def test_a_series_is_refused_whole_when_one_sessions_chair_is_taken_before_the_p
     expect(page.locator(".kb-plan-item.kb-refused")).to_have_count(1)
     expect(page.locator('.kb-plan-item[data-position="4"]')).to_contain_text("Not available")
     expect(page.get_by_text("Nothing is booked")).to_be_visible()
-    assert booked_rows(stack, email) == []
+    assert_accessible(page, "[data-kapbook-widget]")
+    assert [row[0] for row in booked_rows(stack, email)] == [preparation["id"]]  # no session of the series
 
     # Another first session, a week later, plans afresh with the patient's details kept.
     page.get_by_role("button", name="Choose another first session").click()
@@ -209,6 +229,8 @@ def book_series_over_http(served: ServedBooking, email: str) -> dict:
         "protocol": protocol["code"], "start": slots[0]["start"], "timezone": "America/New_York"})
     assert proposal.status_code == 200, proposal.text
     served.eligible("screening-series-1", email)
+    preparation = book_preparation(served.base, "Cam Course", email, "screening-series-1")
+    assert preparation["start"] < slots[0]["start"]
     response = requests.post(f"{served.base}{API}/series", headers={"Idempotency-Key": "series-manage-1"}, timeout=10, json={
         "protocol": protocol["code"], "timezone": "America/New_York",
         "sessions": [{"start": s["start"], "clinician_id": s["clinician_id"]} for s in proposal.json()["sessions"]],
@@ -239,6 +261,7 @@ def test_the_manage_page_shows_the_course_refuses_a_move_that_breaks_the_protoco
     for i in range(past + 1):
         expect(listed.nth(i)).to_contain_text("Past")
     expect(listed.nth(past + 1)).to_contain_text("This appointment")
+    assert_accessible(page)
 
     # A move to the day of the next session is closer than the protocol allows.
     if past + 2 < len(sessions):
@@ -273,6 +296,7 @@ def test_the_manage_page_shows_the_course_refuses_a_move_that_breaks_the_protoco
 def test_staff_book_a_series_with_an_audited_override_see_it_and_cancel_the_remaining_sessions(stack, page, console):
     protocol = iv_protocol(stack.base)
     screening = submit_screening(stack, "Sasha Staffbooked", "sasha.staffbooked@example.org")
+    preparation = book_preparation(stack.base, "Sasha Staffbooked", "sasha.staffbooked@example.org", screening["id"])
     first = stack.free_slot("iv-infusion", days_ahead=10)
     day = datetime.fromisoformat(first["start"]).astimezone(NEW_YORK).date()
     # A second free time the same day with the same nurse: too close for the protocol's gap.
@@ -303,7 +327,7 @@ def test_staff_book_a_series_with_an_audited_override_see_it_and_cancel_the_rema
     page.get_by_label("The patient confirmed that an adult will drive them home after each session").check()
     page.get_by_role("button", name=f"Book all {protocol['sessions']} sessions").click()
     expect(page.get_by_role("alert").first).to_contain_text(str(protocol["min_gap_hours"]))  # the rule is quoted
-    assert booked_rows(stack, "sasha.staffbooked@example.org") == []
+    assert [row[0] for row in booked_rows(stack, "sasha.staffbooked@example.org")] == [preparation["id"]]
 
     page.get_by_label("Date of session 2").fill(day.isoformat())
     page.get_by_label("Time of session 2").fill(f"{close_start:%H:%M}")
@@ -315,10 +339,12 @@ def test_staff_book_a_series_with_an_audited_override_see_it_and_cancel_the_rema
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(protocol["sessions"])
     expect(rows.nth(1)).to_contain_text(f"{close_start:%H:%M}")
-    assert len(booked_rows(stack, "sasha.staffbooked@example.org")) == protocol["sessions"]
+    assert len(booked_rows(stack, "sasha.staffbooked@example.org")) == protocol["sessions"] + 1
+    assert_accessible(page)
 
     page.get_by_label("Reason (recorded, not sent to the patient)").fill("Patient moved away")
     page.get_by_role("button", name="Cancel the remaining sessions").click()
     expect(page.get_by_role("status")).to_contain_text("The remaining sessions are cancelled.")
     expect(page.locator("h1 .badge")).to_have_text("Cancelled")
-    assert {status for _id, status, _start in booked_rows(stack, "sasha.staffbooked@example.org")} == {"cancelled"}
+    statuses = {row[0]: row[1] for row in booked_rows(stack, "sasha.staffbooked@example.org")}
+    assert statuses.pop(preparation["id"]) == "booked" and set(statuses.values()) == {"cancelled"}, statuses

@@ -26,6 +26,7 @@ NOTICES = {
     "protocol_saved": "Protocol saved.",
 }
 PROTOCOL_NUMBERS = ("sessions", "min_gap_hours", "max_window_days", "max_per_week", "integration_within_days")
+OPTIONAL_RULES = ("max_per_week", "integration_within_days")
 
 
 def _kind(code: str) -> dict[str, Any] | None:
@@ -44,8 +45,8 @@ def series_detail(series_id: str):
 def _series_page(series_id: str, status: int = 200, error: str | None = None):
     try:
         series = series_access.series_view(series_id)
-    except BookingError as refusal:
-        series, error = None, refusal.message
+    except BookingError:
+        series = None
     if series is None:
         return page("console/problem.html", 404, heading="No such series", message="There is no treatment series with that reference.")
     first = series["sessions"][0] if series["sessions"] else None
@@ -86,7 +87,7 @@ def _new_series_page(status: int = 200, errors: dict | None = None, error: str |
     locations = catalog().locations()
     zone = pick_zone(args.get("tz"), locations[0]["timezone"] if locations else "UTC")
     day = read_date(args.get("date"), container().clock().astimezone(ZoneInfo(zone)).date())
-    protocols = [p for p in series_access.protocols() if p.get("active", True)]
+    protocols = series_access.protocols()
     protocol = next((p for p in protocols if p["code"] == args.get("protocol")), None)
     kind = _kind(protocol["appointment_type"]) if protocol else None
     slots, slot_error = _slots(kind["code"], day, zone, None) if kind else ([], None)
@@ -156,20 +157,24 @@ def protocols():
 def _protocols_page(status: int = 200, notice: str | None = None, error: str | None = None, errors: dict | None = None,
                     editing: str | None = None):
     types = [kind for kind in catalog().appointment_types() if kind["active"]]
-    return page("console/protocols.html", status, protocols=series_access.protocols(), types=types,
+    return page("console/protocols.html", status, protocols=series_access.protocols(active_only=False), types=types,
                 type_names={kind["code"]: kind["name"] for kind in catalog().appointment_types()},
                 notice=notice, error=error, errors=errors or {}, form=request.form, editing=editing)
 
 
 def _protocol_values(form) -> dict[str, Any]:
-    """The form as the POST/PATCH /protocols body: blank numbers are "no such rule"."""
+    """The form as the POST/PATCH /protocols body: a blank optional rule is "no such rule"."""
     values: dict[str, Any] = {"name": form.get("name", "").strip(), "appointment_type": form.get("appointment_type", ""),
-                              "requires_preparation": form.get("requires_preparation") == "yes"}
+                              "requires_preparation": form.get("requires_preparation") == "yes",
+                              "active": form.get("active") == "yes"}
     if form.get("code") is not None:
         values["code"] = form.get("code", "").strip()
     for name in PROTOCOL_NUMBERS:
         raw = form.get(name, "").strip()
-        values[name] = int(raw) if raw.lstrip("-").isdigit() else (None if not raw else raw)
+        if raw:
+            values[name] = int(raw) if raw.isdigit() else raw  # not a number: the schema says so
+        elif name in OPTIONAL_RULES:
+            values[name] = None
     return values
 
 

@@ -919,7 +919,7 @@
         el("strong", { text: self.sessionWhen(session) }),
         el("span", { class: "kb-muted", text: session.clinician_name }),
         change ? el("span", { class: "kb-tag kb-change", text: "Note: " + change }) : null,
-        problem ? el("span", { class: "kb-field-error", text: "Not available: " + problem }) : null
+        problem ? el("span", { class: "kb-field-error", text: (self.state.planTaken ? "Not available: " : "Cannot be booked: ") + problem }) : null
       ]);
     }));
   };
@@ -932,6 +932,8 @@
       el("p", { class: "kb-muted", text: changed
         ? changed + (changed === 1 ? " session is" : " sessions are") + " with another clinician or chair, marked below."
         : "Every session is with the same clinician in the same chair." }),
+      protocol.requires_preparation ? el("p", { class: "kb-alert kb-info", text: "Before the first session you need a preparation session booked. " +
+        "If you have not booked one yet, please book it first." }) : null,
       this.planList(),
       el("div", { class: "kb-actions" }, [
         el("button", { type: "button", class: "kb-primary", text: "Continue with these sessions", onclick: function () { self.details(); } }),
@@ -998,6 +1000,7 @@
       var perSession = (problem.errors && problem.errors.sessions) || {};
       if (problem.status === 409 || (problem.status === 422 && Object.keys(perSession).length)) {
         state.planProblems = {};
+        state.planTaken = problem.status === 409;
         Object.keys(perSession).forEach(function (position) { state.planProblems[position] = [].concat(perSession[position]).join(" "); });
         return self.seriesRefused(problem);
       }
@@ -1012,22 +1015,31 @@
     });
   };
 
-  /** Refused whole: say which sessions could not be had, keep the plan on screen, offer a new start. */
+  /** The preparation type to offer when a protocol needs one first, or null. */
+  Widget.prototype.preparationType = function () {
+    if (!this.state.protocol || !this.state.protocol.requires_preparation) return null;
+    return (this.catalog.types || []).find(function (type) { return type.category === "preparation"; }) || null;
+  };
+
+  /** Refused whole (409: taken; 422: a protocol rule, quoted): say which sessions and why, keep the
+   * plan on screen, offer a new first session (and the preparation session when one is needed). */
   Widget.prototype.seriesRefused = function (problem) {
-    var self = this, state = this.state, problems = state.planProblems;
+    var self = this, state = this.state, problems = state.planProblems, taken = problem.status === 409;
+    var preparation = taken ? null : this.preparationType();
     var positions = Object.keys(problems).sort(function (a, b) { return a - b; });
     var items = positions.map(function (position) {
       var session = state.plan.sessions.find(function (s) { return String(s.position) === position; });
       return "Session " + position + (session ? " (" + self.sessionWhen(session) + ")" : "") + ": " + problems[position];
     });
-    this.render("Not all sessions could be booked", this.progress("confirm"), [
+    this.render(taken ? "Not all sessions could be booked" : "These sessions cannot be booked", this.progress("confirm"), [
       el("p", { text: "Nothing is booked: the sessions are booked together or not at all. Please choose another first session; your details are kept." }),
       this.planList(),
       el("div", { class: "kb-actions" }, [
-        el("button", { type: "button", class: "kb-primary", text: "Choose another first session", onclick: function () { self.leavePlan(); self.chooseTime(); } })
+        el("button", { type: "button", class: "kb-primary", text: "Choose another first session", onclick: function () { self.leavePlan(); self.chooseTime(); } }),
+        preparation ? el("button", { type: "button", text: "Book a " + preparation.name.toLowerCase() + " first", onclick: function () { self.leavePlan(); self.pickType(preparation); } }) : null
       ])
     ]);
-    this.showError((problem.message || "Some sessions are no longer available.") + (items.length ? " Not available:" : ""), items);
+    this.showError((problem.message || "Some sessions are no longer available.") + (items.length ? (taken ? " Not available:" : "") : ""), items);
   };
 
   Widget.prototype.seriesDone = function (series) {
