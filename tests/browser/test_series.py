@@ -43,7 +43,7 @@ def iv_protocol(base: str) -> dict:
 def booked_rows(stack, email: str) -> list[tuple]:
     """The booking database's rows for ``email`` (the stack runs on SQLite under its var folder)."""
     with sqlite3.connect(f"file:{stack.var_dir / 'booking.db'}?mode=ro", uri=True) as db:
-        return db.execute("SELECT id, status, start_utc FROM bookings WHERE lower(patient_email) = ? AND status != 'held'",
+        return db.execute("SELECT id, status, start FROM bookings WHERE lower(patient_email) = ? AND status != 'held'",
                           (email.lower(),)).fetchall()
 
 
@@ -311,7 +311,7 @@ def test_staff_book_a_series_with_an_audited_override_see_it_and_cancel_the_rema
     expect(page.get_by_role("heading", name="Treatment protocols")).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text(protocol["name"])
     page.get_by_role("link", name="Book a series").click()
-    page.get_by_label("Protocol").select_option(value=protocol["code"])
+    page.get_by_label("Protocol", exact=True).select_option(value=protocol["code"])
     page.get_by_label("Date", exact=True).fill(day.isoformat())
     page.get_by_label("Times in").select_option("America/New_York")
     page.get_by_role("button", name="Find free times").click()

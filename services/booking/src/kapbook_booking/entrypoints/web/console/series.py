@@ -39,7 +39,7 @@ def _kind(code: str) -> dict[str, Any] | None:
 @bp.get("/series/<string:series_id>")
 @console_view()
 def series_detail(series_id: str):
-    return _series_page(series_id, notice=NOTICES.get(request.args.get("notice", "")))
+    return _series_page(series_id)
 
 
 def _series_page(series_id: str, status: int = 200, error: str | None = None):
