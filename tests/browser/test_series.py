@@ -348,3 +348,38 @@ def test_staff_book_a_series_with_an_audited_override_see_it_and_cancel_the_rema
     expect(page.locator("h1 .badge")).to_have_text("Cancelled")
     statuses = {row[0]: row[1] for row in booked_rows(stack, "sasha.staffbooked@example.org")}
     assert statuses.pop(preparation["id"]) == "booked" and set(statuses.values()) == {"cancelled"}, statuses
+
+
+def test_an_administrator_adds_and_edits_a_protocol_in_the_console(stack, page, console):
+    console(page, stack.staff_token("admin", "Avery Admin", "avery@clinic.example"), "/staff/protocols")
+    add = page.get_by_role("form", name="Add a protocol")
+    add.get_by_label("Code").fill("booster-course")
+    add.get_by_label("Name").fill("Booster course")
+    add.get_by_label("Appointment type").select_option(label="Booster infusion")
+    add.get_by_label("Sessions").fill("3")
+    add.get_by_label("Minimum gap (hours)").fill("0")  # allowed; the missing window is what is refused
+    add.get_by_role("button", name="Add protocol").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the fields marked below.")
+    expect(page.locator("ul.field-error")).to_contain_text("Max window days")
+
+    add = page.get_by_role("form", name="Add a protocol")
+    expect(add.get_by_label("Code")).to_have_value("booster-course")  # what was typed is kept
+    expect(add.get_by_label("Sessions")).to_have_value("3")
+    add.get_by_label("Minimum gap (hours)").fill("336")
+    add.get_by_label("All within (days)").fill("60")
+    add.get_by_role("button", name="Add protocol").click()
+    expect(page.get_by_role("status")).to_have_text("Protocol added.")
+    row = page.locator("tbody tr", has_text="Booster course")
+    expect(row).to_contain_text("Booster infusion")
+    expect(row).to_contain_text("336 h")
+
+    page.get_by_text("Edit Booster course").click()
+    edit = page.get_by_role("form", name="Edit Booster course")
+    edit.get_by_label("Sessions").fill("4")
+    edit.get_by_label("Offered").uncheck()
+    edit.get_by_role("button", name="Save Booster course").click()
+    expect(page.get_by_role("status")).to_have_text("Protocol saved.")
+    expect(page.locator("tbody tr", has_text="Booster course")).to_contain_text("Not offered")
+    public = requests.get(f"{stack.base}{API}/protocols", params={"appointment_type": "booster-infusion"}, timeout=10).json()
+    assert "booster-course" not in [p["code"] for p in public]  # no longer offered to patients
+    assert_accessible(page)

@@ -260,6 +260,7 @@
     this.state.hold = null;
     this.state.protocol = this.protocolFor(type);  // treatment series
     this.state.plan = null;
+    this.state.single = false;
     if (type.requires_eligibility) this.screeningForm();
     else this.chooseTime();
   };
@@ -637,7 +638,7 @@
   /** Hold the slot while the patient types; if it was taken meanwhile, show the fresh times. */
   Widget.prototype.pickSlot = function (slot, button) {
     var self = this, state = this.state;
-    if (state.protocol) return this.seriesPlan(slot, button);  // treatment series: the first session
+    if (state.protocol && !state.single) return this.seriesPlan(slot, button);  // treatment series: the first session
     button.disabled = true;
     this.say("Reserving " + this.slotName(slot) + "…");
     this.releaseHold();
@@ -937,14 +938,24 @@
       this.planList(),
       el("div", { class: "kb-actions" }, [
         el("button", { type: "button", class: "kb-primary", text: "Continue with these sessions", onclick: function () { self.details(); } }),
-        el("button", { type: "button", text: "Choose another first session", onclick: function () { self.leavePlan(); self.chooseTime(); } })
+        el("button", { type: "button", text: "Choose another first session", onclick: function () { self.leavePlan(); self.chooseTime(); } }),
+        el("button", { type: "button", class: "kb-link", text: "Book just this one session", onclick: function (event) { self.singleSession(event.currentTarget); } })
       ])
     ], { keepAlert: !!message });
     if (message) this.showError(message);
     this.say(plan.sessions.length + " sessions planned.");
   };
 
+  /** A patient whose course is already under way books only the time picked, as a single booking. */
+  Widget.prototype.singleSession = function (button) {
+    var slot = this.state.slot;
+    this.leavePlan();
+    this.state.single = true;
+    this.pickSlot(slot, button);
+  };
+
   Widget.prototype.leavePlan = function () {
+    this.state.single = false;
     this.state.plan = null;
     this.state.planProblems = null;
     this.state.slot = null;
