@@ -1,4 +1,5 @@
-"""Fakes for the reminders use cases: an in-memory store and a mail sender that records what it sends.
+"""Fakes for the reminders use cases: an in-memory store, a mail sender that records what it sends,
+and ``Reminders``, the use cases wired to both.
 
 ``InMemoryStore`` keeps to the SQL repository's rules (dedupe keys, claim tokens, leases), so a
 use case runs on it as it would on a database; a transaction that raises leaves nothing behind.
@@ -9,15 +10,21 @@ import copy
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+from kapbook_platform.contracts import make_envelope
 from kapbook_reminders.adapters.repository import LISTED_COLUMNS, NotificationFilter, new_row
 from kapbook_reminders.adapters.smtp import DeliveryFailed
 from kapbook_reminders.domain.booking import BookingSnapshot
 from kapbook_reminders.domain.plan import BookingVersion, MessageKind, PlannedMessage
+from kapbook_reminders.domain.plan_config import load_notification_plans
 from kapbook_reminders.domain.unsubscribe import normalise_email
+from kapbook_reminders.service_layer.dispatch import Dispatcher
+from kapbook_reminders.service_layer.planning import MessagePlanner
+from kapbook_reminders.service_layer.rendering import MessageComposer
+from support.clock import TravellingClock
 
 # The columns a newly planned message leaves NULL.
 UNSET_COLUMNS = dict.fromkeys(("next_attempt_at", "lease_until", "claim_token", "sent_at", "smtp_message_id"))
@@ -180,3 +187,59 @@ class FakeMailSender:
 
     def recipients(self) -> list[str]:
         return [message["To"].addresses[0].addr_spec for message in self.sent]
+
+
+# --- the use cases wired to the fakes ----------------------------------------------------------
+
+BOOKING_ID = "5b0c7a7e-2f0c-4c61-9d55-7f6a4c1f0a11"
+START = datetime(2027, 3, 9, 15, 30, tzinfo=UTC)  # Tuesday 10:30 in New York
+BOOKED_AT = START - timedelta(days=5)
+PATIENT = "alex@example.org"
+PLANS = load_notification_plans()
+
+
+@dataclass
+class Reminders:
+    """The use cases wired to fakes, as bootstrap wires them to the database and SMTP."""
+
+    clock: TravellingClock
+    store: InMemoryStore
+    sender: FakeMailSender
+    planner: MessagePlanner
+    dispatcher: Dispatcher
+
+    @classmethod
+    def build(cls, branding, max_attempts: int = 3) -> Reminders:
+        clock, store = TravellingClock(BOOKED_AT), InMemoryStore()
+        sender = FakeMailSender(store)
+        composer = MessageComposer(branding, "https://reminders.harbor.example", PLANS, b"unit-test-key")
+        dispatcher = Dispatcher(store, sender, composer, clock, max_attempts=max_attempts, connections=1)
+        return cls(clock, store, sender, MessagePlanner(PLANS, clock, store), dispatcher)
+
+    def deliver(self, event_type: str, **changes: Any) -> dict[str, Any]:
+        """Hand a booking event to the planner, as the consumer would (it passes its session)."""
+        envelope = make_envelope(event_type, "/kapbook/booking", booking_data(**changes))
+        self.planner.on_booking_event(session=None, envelope=envelope)
+        return envelope.data
+
+    def one(self, kind: MessageKind, **where: Any) -> dict[str, Any]:
+        (row,) = self.store.by_kind(kind, **where)
+        return row
+
+
+def booking_data(*, start: datetime = START, sequence: int = 0, status: str = "booked", **changes: Any) -> dict:
+    return {
+        "booking_id": BOOKING_ID,
+        "sequence": sequence,
+        "status": status,
+        "appointment_type": {"code": "IV-INFUSION", "name": "IV ketamine infusion", "category": "dosing_iv",
+                             "modality": "in_person"},
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=2)).isoformat(),
+        "location": {"id": "loc-1", "name": "Harbor Clinic Downtown", "timezone": "America/New_York",
+                     "address": "100 Harbor Street, Boston, MA 02110"},
+        "clinician": {"id": "clin-1", "name": "Dr Rivera"},
+        "patient": {"name": "Alex Morgan", "email": PATIENT, "timezone": "America/New_York"},
+        "manage_url": "https://book.harbor.example/manage/tok-123",
+        "cancellation_notice_hours": 24,
+    } | changes

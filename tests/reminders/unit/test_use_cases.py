@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,71 +12,21 @@ from kapbook_platform.contracts import EventType, make_envelope
 from kapbook_reminders.adapters.smtp import DeliveryFailed
 from kapbook_reminders.domain.booking import BookingSnapshot
 from kapbook_reminders.domain.plan import BOOKING_CHANGED, OVERTAKEN, BookingVersion, MessageKind, plan_messages
-from kapbook_reminders.domain.plan_config import load_notification_plans
 from kapbook_reminders.domain.sending import UNSUBSCRIBED
 from kapbook_reminders.service_layer import notifications
 from kapbook_reminders.service_layer.dispatch import Dispatcher
-from kapbook_reminders.service_layer.planning import REPLACED, MessagePlanner
-from kapbook_reminders.service_layer.rendering import MessageComposer
+from kapbook_reminders.service_layer.planning import REPLACED
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from reminders_fakes import FakeMailSender, InMemoryStore  # noqa: E402 - importable thanks to the line above
-from support.clock import TravellingClock  # noqa: E402
-
-BOOKING_ID = "5b0c7a7e-2f0c-4c61-9d55-7f6a4c1f0a11"
-START = datetime(2027, 3, 9, 15, 30, tzinfo=UTC)  # Tuesday 10:30 in New York
-BOOKED_AT = START - timedelta(days=5)
-PATIENT = "alex@example.org"
-PLANS = load_notification_plans()
-
-
-@dataclass
-class Reminders:
-    """The use cases wired to fakes, as bootstrap wires them to the database and SMTP."""
-
-    clock: TravellingClock
-    store: InMemoryStore
-    sender: FakeMailSender
-    planner: MessagePlanner
-    dispatcher: Dispatcher
-
-    @classmethod
-    def build(cls, branding, max_attempts: int = 3) -> Reminders:
-        clock, store = TravellingClock(BOOKED_AT), InMemoryStore()
-        sender = FakeMailSender(store)
-        composer = MessageComposer(branding, "https://reminders.harbor.example", PLANS, b"unit-test-key")
-        dispatcher = Dispatcher(store, sender, composer, clock, max_attempts=max_attempts, connections=1)
-        return cls(clock, store, sender, MessagePlanner(PLANS, clock, store), dispatcher)
-
-    def deliver(self, event_type: str, **changes: Any) -> dict[str, Any]:
-        """Hand a booking event to the planner, as the consumer would (it passes its session)."""
-        envelope = make_envelope(event_type, "/kapbook/booking", booking_data(**changes))
-        self.planner.on_booking_event(session=None, envelope=envelope)
-        return envelope.data
-
-    def one(self, kind: MessageKind, **where: Any) -> dict[str, Any]:
-        (row,) = self.store.by_kind(kind, **where)
-        return row
-
-
-def booking_data(*, start: datetime = START, sequence: int = 0, status: str = "booked", **changes: Any) -> dict:
-    return {
-        "booking_id": BOOKING_ID,
-        "sequence": sequence,
-        "status": status,
-        "appointment_type": {"code": "IV-INFUSION", "name": "IV ketamine infusion", "category": "dosing_iv",
-                             "modality": "in_person"},
-        "start": start.isoformat(),
-        "end": (start + timedelta(hours=2)).isoformat(),
-        "location": {"id": "loc-1", "name": "Harbor Clinic Downtown", "timezone": "America/New_York",
-                     "address": "100 Harbor Street, Boston, MA 02110"},
-        "clinician": {"id": "clin-1", "name": "Dr Rivera"},
-        "patient": {"name": "Alex Morgan", "email": PATIENT, "timezone": "America/New_York"},
-        "manage_url": "https://book.harbor.example/manage/tok-123",
-        "cancellation_notice_hours": 24,
-    } | changes
-
+from reminders_fakes import (  # noqa: E402 - importable thanks to the line above
+    BOOKED_AT,
+    BOOKING_ID,
+    PATIENT,
+    PLANS,
+    START,
+    Reminders,
+)
 
 @pytest.fixture
 def reminders(branding) -> Reminders:

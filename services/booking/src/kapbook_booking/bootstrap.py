@@ -17,6 +17,7 @@ from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_booking.service_layer.eligibility import EligibilityGate, screening_event_handlers
 from kapbook_booking.service_layer.lifecycle import BookingLifecycle
 from kapbook_booking.service_layer.links import ManageLinks
+from kapbook_booking.service_layer.patients import PatientAccess
 from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.database import read_only
 from kapbook_platform.messaging.consumer import EventHandler
@@ -34,6 +35,7 @@ class BookingContainer:
     staff_calendar: StaffCalendar
     calendar_feeds: CalendarFeeds
     series: SeriesService
+    patients: PatientAccess
     handlers: dict[str, EventHandler]  # event type → what the consumer does with it
     # Every use case and page reads time from here, so tests can travel in time.
     clock: Clock = utc_now
@@ -71,6 +73,8 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         calendar_feeds=CalendarFeeds(writes, config.public_base_url, clock),
         series=SeriesService(runtime.sessions, runtime.outbox, links, gate, lifecycle, writes, clock,
                              video_room_template=config.video_room_template),
+        patients=PatientAccess(runtime.sessions, runtime.outbox, links, config.public_base_url,
+                               config.screening_valid_days, config.cors_origins, clock),
         handlers=screening_event_handlers(),
         clock=clock,
     )

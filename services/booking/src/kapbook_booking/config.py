@@ -6,6 +6,8 @@ from typing import ClassVar
 
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 from kapbook_booking.domain.video import DEFAULT_VIDEO_ROOM_TEMPLATE, ROOM_PLACEHOLDER
 from kapbook_platform.config import DEVELOPMENT_SECRET, ConfigError, PlatformConfig, setting
 
@@ -30,6 +32,14 @@ class BookingConfig(PlatformConfig):
         doc="Websites that embed the booking widget, comma-separated origins (e.g. https://www.clinic.example)",
     )
 
+    sign_in_limit_per_email: str = setting(
+        "BOOKING_SIGN_IN_LIMIT_PER_EMAIL", "5/hour",
+        doc="Sign-in links one email address may be sent (asked for on /my or from the widget), e.g. 5/hour",
+    )
+    sign_in_limit_per_ip: str = setting(
+        "BOOKING_SIGN_IN_LIMIT_PER_IP", "20/hour", doc="Sign-in links one client IP may ask for, e.g. 20/hour",
+    )
+
     video_room_template: str = setting(
         "BOOKING_VIDEO_ROOM_TEMPLATE", DEFAULT_VIDEO_ROOM_TEMPLATE,
         doc="Join URL of a telehealth booking; {room} becomes a new unguessable id per booking (https in production). "
@@ -38,6 +48,12 @@ class BookingConfig(PlatformConfig):
 
     def validate(self) -> None:
         super().validate()
+        for env, limit in (("BOOKING_SIGN_IN_LIMIT_PER_EMAIL", self.sign_in_limit_per_email),
+                           ("BOOKING_SIGN_IN_LIMIT_PER_IP", self.sign_in_limit_per_ip)):
+            try:
+                parse_many(limit)
+            except ValueError:
+                raise ConfigError(f"{env} must be like 5/hour or 3/minute;10/day, not {limit!r}") from None
         template = self.video_room_template
         if template.count(ROOM_PLACEHOLDER) != 1:
             raise ConfigError("BOOKING_VIDEO_ROOM_TEMPLATE must contain {room} exactly once")

@@ -49,6 +49,7 @@ def event_handlers(planner: MessagePlanner, config: RemindersConfig, runtime: Se
     """What the consumer runs for each event type it receives."""
     handlers: dict[str, EventHandler] = {event_type: planner.on_booking_event for event_type in BOOKING_EVENTS}
     handlers[EventType.SCREENING_CRISIS] = planner.on_crisis(config.oncall_email)
+    handlers[EventType.PATIENT_SIGN_IN_LINK] = planner.on_sign_in_link
     return handlers | staff_event_handlers(runtime.tables["staff_credentials"])
 
 

@@ -102,3 +102,26 @@ def install_rate_limits(app: Flask, config: PlatformConfig) -> Limiter:
 
     app.register_error_handler(RateLimitExceeded, too_many_requests)
     return limiter
+
+
+def hit_extra_limit(limit: str, scope: str, key: str) -> int | None:
+    """Count one request against ``limit`` (e.g. ``5/hour``) for ``key`` within ``scope``, beyond the per-route limit.
+
+    For limits keyed by something other than the route and IP (sign-in links per email address).
+    A moving window, so a test or a patient never sees a count reset on the hour. Returns None when
+    allowed, else the seconds until the next request would be. The key should not be personal data
+    in clear (hash an email first). A counter store that stops answering allows the request, as the
+    per-route limits' in-memory fallback does.
+    """
+    from limits.strategies import MovingWindowRateLimiter
+
+    limiter: Limiter = current_app.extensions[LIMITER]
+    try:
+        strategy = MovingWindowRateLimiter(limiter.storage)
+        for item in parse_many(limit):
+            if not strategy.hit(item, scope, key):
+                reset_at, _remaining = strategy.get_window_stats(item, scope, key)
+                return max(math.ceil(reset_at - time.time()), 1)
+    except Exception as error:  # the store is down: do not turn a patient away for it
+        current_app.logger.warning("extra rate limit not counted", extra={"scope": scope, "error": repr(error)})
+    return None

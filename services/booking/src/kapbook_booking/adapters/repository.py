@@ -508,3 +508,104 @@ def has_preparation_before(session: Session, patient_email: str, start: datetime
         .limit(1)
     )
     return session.execute(query).first() is not None
+
+
+# --- returning patients: records, sign-in links, sessions ----------------------------------------------
+
+
+def patient_by_email(session: Session, email: str) -> RowMapping | None:
+    """The patient with this normalised email."""
+    return session.execute(select(tables.patients).where(tables.patients.c.email == email)).mappings().first()
+
+
+def patient_by_id(session: Session, patient_id: str) -> RowMapping | None:
+    return session.execute(select(tables.patients).where(tables.patients.c.id == patient_id)).mappings().first()
+
+
+def save_patient(session: Session, patient_id: str, email: str, details: Mapping[str, Any], now: datetime) -> str:
+    """Create the patient with this normalised email or update their details; returns their id.
+
+    Two first bookings of one email at once: the loser of the unique email updates instead.
+    """
+    existing = patient_by_email(session, email)
+    if existing is None:
+        try:
+            with session.begin_nested():
+                session.execute(tables.patients.insert().values(
+                    id=patient_id, email=email, created_at=now, updated_at=now, **details))
+            return patient_id
+        except IntegrityError:
+            existing = patient_by_email(session, email)
+            if existing is None:
+                raise
+    if details:
+        session.execute(update(tables.patients).where(tables.patients.c.id == existing["id"]).values(updated_at=now, **details))
+    return existing["id"]
+
+
+def insert_sign_in_link(session: Session, values: Mapping[str, Any]) -> None:
+    session.execute(tables.patient_sign_in_links.insert().values(**values))
+
+
+def claim_sign_in_link(session: Session, token_sha256: str, now: datetime) -> RowMapping | None:
+    """Mark an unused, unexpired link used and return it; None if it was not (one winner when two race)."""
+    links = tables.patient_sign_in_links
+    claimed = session.execute(
+        update(links).where(links.c.token_sha256 == token_sha256, links.c.used_at.is_(None), links.c.expires_at > now)
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:
+        return None
+    return session.execute(select(links).where(links.c.token_sha256 == token_sha256)).mappings().first()
+
+
+def sign_in_link(session: Session, token_sha256: str) -> RowMapping | None:
+    links = tables.patient_sign_in_links
+    return session.execute(select(links).where(links.c.token_sha256 == token_sha256)).mappings().first()
+
+
+def delete_stale_sign_in_links(session: Session, before: datetime) -> None:
+    links = tables.patient_sign_in_links
+    session.execute(delete(links).where(links.c.expires_at < before))
+
+
+def insert_patient_session(session: Session, values: Mapping[str, Any]) -> None:
+    session.execute(tables.patient_sessions.insert().values(**values))
+
+
+def patient_session(session: Session, id_sha256: str, kind: str) -> RowMapping | None:
+    """A session (or widget proof) with its patient's email."""
+    sessions, patients = tables.patient_sessions, tables.patients
+    return session.execute(
+        select(sessions, patients.c.email)
+        .join(patients, patients.c.id == sessions.c.patient_id)
+        .where(sessions.c.id_sha256 == id_sha256, sessions.c.kind == kind)
+    ).mappings().first()
+
+
+def touch_patient_session(session: Session, id_sha256: str, now: datetime) -> None:
+    sessions = tables.patient_sessions
+    session.execute(update(sessions).where(sessions.c.id_sha256 == id_sha256).values(last_seen_at=now))
+
+
+def delete_patient_session(session: Session, id_sha256: str) -> None:
+    session.execute(delete(tables.patient_sessions).where(tables.patient_sessions.c.id_sha256 == id_sha256))
+
+
+def booking_ids_of_patient(session: Session, email: str) -> list[str]:
+    """A patient's bookings (never holds), by start, found by lower-cased email."""
+    bookings = tables.bookings
+    return list(session.execute(
+        select(bookings.c.id)
+        .where(func.lower(bookings.c.patient_email) == email, bookings.c.status != "held")
+        .order_by(bookings.c.start, bookings.c.id)
+    ).scalars())
+
+
+def eligibility_decisions_of(session: Session, email: str) -> list[tuple[str, bool, datetime, datetime]]:
+    """(screening id, allowed, decided at, valid until) of every decision projected for this email."""
+    decisions = tables.eligibility_decisions
+    return [tuple(row) for row in session.execute(
+        select(decisions.c.screening_id, decisions.c.allowed, decisions.c.decided_at, decisions.c.valid_until)
+        .where(func.lower(decisions.c.patient_email) == email)
+    ).all()]

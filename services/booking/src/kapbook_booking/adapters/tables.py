@@ -1,6 +1,7 @@
 """The booking service's tables (SQLAlchemy Core), including the no-overlap guarantees."""
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -235,3 +236,47 @@ series = Table(
     Column("idempotency_key", String(200), nullable=True),
     Index("ix_series_patient_email", "patient_email"),
 )
+
+# --- returning patients (issue 12 §2) -----------------------------------------------------------------
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    # Normalised (stripped, lower-case): the same person booking as Pat@Example.org is one patient.
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=True),
+    Column("phone", String(40), nullable=True),
+    Column("timezone", String(64), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+patient_sign_in_links = Table(
+    "patient_sign_in_links",
+    metadata,
+    # SHA-256 of the token in the emailed link; the token itself is never stored or logged.
+    Column("token_sha256", String(64), primary_key=True),
+    Column("email", String(320), nullable=False),
+    # Where to send the patient after signing in: a widget's page (an allowed origin) or null for /my.
+    Column("return_to", String(2000), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Index("ix_patient_sign_in_links_email", "email", "created_at"),
+)
+
+patient_sessions = Table(
+    "patient_sessions",
+    metadata,
+    # SHA-256 of the session cookie (kind "browser") or of a widget proof (kind "widget").
+    Column("id_sha256", String(64), primary_key=True),
+    Column("patient_id", String(36), ForeignKey("patients.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(10), nullable=False, default="browser"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Index("ix_patient_sessions_patient", "patient_id"),
+)
+
+# "My appointments" finds a patient's bookings by lower-cased email.
+Index("ix_bookings_patient_email_lower", func.lower(bookings.c.patient_email))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from kapbook_booking.domain.video import DEFAULT_VIDEO_ROOM_TEMPLATE, join_url_f
 from kapbook_booking.service_layer.availability import AvailabilityQuery, free_slots
 from kapbook_booking.service_layer.eligibility import NOT_NEEDED, EligibilityGate, ScreeningLookup
 from kapbook_booking.service_layer.links import ManageLinks
+from kapbook_booking.service_layer.patient_proofs import proven_screening, remember_patient
 from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.contracts import EventType
 from kapbook_platform.database import read_only, retry_on_conflict
@@ -49,9 +50,11 @@ class BookAppointment:
     hold_id: str | None = None
     idempotency_key: str | None = None
     created_by: str = "patient"
+    # A widget proof of the patient's verified email (returning patients): stands in for screening_id.
+    patient_proof: str | None = None
 
     def fingerprint(self) -> str:
-        body = {k: v for k, v in vars(self).items() if k not in {"idempotency_key", "created_by"}}
+        body = {k: v for k, v in vars(self).items() if k not in {"idempotency_key", "created_by", "patient_proof"}}
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -82,8 +85,22 @@ class BookingService:
 
     def book(self, command: BookAppointment) -> tuple[dict[str, Any], bool]:
         """Book and publish ``booking.created``; returns (booking, created) — created is False on a replay."""
+        command = self._with_proven_screening(command)
         screening = self._look_up_screening(command)
         return retry_on_conflict(lambda: self._book(command, screening))
+
+    def _with_proven_screening(self, command: BookAppointment) -> BookAppointment:
+        """A returning patient's proof (from the emailed link) finds their valid decision: no screening_id needed.
+
+        The proof stands for the email the link was sent to; the booking's email must be that one,
+        and the decision found is then checked by the gate like any other (same email, allowed, valid).
+        """
+        if not command.patient_proof or command.screening_id:
+            return command
+        with self._reading() as session:
+            status = proven_screening(session, command.patient_proof, command.patient["email"], self.clock(),
+                                      self.eligibility.valid_days)
+        return replace(command, screening_id=status.screening_id) if status.state == "valid" else command
 
     def _look_up_screening(self, command: BookAppointment) -> ScreeningLookup:
         """Find the screening's decision before any transaction opens; refusals that need none come first.
@@ -119,6 +136,7 @@ class BookingService:
             else:
                 booking_id = self._insert_at_free_slot(session, kind, command, now)
             self._give_video_room(session, kind, booking_id)
+            remember_patient(session, command.patient, now)
             booking = publish_booking_event(session, self.outbox, self.links, booking_id, EventType.BOOKING_CREATED)
             if command.idempotency_key:
                 repo.remember_idempotent(session, "booking", command.idempotency_key, command.fingerprint(), booking_id, now)

@@ -19,9 +19,15 @@ from urllib.parse import urlsplit
 
 from kapbook_reminders.domain.booking import BookingSnapshot, require_aware_utc, require_web_url
 from kapbook_reminders.domain.branding import ClinicBranding
-from kapbook_reminders.domain.content import crisis_context, patient_context
+from kapbook_reminders.domain.content import crisis_context, patient_context, sign_in_link_context
 from kapbook_reminders.domain.invites import InviteMethod, build_invite
-from kapbook_reminders.domain.plan import MessageKind, crisis_alert_dedupe_key, is_essential, is_still_relevant
+from kapbook_reminders.domain.plan import (
+    MessageKind,
+    crisis_alert_dedupe_key,
+    is_essential,
+    is_still_relevant,
+    sign_in_link_dedupe_key,
+)
 from kapbook_reminders.domain.plan_config import PreparationGuidance
 from kapbook_reminders.domain.privacy import (
     assert_html_preview_is_private,
@@ -161,6 +167,35 @@ def compose_crisis_alert(
     message["Importance"] = "high"
     message["X-Priority"] = "1"
     add_bodies(message, MessageKind.CRISIS_ALERT.value, context, allowed=STAFF_ALLOWED_TERMS)
+    return message
+
+
+def compose_sign_in_link(
+    event_id: str,
+    email: str,
+    name: str | None,
+    link_url: str,
+    expires_at: datetime,
+    branding: ClinicBranding,
+    now: datetime,
+) -> EmailMessage:
+    """The one-time sign-in link the patient asked for: plain words, the link, no invite.
+
+    The link is a secret: it goes in the bodies only, and it is blanked out before the preview
+    check, so that a refusal (whose message quotes the preview) can never carry it into a log line.
+    """
+    now = require_aware_utc(now, "now")
+    context = sign_in_link_context(
+        name, require_web_url(link_url, "link_url"), require_aware_utc(expires_at, "expires_at"), now, branding
+    )
+    message = new_message(
+        subject=assert_subject_is_private(context["subject"]),
+        sender=branding,
+        recipient=Address(display_name=name or "", addr_spec=email),
+        message_key=sign_in_link_dedupe_key(event_id),
+        now=now,
+    )
+    add_bodies(message, MessageKind.SIGN_IN_LINK.value, context, people=tuple(filter(None, (name, link_url))))
     return message
 
 

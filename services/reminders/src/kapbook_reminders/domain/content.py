@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,10 @@ HEADINGS: dict[MessageKind, str] = {
     MessageKind.RESCHEDULE_NOTICE: "Your appointment has changed",
     MessageKind.CANCELLATION_NOTICE: "Your appointment has been cancelled",
 }
+# The patient asked for it a moment ago, so the subject says what it is; the link is in the body only.
+SIGN_IN_LINK_SUBJECT = "Your sign-in link to your Kapbook appointments"
+SIGN_IN_LINK_HEADING = "Your sign-in link"
+SIGN_IN_LINK_PREHEADER = "Sign in to see and change your appointments. The link works once, for 30 minutes."
 CRISIS_ALERT_SUBJECT = "Urgent: a screening needs clinician review – {clinic}"
 CRISIS_ALERT_HEADING = "Urgent: a screening needs clinician review"
 CRISIS_ALERT_PREHEADER = "A screening needs urgent clinician review. Please open it now."
@@ -115,6 +120,26 @@ def crisis_context(screening_id: str, review_url: str, branding: ClinicBranding)
         "screening_id": screening_id,
         "review_url": review_url,
     }
+
+
+def sign_in_link_context(
+    name: str | None, link_url: str, expires_at: datetime, now: datetime, branding: ClinicBranding
+) -> dict[str, Any]:
+    """The short sign-in email: the link, that it works once and for how long, what to do if it was not you."""
+    return {
+        "subject": SIGN_IN_LINK_SUBJECT,
+        "preheader": SIGN_IN_LINK_PREHEADER,
+        "heading": SIGN_IN_LINK_HEADING,
+        "clinic": clinic_context(branding),
+        "patient_name": name,
+        "link_url": link_url,
+        "minutes_left": minutes_left(expires_at, now),
+    }
+
+
+def minutes_left(expires_at: datetime, now: datetime) -> int:
+    """Whole minutes until ``expires_at``, rounded up (a link sent at once says 30), at least 1."""
+    return max(1, math.ceil((expires_at - now).total_seconds() / 60))
 
 
 def clinic_context(branding: ClinicBranding) -> dict[str, str]:

@@ -42,6 +42,8 @@ class MessageKind(StrEnum):
     RESCHEDULE_NOTICE = "reschedule_notice"
     CANCELLATION_NOTICE = "cancellation_notice"
     CRISIS_ALERT = "crisis_alert"
+    # A one-time sign-in link to "My appointments", asked for by the patient (no booking).
+    SIGN_IN_LINK = "sign_in_link"
 
 
 class PlanStatus(StrEnum):
@@ -72,6 +74,7 @@ ABOUT_THE_VISIT_TO_COME = frozenset(
 BOOKING_CHANGED = "the booking changed after this message was planned"
 STARTED_BEFORE_SENDING = "appointment had already started when the message could be sent"
 OVERTAKEN = "a later reminder for the same appointment was already due"
+LINK_EXPIRED = "the sign-in link had expired"
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,24 @@ def message_sent_at_once(snapshot: BookingSnapshot, kind: MessageKind, label: st
 def dedupe_key(snapshot: BookingSnapshot, kind: MessageKind, label: str) -> str:
     """Stable for the same booking version; new for every sequence."""
     return f"{snapshot.booking_id}:{snapshot.sequence}:{kind.value}:{label}"
+
+
+def sign_in_link_dedupe_key(event_id: str) -> str:
+    """One email per sign-in link event, however often it arrives."""
+    return f"sign-in:{event_id}:{MessageKind.SIGN_IN_LINK.value}"
+
+
+def plan_sign_in_link(event_id: str, expires_at: datetime, now: datetime) -> PlannedMessage:
+    """The sign-in link goes out at once; one that has already expired is recorded, never sent."""
+    expired = require_aware_utc(expires_at, "expires_at") <= require_aware_utc(now, "now")
+    return PlannedMessage(
+        kind=MessageKind.SIGN_IN_LINK,
+        dedupe_key=sign_in_link_dedupe_key(event_id),
+        due_at=now,
+        status=PlanStatus.SKIPPED if expired else PlanStatus.SCHEDULED,
+        essential=True,  # the patient asked for it: an unsubscribe does not stop it
+        skip_reason=LINK_EXPIRED if expired else None,
+    )
 
 
 def crisis_alert_dedupe_key(screening_id: str) -> str:

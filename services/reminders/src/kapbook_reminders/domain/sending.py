@@ -10,9 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from kapbook_reminders.domain.plan import BOOKING_CHANGED, BookingVersion, MessageKind, is_essential, reason_not_to_send
+from kapbook_reminders.domain.plan import (
+    BOOKING_CHANGED,
+    LINK_EXPIRED,
+    BookingVersion,
+    MessageKind,
+    is_essential,
+    reason_not_to_send,
+)
 
 UNSUBSCRIBED = "recipient unsubscribed from non-essential email"
+LINK_FORGOTTEN = "the sign-in link is no longer kept"
+# Context keys that are secrets of one email: dropped from the stored message once it is done with.
+SECRET_CONTEXT_KEYS: dict[MessageKind, tuple[str, ...]] = {MessageKind.SIGN_IN_LINK: ("link_url",)}
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,8 @@ def check_before_sending(facts: SendingFacts, message: Mapping[str, Any], now: d
     """Why this stored message must not go out now (see ``reason_not_to_send``), or None to send it."""
     if not is_essential(message["kind"]) and facts.is_unsubscribed(message["recipient"]):
         return Verdict("skipped", UNSUBSCRIBED)
+    if message["kind"] == MessageKind.SIGN_IN_LINK:
+        return sign_in_link_verdict(message["context"], now)
     if message["booking_id"] is None:
         return None  # a staff alert: always sent
     reason = reason_not_to_send(
@@ -48,3 +60,20 @@ def check_before_sending(facts: SendingFacts, message: Mapping[str, Any], now: d
     if reason is None:
         return None
     return Verdict("cancelled" if reason == BOOKING_CHANGED else "skipped", reason)
+
+
+def sign_in_link_verdict(context: Mapping[str, Any], now: datetime) -> Verdict | None:
+    """A sign-in link goes out only while it still works (a backlog after an outage must not send dead links)."""
+    if not context.get("link_url"):
+        return Verdict("skipped", LINK_FORGOTTEN)
+    if datetime.fromisoformat(context["expires_at"]) <= now:
+        return Verdict("skipped", LINK_EXPIRED)
+    return None
+
+
+def without_secrets(kind: MessageKind | str, context: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The context to keep once the message is sent or given up on, or None when nothing in it is secret."""
+    secrets = SECRET_CONTEXT_KEYS.get(MessageKind(kind), ())
+    if not any(key in context for key in secrets):
+        return None
+    return {key: value for key, value in context.items() if key not in secrets}

@@ -29,7 +29,7 @@ from kapbook_platform.database import is_database_unavailable
 from kapbook_reminders.adapters.repository import MessageStore
 from kapbook_reminders.adapters.smtp import DeliveryFailed, MailConnection, MailSender
 from kapbook_reminders.domain.compose import MessageNoLongerRelevant
-from kapbook_reminders.domain.sending import check_before_sending
+from kapbook_reminders.domain.sending import check_before_sending, without_secrets
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,12 @@ class Dispatcher:
         log.error("message failed", extra={"message_id": message["id"], "attempts": attempts})
 
     def _finish(self, message: dict[str, Any], **values: Any) -> None:
-        """Record the outcome, unless another dispatcher has taken the claim over meanwhile."""
+        """Record the outcome, unless another dispatcher has taken the claim over meanwhile.
+
+        A message done with (not scheduled again) forgets its secrets, such as a sign-in link.
+        """
+        if values["status"] != "scheduled" and (kept := without_secrets(message["kind"], message["context"])) is not None:
+            values["context"] = kept
         with self.store.begin() as repository:
             repository.finish(message, self.clock(), **values)
 

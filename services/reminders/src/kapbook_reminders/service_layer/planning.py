@@ -26,6 +26,7 @@ from kapbook_reminders.domain.plan import (
     plan_for_cancellation,
     plan_for_reschedule,
     plan_messages,
+    plan_sign_in_link,
 )
 from kapbook_reminders.domain.plan_config import NotificationPlans
 
@@ -80,6 +81,17 @@ class MessagePlanner:
             self.store.within(session).add_new(None, oncall_email, [alert], context, now)
 
         return handle
+
+
+    def on_sign_in_link(self, session: Session, envelope: Envelope) -> None:
+        """Email the patient's one-time sign-in link at once (once per event; never once it has expired)."""
+        data = envelope.data
+        link = plan_sign_in_link(envelope.id, datetime.fromisoformat(data["expires_at"]), self.clock())
+        context = {"event_id": envelope.id, "name": data.get("name"), "link_url": data["link_url"],
+                   "expires_at": data["expires_at"]}
+        if link.skip_reason is not None:
+            context.pop("link_url")  # never sent, so not kept either
+        self.store.within(session).add_new(None, data["email"], [link], context, self.clock())
 
 
 def with_previous_start(envelope: Envelope, latest: BookingVersion | None) -> dict[str, Any]:

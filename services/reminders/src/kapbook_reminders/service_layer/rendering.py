@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from kapbook_reminders.config import RemindersConfig
 from kapbook_reminders.domain.booking import BookingSnapshot
 from kapbook_reminders.domain.branding import ClinicBranding
-from kapbook_reminders.domain.compose import compose_crisis_alert, compose_email
+from kapbook_reminders.domain.compose import compose_crisis_alert, compose_email, compose_sign_in_link
 from kapbook_reminders.domain.plan import MessageKind
 from kapbook_reminders.domain.plan_config import NotificationPlans
 from kapbook_reminders.domain.unsubscribe import unsubscribe_token
@@ -45,6 +45,11 @@ class MessageComposer:
         context = message["context"]
         if kind is MessageKind.CRISIS_ALERT:
             return compose_crisis_alert(context["screening_id"], context["review_url"], message["recipient"], self.branding, now)
+        if kind is MessageKind.SIGN_IN_LINK:
+            return compose_sign_in_link(
+                context["event_id"], message["recipient"], context.get("name"), context["link_url"],
+                datetime.fromisoformat(context["expires_at"]), self.branding, now,
+            )
         snapshot = BookingSnapshot.from_event(context)
         previous_start = context.get("previous_start")
         return compose_email(
