@@ -46,3 +46,23 @@ def test_upgrade_from_0001_keeps_messages_and_downgrade_works(tmp_path, db, data
     command.downgrade(config, "0001")
     assert "booking_versions" not in inspect(container.runtime.engine).get_table_names()
     container.runtime.engine.dispose()
+
+
+def test_0003_adds_the_series_tables_and_downgrades_to_0002(tmp_path, db, database_factory):
+    container = bootstrap(reminders_config(tmp_path, database_factory("reminders"), 25))
+    config = alembic_config(container)
+    command.upgrade(config, "0002")
+    assert "series_sessions" not in inspect(container.runtime.engine).get_table_names()
+
+    command.upgrade(config, "0003")
+    names = set(inspect(container.runtime.engine).get_table_names())
+    assert {"series_sessions", "covered_cancellations"} <= names
+    assert {index["name"] for index in inspect(container.runtime.engine).get_indexes("series_sessions")} == {
+        "ix_series_sessions_series"
+    }
+
+    command.downgrade(config, "0002")
+    names = set(inspect(container.runtime.engine).get_table_names())
+    assert not {"series_sessions", "covered_cancellations"} & names
+    assert "booking_versions" in names
+    container.runtime.engine.dispose()

@@ -38,18 +38,20 @@ class InMemoryStore:
     versions: dict[str, BookingVersion] = field(default_factory=dict)
     unsubscribed: dict[str, datetime] = field(default_factory=dict)
     audit: list[tuple[str, str, str]] = field(default_factory=list)
+    series: dict[str, dict[str, Any]] = field(default_factory=dict)  # booking id -> newest series session row
+    covered: dict[str, str] = field(default_factory=dict)  # booking id -> series id
     open_transactions: int = 0
 
     # --- MessageStore ------------------------------------------------------------------------
 
     @contextmanager
     def begin(self) -> Iterator[InMemoryStore]:
-        saved = copy.deepcopy((self.messages, self.versions, self.unsubscribed, self.audit))
+        saved = copy.deepcopy((self.messages, self.versions, self.unsubscribed, self.audit, self.series, self.covered))
         self.open_transactions += 1
         try:
             yield self
         except BaseException:
-            self.messages, self.versions, self.unsubscribed, self.audit = saved
+            self.messages, self.versions, self.unsubscribed, self.audit, self.series, self.covered = saved
             raise
         finally:
             self.open_transactions -= 1
@@ -106,6 +108,32 @@ class InMemoryStore:
             for row in self._rows(booking_id=message["booking_id"], sequence=message["sequence"],
                                   kind=MessageKind.REMINDER.value)
         )
+
+    def cancel_pending_of_kind(self, booking_ids: Iterable[str], kind: MessageKind, *, result: str,
+                               now: datetime) -> None:
+        for booking_id in booking_ids:
+            for row in self._rows(booking_id=booking_id, kind=kind.value, status="scheduled"):
+                row.update(status="cancelled", result=result, updated_at=now)
+
+    def series_session_version(self, booking_id: str) -> BookingVersion | None:
+        row = self.series.get(booking_id)
+        return None if row is None else BookingVersion(row["sequence"], row["status"])
+
+    def save_series_session(self, series_id: str, data: dict, snapshot: BookingSnapshot, now: datetime,
+                            *, known: bool) -> None:
+        assert known == (snapshot.booking_id in self.series)
+        self.series[snapshot.booking_id] = {"series_id": series_id, "sequence": snapshot.sequence,
+                                            "status": snapshot.status.value, "snapshot": copy.deepcopy(data)}
+
+    def series_sessions(self, booking_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {i: copy.deepcopy(self.series[i]["snapshot"]) for i in booking_ids if i in self.series}
+
+    def cover_cancellations(self, series_id: str, booking_ids: Iterable[str], now: datetime) -> None:
+        for booking_id in booking_ids:
+            self.covered.setdefault(booking_id, series_id)
+
+    def is_cancellation_covered(self, booking_id: str) -> bool:
+        return booking_id in self.covered
 
     def is_unsubscribed(self, email: str) -> bool:
         return normalise_email(email) in self.unsubscribed

@@ -50,6 +50,8 @@ def event_handlers(planner: MessagePlanner, config: RemindersConfig, runtime: Se
     handlers: dict[str, EventHandler] = {event_type: planner.on_booking_event for event_type in BOOKING_EVENTS}
     handlers[EventType.SCREENING_CRISIS] = planner.on_crisis(config.oncall_email)
     handlers[EventType.PATIENT_SIGN_IN_LINK] = planner.on_sign_in_link
+    handlers[EventType.SERIES_BOOKED] = planner.on_series_booked
+    handlers[EventType.SERIES_CANCELLED] = planner.on_series_cancelled
     return handlers | staff_event_handlers(runtime.tables["staff_credentials"])
 
 

@@ -51,6 +51,14 @@ class RemindersRepository(Protocol):
     def renew_lease(self, message: Mapping[str, Any], lease_until: datetime) -> bool: ...
     def finish(self, message: Mapping[str, Any], now: datetime, **values: Any) -> None: ...
     def later_reminder_due(self, message: Mapping[str, Any], now: datetime) -> bool: ...
+    def series_session_version(self, booking_id: str) -> BookingVersion | None: ...
+    def save_series_session(self, series_id: str, data: dict, snapshot: BookingSnapshot, now: datetime,
+                            *, known: bool) -> None: ...
+    def series_sessions(self, booking_ids: list[str]) -> dict[str, dict[str, Any]]: ...
+    def cover_cancellations(self, series_id: str, booking_ids: Iterable[str], now: datetime) -> None: ...
+    def is_cancellation_covered(self, booking_id: str) -> bool: ...
+    def cancel_pending_of_kind(self, booking_ids: Iterable[str], kind: MessageKind, *, result: str,
+                               now: datetime) -> None: ...
     def is_unsubscribed(self, email: str) -> bool: ...
     def unsubscribe(self, email: str, now: datetime) -> None: ...
     def list_notifications(self, where: NotificationFilter) -> list[dict[str, Any]]: ...
@@ -137,6 +145,59 @@ class SqlRemindersRepository:
                 if message.dedupe_key not in existing]
         if rows:
             self.session.execute(tables.messages.insert(), rows)
+
+    def cancel_pending_of_kind(self, booking_ids: Iterable[str], kind: MessageKind, *, result: str,
+                               now: datetime) -> None:
+        """Cancel the scheduled messages of ``kind`` of these bookings."""
+        m = tables.messages.c
+        self.session.execute(
+            update(tables.messages)
+            .where(m.booking_id.in_(list(booking_ids)), m.kind == kind.value, m.status == "scheduled")
+            .values(status="cancelled", result=result, updated_at=now)
+        )
+
+    # --- treatment series -------------------------------------------------------------------
+
+    def series_session_version(self, booking_id: str) -> BookingVersion | None:
+        """The version of the newest snapshot kept of a series session (locked: planners of one session queue up)."""
+        s = tables.series_sessions.c
+        query = select(s.sequence, s.status).where(s.booking_id == booking_id).with_for_update()
+        row = self.session.execute(query).first()
+        return None if row is None else BookingVersion(sequence=row.sequence, status=row.status)
+
+    def save_series_session(self, series_id: str, data: dict, snapshot: BookingSnapshot, now: datetime,
+                            *, known: bool) -> None:
+        """Keep ``data`` as the session's newest snapshot (``known``: one is kept already)."""
+        table = tables.series_sessions
+        values = {"series_id": series_id, "sequence": snapshot.sequence, "status": snapshot.status.value,
+                  "snapshot": data, "updated_at": now}
+        if known:
+            self.session.execute(update(table).where(table.c.booking_id == snapshot.booking_id).values(values))
+        else:
+            self.session.execute(table.insert().values(booking_id=snapshot.booking_id, **values))
+
+    def series_sessions(self, booking_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The newest snapshot kept of each of these sessions (those known), by booking id."""
+        if not booking_ids:
+            return {}
+        s = tables.series_sessions.c
+        rows = self.session.execute(select(s.booking_id, s.snapshot).where(s.booking_id.in_(booking_ids)))
+        return {row.booking_id: row.snapshot for row in rows}
+
+    def cover_cancellations(self, series_id: str, booking_ids: Iterable[str], now: datetime) -> None:
+        """Note that a series email covers these sessions' cancellations (each once)."""
+        c = tables.covered_cancellations.c
+        wanted = list(dict.fromkeys(booking_ids))
+        if not wanted:
+            return
+        present = set(self.session.execute(select(c.booking_id).where(c.booking_id.in_(wanted))).scalars())
+        rows = [{"booking_id": b, "series_id": series_id, "covered_at": now} for b in wanted if b not in present]
+        if rows:
+            self.session.execute(tables.covered_cancellations.insert(), rows)
+
+    def is_cancellation_covered(self, booking_id: str) -> bool:
+        c = tables.covered_cancellations.c
+        return self.session.execute(select(c.booking_id).where(c.booking_id == booking_id)).first() is not None
 
     # --- dispatch ---------------------------------------------------------------------------
 

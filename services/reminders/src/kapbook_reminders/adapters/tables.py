@@ -59,3 +59,26 @@ contact_preferences = Table(
     Column("email", String(320), primary_key=True),
     Column("unsubscribed_at", UtcDateTime(), nullable=True),
 )
+
+# The newest snapshot of each session of a treatment series, from its booking events and the
+# series.booked event: series emails are written from it at send time (series.cancelled carries ids only).
+series_sessions = Table(
+    "series_sessions",
+    metadata,
+    Column("booking_id", String(36), primary_key=True),
+    Column("series_id", String(36), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("snapshot", JSON, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_series_sessions_series", "series_id"),
+)
+
+# Sessions whose cancellation a series.cancelled email covers: their own cancellation notice is not sent.
+covered_cancellations = Table(
+    "covered_cancellations",
+    metadata,
+    Column("booking_id", String(36), primary_key=True),
+    Column("series_id", String(36), nullable=False),
+    Column("covered_at", UtcDateTime(), nullable=False),
+)

@@ -34,6 +34,29 @@ class Modality(StrEnum):
 
 
 @dataclass(frozen=True)
+class SeriesPlace:
+    """Where a session sits in its treatment series (ids and counts, and the protocol's name)."""
+
+    series_id: str
+    protocol_name: str
+    position: int
+    size: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.position <= self.size:
+            raise ValueError("position must be between 1 and size")
+
+    @property
+    def label(self) -> str:
+        """'Session 3 of 6'."""
+        return f"Session {self.position} of {self.size}"
+
+    @classmethod
+    def from_event(cls, data: dict[str, Any] | None) -> SeriesPlace | None:
+        return None if data is None else cls(data["series_id"], data["protocol_name"], data["position"], data["size"])
+
+
+@dataclass(frozen=True)
 class BookingSnapshot:
     """A booking as of one event; `sequence` is raised on every change.
 
@@ -60,6 +83,7 @@ class BookingSnapshot:
     cancellation_notice_hours: int
     location_address: str | None = None
     join_url: str | None = None  # telehealth: where the patient joins the video call
+    series: SeriesPlace | None = None  # a session of a treatment series
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", BookingStatus(self.status))
@@ -105,6 +129,7 @@ class BookingSnapshot:
             manage_url=data["manage_url"],
             cancellation_notice_hours=data["cancellation_notice_hours"],
             join_url=data.get("join_url"),
+            series=SeriesPlace.from_event(data.get("series")),
         )
 
     @property

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from kapbook_reminders.domain.booking import BookingSnapshot, require_aware_utc, require_web_url
 from kapbook_reminders.domain.branding import ClinicBranding
-from kapbook_reminders.domain.content import crisis_context, patient_context, sign_in_link_context
+from kapbook_reminders.domain.content import crisis_context, patient_context, series_context, sign_in_link_context
 from kapbook_reminders.domain.invites import InviteMethod, build_invite
 from kapbook_reminders.domain.plan import (
     MessageKind,
@@ -43,6 +43,10 @@ INVITE_METHODS: dict[MessageKind, InviteMethod] = {
     MessageKind.CANCELLATION_NOTICE: InviteMethod.CANCEL,
 }
 INVITE_FILENAME = "invite.ics"
+SERIES_INVITE_METHODS: dict[MessageKind, InviteMethod] = {
+    MessageKind.SERIES_CONFIRMATION: InviteMethod.REQUEST,
+    MessageKind.SERIES_CANCELLATION: InviteMethod.CANCEL,
+}
 # The staff alert's subject names the work ("a screening needs review"),
 # never a patient, answer or result; that one word is allowed there.
 STAFF_ALLOWED_TERMS = frozenset({"screening"})
@@ -168,6 +172,50 @@ def compose_crisis_alert(
     message["X-Priority"] = "1"
     add_bodies(message, MessageKind.CRISIS_ALERT.value, context, allowed=STAFF_ALLOWED_TERMS)
     return message
+
+
+def compose_series_email(
+    kind: MessageKind | str,
+    sessions: list[BookingSnapshot],
+    others: list[BookingSnapshot],
+    protocol_name: str,
+    branding: ClinicBranding,
+    *,
+    now: datetime,
+    dedupe_key: str,
+) -> EmailMessage:
+    """One email about several sessions of a series, with one invite per session it is about.
+
+    ``sessions`` are the sessions confirmed (REQUEST) or cancelled (CANCEL), in series order;
+    ``others`` those still booked after a cancellation. Each invite is a whole calendar object of
+    one event, as for a single booking (its UID, its SEQUENCE), attached as ``session-<n>.ics``:
+    several calendars cannot share the one inline ``text/calendar`` alternative of a single invite.
+    """
+    kind = MessageKind(kind)
+    method = SERIES_INVITE_METHODS[kind]
+    if not sessions:
+        raise MessageNoLongerRelevant(f"no session left for a {kind.value}")
+    now = require_aware_utc(now, "now")
+    context = series_context(kind, sessions, others, protocol_name, branding)
+    first = sessions[0]
+    message = new_message(
+        subject=assert_subject_is_private(context["subject"]),
+        sender=branding,
+        recipient=Address(display_name=first.patient_name, addr_spec=first.patient_email),
+        message_key=dedupe_key,
+        now=now,
+    )
+    people = (first.patient_name, *sorted({s.clinician_name for s in (*sessions, *others)}))
+    add_bodies(message, kind.value, context, people=people)
+    for number, session in enumerate(sessions, start=1):
+        invite = build_invite(session, method, branding.from_address, organizer_name=branding.display_name, now=now)
+        position = session.series.position if session.series else number
+        message.add_attachment(invite, maintype="application", subtype="ics", filename=series_invite_filename(position))
+    return message
+
+
+def series_invite_filename(position: int) -> str:
+    return f"session-{position}.ics"
 
 
 def compose_sign_in_link(

@@ -38,6 +38,19 @@ HEADINGS: dict[MessageKind, str] = {
     MessageKind.RESCHEDULE_NOTICE: "Your appointment has changed",
     MessageKind.CANCELLATION_NOTICE: "Your appointment has been cancelled",
 }
+# A treatment series: the subject names the first day concerned and the clinic, as for one appointment.
+SERIES_SUBJECTS: dict[MessageKind, str] = {
+    MessageKind.SERIES_CONFIRMATION: "Your appointments from {day} – {clinic}",
+    MessageKind.SERIES_CANCELLATION: "Your appointments from {day} have been cancelled – {clinic}",
+}
+SERIES_PREHEADERS: dict[MessageKind, str] = {
+    MessageKind.SERIES_CONFIRMATION: "Your {count} appointments from {day} are confirmed.",
+    MessageKind.SERIES_CANCELLATION: "{count} of your appointments from {day} have been cancelled.",
+}
+SERIES_HEADINGS: dict[MessageKind, str] = {
+    MessageKind.SERIES_CONFIRMATION: "Your appointments are confirmed",
+    MessageKind.SERIES_CANCELLATION: "Your appointments have been cancelled",
+}
 # The patient asked for it a moment ago, so the subject says what it is; the link is in the body only.
 SIGN_IN_LINK_SUBJECT = "Your sign-in link to your Kapbook appointments"
 SIGN_IN_LINK_HEADING = "Your sign-in link"
@@ -122,6 +135,46 @@ def crisis_context(screening_id: str, review_url: str, branding: ClinicBranding)
     }
 
 
+def series_context(
+    kind: MessageKind,
+    sessions: list[BookingSnapshot],
+    others: list[BookingSnapshot],
+    protocol_name: str,
+    branding: ClinicBranding,
+) -> dict[str, Any]:
+    """A series email: the sessions it is about (confirmed or cancelled) and, after a cancellation, those still to come."""
+    first = sessions[0]
+    day = appointment_day(first)
+    values = {"day": day, "clinic": branding.display_name, "count": len(sessions)}
+    return {
+        "kind": kind.value,
+        "subject": SERIES_SUBJECTS[kind].format(**values),
+        "preheader": SERIES_PREHEADERS[kind].format(**values),
+        "heading": SERIES_HEADINGS[kind],
+        "clinic": clinic_context(branding),
+        "patient_name": first.patient_name,
+        "count": len(sessions),
+        "sessions": [series_session(s, branding, with_join_url=kind is MessageKind.SERIES_CONFIRMATION) for s in sessions],
+        "remaining": [series_session(s, branding, with_join_url=False) for s in others],
+        # After the session list, never in the preview: a protocol's name may say what the treatment is.
+        "protocol_name": protocol_name,
+        "manage_url": first.manage_url,
+        "policy": first.cancellation_policy,
+    }
+
+
+def series_session(snapshot: BookingSnapshot, branding: ClinicBranding, *, with_join_url: bool) -> dict[str, Any]:
+    """One session of a series email: its place in the series and its details."""
+    twelve_hour = branding.use_12_hour_clock
+    return {
+        "label": snapshot.series.label if snapshot.series else "Appointment",
+        "when": format_span(snapshot.start, snapshot.end, snapshot.patient_timezone, twelve_hour=twelve_hour),
+        "details": appointment_details(snapshot, twelve_hour=twelve_hour, with_course=False),
+        "join_url": snapshot.video_call_url if with_join_url else None,
+        "manage_url": snapshot.manage_url,
+    }
+
+
 def sign_in_link_context(
     name: str | None, link_url: str, expires_at: datetime, now: datetime, branding: ClinicBranding
 ) -> dict[str, Any]:
@@ -155,8 +208,12 @@ def clinic_context(branding: ClinicBranding) -> dict[str, str]:
     }
 
 
-def appointment_details(snapshot: BookingSnapshot, *, twelve_hour: bool) -> list[DetailRow]:
-    """When, where, with whom, what; the clinic's local time too if the patient's zone differs."""
+def appointment_details(snapshot: BookingSnapshot, *, twelve_hour: bool, with_course: bool = True) -> list[DetailRow]:
+    """When, where, with whom, what; the clinic's local time too if the patient's zone differs.
+
+    A session of a series also says where it sits in it ("Session 3 of 6 of IV induction"), last,
+    well after what a preview shows.
+    """
     rows = [DetailRow("When", format_span(snapshot.start, snapshot.end, snapshot.patient_timezone, twelve_hour=twelve_hour))]
     if not snapshot.is_telehealth and not same_wall_clock(
         snapshot.start, snapshot.patient_timezone, snapshot.location_timezone
@@ -166,6 +223,8 @@ def appointment_details(snapshot: BookingSnapshot, *, twelve_hour: bool) -> list
     rows.append(DetailRow("Where", where(snapshot)))
     rows.append(DetailRow("With", snapshot.clinician_name))
     rows.append(DetailRow("Appointment", snapshot.appointment_type_name))
+    if with_course and snapshot.series is not None:
+        rows.append(DetailRow("Course", f"{snapshot.series.label} of {snapshot.series.protocol_name}"))
     return rows
 
 

@@ -26,7 +26,7 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -44,6 +44,9 @@ class MessageKind(StrEnum):
     CRISIS_ALERT = "crisis_alert"
     # A one-time sign-in link to "My appointments", asked for by the patient (no booking).
     SIGN_IN_LINK = "sign_in_link"
+    # A treatment series: one confirmation for all its sessions, one email when sessions are cancelled.
+    SERIES_CONFIRMATION = "series_confirmation"
+    SERIES_CANCELLATION = "series_cancellation"
 
 
 class PlanStatus(StrEnum):
@@ -75,6 +78,9 @@ BOOKING_CHANGED = "the booking changed after this message was planned"
 STARTED_BEFORE_SENDING = "appointment had already started when the message could be sent"
 OVERTAKEN = "a later reminder for the same appointment was already due"
 LINK_EXPIRED = "the sign-in link had expired"
+# How long a series session's own cancellation notice waits for a series.cancelled to cover it
+# (see series.py). The booking service writes both in one transaction: they arrive moments apart.
+SERIES_SETTLE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -146,10 +152,16 @@ def reason_not_to_send(
 
 
 def plan_messages(snapshot: BookingSnapshot, plan: NotificationPlan, now: datetime) -> list[PlannedMessage]:
-    """A new booking: confirmation now, then reminders, preparation and follow-up."""
+    """A new booking: confirmation now, then reminders, preparation and follow-up.
+
+    A session of a series gets no confirmation of its own: the series' confirmation lists it.
+    """
     require_status(snapshot, BookingStatus.BOOKED)
+    timed = timed_messages(snapshot, plan, now)
+    if snapshot.series is not None:
+        return in_send_order(timed)
     confirmation = message_sent_at_once(snapshot, MessageKind.CONFIRMATION, "at-booking", now)
-    return in_send_order([confirmation, *timed_messages(snapshot, plan, now)])
+    return in_send_order([confirmation, *timed])
 
 
 def plan_for_reschedule(snapshot: BookingSnapshot, plan: NotificationPlan, now: datetime) -> list[PlannedMessage]:
@@ -159,10 +171,19 @@ def plan_for_reschedule(snapshot: BookingSnapshot, plan: NotificationPlan, now: 
     return in_send_order([notice, *timed_messages(snapshot, plan, now)])
 
 
-def plan_for_cancellation(snapshot: BookingSnapshot, now: datetime) -> list[PlannedMessage]:
-    """A cancelled booking: the cancellation notice only."""
+def plan_for_cancellation(snapshot: BookingSnapshot, now: datetime, *, covered: bool = False) -> list[PlannedMessage]:
+    """A cancelled booking: the cancellation notice only.
+
+    A series session's notice waits ``SERIES_SETTLE`` for a series.cancelled that may cover it;
+    ``covered``: one has already (its email carries this session's CANCEL), so no notice at all.
+    """
     require_status(snapshot, BookingStatus.CANCELLED)
-    return [message_sent_at_once(snapshot, MessageKind.CANCELLATION_NOTICE, "at-cancel", now)]
+    if covered:
+        return []
+    notice = message_sent_at_once(snapshot, MessageKind.CANCELLATION_NOTICE, "at-cancel", now)
+    if snapshot.series is not None and notice.status is PlanStatus.SCHEDULED:
+        notice = replace(notice, due_at=notice.due_at + SERIES_SETTLE)
+    return [notice]
 
 
 def plan_after_visit(snapshot: BookingSnapshot, plan: NotificationPlan, now: datetime) -> list[PlannedMessage]:

@@ -18,6 +18,7 @@ from kapbook_reminders.domain.plan import (
     is_essential,
     reason_not_to_send,
 )
+from kapbook_reminders.domain.series import NOTHING_CANCELLED, NOTHING_TO_COME, SERIES_KINDS, series_email_sessions
 
 UNSUBSCRIBED = "recipient unsubscribed from non-essential email"
 LINK_FORGOTTEN = "the sign-in link is no longer kept"
@@ -40,6 +41,8 @@ class SendingFacts(Protocol):
 
     def later_reminder_due(self, message: Mapping[str, Any], now: datetime) -> bool: ...
 
+    def series_sessions(self, booking_ids: list[str]) -> dict[str, dict[str, Any]]: ...
+
 
 def check_before_sending(facts: SendingFacts, message: Mapping[str, Any], now: datetime) -> Verdict | None:
     """Why this stored message must not go out now (see ``reason_not_to_send``), or None to send it."""
@@ -47,6 +50,8 @@ def check_before_sending(facts: SendingFacts, message: Mapping[str, Any], now: d
         return Verdict("skipped", UNSUBSCRIBED)
     if message["kind"] == MessageKind.SIGN_IN_LINK:
         return sign_in_link_verdict(message["context"], now)
+    if message["kind"] in SERIES_KINDS:
+        return series_verdict(message["kind"], with_newest_sessions(facts, message)["context"], now)
     if message["booking_id"] is None:
         return None  # a staff alert: always sent
     reason = reason_not_to_send(
@@ -77,3 +82,23 @@ def without_secrets(kind: MessageKind | str, context: Mapping[str, Any]) -> dict
     if not any(key in context for key in secrets):
         return None
     return {key: value for key, value in context.items() if key not in secrets}
+
+
+def with_newest_sessions(facts: SendingFacts, message: Mapping[str, Any]) -> dict[str, Any]:
+    """The message, a series email written from each session's newest snapshot (others unchanged)."""
+    if message["kind"] not in SERIES_KINDS:
+        return dict(message)
+    context = message["context"]
+    wanted = [*context["sessions"], *context.get("cancelled_booking_ids", ()), *context.get("kept_booking_ids", ())]
+    newest = facts.series_sessions(list(dict.fromkeys(wanted)))
+    return dict(message) | {"context": context | {"sessions": context["sessions"] | newest}}
+
+
+def series_verdict(kind: MessageKind | str, context: Mapping[str, Any], now: datetime) -> Verdict | None:
+    """A series email with nothing left to say is not sent: every session moved on, or none is known."""
+    sessions, _ = series_email_sessions(kind, context, now)
+    if sessions:
+        return None
+    if MessageKind(kind) is MessageKind.SERIES_CONFIRMATION:
+        return Verdict("cancelled", NOTHING_TO_COME)
+    return Verdict("skipped", NOTHING_CANCELLED)

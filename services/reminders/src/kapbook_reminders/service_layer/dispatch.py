@@ -29,7 +29,7 @@ from kapbook_platform.database import is_database_unavailable
 from kapbook_reminders.adapters.repository import MessageStore
 from kapbook_reminders.adapters.smtp import DeliveryFailed, MailConnection, MailSender
 from kapbook_reminders.domain.compose import MessageNoLongerRelevant
-from kapbook_reminders.domain.sending import check_before_sending, without_secrets
+from kapbook_reminders.domain.sending import check_before_sending, with_newest_sessions, without_secrets
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +105,13 @@ class Dispatcher:
                 log.info("claim taken over; not sending", extra={"message_id": message["id"]})
                 return
             verdict = check_before_sending(repository, message, now)
+            # A series email is written from each session's newest snapshot, read in the same transaction.
+            to_compose = with_newest_sessions(repository, message) if verdict is None else message
         if verdict is not None:
             self._finish(message, status=verdict.status, result=f"not sent: {verdict.reason}")
             return
         try:
-            email = self.compose(message, now)
+            email = self.compose(to_compose, now)
         except MessageNoLongerRelevant as reason:
             self._finish(message, status="cancelled", result=f"not sent: {reason}")
             return

@@ -28,6 +28,12 @@ from kapbook_reminders.domain.plan import (
     plan_messages,
     plan_sign_in_link,
 )
+from kapbook_reminders.domain.series import (
+    COVERED_BY_SERIES,
+    plan_series_cancellation,
+    plan_series_confirmation,
+    with_series_place,
+)
 from kapbook_reminders.domain.plan_config import NotificationPlans
 
 REPLACED = "replaced by a later change to the booking"
@@ -41,29 +47,77 @@ class MessagePlanner:
 
     def on_booking_event(self, session: Session, envelope: Envelope) -> None:
         """Plan (or re-plan) a booking's messages in the consumer's transaction."""
-        repository = self.store.within(session)
-        snapshot = BookingSnapshot.from_event(envelope.data)
+        self.apply_booking_event(self.store.within(session), envelope.type, envelope.data)
+
+    def apply_booking_event(self, repository: RemindersRepository, event_type: str, data: dict[str, Any]) -> None:
+        """Plan a booking's messages from one snapshot, unless a later version was planned already."""
+        snapshot = BookingSnapshot.from_event(data)
+        keep_series_snapshot(repository, snapshot, data, self.clock())
         latest = repository.latest_version(snapshot.booking_id, lock=True)
         if latest is not None and latest.supersedes(snapshot.sequence, snapshot.status):
             return  # a later version of this booking was planned already; this one must not undo it
         now = self.clock()
-        planned = self.plan(envelope.type, snapshot, now)
-        context = with_previous_start(envelope, latest)
+        covered = (event_type == EventType.BOOKING_CANCELLED and snapshot.series is not None
+                   and repository.is_cancellation_covered(snapshot.booking_id))
+        planned = self.plan(event_type, snapshot, now, covered=covered)
+        context = with_previous_start(event_type, data, latest)
         repository.record_version(snapshot, now, known=latest is not None)
         store_plan(repository, snapshot.booking_id, snapshot.patient_email, planned, context, now)
 
-    def plan(self, event_type: EventType, snapshot: BookingSnapshot, now: datetime) -> list[PlannedMessage]:
-        """The complete set of messages the booking should have after this event."""
+    def plan(
+        self, event_type: EventType | str, snapshot: BookingSnapshot, now: datetime, *, covered: bool = False
+    ) -> list[PlannedMessage]:
+        """The complete set of messages the booking should have after this event.
+
+        ``covered``: a series email already carries this cancelled session's CANCEL invite.
+        """
         plan = self.plans.for_booking(snapshot)
         if event_type == EventType.BOOKING_CREATED:
             return plan_messages(snapshot, plan, now)
         if event_type == EventType.BOOKING_RESCHEDULED:
             return plan_for_reschedule(snapshot, plan, now)
         if event_type == EventType.BOOKING_CANCELLED:
-            return plan_for_cancellation(snapshot, now)
+            return plan_for_cancellation(snapshot, now, covered=covered)
         if event_type in (EventType.BOOKING_NOSHOW, EventType.BOOKING_COMPLETED):
             return plan_after_visit(snapshot, plan, now)
         raise KeyError(event_type)
+
+    def on_series_booked(self, session: Session, envelope: Envelope) -> None:
+        """One confirmation for the whole series; each session's timed messages as its own booking.created plans them.
+
+        Whichever comes first, the series event or a session's booking.created, the other plans
+        nothing twice: the session's messages share their dedupe keys, and the confirmation is one per series.
+        """
+        repository = self.store.within(session)
+        data = envelope.data
+        size = len(data["sessions"])
+        sessions = [
+            with_series_place(session_data, data["series_id"], data["protocol"]["name"], position, size)
+            for position, session_data in enumerate(data["sessions"], start=1)
+        ]
+        for session_data in sessions:
+            self.apply_booking_event(repository, EventType.BOOKING_CREATED, session_data)
+        now = self.clock()
+        ids = [session_data["booking_id"] for session_data in sessions]
+        # Sessions moved or cancelled before this event arrived are described as they are now.
+        newest = {s["booking_id"]: s for s in sessions} | repository.series_sessions(ids)
+        confirmation = plan_series_confirmation(data["series_id"], [BookingSnapshot.from_event(s) for s in newest.values()], now)
+        context = series_message_context(data, newest)
+        repository.add_new(None, data["patient"]["email"], [confirmation], context, now)
+
+    def on_series_cancelled(self, session: Session, envelope: Envelope) -> None:
+        """One email about the cancelled sessions (with their CANCEL invites) instead of one notice per session."""
+        repository = self.store.within(session)
+        data = envelope.data
+        now = self.clock()
+        cancelled, kept = data["cancelled_booking_ids"], data["kept_booking_ids"]
+        repository.cover_cancellations(data["series_id"], cancelled, now)
+        # A session's notice planned before this event came waits SERIES_SETTLE: this email replaces it.
+        repository.cancel_pending_of_kind(cancelled, MessageKind.CANCELLATION_NOTICE, result=COVERED_BY_SERIES, now=now)
+        known = repository.series_sessions([*cancelled, *kept])
+        message = plan_series_cancellation(data["series_id"], cancelled, sum(i in known for i in cancelled), now)
+        context = series_message_context(data, known) | {"cancelled_booking_ids": cancelled, "kept_booking_ids": kept}
+        repository.add_new(None, data["patient"]["email"], [message], context, now)
 
     def on_crisis(self, oncall_email: str) -> Callable[[Session, Envelope], None]:
         """A handler that alerts ``oncall_email`` at once about a crisis screening."""
@@ -94,10 +148,27 @@ class MessagePlanner:
         self.store.within(session).add_new(None, data["email"], [link], context, self.clock())
 
 
-def with_previous_start(envelope: Envelope, latest: BookingVersion | None) -> dict[str, Any]:
+def keep_series_snapshot(repository: RemindersRepository, snapshot: BookingSnapshot, data: dict, now: datetime) -> None:
+    """Keep a series session's snapshot if it is the newest seen: series emails are written from it."""
+    if snapshot.series is None:
+        return
+    kept = repository.series_session_version(snapshot.booking_id)
+    same = kept is not None and (kept.sequence, kept.status) == (snapshot.sequence, snapshot.status)
+    if kept is not None and (same or kept.supersedes(snapshot.sequence, snapshot.status)):
+        return
+    repository.save_series_session(snapshot.series.series_id, data, snapshot, now, known=kept is not None)
+
+
+def series_message_context(data: dict[str, Any], sessions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What a series email is written from: the series, the patient, the sessions' snapshots by booking id."""
+    return {"series_id": data["series_id"], "protocol": data["protocol"], "patient": data["patient"],
+            "sessions": sessions}
+
+
+def with_previous_start(event_type: str, event_data: dict[str, Any], latest: BookingVersion | None) -> dict[str, Any]:
     """The event data to write emails from; a reschedule learns the old time from the version it replaces."""
-    data = dict(envelope.data)
-    if envelope.type == EventType.BOOKING_RESCHEDULED and not data.get("previous_start") and latest and latest.start:
+    data = dict(event_data)
+    if event_type == EventType.BOOKING_RESCHEDULED and not data.get("previous_start") and latest and latest.start:
         if latest.start != datetime.fromisoformat(data["start"]):
             data["previous_start"] = latest.start.isoformat()
     return data

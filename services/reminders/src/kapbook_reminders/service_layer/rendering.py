@@ -10,9 +10,15 @@ from urllib.parse import urlencode
 from kapbook_reminders.config import RemindersConfig
 from kapbook_reminders.domain.booking import BookingSnapshot
 from kapbook_reminders.domain.branding import ClinicBranding
-from kapbook_reminders.domain.compose import compose_crisis_alert, compose_email, compose_sign_in_link
+from kapbook_reminders.domain.compose import (
+    compose_crisis_alert,
+    compose_email,
+    compose_series_email,
+    compose_sign_in_link,
+)
 from kapbook_reminders.domain.plan import MessageKind
 from kapbook_reminders.domain.plan_config import NotificationPlans
+from kapbook_reminders.domain.series import SERIES_KINDS, series_email_sessions
 from kapbook_reminders.domain.unsubscribe import unsubscribe_token
 
 UNSUBSCRIBE_PATH = "/api/reminders/v1/unsubscribe"
@@ -50,6 +56,10 @@ class MessageComposer:
                 context["event_id"], message["recipient"], context.get("name"), context["link_url"],
                 datetime.fromisoformat(context["expires_at"]), self.branding, now,
             )
+        if kind in SERIES_KINDS:
+            sessions, others = series_email_sessions(kind, context, now)
+            return compose_series_email(kind, sessions, others, context["protocol"]["name"], self.branding, now=now,
+                                        dedupe_key=message["dedupe_key"])
         snapshot = BookingSnapshot.from_event(context)
         previous_start = context.get("previous_start")
         return compose_email(
