@@ -4,6 +4,7 @@ taken meanwhile; the manage page cancels the remaining sessions (past ones stay)
 protocol when a move would break it; staff book a series with an audited override and cancel it."""
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from support.accessibility import assert_accessible
 from support.clock import TravellingClock
 from support.pipeline import free_port
 from support.screening_answers import eligible_answers
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -383,3 +385,49 @@ def test_an_administrator_adds_and_edits_a_protocol_in_the_console(stack, page, 
     public = requests.get(f"{stack.base}{API}/protocols", params={"appointment_type": "booster-infusion"}, timeout=10).json()
     assert "booster-course" not in [p["code"] for p in public]  # no longer offered to patients
     assert_accessible(page)
+
+
+# --- the course of care end to end -------------------------------------------------------------------------
+
+SIGN_IN_LINK = re.compile(r"https?://\S+/my/sign-in/[A-Za-z0-9_-]{40,}")
+
+
+def emailed_sign_in_link(stack, email: str) -> str:
+    """The one-time sign-in link in the newest email to ``email`` that has one."""
+    def links():
+        found = [SIGN_IN_LINK.search(mail.get_body(preferencelist=("plain",)).get_content()) for mail in stack.mail_to(email)]
+        return [match.group(0) for match in found if match] or None
+    return wait_for(links, timeout=30, interval=0.25)[-1]
+
+
+def test_a_returning_patient_signs_in_by_the_emailed_link_and_books_an_infusion_series_without_rescreening(stack, page, widget):
+    email, name = "rowan.return@example.org", "Rowan Return"
+    screening = submit_screening(stack, name, email)
+    book_preparation(stack.base, name, email, screening["id"])  # an earlier visit: screened, preparation booked
+
+    page.goto(f"{stack.base}/my")
+    page.get_by_label("Your email address").fill(email)
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    page.goto(emailed_sign_in_link(stack, email))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(f"Signed in as {email}.")).to_be_visible()
+
+    steps = widget(page).open_demo()
+    steps.choose_type("IV ketamine infusion")
+    expect(steps.heading("Choose a day and time")).to_be_focused()  # no questionnaire: the screening is still valid
+    expect(steps.alert()).to_contain_text("Your screening is valid until")
+    steps.later_week()
+    steps.first_slot()[0].click()
+    expect(steps.heading("Your 6 sessions")).to_be_focused()
+    page.get_by_role("button", name="Continue with these sessions").click()
+    expect(page.get_by_label("Email")).to_have_value(email)
+    page.get_by_label(DRIVER).check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Confirm all 6 sessions").click()
+
+    expect(steps.heading("You are booked")).to_be_focused()
+    expect(page.locator(".kb-done .kb-plan-item")).to_have_count(6)
+    expect(page.locator('[data-link-id="phq9_1"]')).to_have_count(0)
+    assert len(booked_rows(stack, email)) == 7  # the preparation and six infusions
+    page.goto(f"{stack.base}/my")  # the course's progress on the patient's own page
+    expect(page.locator(".course")).to_have_text([f"IV induction: session {n} of 6" for n in range(1, 7)])

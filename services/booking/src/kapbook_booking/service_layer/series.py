@@ -13,7 +13,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,6 +52,7 @@ from kapbook_booking.service_layer.eligibility import NOT_NEEDED, EligibilityGat
 from kapbook_booking.service_layer.errors import Conflict, Forbidden, Invalid
 from kapbook_booking.service_layer.lifecycle import Actor, BookingLifecycle
 from kapbook_booking.service_layer.links import ManageLinks
+from kapbook_booking.service_layer.patient_proofs import proven_screening, remember_patient
 from kapbook_booking.service_layer.staff_records import StaffWrites, fetch_or_404
 from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.contracts import EventType
@@ -93,9 +94,10 @@ class BookSeries:
     override_reason: str | None = None
     idempotency_key: str | None = None
     staff: StaffPrincipal | None = field(default=None, compare=False)
+    patient_proof: str | None = None  # a returning patient's emailed-link proof stands in for screening_id
 
     def fingerprint(self) -> str:
-        body = {k: v for k, v in vars(self).items() if k not in {"idempotency_key", "staff"}}
+        body = {k: v for k, v in vars(self).items() if k not in {"idempotency_key", "staff", "patient_proof"}}
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
     @property
@@ -177,6 +179,7 @@ class SeriesService:
         """Book every session or none; returns (series view, created) — created is False on a replay."""
         if command.override_reason and command.staff is None:
             raise Forbidden("Only staff may override a protocol's rules.", code="override_needs_staff")
+        command = self._with_proven_screening(command)
         screening = self._look_up_screening(command)
         for _attempt in range(SERIES_ATTEMPTS):
             try:
@@ -184,6 +187,15 @@ class SeriesService:
             except _InsertLost:
                 continue  # planned again on fresh data: the refusal then names the sessions taken
         raise SeriesUnavailable("Another booking took one of these sessions at the same moment; please choose again.")
+
+    def _with_proven_screening(self, command: BookSeries) -> BookSeries:
+        """A returning patient's proof finds their valid decision, as for one booking (BookingService)."""
+        if not command.patient_proof or command.screening_id:
+            return command
+        with self._reading() as session:
+            status = proven_screening(session, command.patient_proof, command.patient["email"], self.clock(),
+                                      self.eligibility.valid_days)
+        return replace(command, screening_id=status.screening_id) if status.state == "valid" else command
 
     def _look_up_screening(self, command: BookSeries) -> ScreeningLookup:
         """Ask eligibility before any transaction opens (it may take seconds), as a single booking does."""
@@ -230,6 +242,7 @@ class SeriesService:
             repo.delete_expired_holds(session, now)
             placed = self._place(session, protocol, kind, command, now)
             series_id = self._insert(session, protocol, kind, command, placed, now)
+            remember_patient(session, command.patient, now)  # returning patients: as one booking does
             view = self._publish_booked(session, series_id, now)
             if command.idempotency_key:
                 repo.remember_idempotent(session, "series", command.idempotency_key, command.fingerprint(), series_id, now)

@@ -999,6 +999,7 @@
       screening_id: state.screening ? state.screening.id : null,
       driver_confirmed: !!(state.type.requires_driver && state.driver)
     };
+    this.addPatientProof(body);  // returning patients: see that section
     // As for one booking: a retry of the same request reuses its key, so a lost answer books nothing twice.
     var text = JSON.stringify(body);
     if (!state.idempotencyKey || state.idempotencyBody !== text) {
