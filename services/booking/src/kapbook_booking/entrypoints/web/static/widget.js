@@ -1057,6 +1057,8 @@
 
   Widget.prototype.seriesDone = function (series) {
     var self = this, state = this.state, sessions = series.sessions || [];
+    var integration = series.protocol.integration_within_days &&
+      (this.catalog.types || []).find(function (type) { return type.category === "integration"; });
     state.idempotencyKey = null;
     var first = sessions[0];
     this.render("You are booked", null, [
@@ -1074,9 +1076,16 @@
         first ? el("p", { text: "We have emailed one confirmation listing every session, with a calendar invite for each, to " + first.patient.email + "." }) : null
       ]),
       el("p", { class: "kb-muted kb-small", text: "Each session's link is also in your email. Keep them private: anyone with a link can change that booking." }),
-      el("div", { class: "kb-actions" }, [el("button", { type: "button", text: "Book another appointment", onclick: function () {
-        self.leavePlan(); state.day = null; state.windowStart = null; self.chooseType();
-      } })])
+      integration ? el("p", { text: "Your clinic offers an integration session within " + series.protocol.integration_within_days +
+        " days after each dose: it helps you make sense of what came up." }) : null,
+      el("div", { class: "kb-actions" }, [
+        integration ? el("button", { type: "button", class: "kb-primary", text: "Book an integration session", onclick: function () {
+          self.leavePlan(); state.day = null; state.windowStart = null; self.pickType(integration);
+        } }) : null,
+        el("button", { type: "button", text: "Book another appointment", onclick: function () {
+          self.leavePlan(); state.day = null; state.windowStart = null; self.chooseType();
+        } })
+      ])
     ]);
     this.say("Booked. All " + sessions.length + " sessions of " + series.protocol.name + ".");
   };
