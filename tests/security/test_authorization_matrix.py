@@ -76,6 +76,17 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/manage/<string:token>", "GET"): MANAGE_LINK,
         ("/manage/<string:token>/cancel", "POST"): MANAGE_LINK,
         ("/manage/<string:token>/reschedule", "POST"): MANAGE_LINK,
+        # Treatment series: protocols and proposals are public, a series is booked like a booking,
+        # reached through any session's manage link, and read or cancelled by any staff role.
+        (f"{B}/protocols", "GET"): PUBLIC,
+        (f"{B}/protocols", "POST"): staff(ADMIN),
+        (f"{B}/protocols/<string:protocol_id>", "PATCH"): staff(ADMIN),
+        (f"{B}/series/proposals", "GET"): PUBLIC,
+        (f"{B}/series", "POST"): PUBLIC,
+        (f"{B}/series/<string:series_id>", "GET"): staff(),
+        (f"{B}/series/<string:series_id>/cancel-remaining", "POST"): staff(),
+        (f"{B}/manage/<string:token>/series", "GET"): MANAGE_LINK,
+        (f"{B}/manage/<string:token>/series/cancel-remaining", "POST"): MANAGE_LINK,
         # A clinician's calendar app: the feed URL's token is the credential.
         (f"{B}/calendars/<string:token>.ics", "GET"): secret_url(404),
         # Staff on bookings: any role.

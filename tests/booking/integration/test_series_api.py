@@ -165,6 +165,8 @@ def test_a_plan_breaking_a_rule_is_422_quoting_the_rule(client, clinic, monday, 
     assert refused.status_code == 422 and refused.json["code"] == "protocol_rule_broken"
     assert "at most 3 sessions per calendar week" in refused.json["message"]
     assert "4" in refused.json["errors"]["sessions"]
+    unordered = client.post(f"{API}/series", json=series_body([starts[1], starts[0], *starts[2:]]))
+    assert unordered.status_code == 422 and list(unordered.json["errors"]["sessions"]) == ["2"]
     short = client.post(f"{API}/series", json=series_body(starts[:5]))
     assert short.status_code == 422 and "has 6 sessions" in short.json["message"]
     assert count(service, t.bookings) == 0
@@ -203,7 +205,7 @@ def test_the_manage_link_shows_the_series_and_cancels_the_remaining_sessions(cli
     assert again.status_code == 409
 
 
-def test_rescheduling_one_session_rechecks_the_protocol_and_quotes_the_rule(client, clinic, monday):
+def test_rescheduling_one_session_rechecks_the_protocol_and_quotes_the_rule(client, clinic, monday, service):
     booked = client.post(f"{API}/series", json=series_body(plan_starts(propose(client, monday)))).json
     third = booked["sessions"][2]
     too_close = datetime.fromisoformat(booked["sessions"][1]["start"]) + timedelta(hours=4)
@@ -214,6 +216,8 @@ def test_rescheduling_one_session_rechecks_the_protocol_and_quotes_the_rule(clie
     moved = client.post(f"{API}/manage/{token_of(third)}/reschedule", json={"start": later.isoformat()})
     assert moved.status_code == 200, moved.json
     assert moved.json["series"]["position"] == 3
+    event = outbox(service)[-1]
+    assert event.type == "kapbook.booking.rescheduled.v1" and event.data["series"]["position"] == 3
 
 
 def test_staff_override_books_against_the_rules_audited_and_cancels_with_a_reason(client, clinic, monday, service, staff):
@@ -232,3 +236,26 @@ def test_staff_override_books_against_the_rules_audited_and_cancels_with_a_reaso
     done = client.post(f"{API}/series/{booked.json['id']}/cancel-remaining", json={"reason": "patient moved away"},
                        headers=staff["front_desk"])
     assert done.status_code == 200 and done.json["status"] == "cancelled"
+
+
+def test_a_proposal_reads_the_same_few_queries_whatever_the_clinics_size(client, clinic, monday, service):
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def counted() -> int:
+        statements.clear()
+        listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+        event.listen(service.runtime.engine, "before_cursor_execute", listener)
+        try:
+            assert propose(client, monday).status_code == 200
+        finally:
+            event.remove(service.runtime.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    small = counted()
+    for i in range(6):
+        nurse = clinic.clinician(f"Nurse {i + 3}", [clinic.infusion])
+        book_in_chair(service, clinic, monday + timedelta(days=i, hours=2), nurse, clinic.chair_2)
+    clinic.room("chair", "Chair 3")
+    assert counted() == small <= 12, statements

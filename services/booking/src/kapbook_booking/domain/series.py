@@ -8,14 +8,18 @@ and prefers one clinician and one chair for the whole course.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from itertools import chain
 from zoneinfo import ZoneInfo
 
-from kapbook_booking.domain.availability import AppointmentRules, ClinicianSchedule, Room, Slot, find_slots
+from kapbook_booking.domain.availability import AppointmentRules, ClinicianSchedule, Room
 from kapbook_booking.domain.availability.grid import forbidden_starts, start_bounds
+from kapbook_booking.domain.availability.hours import working_spans
+from kapbook_booking.domain.availability.wall_clock import WallClock
 from kapbook_booking.domain.availability.wall_clock import local_to_utc
 from kapbook_booking.domain.errors import Conflict, Invalid, NotFound
 
@@ -167,19 +171,27 @@ class SeriesPlan:
         return sum(len(session.changes) for session in self.sessions)
 
 
-@dataclass
-class FreeTimes:
-    """Who and which rooms are free at given starts, from one engine search over the whole window.
+@dataclass(frozen=True)
+class _FreeAt:
+    """Who is free at one start (clinician -> (location, end)) and which rooms are free there, by location."""
 
-    ``find_slots`` answers each (start, clinician) with the lowest free room; the other free rooms
-    come from the rooms' own busy ranges, so the planner can keep a patient in the same chair.
+    clinicians: dict[str, tuple[str, datetime]]
+    rooms: dict[str, list[str | None]]
+
+
+class FreeTimes:
+    """Who and which rooms are free at a few given starts (the same wall-clock time on each day of a
+    window), by the availability engine's rules: the slot grid of each working span, the minimum
+    notice and horizon, the clinician's busy time and time off, a free room of the wanted kind.
+
+    It asks only about those starts: a whole window of slots for fifty clinicians is tens of
+    thousands, a series plan needs a few hundred answers. The grid, the forbidden starts and the
+    room rules are the engine's own (``working_spans``, ``forbidden_starts``, ``start_bounds``), so
+    a start offered here is one ``slot_at`` accepts.
     """
 
-    rules: AppointmentRules
-    slots_by_start: dict[datetime, list[Slot]]
-    rooms_by_location: dict[str, list[Room]]
-    _bounds: object = None
-    _room_checks: dict[str, object] = field(default_factory=dict)
+    def __init__(self, by_start: dict[datetime, _FreeAt]) -> None:
+        self._by_start = by_start
 
     @classmethod
     def search(
@@ -187,44 +199,94 @@ class FreeTimes:
         starts: Iterable[datetime], now: datetime,
     ) -> FreeTimes:
         wanted = sorted(set(starts))
-        by_start: dict[datetime, list[Slot]] = {start: [] for start in wanted}
-        if wanted:
-            found = find_slots(rules, schedules, rooms, now=now, window_start=wanted[0], window_end=wanted[-1] + _MICROSECOND)
-            for slot in found:
-                bucket = by_start.get(slot.start_utc)
-                if bucket is not None:
-                    bucket.append(slot)
-        by_location: dict[str, list[Room]] = {}
+        bounds = start_bounds(rules, now, wanted[0], wanted[-1] + _MICROSECOND) if wanted else None
+        if bounds is None:
+            return cls({})
+        wanted = [start for start in wanted if bounds.earliest <= start <= bounds.latest]
+        rooms_at: dict[str, list[tuple[str, object]]] = {}
         if rules.room_kind is not None:
             for room in sorted(rooms, key=lambda r: r.room_id):
                 if room.kind == rules.room_kind:
-                    by_location.setdefault(room.location_id, []).append(room)
-        free = cls(rules, by_start, by_location)
-        free._bounds = start_bounds(rules, now, wanted[0], wanted[-1] + _MICROSECOND) if wanted else None
-        return free
+                    rooms_at.setdefault(room.location_id, []).append((room.room_id, forbidden_starts(room.busy, rules, bounds)))
+        free_rooms = {
+            start: {location: [room_id for room_id, forbidden in found if forbidden.allows(start)]
+                    for location, found in rooms_at.items()}
+            for start in wanted
+        }
+        by_start = {start: _FreeAt({}, free_rooms[start] if rules.room_kind else {}) for start in wanted}
+        clock, spans_of = WallClock(), {}
+        reach = bounds.latest + rules.duration
+        for clinician in sorted(schedules, key=lambda c: c.clinician_id):
+            if rules.room_kind is not None and clinician.location_id not in rooms_at:
+                continue
+            key = (clinician.zone, clinician.weekly_hours, tuple(clinician.date_overrides.items()))
+            spans = spans_of.get(key)
+            if spans is None:
+                spans = spans_of[key] = working_spans(clinician, bounds.earliest, reach, clock)
+            forbidden = forbidden_starts(chain(clinician.busy, clinician.time_off), rules, bounds)
+            for start in wanted:
+                if not (_on_grid(spans, start, rules) and forbidden.allows(start)):
+                    continue
+                free = by_start[start]
+                if rules.room_kind is not None:
+                    if not free.rooms.get(clinician.location_id):
+                        continue
+                else:
+                    free.rooms.setdefault(clinician.location_id, [None])
+                free.clinicians.setdefault(clinician.clinician_id, (clinician.location_id, start + rules.duration))
+        return cls(by_start)
 
     def choices_at(self, start: datetime, clinician_id: str | None = None) -> list[Choice]:
         """Every (clinician, room) free at ``start``, optionally for one clinician only."""
-        choices = []
-        for slot in self.slots_by_start.get(start, ()):
-            if clinician_id is not None and slot.clinician_id != clinician_id:
-                continue
-            for room_id in self._free_rooms(slot):
-                choices.append(Choice(slot.start_utc, slot.end_utc, slot.clinician_id, slot.location_id, room_id))
-        return choices
+        free = self._by_start.get(start)
+        if free is None:
+            return []
+        return [Choice(start, end, cid, location, room_id)
+                for cid, (location, end) in free.clinicians.items() if clinician_id in (None, cid)
+                for room_id in free.rooms[location]]
 
-    def _free_rooms(self, slot: Slot) -> list[str | None]:
-        if slot.room_id is None:
-            return [None]
-        rooms = [room.room_id for room in self.rooms_by_location.get(slot.location_id, ())
-                 if self._room_allows(room, slot.start_utc)]
-        return rooms or [slot.room_id]
+    def best_at(self, start: datetime, anchor: Choice | None, clinician_id: str | None = None) -> Choice | None:
+        """The free (clinician, room) at ``start`` with the fewest changes from ``anchor``: the same pair,
+        else the same clinician in another room, else another clinician in the same room, else the
+        lowest ids (what ``best_choice`` over ``choices_at`` answers, without building every pair)."""
+        free = self._by_start.get(start)
+        if free is None:
+            return None
+        clinicians = free.clinicians if clinician_id is None else {
+            k: v for k, v in free.clinicians.items() if k == clinician_id}
+        if not clinicians:
+            return None
+        if anchor is not None:
+            same = clinicians.get(anchor.clinician_id)
+            if same is not None:
+                location, end = same
+                rooms = free.rooms[location]
+                room_id = anchor.room_id if anchor.room_id in rooms else rooms[0]
+                return Choice(start, end, anchor.clinician_id, location, room_id)
+            for cid, (location, end) in clinicians.items():
+                if anchor.room_id in free.rooms[location]:
+                    return Choice(start, end, cid, location, anchor.room_id)
+        cid, (location, end) = next(iter(clinicians.items()))
+        return Choice(start, end, cid, location, free.rooms[location][0])
 
-    def _room_allows(self, room: Room, start: datetime) -> bool:
-        check = self._room_checks.get(room.room_id)
-        if check is None:
-            check = self._room_checks[room.room_id] = forbidden_starts(room.busy, self.rules, self._bounds)
-        return check.allows(start)
+    def pairs_at(self, start: datetime) -> set[tuple[str, str | None]]:
+        free = self._by_start.get(start)
+        if free is None:
+            return set()
+        return {(cid, room_id) for cid, (location, _end) in free.clinicians.items() for room_id in free.rooms[location]}
+
+
+def _on_grid(spans: list[tuple[datetime, datetime]], start: datetime, rules: AppointmentRules) -> bool:
+    """True when ``start`` is a candidate start of a working span (stepped from the span's start) that
+    leaves room for the whole appointment, as the engine's grid makes them."""
+    index = bisect_right(spans, (start, _MAX)) - 1
+    if index < 0:
+        return False
+    span_start, span_end = spans[index]
+    return start + rules.duration <= span_end and (start - span_start) % rules.slot_step == timedelta(0)
+
+
+_MAX = datetime.max.replace(tzinfo=timezone.utc)
 
 
 def changes_from(anchor: Choice, choice: Choice) -> tuple[str, ...]:
@@ -268,9 +330,10 @@ def plan_series(
         )
     best: SeriesPlan | None = None
     most_placed: list[Choice] = []  # the attempt that placed the most sessions, for the reasons
-    for anchor in _distinct_anchors(anchors):
+    days_in = _Memo(lambda zone: same_wall_clock_days(first_start, zone, protocol.max_window_days))
+    for anchor in _likely_anchors(anchors, free, lambda a: days_in[zones[a.location_id]]):
         zone = zones[anchor.location_id]
-        days = same_wall_clock_days(first_start, zone, protocol.max_window_days)
+        days = days_in[zone]
         placed = _layout(protocol, free, days, zone, anchor, clinician_id)
         if len(placed) < protocol.sessions:
             most_placed = max(most_placed, placed, key=len)
@@ -293,9 +356,31 @@ def _plan_rank(plan: SeriesPlan) -> tuple:
     return (plan.changes, plan.sessions[-1].choice.start)
 
 
-def _distinct_anchors(anchors: list[Choice]) -> list[Choice]:
-    """Session 1's options, one per (clinician, room), lowest ids first."""
-    return sorted(set(anchors), key=lambda c: (c.clinician_id, c.room_id or ""))
+# Whether a whole plan exists does not depend on session 1's clinician and room (every later
+# session takes whatever is free when the anchor's pair is not), only how many changes it has: a
+# few anchors, those whose pair is free on the most days, are enough to find the fewest changes.
+ANCHORS_TRIED = 8
+
+
+class _Memo(dict):
+    def __init__(self, make) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key):
+        value = self[key] = self._make(key)
+        return value
+
+
+def _likely_anchors(anchors: list[Choice], free: FreeTimes, days_of) -> list[Choice]:
+    """Session 1's options whose (clinician, room) is free on the most days of the window, then lowest ids."""
+    pairs = _Memo(free.pairs_at)
+
+    def free_days(anchor: Choice) -> int:
+        return sum((anchor.clinician_id, anchor.room_id) in pairs[day] for day in days_of(anchor))
+
+    distinct = sorted(set(anchors), key=lambda c: (c.clinician_id, c.room_id or ""))
+    return sorted(distinct, key=lambda c: -free_days(c))[:ANCHORS_TRIED]
 
 
 def _layout(protocol: Protocol, free: FreeTimes, days: list[datetime], zone: ZoneInfo, anchor: Choice,
@@ -312,7 +397,7 @@ def _layout(protocol: Protocol, free: FreeTimes, days: list[datetime], zone: Zon
         week = week_of(start, zone)
         if protocol.max_per_week is not None and weeks[week] >= protocol.max_per_week:
             continue
-        choice = best_choice(free.choices_at(start, clinician_id), anchor)
+        choice = free.best_at(start, anchor, clinician_id)
         if choice is None:
             continue
         placed.append(choice)
@@ -336,7 +421,7 @@ def place_requested(
     missing: dict[int, list[str]] = {}
     anchor: Choice | None = None
     for position, (start, clinician_id) in enumerate(requested, start=1):
-        choice = best_choice(free.choices_at(start, clinician_id), anchor)
+        choice = free.best_at(start, anchor, clinician_id)
         if choice is None:
             when = start.astimezone(zone).strftime("%a %d %b %H:%M")
             missing[position] = [f"Session {position} ({when}) is no longer available."]

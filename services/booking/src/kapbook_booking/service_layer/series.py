@@ -213,6 +213,7 @@ class SeriesService:
         """Refusals that need neither the schedules nor an eligibility decision."""
         if not command.sessions:
             raise Invalid("A series needs its sessions.", errors={"sessions": ["At least one session."]})
+        _check_order(kind, command)
         window_errors: dict[str, list[str]] = {}
         for position, (start, _clinician) in enumerate(command.sessions, start=1):
             try:
@@ -425,6 +426,18 @@ class SeriesService:
 
     def _reading(self) -> Session:
         return self.sessions(bind=read_only(self.sessions.kw["bind"]))
+
+
+def _check_order(kind: AppointmentType, command: BookSeries) -> None:
+    """Sessions come in time order, and none overlaps the one before (an override cannot book that either)."""
+    errors: dict[str, list[str]] = {}
+    for position, ((previous, _), (start, _)) in enumerate(zip(command.sessions, command.sessions[1:]), start=2):
+        if start <= previous:
+            errors[str(position)] = [f"Session {position} must start after session {position - 1}."]
+        elif kind.blocked_range(previous)[1] > kind.blocked_range(start)[0]:
+            errors[str(position)] = [f"Session {position} overlaps session {position - 1}."]
+    if errors:
+        raise Invalid("The sessions must be in time order and must not overlap; see errors.", errors={"sessions": errors})
 
 
 def _check_first_start(kind: AppointmentType, start: datetime, now: datetime) -> None:

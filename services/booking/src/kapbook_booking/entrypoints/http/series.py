@@ -40,7 +40,7 @@ class Protocols(MethodView):
     @blp.response(200, ProtocolSchema(many=True))
     def get(self, query):
         """Active treatment protocols, optionally of one appointment type (public)"""
-        return series().protocols(query["appointment_type"])
+        return series().protocols(query.get("appointment_type"))
 
     @staff_only(blp, *ADMIN)
     @blp.arguments(ProtocolRequestSchema)

@@ -31,7 +31,8 @@ class ProtocolSchema(Schema):
 
 
 class ProtocolQuerySchema(StrictSchema):
-    appointment_type = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    appointment_type = fields.String(validate=validate.Length(min=1, max=64),
+                                     metadata={"description": "Only the protocols of this appointment type (its code)"})
 
 
 class ProtocolRequestSchema(StrictSchema):
