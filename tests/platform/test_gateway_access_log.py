@@ -31,6 +31,7 @@ SECRET_REQUESTS = {
     f"/manage/{SECRET}/cancel": "/manage/[redacted]/cancel",
     f"/api/booking/v1/manage/{SECRET}/reschedule": "/api/booking/v1/manage/[redacted]/reschedule",
     f"/api/booking/v1/calendars/{SECRET}.ics": "/api/booking/v1/calendars/[redacted].ics",
+    f"/my/sign-in/{SECRET}": "/my/sign-in/[redacted]",
     f"/api/reminders/v1/unsubscribe?token={SECRET}": "/api/reminders/v1/unsubscribe?[redacted]",
     f"/api/reminders/v1/unsubscribe?x=1&Token={SECRET}": "/api/reminders/v1/unsubscribe?[redacted]",
 }
@@ -58,6 +59,7 @@ def test_every_route_with_a_token_is_covered():
         "/manage/<string:token>", "/manage/<string:token>/cancel", "/manage/<string:token>/reschedule",
         "/api/booking/v1/manage/<string:token>", "/api/booking/v1/manage/<string:token>/cancel",
         "/api/booking/v1/manage/<string:token>/reschedule", "/api/booking/v1/calendars/<string:token>.ics",
+        "/my/sign-in/<string:token>",
     }, with_token
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
@@ -55,7 +56,8 @@ def clinic(service):
     clinic = ClinicBuilder(service.runtime.sessions)
     consult = clinic.appointment_type("consult", 30)
     infusion = clinic.appointment_type("infusion", 50, requires_eligibility=True)
-    clinic.clinician("Dr B", [consult, infusion])
+    video = clinic.appointment_type("video", 30, modality="telehealth")
+    clinic.clinician("Dr B", [consult, infusion, video])
     return clinic
 
 
@@ -224,7 +226,7 @@ def test_my_appointments_lists_upcoming_past_and_screening_validity(service, cli
     upcoming = page.split('id="upcoming-heading"')[1].split('id="past-heading"')[0]
     assert upcoming.count("<li") == 2 and "Reschedule" in upcoming and "Cancel" in upcoming
     assert "/manage/" in upcoming, "changes go through the manage page and its policy"
-    until = (clock.now - timedelta(days=10) + timedelta(days=90))
+    until = (clock.now - timedelta(days=10) + timedelta(days=90)).astimezone(ZoneInfo("Europe/Berlin"))  # the patient's zone
     assert f"Screening approved, valid until {until:%A} {until.day} {until:%B %Y}" in page
 
     clock.advance(days=6)  # both appointments are over (the session too: sign in again)
@@ -316,3 +318,33 @@ def test_migration_backfills_patients_from_bookings_case_insensitively(tmp_path,
     command.downgrade(config, "0003")
     command.upgrade(config, "head")
     container.runtime.engine.dispose()
+
+
+def test_the_join_link_shows_from_15_minutes_before_the_start_until_the_end(service, client, clinic, clock):
+    booked = book(client, clinic, code="video", day=3, hour=10)
+    assert booked.status_code == 201 and booked.json["join_url"].startswith("https://")
+    start = clinic.local(3, 10)
+
+    def join_shown(at) -> bool:
+        clock.set(at)
+        ask_for_link(client, "pat@example.org")
+        sign_in(client, token_of(sent_links(service)[-1]))
+        return booked.json["join_url"] in client.get("/my").text
+
+    assert not join_shown(start - timedelta(minutes=16))
+    assert join_shown(start - timedelta(minutes=15))
+    assert join_shown(start + timedelta(minutes=29))
+    assert not join_shown(start + timedelta(minutes=30)), "over: the booking is past, with no join link"
+
+
+def test_no_log_line_holds_a_sign_in_token_or_a_proof(service, client, clinic, caplog):
+    book(client, clinic)
+    client.post("/api/booking/v1/patient/sign-in-links", json={"email": "pat@example.org", "return_to": WIDGET_ORIGIN})
+    token = token_of(sent_links(service)[0])
+    with caplog.at_level("DEBUG"):
+        proof = sign_in(client, token).headers["Location"].split("#kapbook-proof=")[1]
+        client.post("/api/booking/v1/patient/status", json={"proof": proof})
+        client.get(f"/my/sign-in/{token}")
+    logged = "\n".join(f"{record.getMessage()} {vars(record)}" for record in caplog.records)
+    assert "/my/sign-in/<string:token>" in logged, "requests are logged, by their route"
+    assert token not in logged and proof not in logged

@@ -55,3 +55,10 @@ def test_screening_status_is_the_longest_valid_allowed_decision_else_the_latest_
     assert expired.valid_until == NOW - timedelta(days=10), "the earlier of its own expiry and the clinic's 90 days"
     assert screening_status([declined], NOW, 90).state == "none"
     assert screening_status([], NOW, 90).state == "none"
+
+
+def test_a_session_of_a_course_reads_as_its_place_in_the_series():
+    from kapbook_booking.entrypoints.web.my_pages import series_label
+
+    assert series_label({"series_id": "s", "protocol_name": "IV induction", "position": 3, "size": 6}) == "IV induction: session 3 of 6"
+    assert series_label(None) is None

@@ -588,6 +588,12 @@ def touch_patient_session(session: Session, id_sha256: str, now: datetime) -> No
     session.execute(update(sessions).where(sessions.c.id_sha256 == id_sha256).values(last_seen_at=now))
 
 
+def delete_stale_patient_sessions(session: Session, before: datetime) -> None:
+    """Sessions and widget proofs unused since ``before`` (both end after 30 minutes at most)."""
+    sessions = tables.patient_sessions
+    session.execute(delete(sessions).where(sessions.c.last_seen_at < before))
+
+
 def delete_patient_session(session: Session, id_sha256: str) -> None:
     session.execute(delete(tables.patient_sessions).where(tables.patient_sessions.c.id_sha256 == id_sha256))
 

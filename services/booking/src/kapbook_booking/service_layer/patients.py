@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_booking.adapters import repository as repo
 from kapbook_booking.domain.patients import (
+    SESSION_IDLE,
     SIGN_IN_LINK_LIFETIME,
+    WIDGET_PROOF_LIFETIME,
     NotSignedIn,
     ScreeningStatus,
     SignInLinkUnusable,
@@ -112,6 +114,7 @@ class PatientAccess:
             if link is None:
                 raise SignInLinkUnusable("This link has expired or was already used — ask for a new one.")
             patient_id = repo.save_patient(session, str(uuid.uuid4()), link["email"], {}, now)
+            repo.delete_stale_patient_sessions(session, now - max(SESSION_IDLE, WIDGET_PROOF_LIFETIME))
             self._new_session(session, session_id, patient_id, BROWSER, now)
             proof = None
             if link["return_to"]:

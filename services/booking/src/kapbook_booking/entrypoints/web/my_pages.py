@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
 from kapbook_booking.entrypoints.errors import http_status
-from kapbook_booking.entrypoints.web.formatting import template_helpers
+from kapbook_booking.entrypoints.web.formatting import day_label, template_helpers
 from kapbook_booking.entrypoints.web.page_headers import CONTENT_SECURITY_POLICY, secure_page
 from kapbook_booking.entrypoints.web.patient_access import (
     LINK_SENT,
@@ -41,7 +42,7 @@ LINK_PROBLEM = "This link has expired or was already used — ask for a new one.
 
 @bp.context_processor
 def _helpers() -> dict:
-    return template_helpers() | {"csrf_token": csrf_token, "series_label": series_label}
+    return template_helpers() | {"csrf_token": csrf_token, "series_label": series_label, "local_day": local_day}
 
 
 @bp.get("")
@@ -77,23 +78,14 @@ def ask_for_link():
 @bp.get("/sign-in/<string:token>")
 def sign_in_page(token: str):
     """The emailed link: a button that signs in (fetching this page uses nothing up)."""
-    works, return_origin = container().patients.usable_link(token)
-    if not works:
-        return _page("patient/my_sign_in.html", 403, problem=LINK_PROBLEM)
-    response = _page("patient/my_sign_in_confirm.html", token=token)
-    if return_origin:
-        # The button's POST redirects to the widget's page: the form may lead there (and nowhere else).
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
-            "form-action 'self'", f"form-action 'self' {return_origin}")
-    return response
+    return _confirm_page(token)
 
 
 @bp.post("/sign-in/<string:token>")
 @public_write()
 def sign_in(token: str):
     if not csrf_ok():
-        return _page("patient/my_sign_in_confirm.html", 400, token=token,
-                     error="This form has expired. Please press Sign in again.")
+        return _confirm_page(token, 400, error="This form has expired. Please press Sign in again.")
     try:
         signed_in = container().patients.sign_in(token)
     except BookingError as refusal:
@@ -116,6 +108,19 @@ def sign_out():
     return secure_page(response, private=True)
 
 
+def _confirm_page(token: str, status: int = 200, error: str | None = None):
+    """The "Sign in" button of a usable link, else the clear problem page with the form to ask again."""
+    works, return_origin = container().patients.usable_link(token)
+    if not works:
+        return _page("patient/my_sign_in.html", 403, problem=LINK_PROBLEM)
+    response = _page("patient/my_sign_in_confirm.html", status, token=token, error=error)
+    if return_origin:
+        # The button's POST redirects to the widget's page: the form may lead there (and nowhere else).
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {return_origin}")
+    return response
+
+
 def _appointments(email: str) -> dict[str, Any]:
     mine = container().patients.appointments(email)
     now = container().clock()
@@ -125,6 +130,11 @@ def _appointments(email: str) -> dict[str, Any]:
         booking["join_now"] = bool(booking.get("join_url")) and booking["status"] in ("booked", "arrived") and (
             booking["start"] - JOIN_OPENS <= now < booking["end"])
     return mine
+
+
+def local_day(moment, zone: str | None) -> str:
+    """The date of ``moment`` where the patient lives: "Wednesday 3 March 2027"."""
+    return day_label(moment.astimezone(ZoneInfo(zone or "UTC")))
 
 
 def series_label(series: dict[str, Any] | None) -> str | None:
