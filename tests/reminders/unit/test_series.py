@@ -15,13 +15,14 @@ import pytest
 from icalendar import Calendar
 
 from kapbook_platform.contracts import EventType, make_envelope
-from kapbook_reminders.domain.plan import SERIES_SETTLE, MessageKind
+from kapbook_reminders.domain.booking import SeriesPlace
+from kapbook_reminders.domain.plan import SERIES_SETTLE, MessageKind, plan_for_cancellation, plan_messages
 from kapbook_reminders.domain.privacy import find_health_terms, html_text, preview_of, without_names
 from kapbook_reminders.domain.series import COVERED_BY_SERIES, NOTHING_TO_COME
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from reminders_fakes import BOOKED_AT, PATIENT, START, Reminders, booking_data  # noqa: E402 - path set above
+from reminders_fakes import BOOKED_AT, PATIENT, PLANS, START, Reminders, booking_data  # noqa: E402 - path set above
 
 SERIES_ID = "0d9f4b8e-6a51-4c3e-9a57-5e2b7c1d0a60"
 PROTOCOL = {"id": "proto-iv", "name": "IV induction"}
@@ -316,3 +317,48 @@ def test_a_cancellation_of_unknown_sessions_is_recorded_but_not_sent(reminders):
 
     assert reminders.dispatcher.dispatch_all_due() == 0
     assert reminders.one(MessageKind.SERIES_CANCELLATION)["status"] == "skipped"
+
+
+def test_a_session_cancelled_before_a_late_series_event_is_neither_confirmed_nor_replanned(reminders):
+    booking_event(reminders, EventType.BOOKING_CREATED, session(5))
+    booking_event(reminders, EventType.BOOKING_CANCELLED, session(5, sequence=1, status="cancelled"))
+    reminders.planner.on_series_booked(None, series_booked(all_sessions()))  # its sequence-0 snapshot, late
+
+    assert not [row for row in reminders.store.messages.values()
+                if row["booking_id"] == session_id(5) and row["status"] == "scheduled" and row["sequence"] == 0]
+    reminders.clock.advance(seconds=SERIES_SETTLE.total_seconds())
+    reminders.dispatcher.dispatch_all_due()
+    (confirmation,) = [e for e in reminders.sender.sent if e["Subject"].startswith("Your appointments")]
+    assert [str(vevent(c)["UID"]) for c in invites(confirmation)] == [
+        f"{session_id(p)}@kapbook" for p in (1, 2, 3, 4, 6)
+    ]
+
+
+def test_a_moved_series_session_says_where_it_sits_in_the_course_in_its_change_notice(reminders):
+    reminders.planner.on_series_booked(None, series_booked(all_sessions()))
+    booking_event(reminders, EventType.BOOKING_RESCHEDULED, session(2, sequence=1, days=3))
+
+    reminders.dispatcher.dispatch_all_due()
+    (notice,) = [e for e in reminders.sender.sent if e["Subject"].startswith("Updated:")]
+    assert "Course: Session 2 of 6 of IV induction" in text_of(notice)
+    assert_private_outside_the_body(notice)
+
+
+# --- the rules alone --------------------------------------------------------------------------------
+
+
+def test_domain_a_series_session_gets_no_confirmation_and_its_cancellation_notice_waits(make_snapshot):
+    place = SeriesPlace(SERIES_ID, PROTOCOL["name"], 3, SIZE)
+    alone, in_series = make_snapshot(), make_snapshot(series=place)
+    plan = PLANS.for_booking(alone)
+
+    assert MessageKind.CONFIRMATION in {m.kind for m in plan_messages(alone, plan, BOOKED_AT)}
+    assert MessageKind.CONFIRMATION not in {m.kind for m in plan_messages(in_series, plan, BOOKED_AT)}
+    (notice,) = plan_for_cancellation(make_snapshot(status="cancelled", sequence=1, series=place), BOOKED_AT)
+    assert notice.due_at == BOOKED_AT + SERIES_SETTLE
+    (single,) = plan_for_cancellation(make_snapshot(status="cancelled", sequence=1), BOOKED_AT)
+    assert single.due_at == BOOKED_AT
+    assert plan_for_cancellation(make_snapshot(status="cancelled", sequence=1, series=place), BOOKED_AT, covered=True) == []
+    assert place.label == "Session 3 of 6"
+    with pytest.raises(ValueError):
+        SeriesPlace(SERIES_ID, PROTOCOL["name"], 7, SIZE)

@@ -3,8 +3,11 @@
 Patient emails are multipart/alternative (text, HTML); confirmations and
 change/cancellation notices add the invite as a `text/calendar; method=...`
 alternative and as an `invite.ics` attachment (multipart/mixed around it),
-the shape calendar clients recognise. Subject, sender name and previews pass
-the privacy guard before anything is returned.
+the shape calendar clients recognise. A series email (one confirmation for all
+the sessions of a course, or one email for its cancelled sessions) attaches one
+invite per session as `session-<n>.ics`, each a whole calendar of one event.
+The sign-in link email is text and HTML only. Subject, sender name and previews
+pass the privacy guard before anything is returned.
 """
 
 from __future__ import annotations
@@ -181,6 +184,7 @@ def compose_series_email(
     protocol_name: str,
     branding: ClinicBranding,
     *,
+    recipient: Address,
     now: datetime,
     dedupe_key: str,
 ) -> EmailMessage:
@@ -201,11 +205,11 @@ def compose_series_email(
     message = new_message(
         subject=assert_subject_is_private(context["subject"]),
         sender=branding,
-        recipient=Address(display_name=first.patient_name, addr_spec=first.patient_email),
+        recipient=recipient,
         message_key=dedupe_key,
         now=now,
     )
-    people = (first.patient_name, *sorted({s.clinician_name for s in (*sessions, *others)}))
+    people = (recipient.display_name, first.patient_name, *sorted({s.clinician_name for s in (*sessions, *others)}))
     add_bodies(message, kind.value, context, people=people)
     for number, session in enumerate(sessions, start=1):
         invite = build_invite(session, method, branding.from_address, organizer_name=branding.display_name, now=now)

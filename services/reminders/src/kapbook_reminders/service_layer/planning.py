@@ -28,13 +28,13 @@ from kapbook_reminders.domain.plan import (
     plan_messages,
     plan_sign_in_link,
 )
+from kapbook_reminders.domain.plan_config import NotificationPlans
 from kapbook_reminders.domain.series import (
     COVERED_BY_SERIES,
     plan_series_cancellation,
     plan_series_confirmation,
     with_series_place,
 )
-from kapbook_reminders.domain.plan_config import NotificationPlans
 
 REPLACED = "replaced by a later change to the booking"
 
@@ -135,7 +135,6 @@ class MessagePlanner:
             self.store.within(session).add_new(None, oncall_email, [alert], context, now)
 
         return handle
-
 
     def on_sign_in_link(self, session: Session, envelope: Envelope) -> None:
         """Email the patient's one-time sign-in link at once (once per event; never once it has expired)."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlencode
@@ -58,8 +59,9 @@ class MessageComposer:
             )
         if kind in SERIES_KINDS:
             sessions, others = series_email_sessions(kind, context, now)
-            return compose_series_email(kind, sessions, others, context["protocol"]["name"], self.branding, now=now,
-                                        dedupe_key=message["dedupe_key"])
+            recipient = Address(display_name=context["patient"]["name"], addr_spec=message["recipient"])
+            return compose_series_email(kind, sessions, others, context["protocol"]["name"], self.branding,
+                                        recipient=recipient, now=now, dedupe_key=message["dedupe_key"])
         snapshot = BookingSnapshot.from_event(context)
         previous_start = context.get("previous_start")
         return compose_email(
