@@ -9,6 +9,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,8 +32,15 @@ from support.waiting import wait_for
 pytestmark = pytest.mark.integration
 
 API = "/api/booking/v1"
+# Element screenshots of the series screens, for review and for the README (docs/screenshots).
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 NEW_YORK = ZoneInfo("America/New_York")
 DRIVER = "An adult will take me home after the appointment. I will not drive until the next day."
+
+
+def shot(locator, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    locator.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 def iv_protocol(base: str) -> dict:
@@ -107,6 +115,7 @@ def test_a_patient_books_a_six_session_iv_induction_from_the_widget_with_one_con
     starts = [datetime.fromisoformat(session["start"]) for session in planned]
     assert starts == sorted(starts) and all(b - a >= timedelta(hours=protocol["min_gap_hours"]) for a, b in zip(starts, starts[1:]))
     assert_accessible(page, "[data-kapbook-widget]")
+    shot(page.locator("[data-kapbook-widget]"), "series-widget-plan")
     # The keyboard alone carries on from the focused heading.
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
@@ -170,6 +179,7 @@ def test_a_series_is_refused_whole_when_one_sessions_chair_is_taken_before_the_p
     expect(page.locator('.kb-plan-item[data-position="4"]')).to_contain_text("Not available")
     expect(page.get_by_text("Nothing is booked")).to_be_visible()
     assert_accessible(page, "[data-kapbook-widget]")
+    shot(page.locator("[data-kapbook-widget]"), "series-widget-refused")
     assert [row[0] for row in booked_rows(stack, email)] == [preparation["id"]]  # no session of the series
 
     # Another first session, a week later, plans afresh with the patient's details kept.
@@ -264,6 +274,7 @@ def test_the_manage_page_shows_the_course_refuses_a_move_that_breaks_the_protoco
         expect(listed.nth(i)).to_contain_text("Past")
     expect(listed.nth(past + 1)).to_contain_text("This appointment")
     assert_accessible(page)
+    shot(page.locator("main"), "series-manage-page")
 
     # A move to the day of the next session is closer than the protocol allows.
     if past + 2 < len(sessions):
@@ -343,6 +354,7 @@ def test_staff_book_a_series_with_an_audited_override_see_it_and_cancel_the_rema
     expect(rows.nth(1)).to_contain_text(f"{close_start:%H:%M}")
     assert len(booked_rows(stack, "sasha.staffbooked@example.org")) == protocol["sessions"] + 1
     assert_accessible(page)
+    shot(page.locator("main"), "series-console")
 
     page.get_by_label("Reason (recorded, not sent to the patient)").fill("Patient moved away")
     page.get_by_role("button", name="Cancel the remaining sessions").click()

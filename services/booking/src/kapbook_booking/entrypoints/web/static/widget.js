@@ -1042,6 +1042,8 @@
     var positions = Object.keys(problems).sort(function (a, b) { return a - b; });
     var items = positions.map(function (position) {
       var session = state.plan.sessions.find(function (s) { return String(s.position) === position; });
+      // The service's reasons usually name the session already ("Session 4 (Mon 21 Dec 10:00) is ...").
+      if (/^session /i.test(problems[position])) return problems[position];
       return "Session " + position + (session ? " (" + self.sessionWhen(session) + ")" : "") + ": " + problems[position];
     });
     this.render(taken ? "Not all sessions could be booked" : "These sessions cannot be booked", this.progress("confirm"), [
