@@ -443,3 +443,31 @@ def test_a_returning_patient_signs_in_by_the_emailed_link_and_books_an_infusion_
     assert len(booked_rows(stack, email)) == 7  # the preparation and six infusions
     page.goto(f"{stack.base}/my")  # the course's progress on the patient's own page
     expect(page.locator(".course")).to_have_text([f"IV induction: session {n} of 6" for n in range(1, 7)])
+
+
+def test_a_plan_that_breaks_a_protocol_rule_is_refused_with_the_rule_quoted_and_the_preparation_is_offered(stack, page, widget):
+    email = "pia.prepless@example.org"
+    steps = widget(page).open_demo()
+    screen_in_widget(page, steps, "Pia Prepless", email)  # no preparation session booked
+    steps.first_slot()[0].click()
+    page.get_by_role("button", name="Continue with these sessions").click()
+    page.get_by_label(DRIVER).check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Confirm all 6 sessions").click()
+
+    expect(steps.heading("These sessions cannot be booked")).to_be_focused()
+    expect(steps.alert()).to_contain_text("needs a preparation session booked before the first dosing session")
+    expect(page.locator('.kb-plan-item[data-position="1"]')).to_contain_text("Cannot be booked")
+    assert booked_rows(stack, email) == []
+    assert_accessible(page, "[data-kapbook-widget]")
+
+    page.get_by_role("button", name="Book a preparation session first").click()
+    expect(steps.heading("Choose a day and time")).to_be_focused()  # the screening just answered still counts
+    expect(steps.alert()).to_contain_text("Your screening still counts")
+    steps.later_week()
+    steps.first_slot()[0].click()
+    expect(steps.heading("Your details")).to_be_focused()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(steps.heading("You are booked")).to_be_focused()
+    expect(page.locator(".kb-done")).to_contain_text("Preparation session")

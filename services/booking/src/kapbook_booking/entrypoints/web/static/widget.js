@@ -1034,6 +1034,19 @@
     return (this.catalog.types || []).find(function (type) { return type.category === "preparation"; }) || null;
   };
 
+  /** Book the preparation session the protocol asks for, with the screening just answered (it covers it). */
+  Widget.prototype.preparationFirst = function (preparation) {
+    var state = this.state;
+    this.leavePlan();
+    state.type = preparation;
+    state.protocol = this.protocolFor(preparation);
+    state.hold = null;
+    state.day = null;
+    state.windowStart = null;
+    this.chooseTime("Your screening still counts. Choose a time for your " + preparation.name.toLowerCase() +
+      "; then book your sessions after it.");
+  };
+
   /** Refused whole (409: taken; 422: a protocol rule, quoted): say which sessions and why, keep the
    * plan on screen, offer a new first session (and the preparation session when one is needed). */
   Widget.prototype.seriesRefused = function (problem) {
@@ -1051,7 +1064,7 @@
       this.planList(),
       el("div", { class: "kb-actions" }, [
         el("button", { type: "button", class: "kb-primary", text: "Choose another first session", onclick: function () { self.leavePlan(); self.chooseTime(); } }),
-        preparation ? el("button", { type: "button", text: "Book a " + preparation.name.toLowerCase() + " first", onclick: function () { self.leavePlan(); self.pickType(preparation); } }) : null
+        preparation ? el("button", { type: "button", text: "Book a " + preparation.name.toLowerCase() + " first", onclick: function () { self.preparationFirst(preparation); } }) : null
       ])
     ]);
     this.showError((problem.message || "Some sessions are no longer available.") + (items.length ? (taken ? " Not available:" : "") : ""), items);
