@@ -4,11 +4,15 @@ widget without answering the questionnaire again, on Kapbook's own page and on a
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine
+
+from kapbook_booking.adapters import tables as t
 
 from support.screening_answers import eligible_answers
 from support.waiting import wait_for
@@ -129,3 +133,29 @@ def test_a_patient_on_a_clinic_website_proves_their_email_with_a_link_and_skips_
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(re.escape(site) + "$"))  # back on the clinic's page, the proof taken from the address
     book_infusion_without_questions(page, steps, email)
+
+
+def test_an_expired_screening_is_named_on_my_and_the_widget_asks_the_questions_again(stack, page, widget):
+    email = "eli.expired@example.org"
+    stack.book(stack.free_slot("free-consultation", days_ahead=10), "free-consultation", "Eli Expired", email)
+    # A decision from long ago, as the booking service's projection would hold it (no clock to travel here).
+    decided = datetime.now(timezone.utc) - timedelta(days=120)
+    engine = create_engine(f"sqlite:///{stack.var_dir / 'booking.db'}")
+    with engine.begin() as connection:
+        connection.execute(t.eligibility_decisions.insert().values(
+            screening_id="old-screening-eli", patient_email=email, allowed=True, decided_at=decided,
+            valid_until=decided + timedelta(days=90)))
+    engine.dispose()
+
+    page.goto(f"{stack.base}/my")
+    page.get_by_label("Your email address").fill(email)
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    page.goto(sign_in_link(stack, email))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".screening.expired")).to_contain_text("has expired — you'll be asked again")
+
+    steps = widget(page).open_demo()
+    steps.choose_type("IV ketamine infusion")
+    expect(steps.heading("A few questions about your health")).to_be_focused()
+    expect(steps.alert()).to_contain_text(re.compile(r"Your screening from \w+,? \d+ \w+ \d{4} has expired; please answer it again\."))
+    no_accessibility_violations(page)
