@@ -94,6 +94,10 @@ def test_protocols_are_public_and_written_by_admins_with_an_audit_row(client, cl
     assert changed.status_code == 200 and changed.json["max_per_week"] == 2
     unknown = client.post(f"{API}/protocols", json=body | {"code": "x", "appointment_type": "nope"}, headers=staff["admin"])
     assert unknown.status_code == 422 and "appointment_type" in unknown.json["errors"]
+    cramped = client.post(f"{API}/protocols", json=body | {"code": "y", "sessions": 20}, headers=staff["admin"])
+    assert cramped.status_code == 422 and "sessions" in cramped.json["errors"], "20 sessions cannot fit in 14 days"
+    taken = client.post(f"{API}/protocols", json=body, headers=staff["admin"])
+    assert taken.status_code == 409 and taken.json["code"] == "code_taken"
     audit = service.runtime.tables["audit_log"]
     assert count(service, audit, audit.c.action.in_(["protocol.created", "protocol.updated"])) == 2
     assert [p["code"] for p in client.get(f"{API}/protocols", query_string={"appointment_type": "infusion"}).json] == ["iv-4", "iv-6"]
@@ -107,6 +111,18 @@ def test_a_proposal_keeps_the_time_clinician_and_chair_and_the_weekly_limit(clie
     assert {s.astimezone(monday.tzinfo).time() for s in starts} == {monday.time()}
     assert len({(s["clinician_id"], s["room_id"]) for s in proposal.json["sessions"]}) == 1
     assert proposal.json["changes"] == 0 and proposal.json["protocol"]["code"] == "iv-6"
+    assert {s["integration_by"] for s in proposal.json["sessions"]} == {None}, "this protocol offers no integration"
+
+
+def test_a_protocol_with_integration_says_by_when_after_each_dose(client, clinic, monday):
+    from support.series import add_protocol
+
+    protocol_id = add_protocol(clinic, "kap-3", clinic.infusion, 3, min_gap_hours=24 * 6, max_per_week=1)
+    with clinic.sessions.begin() as session:
+        session.execute(t.protocols.update().where(t.protocols.c.id == protocol_id).values(integration_within_days=3))
+    sessions = propose(client, monday, protocol="kap-3").json["sessions"]
+    assert [datetime.fromisoformat(s["integration_by"]) - datetime.fromisoformat(s["end"]) for s in sessions] == [
+        timedelta(days=3)] * 3
 
 
 def test_a_proposal_changes_the_chair_rather_than_the_day_when_its_chair_is_taken(client, clinic, monday, service):
@@ -187,6 +203,10 @@ def token_of(view) -> str:
 
 
 def test_the_manage_link_shows_the_series_and_cancels_the_remaining_sessions(client, clinic, monday, service, clock):
+    single = client.post(f"{API}/bookings", json={"appointment_type": "infusion", "start": (monday - timedelta(hours=2)).isoformat(),
+                                                  "patient": series_body([])["patient"]})
+    assert single.status_code == 201 and single.json["series"] is None
+    assert client.get(f"{API}/manage/{token_of(single.json)}/series").status_code == 404, "a booking alone has no series"
     booked = client.post(f"{API}/series", json=series_body(plan_starts(propose(client, monday)))).json
     token = token_of(booked["sessions"][3])
     shown = client.get(f"{API}/manage/{token}/series")
@@ -197,12 +217,26 @@ def test_the_manage_link_shows_the_series_and_cancels_the_remaining_sessions(cli
     assert cancelled.status_code == 200, cancelled.json
     assert [s["status"] for s in cancelled.json["sessions"]] == ["booked"] * 3 + ["cancelled"] * 3
     assert cancelled.json["status"] == "partly_cancelled"
-    events = outbox(service)[7:]
+    events = outbox(service)[8:]
     assert [e.type for e in events] == ["kapbook.booking.cancelled.v1"] * 3 + ["kapbook.series.cancelled.v1"]
     assert all(e.data["series"]["series_id"] == booked["id"] for e in events[:3])
     assert events[-1].data["cancelled_booking_ids"] == [s["id"] for s in booked["sessions"][3:]]
     again = client.post(f"{API}/manage/{token_of(booked['sessions'][2])}/series/cancel-remaining")
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json["code"] == "outside_policy_window", "only session 3 is left, too close"
+    assert "24 hours" in again.json["message"]
+    with service.runtime.engine.connect() as connection:
+        assert connection.execute(select(t.series.c.status)).scalar_one() == "partly_cancelled"
+
+
+def test_cancelling_one_session_by_its_link_leaves_the_series_partly_cancelled(client, clinic, monday, service):
+    booked = client.post(f"{API}/series", json=series_body(plan_starts(propose(client, monday)))).json
+    assert client.post(f"{API}/manage/{token_of(booked['sessions'][5])}/cancel").status_code == 200
+    shown = client.get(f"{API}/manage/{token_of(booked['sessions'][0])}/series").json
+    assert shown["status"] == "partly_cancelled" and shown["sessions"][5]["status"] == "cancelled"
+    with service.runtime.engine.connect() as connection:
+        assert connection.execute(select(t.series.c.status)).scalar_one() == "partly_cancelled"
+    event = outbox(service)[-1]
+    assert event.type == "kapbook.booking.cancelled.v1" and event.data["series"]["position"] == 6
 
 
 def test_rescheduling_one_session_rechecks_the_protocol_and_quotes_the_rule(client, clinic, monday, service):
@@ -259,3 +293,24 @@ def test_a_proposal_reads_the_same_few_queries_whatever_the_clinics_size(client,
         book_in_chair(service, clinic, monday + timedelta(days=i, hours=2), nurse, clinic.chair_2)
     clinic.room("chair", "Chair 3")
     assert counted() == small <= 12, statements
+
+
+def test_a_protocol_that_needs_preparation_refuses_a_series_without_one_quoting_the_rule(client, clinic, monday, service):
+    from support.series import add_protocol
+
+    prep = clinic.appointment_type("prep", 50, category="preparation")
+    clinic.clinician("Therapist", [prep])
+    add_protocol(clinic, "iv-prep", clinic.infusion, 6, requires_preparation=True, name="IV induction")
+    starts = plan_starts(propose(client, monday, protocol="iv-prep"))
+    refused = client.post(f"{API}/series", json=series_body(starts, protocol="iv-prep", email="Pat@Example.org"))
+    assert refused.status_code == 422 and refused.json["code"] == "protocol_rule_broken"
+    assert "needs a preparation session booked before the first dosing session" in refused.json["message"]
+    assert list(refused.json["errors"]["sessions"]) == ["1"]
+    before = monday - timedelta(days=1)
+    prepared = client.post(f"{API}/bookings", json={"appointment_type": "prep", "start": before.isoformat(),
+                                                    "patient": series_body([])["patient"]})
+    assert prepared.status_code == 201
+    booked = client.post(f"{API}/series", json=series_body(starts, protocol="iv-prep", email="Pat@Example.org"))
+    assert booked.status_code == 201, booked.json
+    with service.runtime.engine.connect() as connection:
+        assert connection.execute(select(t.series.c.patient_email)).scalar_one() == "pat@example.org"

@@ -89,6 +89,15 @@ def _hours(gap: timedelta) -> str:
     return f"{gap.total_seconds() / 3600:g}"
 
 
+def series_status(session_statuses: Iterable[str]) -> str:
+    """``cancelled`` when every session is, ``partly_cancelled`` when some are, else ``booked``."""
+    statuses = list(session_statuses)
+    cancelled = statuses.count("cancelled")
+    if statuses and cancelled == len(statuses):
+        return "cancelled"
+    return "partly_cancelled" if cancelled else "booked"
+
+
 def week_of(instant: datetime, zone: ZoneInfo) -> date:
     """The Monday that starts the calendar week of ``instant`` in ``zone``."""
     local = instant.astimezone(zone).date()

@@ -23,7 +23,7 @@ from kapbook_booking.domain.model import (
     next_status,
 )
 from kapbook_booking.adapters.schedules import load_schedules
-from kapbook_booking.domain.series import ProtocolRuleBroken, rule_breaks
+from kapbook_booking.domain.series import ProtocolRuleBroken, rule_breaks, series_status
 from kapbook_booking.service_layer.bookings import booking_view, publish_booking_event
 from kapbook_booking.service_layer.links import ManageLinks
 from kapbook_platform.clock import Clock, utc_now
@@ -113,6 +113,9 @@ class BookingLifecycle:
     def _cancel(self, session: Session, row: RowMapping, actor: Actor, reason: str) -> dict[str, Any]:
         next_status("cancel", row["status"])
         self._update(session, row["id"], status="cancelled", sequence=row["sequence"] + 1, status_reason=reason)
+        if row["series_id"] is not None:
+            sessions = repo.series_session_details(session, row["series_id"])
+            repo.set_series_status(session, row["series_id"], series_status(r["status"] for r in sessions))
         self._audit(session, actor, "booking.cancel", row["id"], reason)
         return publish_booking_event(session, self.outbox, self.links, row["id"], EventType.BOOKING_CANCELLED)
 

@@ -31,6 +31,7 @@ from kapbook_booking.domain.model import (
     IdempotencyKeyReused,
     InvalidTransition,
     OutsideBookingWindow,
+    OutsidePolicyWindow,
     SlotUnavailable,
     UnknownAppointmentType,
     check_booking_window,
@@ -46,6 +47,7 @@ from kapbook_booking.domain.series import (
     place_requested,
     plan_series,
     rule_breaks,
+    series_status,
 )
 from kapbook_booking.service_layer.bookings import booking_event_data, booking_row, booking_view, give_video_room
 from kapbook_booking.service_layer.eligibility import NOT_NEEDED, EligibilityGate, ScreeningLookup
@@ -167,7 +169,8 @@ class SeriesService:
         sessions = [
             {"position": s.position, "start": s.choice.start.astimezone(zone), "end": s.choice.end.astimezone(zone),
              "clinician_id": s.choice.clinician_id, "clinician_name": names.get(s.choice.clinician_id, ""),
-             "location_id": s.choice.location_id, "room_id": s.choice.room_id, "changes": list(s.changes)}
+             "location_id": s.choice.location_id, "room_id": s.choice.room_id, "changes": list(s.changes),
+             "integration_by": _integration_by(protocol, s.choice.end, zone)}
             for s in plan.sessions
         ]
         return {"protocol": self._protocol_view_of(protocol, kind), "timezone": query.timezone,
@@ -366,9 +369,9 @@ class SeriesService:
             raise InvalidTransition("This series has no remaining sessions to cancel.")
         if not allowed:
             hours = future[0]["cancel_notice_hours"]
-            raise InvalidTransition(
+            raise OutsidePolicyWindow(
                 f"Sessions can be cancelled online up to {hours} hours before they start. "
-                "Please call the clinic to cancel this close to your next session.", code="outside_policy_window")
+                "Please call the clinic to cancel this close to your next session.")
         for row in allowed:
             self.lifecycle.cancel_in(session, repo.booking_with_policy(session, row["id"]), actor, reason)
         cancelled = {row["id"] for row in allowed}
@@ -428,6 +431,13 @@ class SeriesService:
         return self.sessions(bind=read_only(self.sessions.kw["bind"]))
 
 
+def _integration_by(protocol: Protocol, dose_end: datetime, zone: ZoneInfo) -> datetime | None:
+    """When the protocol offers integration after each dose: the latest moment to have it (N days after the dose)."""
+    if protocol.integration_within_days is None:
+        return None
+    return (dose_end + timedelta(days=protocol.integration_within_days)).astimezone(zone)
+
+
 def _check_order(kind: AppointmentType, command: BookSeries) -> None:
     """Sessions come in time order, and none overlaps the one before (an override cannot book that either)."""
     errors: dict[str, list[str]] = {}
@@ -462,10 +472,7 @@ def _contact(row: RowMapping) -> dict[str, Any]:
 
 
 def _status(rows: list[RowMapping]) -> str:
-    cancelled = sum(1 for row in rows if row["status"] == "cancelled")
-    if rows and cancelled == len(rows):
-        return "cancelled"
-    return "partly_cancelled" if cancelled else "booked"
+    return series_status(row["status"] for row in rows)
 
 
 def _protocol_columns(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:

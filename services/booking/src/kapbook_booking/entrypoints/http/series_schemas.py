@@ -69,6 +69,9 @@ class ProposedSessionSchema(Schema):
     room_id = fields.String(allow_none=True)
     changes = fields.List(fields.String(validate=validate.OneOf(["clinician", "room"])), required=True,
                           metadata={"description": "What differs from session 1: the clinician, the room (chair)"})
+    integration_by = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "Protocols with integration_within_days: offer an integration session "
+                                                  "before this moment; null otherwise"})
 
 
 class ProposalSchema(Schema):
