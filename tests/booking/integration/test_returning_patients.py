@@ -101,6 +101,14 @@ def sign_in(client, token):
     return client.post(f"/my/sign-in/{token}", data={"csrf_token": csrf(client)})
 
 
+def widget_proof(client, signed_in) -> str:
+    """What the widget does back on its page: exchange the redirect's one-time hand-off code for a proof."""
+    handoff = signed_in.headers["Location"].split("#kapbook-handoff=")[1]
+    answer = client.post("/api/booking/v1/patient/proof", json={"handoff": handoff})
+    assert answer.status_code == 201, answer.json
+    return answer.json["proof"]
+
+
 def test_one_patient_per_normalised_email(service, client, clinic):
     assert book(client, clinic, "Pat@Example.org").status_code == 201
     assert book(client, clinic, "pat@example.org", hour=13).status_code == 201
@@ -248,8 +256,8 @@ def test_a_widget_link_returns_a_proof_that_books_treatment_without_a_screening_
     assert client.post("/api/booking/v1/patient/sign-in-links",
                        json={"email": "pat@example.org", "return_to": widget_page}).status_code == 202
     back = sign_in(client, token_of(sent_links(service)[0]))
-    assert back.status_code == 303 and back.headers["Location"].startswith(widget_page + "#kapbook-proof=")
-    proof = back.headers["Location"].split("#kapbook-proof=")[1]
+    assert back.status_code == 303 and back.headers["Location"].startswith(widget_page + "#kapbook-handoff=")
+    proof = widget_proof(client, back)
 
     status = client.post("/api/booking/v1/patient/status", json={"proof": proof})
     assert status.status_code == 200 and status.json["screening"]["state"] == "valid"
@@ -270,7 +278,7 @@ def test_an_expired_screening_is_reported_and_a_proof_alone_cannot_book_treatmen
     book(client, clinic)
     decide(service, "s-old", "pat@example.org", clock, days_ago=91)
     client.post("/api/booking/v1/patient/sign-in-links", json={"email": "pat@example.org", "return_to": WIDGET_ORIGIN})
-    proof = sign_in(client, token_of(sent_links(service)[0])).headers["Location"].split("#kapbook-proof=")[1]
+    proof = widget_proof(client, sign_in(client, token_of(sent_links(service)[0])))
     status = client.post("/api/booking/v1/patient/status", json={"proof": proof}).json["screening"]
     assert status["state"] == "expired" and status["decided_at"].startswith((clock.now - timedelta(days=91)).date().isoformat())
     assert book(client, clinic, "pat@example.org", "infusion", hour=14, patient_proof=proof).json["code"] == "screening_required"
@@ -342,9 +350,25 @@ def test_no_log_line_holds_a_sign_in_token_or_a_proof(service, client, clinic, c
     client.post("/api/booking/v1/patient/sign-in-links", json={"email": "pat@example.org", "return_to": WIDGET_ORIGIN})
     token = token_of(sent_links(service)[0])
     with caplog.at_level("DEBUG"):
-        proof = sign_in(client, token).headers["Location"].split("#kapbook-proof=")[1]
+        back = sign_in(client, token)
+        handoff = back.headers["Location"].split("#kapbook-handoff=")[1]
+        proof = widget_proof(client, back)
         client.post("/api/booking/v1/patient/status", json={"proof": proof})
         client.get(f"/my/sign-in/{token}")
     logged = "\n".join(f"{record.getMessage()} {vars(record)}" for record in caplog.records)
     assert "/my/sign-in/<string:token>" in logged, "requests are logged, by their route"
-    assert token not in logged and proof not in logged
+    assert token not in logged and handoff not in logged and proof not in logged
+
+
+def test_the_hand_off_code_gives_one_proof_within_5_minutes(service, client, clinic, clock):
+    book(client, clinic)
+    for _ in range(2):
+        client.post("/api/booking/v1/patient/sign-in-links", json={"email": "pat@example.org", "return_to": WIDGET_ORIGIN})
+    first, second = (sign_in(client, token_of(link)) for link in sent_links(service))
+    handoff = first.headers["Location"].split("#kapbook-handoff=")[1]
+    assert client.post("/api/booking/v1/patient/status", json={"proof": handoff}).status_code == 403, "not a proof itself"
+    assert client.post("/api/booking/v1/patient/proof", json={"handoff": handoff}).status_code == 201
+    assert client.post("/api/booking/v1/patient/proof", json={"handoff": handoff}).json["code"] == "patient_proof_invalid"
+    clock.advance(minutes=5)
+    late = second.headers["Location"].split("#kapbook-handoff=")[1]
+    assert client.post("/api/booking/v1/patient/proof", json={"handoff": late}).json["code"] == "patient_proof_invalid"

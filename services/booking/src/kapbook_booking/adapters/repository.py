@@ -594,6 +594,18 @@ def delete_stale_patient_sessions(session: Session, before: datetime) -> None:
     session.execute(delete(sessions).where(sessions.c.last_seen_at < before))
 
 
+def take_patient_session(session: Session, id_sha256: str, kind: str, created_after: datetime) -> str | None:
+    """Delete a one-time row (a hand-off code) made after ``created_after``; its patient id if this call took it."""
+    sessions = tables.patient_sessions
+    patient_id = session.execute(
+        select(sessions.c.patient_id).where(sessions.c.id_sha256 == id_sha256, sessions.c.kind == kind,
+                                            sessions.c.created_at > created_after)).scalar()
+    if patient_id is None:
+        return None
+    taken = session.execute(delete(sessions).where(sessions.c.id_sha256 == id_sha256, sessions.c.kind == kind))
+    return patient_id if taken.rowcount == 1 else None
+
+
 def delete_patient_session(session: Session, id_sha256: str) -> None:
     session.execute(delete(tables.patient_sessions).where(tables.patient_sessions.c.id_sha256 == id_sha256))
 

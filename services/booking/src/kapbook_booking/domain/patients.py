@@ -15,8 +15,11 @@ from kapbook_booking.domain.errors import Forbidden
 
 SIGN_IN_LINK_LIFETIME = timedelta(minutes=30)
 SESSION_IDLE = timedelta(minutes=30)
-# A widget proof is handed to a clinic's website in a URL fragment: short-lived, never extended.
+# A widget proof lives in the widget (sessionStorage of the clinic's page): short-lived, never extended.
 WIDGET_PROOF_LIFETIME = timedelta(minutes=30)
+# The emailed link returns to the widget's page with a one-time hand-off code in the URL fragment,
+# exchanged at once for a proof: a copy of the address (history, an analytics tool) is useless.
+HANDOFF_LIFETIME = timedelta(minutes=5)
 SECRET_BYTES = 32
 
 

@@ -1,9 +1,10 @@
 """Patient sessions and widget proofs as the other use cases read them (no dependency on bookings).
 
 A browser session (the /my cookie) lives while it is used: 30 minutes idle. A widget proof is a
-second kind of row in the same table, made only when a patient signs in with an emailed link (or
-from a live browser session); it lasts 30 minutes from its creation, never extended, and proves
-the email the link was sent to, not anything typed in a form.
+second kind of row in the same table, made only from a live browser session or from a hand-off
+code (a third kind: the emailed link sends it back to the widget's page, usable once within 5
+minutes); it lasts 30 minutes from its creation, never extended, and proves the email the link
+was sent to, not anything typed in a form.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from kapbook_booking.domain.patients import (
     session_alive,
 )
 
-BROWSER, WIDGET = "browser", "widget"
+BROWSER, WIDGET, HANDOFF = "browser", "widget", "handoff"
 
 
 def live_browser_session(session: Session, session_id: str, now: datetime) -> RowMapping | None:

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_booking.adapters import repository as repo
 from kapbook_booking.domain.patients import (
+    HANDOFF_LIFETIME,
     SESSION_IDLE,
     SIGN_IN_LINK_LIFETIME,
     WIDGET_PROOF_LIFETIME,
     NotSignedIn,
+    PatientProofInvalid,
     ScreeningStatus,
     SignInLinkUnusable,
     link_usable,
@@ -31,7 +33,7 @@ from kapbook_booking.domain.patients import (
 from kapbook_booking.service_layer.bookings import booking_view
 from kapbook_booking.service_layer.errors import Invalid
 from kapbook_booking.service_layer.links import ManageLinks
-from kapbook_booking.service_layer.patient_proofs import BROWSER, WIDGET, live_browser_session, proven_email
+from kapbook_booking.service_layer.patient_proofs import BROWSER, HANDOFF, WIDGET, live_browser_session, proven_email
 from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.contracts import EventType
 from kapbook_platform.messaging.outbox import Outbox
@@ -43,11 +45,11 @@ class ReturnAddressRefused(Invalid):
 
 @dataclass(frozen=True)
 class SignedIn:
-    """A consumed sign-in link: the new browser session id, and a widget proof when the link came from a widget."""
+    """A consumed sign-in link: the new browser session id, and a one-time hand-off code when a widget asked for it."""
 
     session_id: str
     return_to: str | None = None
-    widget_proof: str | None = None
+    widget_handoff: str | None = None
 
 
 @dataclass
@@ -106,7 +108,7 @@ class PatientAccess:
             return True, _origin(row["return_to"]) if row["return_to"] else None
 
     def sign_in(self, token: str) -> SignedIn:
-        """Use a link once: a new browser session, and a widget proof if a widget asked for the link."""
+        """Use a link once: a new browser session, and a hand-off code for the widget if a widget asked for the link."""
         now = self.clock()
         session_id = new_secret()
         with self.sessions.begin() as session:
@@ -116,11 +118,11 @@ class PatientAccess:
             patient_id = repo.save_patient(session, str(uuid.uuid4()), link["email"], {}, now)
             repo.delete_stale_patient_sessions(session, now - max(SESSION_IDLE, WIDGET_PROOF_LIFETIME))
             self._new_session(session, session_id, patient_id, BROWSER, now)
-            proof = None
+            handoff = None
             if link["return_to"]:
-                proof = new_secret()
-                self._new_session(session, proof, patient_id, WIDGET, now)
-        return SignedIn(session_id, link["return_to"], proof)
+                handoff = new_secret()
+                self._new_session(session, handoff, patient_id, HANDOFF, now)
+        return SignedIn(session_id, link["return_to"], handoff)
 
     def sign_out(self, session_id: str) -> None:
         with self.sessions.begin() as session:
@@ -143,6 +145,17 @@ class PatientAccess:
             if row is None:
                 raise NotSignedIn("Please sign in first.")
             self._new_session(session, proof, row["patient_id"], WIDGET, now)
+        return proof
+
+    def exchange_handoff(self, code: str) -> str:
+        """A widget proof for a hand-off code from the sign-in redirect: once, within 5 minutes."""
+        now = self.clock()
+        proof = new_secret()
+        with self.sessions.begin() as session:
+            patient_id = repo.take_patient_session(session, secret_hash(code), HANDOFF, now - HANDOFF_LIFETIME)
+            if patient_id is None:
+                raise PatientProofInvalid("Your sign-in from the email link has expired. Please ask for a new link.")
+            self._new_session(session, proof, patient_id, WIDGET, now)
         return proof
 
     def _new_session(self, session: Session, secret: str, patient_id: str, kind: str, now: datetime) -> None:

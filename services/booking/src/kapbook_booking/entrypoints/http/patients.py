@@ -32,6 +32,11 @@ class SignInLinkAnswerSchema(StrictSchema):
     message = fields.String(required=True)
 
 
+class HandoffSchema(StrictSchema):
+    handoff = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100),
+                            metadata={"description": "The one-time code the sign-in link sent back to the widget's page"})
+
+
 class ProofSchema(StrictSchema):
     proof = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
@@ -65,10 +70,15 @@ class SignInLinks(MethodView):
 @blp.route("/proof")
 class ProofFromSession(MethodView):
     @public_write(blp)
+    @blp.arguments(HandoffSchema)
     @blp.response(201, ProofSchema)
-    @blp.alt_response(403, description="No live patient session (not_signed_in)")
-    def post(self):
-        """A widget proof from the /my session cookie (only a page on Kapbook's own site sends it)"""
+    @blp.alt_response(403, description="A used or expired hand-off code (patient_proof_invalid), or no live patient "
+                                       "session (not_signed_in)")
+    def post(self, body):
+        """A widget proof: for the one-time hand-off code of a sign-in link, else from the /my session cookie
+        (which only a page on Kapbook's own site sends)"""
+        if body.get("handoff"):
+            return {"proof": container().patients.exchange_handoff(body["handoff"])}
         return {"proof": container().patients.widget_proof_for(session_id())}
 
 

@@ -91,9 +91,10 @@ def sign_in(token: str):
     except BookingError as refusal:
         return _page("patient/my_sign_in.html", http_status(refusal), problem=refusal.message)
     target = url_for("my.home")
-    if signed_in.return_to and signed_in.widget_proof:
-        # The fragment never reaches a server or a Referer header; the widget reads it and removes it.
-        target = f"{signed_in.return_to.split('#', 1)[0]}#kapbook-proof={signed_in.widget_proof}"
+    if signed_in.return_to and signed_in.widget_handoff:
+        # The fragment never reaches a server or a Referer header; the widget exchanges the code at once
+        # (it works once) and removes it from the address.
+        target = f"{signed_in.return_to.split('#', 1)[0]}#kapbook-handoff={signed_in.widget_handoff}"
     response = redirect(target, code=303)
     set_session_cookie(response, signed_in.session_id)
     return secure_page(response, private=True)

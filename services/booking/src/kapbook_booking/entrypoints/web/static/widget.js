@@ -1111,23 +1111,35 @@
   //
   // The widget calls the API without cookies (it is embedded on clinics' own websites), so a returning
   // patient proves their email with a one-time link: it brings them back to this page with a short-lived
-  // proof in the URL fragment (never sent to a server), kept in this tab's sessionStorage. On Kapbook's
-  // own site a /my session cookie gives a proof directly. The proof, not the typed email, is what the
-  // booking service trusts; it finds the patient's valid decision itself.
+  // one-time hand-off code in the URL fragment (never sent to a server), exchanged at once for a proof
+  // kept in this tab's sessionStorage (30 minutes). On Kapbook's own site a /my session cookie gives a
+  // proof directly. The proof, not the typed email, is what the booking service trusts; it finds the
+  // patient's valid decision itself.
 
   var PROOF_KEY = "kapbook-patient-proof", PENDING_TYPE_KEY = "kapbook-pending-type";
+  var pendingHandoff = null;
 
   function storage() {
     try { return window.sessionStorage; } catch (error) { return null; }
   }
 
-  /** Take a proof from the URL fragment (#kapbook-proof=...) into sessionStorage and remove it from the address. */
-  function takeProofFromAddress() {
-    var match = /[#&]kapbook-proof=([A-Za-z0-9_-]{20,100})/.exec(location.hash || "");
+  /** Take the hand-off code from the URL fragment (#kapbook-handoff=...) and remove it from the address. */
+  function takeHandoffFromAddress() {
+    var match = /[#&]kapbook-handoff=([A-Za-z0-9_-]{20,100})/.exec(location.hash || "");
     if (!match) return;
-    var store = storage();
-    if (store) store.setItem(PROOF_KEY, match[1]);
+    pendingHandoff = match[1];
     if (history.replaceState) history.replaceState(null, "", location.pathname + location.search);
+  }
+
+  /** The hand-off code (usable once) for a proof, kept in sessionStorage; null when it was refused. */
+  function proofFromHandoff() {
+    var code = pendingHandoff;
+    pendingHandoff = null;
+    return request("POST", "/api/booking/v1/patient/proof", { handoff: code }).then(function (answer) {
+      var store = storage();
+      if (store) store.setItem(PROOF_KEY, answer.proof);
+      return answer.proof;
+    }, function () { return null; });
   }
 
   function storedProof() {
@@ -1143,13 +1155,15 @@
   /** Only for the widget on Kapbook's own site: a proof from the /my session cookie, else null. */
   function proofFromSession() {
     if (new URL(API).origin !== location.origin) return Promise.resolve(null);
-    return fetch(API + "/api/booking/v1/patient/proof", { method: "POST", credentials: "same-origin", headers: { Accept: "application/json" } })
+    return fetch(API + "/api/booking/v1/patient/proof", { method: "POST", credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": "application/json" }, body: "{}" })
       .then(function (response) { return response.ok ? response.json().then(function (body) { return body.proof; }) : null; },
         function () { return null; });
   }
 
   Widget.prototype.patientProof = function () {
     if (this.state.patientProof) return Promise.resolve(this.state.patientProof);
+    if (pendingHandoff) return proofFromHandoff();
     var stored = storedProof();
     return stored ? Promise.resolve(stored) : proofFromSession();
   };
@@ -1256,7 +1270,7 @@
   /** Back from the link: continue with the treatment type the patient had picked. */
   Widget.prototype.resumeAfterSignIn = function () {
     var store = storage(), code = store && store.getItem(PENDING_TYPE_KEY);
-    if (!code || !storedProof()) return false;
+    if (!code || !(pendingHandoff || storedProof())) return false;
     store.removeItem(PENDING_TYPE_KEY);
     var type = this.catalog.types.find(function (t) { return t.code === code; });
     if (!type) return false;
@@ -1275,7 +1289,7 @@
     host.__kapbook.start();
   }
 
-  takeProofFromAddress();  // returning patients: before any widget starts
+  takeHandoffFromAddress();  // returning patients: before any widget starts
 
   function mountAll() { Array.prototype.forEach.call(document.querySelectorAll("[data-kapbook-widget]"), mount); }
 
