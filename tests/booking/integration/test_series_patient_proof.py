@@ -54,7 +54,7 @@ def clinic(service):
 
 
 def proof_for(service, client, email: str) -> str:
-    """Sign in by the emailed link from a widget page; the proof comes back in the address's fragment."""
+    """Sign in by the emailed link from a widget page, as the widget then gets its proof."""
     assert client.post("/api/booking/v1/patient/sign-in-links", json={"email": email, "return_to": WIDGET_PAGE}).status_code == 202
     outbox = service.runtime.tables["outbox"]
     with service.runtime.engine.connect() as connection:
@@ -65,7 +65,10 @@ def proof_for(service, client, email: str) -> str:
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     back = client.post(f"/my/sign-in/{token}", data={"csrf_token": csrf})
     assert back.status_code == 303, back.text
-    return back.headers["Location"].split("#kapbook-proof=")[1]
+    handoff = back.headers["Location"].split("#kapbook-handoff=")[1]  # the widget exchanges it for the proof
+    exchanged = client.post("/api/booking/v1/patient/proof", json={"handoff": handoff})
+    assert exchanged.status_code == 201, exchanged.json
+    return exchanged.json["proof"]
 
 
 def test_a_proof_books_a_whole_series_without_a_screening_id_for_its_own_email_only(service, client, clinic, clock):
