@@ -921,6 +921,8 @@
         el("strong", { text: self.sessionWhen(session) }),
         el("span", { class: "kb-muted", text: session.clinician_name }),
         change ? el("span", { class: "kb-tag kb-change", text: "Note: " + change }) : null,
+        session.integration_by ? el("span", { class: "kb-muted kb-small", text: "Integration session offered by " +
+          self.fullDate(new Date(session.integration_by)) }) : null,
         problem ? el("span", { class: "kb-field-error", text: (self.state.planTaken ? "Not available: " : "Cannot be booked: ") + problem }) : null
       ]);
     }));
