@@ -471,3 +471,20 @@ def test_a_plan_that_breaks_a_protocol_rule_is_refused_with_the_rule_quoted_and_
     page.get_by_role("button", name="Confirm booking").click()
     expect(steps.heading("You are booked")).to_be_focused()
     expect(page.locator(".kb-done")).to_contain_text("Preparation session")
+
+
+def test_a_kap_course_plan_says_by_when_each_doses_integration_session_is_offered(stack, page, widget):
+    steps = widget(page).open_demo()
+    steps.choose_type("Ketamine-assisted psychotherapy dosing session (IM/sublingual)")
+    page.get_by_label("Full name").fill("Kai Course")
+    page.get_by_label("Email").fill("kai.course@example.org")
+    steps.answer(eligible_answers())
+    page.get_by_role("button", name="Submit answers").click()
+    steps.later_week()
+    steps.first_slot()[0].click()
+    expect(steps.heading("Your 3 sessions")).to_be_focused()
+    items = page.locator(".kb-plan-item")
+    expect(items).to_have_count(3)
+    for n in range(3):
+        expect(items.nth(n)).to_contain_text("Integration session offered by")
+    assert_accessible(page, "[data-kapbook-widget]")
