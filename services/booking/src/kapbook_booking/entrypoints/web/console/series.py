@@ -27,6 +27,7 @@ NOTICES = {
 }
 PROTOCOL_NUMBERS = ("sessions", "min_gap_hours", "max_window_days", "max_per_week", "integration_within_days")
 OPTIONAL_RULES = ("max_per_week", "integration_within_days")
+MAX_SESSIONS = 60  # the most a POST /series takes
 
 
 def _kind(code: str) -> dict[str, Any] | None:
@@ -120,7 +121,8 @@ def _refusal_text(refusal: BookingError) -> str:
 def create_series():
     form = request.form
     zone = pick_zone(form.get("tz"), "UTC")
-    count = int(form.get("count", "0") or 0)
+    raw_count = form.get("count", "")
+    count = min(int(raw_count), MAX_SESSIONS) if raw_count.isdigit() else 0  # a forged form is a 422, never a 500
     sessions, bad = [], {}
     for position in range(1, count + 1):
         start = local_instant(form.get(f"date_{position}", ""), form.get(f"time_{position}", ""), zone)
