@@ -32,6 +32,7 @@ SECRET_REQUESTS = {
     f"/api/booking/v1/manage/{SECRET}/reschedule": "/api/booking/v1/manage/[redacted]/reschedule",
     f"/api/booking/v1/manage/{SECRET}/series": "/api/booking/v1/manage/[redacted]/series",
     f"/api/booking/v1/manage/{SECRET}/series/cancel-remaining": "/api/booking/v1/manage/[redacted]/series/cancel-remaining",
+    f"/manage/{SECRET}/series/cancel-remaining": "/manage/[redacted]/series/cancel-remaining",
     f"/api/booking/v1/calendars/{SECRET}.ics": "/api/booking/v1/calendars/[redacted].ics",
     f"/my/sign-in/{SECRET}": "/my/sign-in/[redacted]",
     f"/staff/reset-password/{SECRET}": "/staff/reset-password/[redacted]",
@@ -66,6 +67,7 @@ def test_every_route_with_a_token_is_covered():
         "/api/booking/v1/manage/<string:token>/series", "/api/booking/v1/manage/<string:token>/series/cancel-remaining",
         "/my/sign-in/<string:token>",
         "/staff/reset-password/<string:token>",
+        "/manage/<string:token>/series/cancel-remaining",
     }, with_token
 
 
