@@ -30,6 +30,13 @@ class BookingConfig(PlatformConfig):
         doc="Websites that embed the booking widget, comma-separated origins (e.g. https://www.clinic.example)",
     )
 
+    booking_phone: str = setting(
+        "BOOKING_PHONE", "", doc="Phone number patients can call to book; published as SMART's booking-phone when set"
+    )
+    fhir_publish_days: int = setting(
+        "BOOKING_FHIR_PUBLISH_DAYS", 14, doc="Days of free slots in the SMART Scheduling Links Slot file"
+    )
+
     video_room_template: str = setting(
         "BOOKING_VIDEO_ROOM_TEMPLATE", DEFAULT_VIDEO_ROOM_TEMPLATE,
         doc="Join URL of a telehealth booking; {room} becomes a new unguessable id per booking (https in production). "

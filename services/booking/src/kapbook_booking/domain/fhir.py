@@ -1,0 +1,188 @@
+"""FHIR R4 resources and SMART Scheduling Links shapes of the booking catalogue, as pure functions.
+
+Plain dicts in, plain JSON-ready dicts out: no I/O, no clock (``now`` is an argument). Ids stay
+within FHIR's and SMART's id rule (at most 64 characters of ``A-Za-z0-9-.``).
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+TYPE_SYSTEM = "https://kapbook.org/fhir/CodeSystem/appointment-type"
+BOOKING_DEEP_LINK = "http://fhir-registry.smarthealthit.org/StructureDefinition/booking-deep-link"
+BOOKING_PHONE = "http://fhir-registry.smarthealthit.org/StructureDefinition/booking-phone"
+CLINICIAN_SCHEDULE, ROOM_SCHEDULE, SERVICE_SCHEDULE = "clinician-", "room-", "svc-"
+
+
+def instant(value: datetime) -> str:
+    """A FHIR instant (and SMART timestamp): UTC, to the millisecond, with ``Z``."""
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()
+
+
+def slot_id(type_code: str, clinician_id: str, start: datetime, room_id: str | None) -> str:
+    """Stable id of one computed slot (slots are not stored: the same slot always gets the same id)."""
+    return "slot-" + _digest(type_code, clinician_id, instant(start), room_id or "")
+
+
+def service_schedule_id(location_id: str, type_code: str) -> str:
+    """SMART's Schedule: one service (appointment type) at one Location."""
+    return SERVICE_SCHEDULE + _digest(location_id, type_code)
+
+
+def type_concept(code: str, name: str) -> dict:
+    return {"coding": [{"system": TYPE_SYSTEM, "code": code, "display": name}], "text": name}
+
+
+def location(row: Mapping[str, Any], phone: str | None, website: str) -> dict:
+    """A Location; the address text is split into lines (SMART asks for ``line``)."""
+    lines = [line.strip() for line in (row.get("address") or "").replace(",", "\n").splitlines() if line.strip()]
+    telecom = ([{"system": "phone", "value": phone}] if phone else []) + [{"system": "url", "value": website}]
+    resource = {
+        "resourceType": "Location", "id": row["id"], "status": "active", "name": row["name"],
+        "identifier": [{"system": website.rstrip("/") + "/locations", "value": row["id"]}],
+        "telecom": telecom,
+        "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/timezone", "valueCode": row["timezone"]}],
+    }
+    if lines:
+        resource["address"] = {"line": lines, "text": ", ".join(lines)}
+    return resource
+
+
+def practitioner(row: Mapping[str, Any]) -> dict:
+    return {"resourceType": "Practitioner", "id": row["id"], "active": bool(row["active"]), "name": [{"text": row["name"]}]}
+
+
+def practitioner_role(row: Mapping[str, Any], location_ids: Iterable[str], types: Sequence[Mapping[str, Any]]) -> dict:
+    return {
+        "resourceType": "PractitionerRole", "id": row["id"], "active": bool(row["active"]),
+        "practitioner": {"reference": f"Practitioner/{row['id']}", "display": row["name"]},
+        "code": [{"text": row["role"]}],
+        "location": [{"reference": f"Location/{loc}"} for loc in sorted(set(location_ids))],
+        "healthcareService": [{"reference": f"HealthcareService/{kind['id']}"} for kind in types],
+    }
+
+
+def healthcare_service(row: Mapping[str, Any]) -> dict:
+    return {
+        "resourceType": "HealthcareService", "id": row["id"], "active": bool(row["active"]), "name": row["name"],
+        "type": [type_concept(row["code"], row["name"])],
+        "category": [{"text": row["category"]}],
+        "comment": f"{row['duration_minutes']} minutes, {row['modality'].replace('_', ' ')}",
+        "appointmentRequired": True,
+    }
+
+
+def clinician_schedule(row: Mapping[str, Any], location_ids: Iterable[str], types: Sequence[Mapping[str, Any]]) -> dict:
+    return {
+        "resourceType": "Schedule", "id": CLINICIAN_SCHEDULE + row["id"], "active": bool(row["active"]),
+        "serviceType": [type_concept(kind["code"], kind["name"]) for kind in types],
+        "actor": [{"reference": f"Practitioner/{row['id']}", "display": row["name"]}]
+        + [{"reference": f"Location/{loc}"} for loc in sorted(set(location_ids))],
+    }
+
+
+def room_schedule(row: Mapping[str, Any]) -> dict:
+    """A chair or room's Schedule (a FHIR Device has no place here; the room is described by its Location)."""
+    return {
+        "resourceType": "Schedule", "id": ROOM_SCHEDULE + row["id"], "active": bool(row["active"]),
+        "actor": [{"reference": f"Location/{row['location_id']}", "display": row["name"]}],
+        "comment": f"{row['kind']}: {row['name']}",
+    }
+
+
+def smart_schedule(location_id: str, kind: Mapping[str, Any]) -> dict:
+    """SMART's Schedule shape: one service at one Location, ``actor`` exactly one Location reference."""
+    return {
+        "resourceType": "Schedule", "id": service_schedule_id(location_id, kind["code"]),
+        "serviceType": [type_concept(kind["code"], kind["name"])],
+        "actor": [{"reference": f"Location/{location_id}"}],
+    }
+
+
+def deep_link(widget_url: str, type_code: str, start: datetime, clinician_id: str) -> str:
+    """The widget demo page with this slot preselected (see widget.js, "deep link")."""
+    query = urlencode({"kapbook-type": type_code, "kapbook-start": instant(start), "kapbook-clinician": clinician_id})
+    return f"{widget_url}?{query}"
+
+
+def slot(
+    slot_: Any, kind: Mapping[str, Any], schedule_ref: str, *, widget_url: str, phone: str | None
+) -> dict:
+    """A free Slot of the availability engine, with SMART's booking extensions."""
+    extension = [{"url": BOOKING_DEEP_LINK, "valueUrl": deep_link(widget_url, kind["code"], slot_.start_utc, slot_.clinician_id)}]
+    if phone:
+        extension.append({"url": BOOKING_PHONE, "valueString": phone})
+    return {
+        "resourceType": "Slot", "id": slot_id(kind["code"], slot_.clinician_id, slot_.start_utc, slot_.room_id),
+        "schedule": {"reference": schedule_ref}, "status": "free",
+        "serviceType": [type_concept(kind["code"], kind["name"])],
+        "start": instant(slot_.start_utc), "end": instant(slot_.end_utc), "extension": extension,
+    }
+
+
+def appointment(row: Mapping[str, Any], kind: Mapping[str, Any]) -> dict:
+    """A booking as an Appointment (staff only: the patient's name is in it)."""
+    status = "pending" if row["status"] == "held" else row["status"]
+    participants = [
+        {"actor": {"reference": f"Practitioner/{row['clinician_id']}"}, "status": "accepted"},
+        {"actor": {"reference": f"Location/{row['location_id']}"}, "status": "accepted"},
+    ]
+    if row.get("patient_name"):
+        participants.insert(0, {"actor": {"display": row["patient_name"]}, "status": "accepted"})
+    return {
+        "resourceType": "Appointment", "id": row["id"], "status": status,
+        "serviceType": [type_concept(kind["code"], kind["name"])],
+        "start": instant(row["start"]), "end": instant(row["end"]), "created": instant(row["created_at"]),
+        "participant": participants,
+    }
+
+
+def searchset(base: str, entries: Sequence[dict], total: int, links: Mapping[str, str]) -> dict:
+    return {
+        "resourceType": "Bundle", "type": "searchset", "total": total,
+        "link": [{"relation": relation, "url": url} for relation, url in links.items()],
+        "entry": [{"fullUrl": f"{base}/{e['resourceType']}/{e['id']}", "resource": e, "search": {"mode": "match"}}
+                  for e in entries],
+    }
+
+
+def operation_outcome(code: str, message: str, *, severity: str = "error") -> dict:
+    return {"resourceType": "OperationOutcome",
+            "issue": [{"severity": severity, "code": code, "diagnostics": message}]}
+
+
+SEARCH_PARAMS = {
+    "Slot": [("schedule", "reference"), ("service-type", "token"), ("start", "date"), ("status", "token")],
+    "Appointment": [("date", "date"), ("status", "token")],
+}
+READABLE = ("Location", "Practitioner", "PractitionerRole", "HealthcareService", "Schedule", "Appointment")
+
+
+def capability_statement(base: str, now: datetime) -> dict:
+    """What this read-only server answers."""
+    resources = []
+    for kind in ("Location", "Practitioner", "PractitionerRole", "HealthcareService", "Schedule", "Slot", "Appointment"):
+        interactions = [{"code": "search-type"}] + ([{"code": "read"}] if kind in READABLE else [])
+        params = [{"name": name, "type": kind_} for name, kind_ in SEARCH_PARAMS.get(kind, [])]
+        params += [{"name": "_count", "type": "number"}]
+        resources.append({"type": kind, "interaction": interactions, "searchParam": params})
+    return {
+        "resourceType": "CapabilityStatement", "status": "active", "date": instant(now), "kind": "instance",
+        "software": {"name": "Kapbook booking"}, "implementation": {"description": "Kapbook FHIR R4 scheduling", "url": base},
+        "fhirVersion": "4.0.1", "format": ["application/fhir+json", "json"],
+        "rest": [{"mode": "server", "resource": resources,
+                  "operation": [{"name": "bulk-publish", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/bulk-publish"}]}],
+    }
+
+
+def manifest(request_url: str, now: datetime, outputs: Sequence[tuple[str, str]]) -> dict:
+    """The SMART Scheduling Links ``$bulk-publish`` manifest."""
+    return {"transactionTime": instant(now), "request": request_url,
+            "output": [{"type": kind, "url": url} for kind, url in outputs], "error": []}
