@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 TYPE_SYSTEM = "https://kapbook.org/fhir/CodeSystem/appointment-type"
 BOOKING_DEEP_LINK = "http://fhir-registry.smarthealthit.org/StructureDefinition/booking-deep-link"
@@ -112,19 +112,54 @@ def deep_link(widget_url: str, type_code: str, start: datetime, clinician_id: st
     return f"{widget_url}?{query}"
 
 
-def slot(
-    slot_: Any, kind: Mapping[str, Any], schedule_ref: str, *, widget_url: str, phone: str | None
-) -> dict:
-    """A free Slot of the availability engine, with SMART's booking extensions."""
-    extension = [{"url": BOOKING_DEEP_LINK, "valueUrl": deep_link(widget_url, kind["code"], slot_.start_utc, slot_.clinician_id)}]
-    if phone:
-        extension.append({"url": BOOKING_PHONE, "valueString": phone})
-    return {
-        "resourceType": "Slot", "id": slot_id(kind["code"], slot_.clinician_id, slot_.start_utc, slot_.room_id),
-        "schedule": {"reference": schedule_ref}, "status": "free",
-        "serviceType": [type_concept(kind["code"], kind["name"])],
-        "start": instant(slot_.start_utc), "end": instant(slot_.end_utc), "extension": extension,
-    }
+class SlotWriter:
+    """Builds the free Slots of one answer, with SMART's booking extensions.
+
+    A week of a large clinic is thousands of slots sharing a few hundred start instants and a few
+    dozen clinicians: each instant, quoted id and type concept is made once per answer, not per slot
+    (urlencode per slot was most of the cost of a search).
+    """
+
+    def __init__(self, widget_url: str, phone: str | None) -> None:
+        self.widget_url = widget_url
+        self.phone = {"url": BOOKING_PHONE, "valueString": phone} if phone else None
+        self._instants: dict[datetime, str] = {}
+        self._quoted: dict[str, str] = {}
+        self._concepts: dict[str, list[dict]] = {}
+
+    def _instant(self, value: datetime) -> str:
+        text = self._instants.get(value)
+        if text is None:
+            text = self._instants[value] = instant(value)
+        return text
+
+    def _quote(self, text: str) -> str:
+        quoted = self._quoted.get(text)
+        if quoted is None:
+            quoted = self._quoted[text] = quote_plus(text)
+        return quoted
+
+    def __call__(self, slot_: Any, kind: Mapping[str, Any], schedule_ref: str) -> dict:
+        code, start = kind["code"], self._instant(slot_.start_utc)
+        link = (f"{self.widget_url}?kapbook-type={self._quote(code)}&kapbook-start={self._quote(start)}"
+                f"&kapbook-clinician={self._quote(slot_.clinician_id)}")
+        extension = [{"url": BOOKING_DEEP_LINK, "valueUrl": link}]
+        if self.phone:
+            extension.append(self.phone)
+        concept = self._concepts.get(code)
+        if concept is None:
+            concept = self._concepts[code] = [type_concept(code, kind["name"])]
+        return {
+            "resourceType": "Slot",
+            "id": "slot-" + _digest(code, slot_.clinician_id, start, slot_.room_id or ""),
+            "schedule": {"reference": schedule_ref}, "status": "free", "serviceType": concept,
+            "start": start, "end": self._instant(slot_.end_utc), "extension": extension,
+        }
+
+
+def slot(slot_: Any, kind: Mapping[str, Any], schedule_ref: str, *, widget_url: str, phone: str | None) -> dict:
+    """One free Slot (see SlotWriter for many)."""
+    return SlotWriter(widget_url, phone)(slot_, kind, schedule_ref)
 
 
 def appointment(row: Mapping[str, Any], kind: Mapping[str, Any]) -> dict:

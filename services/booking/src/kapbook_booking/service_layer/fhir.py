@@ -81,6 +81,11 @@ class FhirDirectory:
                 clinician_locations=dict(places), clinician_types=dict(kinds),
             )
 
+    def active_types(self) -> list[dict]:
+        """The bookable appointment types, by code (all a Slot search needs of the catalogue)."""
+        with self._reading() as session:
+            return [dict(row) for row in repo.appointment_types_by_code(session) if row["active"]]
+
     def free_slots(self, search: SlotSearch, types: Iterable[dict]) -> list[tuple[Slot, dict]]:
         """Free slots of each wanted type, by start then clinician, honouring notice and horizon."""
         if search.end <= search.start:

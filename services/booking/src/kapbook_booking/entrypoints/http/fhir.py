@@ -185,10 +185,13 @@ def search_slots():
         raise BadSearch(f"status: {status!r} is not a Slot status.")
     start, end = _range("start", container().clock(), 7)
     search = SlotSearch(start=start, end=end, type_codes=_service_types(), **_schedule_filter())
-    catalogue = directory().catalogue()
     # Only free slots are computed: busy time is never published (it would describe patients' bookings).
-    pairs = [] if status not in (None, "free") else directory().free_slots(search, catalogue.types)
-    page = [_slot(slot, kind, search) for slot, kind in pairs[offset:offset + size]]
+    pairs = [] if status not in (None, "free") else directory().free_slots(search, directory().active_types())
+    write = fhir.SlotWriter(widget_url(), phone())
+    by_room = search.room_id is not None
+    page = [write(slot, kind, f"Schedule/{fhir.ROOM_SCHEDULE}{slot.room_id}" if by_room
+                  else f"Schedule/{fhir.CLINICIAN_SCHEDULE}{slot.clinician_id}")
+            for slot, kind in pairs[offset:offset + size]]
     return _bundle(page, len(pairs), size, offset)
 
 
@@ -215,12 +218,6 @@ def _schedule_filter() -> dict:
     if ref.startswith(fhir.ROOM_SCHEDULE) and len(ref) > len(fhir.ROOM_SCHEDULE):
         return {"room_id": ref[len(fhir.ROOM_SCHEDULE):]}
     raise BadSearch(f"schedule: {raw!r} is not a Schedule of this server.")
-
-
-def _slot(slot, kind: dict, search: SlotSearch) -> dict:
-    reference = (f"Schedule/{fhir.ROOM_SCHEDULE}{slot.room_id}" if search.room_id
-                 else f"Schedule/{fhir.CLINICIAN_SCHEDULE}{slot.clinician_id}")
-    return fhir.slot(slot, kind, reference, widget_url=widget_url(), phone=phone())
 
 
 @bp.get("/Appointment")
@@ -286,23 +283,26 @@ def _timestamp(text: str) -> datetime:
 
 @bp.get("/$bulk-publish/<any('locations.ndjson', 'schedules.ndjson', 'slots.ndjson'):name>")
 def bulk_file(name: str):
-    catalogue = directory().catalogue()
     if name == "locations.ndjson":
-        lines = [fhir.location(row, phone(), widget_url()) for row in catalogue.locations]
+        lines = [fhir.location(row, phone(), widget_url()) for row in directory().catalogue().locations]
     elif name == "schedules.ndjson":
-        lines = smart_schedules(catalogue)
+        lines = smart_schedules(directory().catalogue())
     else:
-        lines = _published_slots(catalogue)
+        lines = _published_slots()
     text = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
     return _published(text, NDJSON, container().clock().replace(microsecond=0))
 
 
-def _published_slots(catalogue) -> list[dict]:
+def _published_slots() -> list[dict]:
     now = container().clock()
     days = min(container().config.fhir_publish_days, container().config.max_availability_days)
-    pairs = directory().free_slots(SlotSearch(start=now, end=now + timedelta(days=days)), catalogue.types)
-    return [fhir.slot(slot, kind, f"Schedule/{fhir.service_schedule_id(slot.location_id, kind['code'])}",
-                      widget_url=widget_url(), phone=phone()) for slot, kind in pairs]
+    pairs = directory().free_slots(SlotSearch(start=now, end=now + timedelta(days=days)), directory().active_types())
+    write, schedule_ids = fhir.SlotWriter(widget_url(), phone()), {}
+    for slot, kind in pairs:
+        key = (slot.location_id, kind["code"])
+        if key not in schedule_ids:
+            schedule_ids[key] = f"Schedule/{fhir.service_schedule_id(*key)}"
+    return [write(slot, kind, schedule_ids[(slot.location_id, kind["code"])]) for slot, kind in pairs]
 
 
 def _published(text: str, content_type: str, now: datetime) -> Response:
