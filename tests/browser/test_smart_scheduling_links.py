@@ -23,18 +23,18 @@ def with_referral(link: str, **params: str) -> str:
 
 
 def published_slot(base: str) -> tuple[dict, dict]:
-    """A free-consultation Slot three or more days ahead (clear of any notice window), and its Schedule."""
+    """A medical-evaluation Slot three or more days ahead (clear of any notice window), and its Schedule."""
     manifest = requests.get(f"{base}/api/booking/fhir/r4/$bulk-publish", timeout=10).json()
     files = {item["type"]: item["url"] for item in manifest["output"]}
     schedules = [json.loads(line) for line in requests.get(files["Schedule"], timeout=10).text.splitlines()]
     consult = {f"Schedule/{s['id']}": s for s in schedules
-               if s["serviceType"][0]["coding"][0]["code"] == "free-consultation"}
+               if s["serviceType"][0]["coding"][0]["code"] == "medical-evaluation"}
     soon = datetime.now(timezone.utc) + timedelta(days=3)
     for line in requests.get(files["Slot"], timeout=30).text.splitlines():
         slot = json.loads(line)
         if slot["schedule"]["reference"] in consult and datetime.fromisoformat(slot["start"]) > soon:
             return slot, consult[slot["schedule"]["reference"]]
-    raise AssertionError("no published free-consultation slot three days ahead")
+    raise AssertionError("no published medical-evaluation slot three days ahead")
 
 
 def test_a_directory_deep_link_books_that_exact_slot(stack, new_page):
@@ -58,7 +58,7 @@ def test_a_directory_deep_link_books_that_exact_slot(stack, new_page):
     wanted = dict(parse_qsl(urlsplit(link).query))
     assert datetime.fromisoformat(booking["start"]) == datetime.fromisoformat(slot["start"])
     assert booking["clinician_id"] == wanted["kapbook-clinician"]
-    assert booking["appointment_type"] == "free-consultation"
+    assert booking["appointment_type"] == "medical-evaluation"
     # Republished, the booked slot is gone from the Slot file.
     files = {i["type"]: i["url"] for i in requests.get(f"{stack.base}/api/booking/fhir/r4/$bulk-publish", timeout=10).json()["output"]}
     assert slot["id"] not in requests.get(files["Slot"], timeout=30).text

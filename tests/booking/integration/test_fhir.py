@@ -18,6 +18,7 @@ import requests
 from fhir.resources.R4B import get_fhir_model_class
 from werkzeug.serving import make_server
 
+from kapbook_booking.adapters import tables as t
 from kapbook_booking.entrypoints.app import create_app
 from support.clinic import ClinicBuilder, patient
 
@@ -36,6 +37,10 @@ def booking_config_overrides() -> dict:
 @pytest.fixture
 def clinic(service):
     clinic = ClinicBuilder(service.runtime.sessions)
+    with service.runtime.sessions.begin() as session:
+        session.execute(t.locations.update().values(address="120 W 57th St, Suite 4, New York, NY 10019"))
+        # A video-only "location" with no postal address: FHIR lists it, SMART (physical places) does not.
+        session.execute(t.locations.insert().values(id="online", name="Online", timezone=clinic.zone))
     clinic.consult = clinic.appointment_type("consult", 30)
     clinic.infusion = clinic.appointment_type("infusion", 60, slot_step_minutes=60, room_kind="chair")
     clinic.chair = clinic.room("chair")
@@ -174,6 +179,10 @@ def test_the_manifest_and_its_files_follow_the_spec_field_rules(client, clinic):
         assert SMART_ID.match(resource["id"])
         get_fhir_model_class(resource["resourceType"]).model_validate(resource)
     location_ids = {loc["id"] for loc in locations}
+    assert location_ids == {clinic.location_id}  # "online" has no postal address
+    assert locations[0]["address"] | {"text": None} == {"line": ["120 W 57th St", "Suite 4"], "city": "New York",
+                                                        "state": "NY", "postalCode": "10019", "text": None}
+    assert manifest["output"][2]["extension"] == {"state": ["NY"]}
     assert all(loc["name"] and any(t["system"] in ("phone", "url") for t in loc["telecom"]) and loc["identifier"]
                for loc in locations)
     assert all(len(s["actor"]) == 1 and s["actor"][0]["reference"].removeprefix("Location/") in location_ids

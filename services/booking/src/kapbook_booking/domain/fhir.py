@@ -6,6 +6,7 @@ within FHIR's and SMART's id rule (at most 64 characters of ``A-Za-z0-9-.``).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -40,8 +41,25 @@ def type_concept(code: str, name: str) -> dict:
     return {"coding": [{"system": TYPE_SYSTEM, "code": code, "display": name}], "text": name}
 
 
+US_ADDRESS = re.compile(r"^(?P<lines>.+?),\s*(?P<city>[^,]+),\s*(?P<state>[A-Z]{2})\s+(?P<postal>\d{5}(?:-\d{4})?)$")
+
+
+def postal_address(text: str | None) -> dict | None:
+    """A one-line US address ("120 W 57th St, New York, NY 10019") as FHIR's Address, else None.
+
+    SMART's Location needs line, city, state and postalCode; the catalogue stores one text line.
+    """
+    match = US_ADDRESS.match((text or "").strip())
+    if not match:
+        return None
+    lines = [part.strip() for part in match["lines"].split(",") if part.strip()]
+    return {"line": lines, "city": match["city"].strip(), "state": match["state"], "postalCode": match["postal"],
+            "text": text.strip()}
+
+
 def location(row: Mapping[str, Any], phone: str | None, website: str) -> dict:
-    """A Location; the address text is split into lines (SMART asks for ``line``)."""
+    """A Location, with a structured address when the stored one reads as a postal address."""
+    address = postal_address(row.get("address"))
     lines = [line.strip() for line in (row.get("address") or "").replace(",", "\n").splitlines() if line.strip()]
     telecom = ([{"system": "phone", "value": phone}] if phone else []) + [{"system": "url", "value": website}]
     resource = {
@@ -50,8 +68,8 @@ def location(row: Mapping[str, Any], phone: str | None, website: str) -> dict:
         "telecom": telecom,
         "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/timezone", "valueCode": row["timezone"]}],
     }
-    if lines:
-        resource["address"] = {"line": lines, "text": ", ".join(lines)}
+    if address or lines:
+        resource["address"] = address or {"line": lines, "text": ", ".join(lines)}
     return resource
 
 
@@ -217,7 +235,9 @@ def capability_statement(base: str, now: datetime) -> dict:
     }
 
 
-def manifest(request_url: str, now: datetime, outputs: Sequence[tuple[str, str]]) -> dict:
-    """The SMART Scheduling Links ``$bulk-publish`` manifest."""
+def manifest(request_url: str, now: datetime, outputs: Sequence[tuple[str, str]], states: Sequence[str] = ()) -> dict:
+    """The SMART Scheduling Links ``$bulk-publish`` manifest; ``states`` hints where the Slots are."""
+    extension = {"extension": {"state": sorted(set(states))}} if states else {}
     return {"transactionTime": instant(now), "request": request_url,
-            "output": [{"type": kind, "url": url} for kind, url in outputs], "error": []}
+            "output": [{"type": kind, "url": url} | (extension if kind == "Slot" else {}) for kind, url in outputs],
+            "error": []}

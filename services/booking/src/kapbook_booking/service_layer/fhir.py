@@ -160,13 +160,19 @@ def resources_of(catalogue: Catalogue, kind: str, *, phone: str | None, website:
     raise UnknownResource(f"This server does not serve {kind}.")
 
 
+def published_locations(catalogue: Catalogue) -> list[dict]:
+    """The locations SMART can list: physical places with a postal address (not "online")."""
+    return [row for row in catalogue.locations if fhir.postal_address(row.get("address"))]
+
+
 def smart_schedules(catalogue: Catalogue) -> list[dict]:
-    """SMART Schedules: one per (location, appointment type) that some clinician offers there."""
+    """SMART Schedules: one per (published location, appointment type) that some clinician offers there."""
+    places = {row["id"] for row in published_locations(catalogue)}
     pairs: dict[tuple[str, str], dict] = {}
     for clinician in catalogue.clinicians:
         if not clinician["active"]:
             continue
-        for location_id in catalogue.clinician_locations.get(clinician["id"], []):
+        for location_id in set(catalogue.clinician_locations.get(clinician["id"], [])) & places:
             for kind in catalogue.clinician_types.get(clinician["id"], []):
                 pairs[(location_id, kind["code"])] = kind
     return [fhir.smart_schedule(location_id, kind) for (location_id, _), kind in sorted(pairs.items(), key=lambda p: p[0])]

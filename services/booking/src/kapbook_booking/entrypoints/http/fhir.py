@@ -17,7 +17,7 @@ from kapbook_booking.domain import fhir
 from kapbook_booking.domain.errors import BookingError, NotFound
 from kapbook_booking.entrypoints.wiring import container, current_staff
 from kapbook_booking.service_layer.fhir import (
-    FhirDirectory, InvalidSearch, SlotSearch, find, resources_of, smart_schedules,
+    FhirDirectory, InvalidSearch, SlotSearch, find, published_locations, resources_of, smart_schedules,
 )
 
 PREFIX = "/api/booking/fhir/r4"
@@ -270,7 +270,8 @@ def bulk_publish():
     files = f"{base_url()}/$bulk-publish"
     outputs = [("Location", f"{files}/locations.ndjson"), ("Schedule", f"{files}/schedules.ndjson"),
                ("Slot", f"{files}/slots.ndjson")]
-    body = fhir.manifest(request.url, now, outputs)
+    states = [fhir.postal_address(row["address"])["state"] for row in published_locations(directory().catalogue())]
+    body = fhir.manifest(request.url, now, outputs, states)
     return _published(json.dumps(body, separators=(",", ":")), "application/json", now)
 
 
@@ -284,7 +285,7 @@ def _timestamp(text: str) -> datetime:
 @bp.get("/$bulk-publish/<any('locations.ndjson', 'schedules.ndjson', 'slots.ndjson'):name>")
 def bulk_file(name: str):
     if name == "locations.ndjson":
-        lines = [fhir.location(row, phone(), widget_url()) for row in directory().catalogue().locations]
+        lines = [fhir.location(row, phone(), widget_url()) for row in published_locations(directory().catalogue())]
     elif name == "schedules.ndjson":
         lines = smart_schedules(directory().catalogue())
     else:
@@ -294,10 +295,13 @@ def bulk_file(name: str):
 
 
 def _published_slots() -> list[dict]:
+    """Free slots at the published locations only (a Slot must point at a published Schedule)."""
+    places = {row["id"] for row in published_locations(directory().catalogue())}
     now = container().clock()
     days = min(container().config.fhir_publish_days, container().config.max_availability_days)
     pairs = directory().free_slots(SlotSearch(start=now, end=now + timedelta(days=days)), directory().active_types())
     write, schedule_ids = fhir.SlotWriter(widget_url(), phone()), {}
+    pairs = [(slot, kind) for slot, kind in pairs if slot.location_id in places]
     for slot, kind in pairs:
         key = (slot.location_id, kind["code"])
         if key not in schedule_ids:
