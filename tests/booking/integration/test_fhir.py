@@ -253,3 +253,17 @@ def test_fhirclient_reads_the_server_as_a_smart_client_would(live_server, clinic
     assert len(slots) == len({s.id for s in slots}) == total > 50
     assert all(s.status == "free" for s in slots)
     assert slots[0].start.date >= datetime.fromisoformat(start)
+
+
+NASTY = ["", "ge", "%", "\x00", "ge2030-02-30", "lt9999-12-31T23:59:59+14:00", "ge0001-01-01", "9" * 400,
+         "Schedule/", "clinician-", "room-", "|", "a|b|c", "-1", "1e3", "gt2030-01-01T10:00:00.123456789Z"]
+
+
+@pytest.mark.parametrize("name", ["schedule", "service-type", "start", "status", "_count", "_cursor", "date", "_since", "_id"])
+def test_no_search_value_makes_a_500(client, clinic, staff, name):
+    for path in ("Slot", "Appointment", "Location", "$bulk-publish"):
+        for value in NASTY:
+            response = client.get(f"{BASE}/{path}", query_string={name: value}, headers=staff["admin"])
+            assert response.status_code in (200, 400), (path, name, value, response.status_code)
+            kind = response.json["resourceType"] if path != "$bulk-publish" or response.status_code == 400 else None
+            assert kind in (None, "Bundle", "OperationOutcome"), (path, name, value)

@@ -24,6 +24,7 @@ PREFIX = "/api/booking/fhir/r4"
 FHIR_JSON = "application/fhir+json"
 NDJSON = "application/fhir+ndjson"
 DEFAULT_COUNT, MAX_COUNT = 100, 1000
+MAX_CURSOR = 10_000_000  # far past any real result; keeps OFFSET inside a database integer
 PUBLISH_MAX_AGE = 300  # seconds: SMART's hint for how often directories poll
 CATALOGUE_KINDS = ("Location", "Practitioner", "PractitionerRole", "HealthcareService", "Schedule")
 APPOINTMENT_STATUSES = frozenset({"proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow",
@@ -98,8 +99,8 @@ def _paging() -> tuple[int, int]:
         offset = 0 if cursor is None else int(cursor)
     except ValueError:
         raise BadSearch("_count and _cursor must be whole numbers.") from None
-    if not 1 <= size <= MAX_COUNT or offset < 0:
-        raise BadSearch(f"_count must be 1 to {MAX_COUNT}; _cursor must not be negative.")
+    if not 1 <= size <= MAX_COUNT or not 0 <= offset <= MAX_CURSOR:
+        raise BadSearch(f"_count must be 1 to {MAX_COUNT}; _cursor 0 to {MAX_CURSOR}.")
     return size, offset
 
 
@@ -107,12 +108,15 @@ def _instant(text: str, name: str) -> datetime:
     """A FHIR date or dateTime with a zone; a bare date is that UTC day's start."""
     try:
         if DATE_ONLY.match(text):
-            return datetime.combine(datetime.fromisoformat(text).date(), time(0), timezone.utc)
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            value = datetime.combine(datetime.fromisoformat(text).date(), time(0), timezone.utc)
+        else:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise BadSearch(f"{name}: {text!r} is not a FHIR date or dateTime.") from None
     if value.tzinfo is None:
         raise BadSearch(f"{name}: {text!r} needs a time zone offset (or Z).")
+    if not 1970 <= value.year <= 9000:  # the engine adds days and zones: keep clear of datetime's limits
+        raise BadSearch(f"{name}: {text!r} is out of range.")
     return value.astimezone(timezone.utc)
 
 
