@@ -73,6 +73,7 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
             "/metadata", "/Slot", "/$bulk-publish",
             "/$bulk-publish/<any('locations.ndjson', 'schedules.ndjson', 'slots.ndjson'):name>",
             f"/<any({FHIR_KINDS}):kind>", f"/<any({FHIR_KINDS}):kind>/<resource_id>")},
+        **{(f"{F}/<path:rest>", method): PUBLIC for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},  # 404/405
         (f"{F}/Appointment", "GET"): staff(),
         (f"{F}/Appointment/<booking_id>", "GET"): staff(),
         (f"{B}/availability", "GET"): PUBLIC,

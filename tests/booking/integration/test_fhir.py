@@ -129,6 +129,13 @@ def test_malformed_slot_searches_are_400_operation_outcomes(client, clinic, quer
     assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "invalid"
 
 
+def test_other_resources_and_writes_are_operation_outcomes_too(client, clinic):
+    assert validated(client.get(f"{BASE}/Patient"), 404)["issue"][0]["code"] == "not-supported"
+    for method in ("post", "put", "delete"):
+        refused = getattr(client, method)(f"{BASE}/Slot", json={"resourceType": "Slot"})
+        assert validated(refused, 405)["issue"][0]["code"] == "not-supported" and refused.headers["Allow"] == "GET"
+
+
 def test_unknown_ids_are_404_operation_outcomes(client, clinic, staff):
     assert validated(client.get(f"{BASE}/Location/nope"), 404)["issue"][0]["code"] == "not-found"
     assert validated(client.get(f"{BASE}/Appointment/nope", headers=staff["admin"]), 404)["issue"][0]["code"] == "not-found"

@@ -321,3 +321,11 @@ def _published(text: str, content_type: str, now: datetime) -> Response:
     response.add_etag()
     response.headers["Access-Control-Allow-Origin"] = "*"  # directories read it from anywhere
     return response.make_conditional(request)
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unsupported(rest: str):
+    """Anything else under the FHIR base: an OperationOutcome, as FHIR clients expect, not the v1 error shape."""
+    if request.method != "GET":
+        return outcome(405, "not-supported", "This FHIR server is read-only.", {"Allow": "GET"})
+    return outcome(404, "not-supported", f"This server does not serve {rest.split('/')[0]!r}.")
