@@ -52,6 +52,7 @@ BENCHMARKS = (
     Benchmark("booking_to_planned_lag", ("--bookings", "200")),
     Benchmark("reminders_dispatch", ("--messages", "500", "--dispatchers", "1,2")),
     Benchmark("process_memory", ("--bookings", "200")),
+    Benchmark("series_http", ("30", "--seconds", "8")),
 )
 
 

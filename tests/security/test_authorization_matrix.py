@@ -39,6 +39,8 @@ class Access:
 PUBLIC = Access("public")
 SERVICE = Access("service")
 MANAGE_LINK = Access("manage_link")
+SIGN_IN_LINK = Access("sign_in_link")  # a patient's one-time emailed link: its token is the credential
+PATIENT_SESSION = Access("patient_session")  # the /my session cookie; no other credential stands in for it
 
 
 def staff(*roles: str) -> Access:
@@ -87,6 +89,17 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/manage/<string:token>", "GET"): MANAGE_LINK,
         ("/manage/<string:token>/cancel", "POST"): MANAGE_LINK,
         ("/manage/<string:token>/reschedule", "POST"): MANAGE_LINK,
+        # Treatment series: protocols and proposals are public, a series is booked like a booking,
+        # reached through any session's manage link, and read or cancelled by any staff role.
+        (f"{B}/protocols", "GET"): PUBLIC,
+        (f"{B}/protocols", "POST"): staff(ADMIN),
+        (f"{B}/protocols/<string:protocol_id>", "PATCH"): staff(ADMIN),
+        (f"{B}/series/proposals", "GET"): PUBLIC,
+        (f"{B}/series", "POST"): PUBLIC,
+        (f"{B}/series/<string:series_id>", "GET"): staff(),
+        (f"{B}/series/<string:series_id>/cancel-remaining", "POST"): staff(),
+        (f"{B}/manage/<string:token>/series", "GET"): MANAGE_LINK,
+        (f"{B}/manage/<string:token>/series/cancel-remaining", "POST"): MANAGE_LINK,
         # A clinician's calendar app: the feed URL's token is the credential.
         (f"{B}/calendars/<string:token>.ics", "GET"): secret_url(404),
         # Staff on bookings: any role.
@@ -118,6 +131,15 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         (f"{B}/working-hours/<string:hours_id>", "DELETE"): staff(*SCHEDULERS),
         (f"{B}/overrides/<string:override_id>", "DELETE"): staff(*SCHEDULERS),
         (f"{B}/time-off/<string:time_off_id>", "DELETE"): staff(*SCHEDULERS),
+        # Returning patients: ask for a link (same answer for any address), sign in with it, /my.
+        (f"{B}/patient/sign-in-links", "POST"): PUBLIC,
+        (f"{B}/patient/status", "POST"): PUBLIC,  # the widget proof in the body is the credential
+        (f"{B}/patient/proof", "POST"): PATIENT_SESSION,
+        ("/my", "GET"): PUBLIC,  # the sign-in form until a patient session exists
+        ("/my/sign-in-link", "POST"): PUBLIC,
+        ("/my/sign-in/<string:token>", "GET"): SIGN_IN_LINK,
+        ("/my/sign-in/<string:token>", "POST"): SIGN_IN_LINK,
+        ("/my/sign-out", "POST"): PUBLIC,
         # Pages for patients.
         ("/", "GET"): PUBLIC,
         ("/widget.js", "GET"): PUBLIC,
@@ -192,12 +214,26 @@ def services(tmp_path_factory):
     booking.secrets = {
         "manage_token": made.json["manage_url"].rsplit("/", 1)[1],
         "feed_token": feed.rsplit("/", 1)[1].removesuffix(".ics"),
+        "sign_in_token": sign_in_token(booking.container, "pat@example.org"),
     }
     reminders = built["reminders"]
     reminders.secrets = {"unsubscribe": unsubscribe_token("pat@example.org", reminders.container.config.unsubscribe_key)}
     yield built
     for service in built.values():
         service.close()
+
+
+def sign_in_token(container, email: str) -> str:
+    """A genuine one-time sign-in token, as the emailed link carries it (read from the outbox)."""
+    from sqlalchemy import select
+
+    from kapbook_platform.contracts import EventType
+
+    container.patients.request_sign_in_link(email)
+    outbox = container.runtime.tables["outbox"]
+    with container.runtime.engine.connect() as connection:
+        envelope = connection.execute(select(outbox.c.envelope).where(outbox.c.type == EventType.PATIENT_SIGN_IN_LINK)).scalar_one()
+    return envelope["data"]["link_url"].rsplit("/", 1)[1]
 
 
 def caller_headers(service, caller: str, manage_token: str) -> dict[str, str]:
@@ -268,6 +304,10 @@ def check(service, rule: str, method: str, access: Access) -> list[str]:
             # A forged link opens nothing, whoever sends it; staff credentials do not stand in for it.
             response = call(service, rule, method, headers)
             ok = response.status_code == 403
+        elif access.kind in ("sign_in_link", "patient_session"):
+            # A forged link signs nobody in, and no staff, service or manage credential is a patient session.
+            response = call(service, rule, method, headers)
+            ok = response.status_code == 403
         elif access.kind == "secret_url":
             if rule.endswith(".ics"):
                 response = call(service, rule, method, headers)
@@ -283,6 +323,10 @@ def check(service, rule: str, method: str, access: Access) -> list[str]:
         response = call(service, rule, method, {}, secret=manage)
         if response.status_code in (401, 403):
             problems.append(f"{method} {rule} with its genuine manage token: {describe(response)}")
+    if access.kind == "sign_in_link" and method == "GET":  # (the POST would use it up; it needs the page's CSRF token)
+        response = call(service, rule, method, {}, secret=secrets["sign_in_token"])
+        if response.status_code != 200:
+            problems.append(f"{method} {rule} with its genuine sign-in token: {describe(response)}")
     if access.kind == "secret_url":
         if rule.endswith(".ics"):
             response = call(service, rule, method, {}, secret=secrets["feed_token"])

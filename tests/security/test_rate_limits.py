@@ -108,7 +108,9 @@ def test_the_client_address_is_the_one_the_trusted_proxy_saw_not_one_the_client_
 def test_limits_are_documented_on_exactly_the_public_writes(service_factory):
     expected = {
         "booking": {("post", f"{API}/bookings"), ("post", f"{API}/holds"), ("post", f"{API}/manage/{{token}}/cancel"),
-                    ("post", f"{API}/manage/{{token}}/reschedule")},
+                    ("post", f"{API}/manage/{{token}}/reschedule"), ("post", f"{API}/patient/sign-in-links"),
+                    ("post", f"{API}/patient/proof"), ("post", f"{API}/patient/status"),
+                    ("post", f"{API}/series"), ("post", f"{API}/manage/{{token}}/series/cancel-remaining")},
         "eligibility": {("post", "/api/eligibility/v1/screenings")},
         "reminders": set(),
     }

@@ -25,8 +25,15 @@ def heartbeat_path(container: WorkerContainer) -> Path:
     return container.config.var_dir / "heartbeats" / container.config.service_name
 
 
-def relay_and_consumer_worker(load_container: Callable[[], WorkerContainer], process_name: str, consumes: str) -> click.Command:
-    """``worker``: the outbox relay and the event consumer of a service, until interrupted."""
+def relay_and_consumer_worker(
+    load_container: Callable[[], WorkerContainer], process_name: str, consumes: str,
+    extra_loops: Callable[[Any], Mapping[str, Callable]] | None = None,
+) -> click.Command:
+    """``worker``: the outbox relay and the event consumer of a service, until interrupted.
+
+    ``extra_loops(container)`` names more loops the service runs in the same process (booking:
+    webhook deliveries).
+    """
 
     @click.command("worker")
     @click.option("--relay/--no-relay", default=True, help="Publish the outbox")
@@ -40,6 +47,8 @@ def relay_and_consumer_worker(load_container: Callable[[], WorkerContainer], pro
             loops["relay"] = relay_loop(container.runtime)
         if consume:
             loops["consumer"] = consumer_loop(container.runtime, container.handlers)
+        if extra_loops is not None:
+            loops.update(extra_loops(container))
         run_until_signalled(loops, heartbeat_path=heartbeat_path(container))
 
     return worker

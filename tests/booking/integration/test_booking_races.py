@@ -1,25 +1,17 @@
 """Many patients, one slot: through gunicorn, 2 processes x 50 threads, exactly one booking wins."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
-import requests
-from sqlalchemy import text
 
 from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
+from support import races
 from support.clinic import ClinicBuilder, patient
-from support.pipeline import free_port
-from support.waiting import wait_for
+from support.races import booking_gunicorn
 
 pytestmark = pytest.mark.integration
-RACE_CLIENT = Path(__file__).parents[2] / "support" / "race_client.py"
 PROCESSES, THREADS = 2, 50
 
 
@@ -42,41 +34,13 @@ def clinic(tmp_path, db, database_factory):
 
 @pytest.fixture
 def server(clinic, tmp_path):
-    port = free_port()
-    env = os.environ | {"BOOKING_DATABASE_URL": clinic.url, "KAPBOOK_VAR_DIR": str(tmp_path), "KAPBOOK_ENV": "test",
-                        "KAPBOOK_LOG_LEVEL": "WARNING"}
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    process = subprocess.Popen(
-        [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "4", "--threads", "8",
-         "kapbook_booking.entrypoints.wsgi:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _healthy(base), timeout=30, interval=0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
+    with booking_gunicorn(clinic.url, tmp_path) as base:
+        yield base
 
 
 def race(server: str, bodies: list[dict]) -> Counter:
     """2 client processes, each releasing 50 simultaneous POSTs; the status codes counted."""
-    clients = [
-        subprocess.Popen([sys.executable, str(RACE_CLIENT), f"{server}/api/booking/v1/bookings", str(THREADS),
-                          json.dumps(bodies)], stdout=subprocess.PIPE)
-        for _ in range(PROCESSES)
-    ]
-    codes = Counter()
-    for client in clients:
-        output, _ = client.communicate(timeout=300)
-        codes.update(json.loads(output))
-    return codes
+    return races.race(f"{server}/api/booking/v1/bookings", bodies, PROCESSES, THREADS)
 
 
 def body(clinic, code: str, hour: int, minute: int = 0, clinician=None, email="pat@example.org") -> dict:
@@ -85,14 +49,7 @@ def body(clinic, code: str, hour: int, minute: int = 0, clinician=None, email="p
 
 
 def overlapping_pairs(clinic, column: str) -> int:
-    query = text(f"""
-        SELECT count(*) FROM bookings a JOIN bookings b
-          ON a.{column} = b.{column} AND a.id < b.id
-         AND a.blocked_start < b.blocked_end AND b.blocked_start < a.blocked_end
-         WHERE a.status IN ('held', 'booked', 'arrived') AND b.status IN ('held', 'booked', 'arrived')
-    """)
-    with clinic.engine.connect() as connection:
-        return connection.execute(query).scalar_one()
+    return races.overlapping_pairs(clinic.engine, column)
 
 
 def test_one_hundred_requests_for_one_slot_give_exactly_one_booking(clinic, server):

@@ -35,6 +35,7 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     "series cancellation": ("series_cancellation", None),
     "sign-in link": ("sign_in_link", None),
     "crisis alert (staff)": ("crisis_alert", None),
+    "webhook disabled (admins)": ("webhook_disabled", None),
 }
 
 
@@ -48,7 +49,7 @@ def series_session(position: int) -> dict:
 
 def feed_every_event(harness: Harness) -> None:
     """The events behind every kind: bookings in person and by video, a move, a cancellation,
-    a series booked then partly cancelled, a sign-in link and a crisis screening."""
+    a series booked then partly cancelled, a sign-in link, a crisis screening and a disabled webhook."""
     booked_at = harness.clock()
     harness.book("b-in-person", START + timedelta(days=7))
     video = booking_data("b-video", START + timedelta(days=1), category="consultation", minutes=30)
@@ -78,6 +79,9 @@ def feed_every_event(harness: Harness) -> None:
                                                      "expires_at": (booked_at + timedelta(minutes=30)).isoformat()})
     harness.deliver(EventType.SCREENING_CRISIS, {"screening_id": "scr-5d1e", "review_url": REVIEW_URL,
                                                  "decided_at": booked_at.isoformat()})
+    harness.deliver(EventType.WEBHOOK_ENDPOINT_DISABLED, {
+        "endpoint_id": "6f0e2c1a-webhook", "url": "https://ehr-bridge.harbor.example/kapbook", "description": "EHR bridge",
+        "recipients": ["admin@harbor.example"], "failed_deliveries": 5, "disabled_at": booked_at.isoformat()})
 
 
 def send_every_email(harness: Harness) -> dict[str, bytes]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from kapbook_booking.adapters import repository as repo
 from kapbook_booking.adapters import tables
@@ -11,11 +12,18 @@ from kapbook_booking.service_layer.bookings import BookingService
 from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
 from kapbook_booking.service_layer.catalog import StaffCatalog
 from kapbook_booking.service_layer.schedules import StaffSchedules
+from kapbook_booking.service_layer.series import SeriesService
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
 from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_booking.service_layer.eligibility import EligibilityGate, screening_event_handlers
 from kapbook_booking.service_layer.lifecycle import BookingLifecycle
 from kapbook_booking.service_layer.links import ManageLinks
+from kapbook_booking.service_layer.patients import PatientAccess
+from kapbook_booking.service_layer.webhooks import WebhookDispatcher, WebhookEndpoints, WebhookFanout
+from kapbook_booking.adapters.secret_box import SecretBox
+from kapbook_booking.adapters.webhook_http import TargetGuard, WebhookSender
+from kapbook_booking.domain.webhooks import parse_networks
+from kapbook_platform.contracts.events import EventType
 from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.database import read_only
 from kapbook_platform.messaging.consumer import EventHandler
@@ -32,7 +40,11 @@ class BookingContainer:
     schedules: StaffSchedules
     staff_calendar: StaffCalendar
     calendar_feeds: CalendarFeeds
+    patients: PatientAccess
+    series: SeriesService
     handlers: dict[str, EventHandler]  # event type → what the consumer does with it
+    webhooks: WebhookEndpoints
+    webhook_dispatcher: WebhookDispatcher
     # Every use case and page reads time from here, so tests can travel in time.
     clock: Clock = utc_now
 
@@ -58,6 +70,7 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
     )
     lifecycle = BookingLifecycle(runtime.sessions, runtime.outbox, links, runtime.tables["audit_log"], clock)
     writes = StaffWrites(runtime.sessions, runtime.tables["audit_log"])
+    webhooks, dispatcher, handlers = _webhooks(config, runtime, writes, clock)
     return BookingContainer(
         config=config,
         runtime=runtime,
@@ -67,6 +80,38 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         schedules=StaffSchedules(writes, clock),
         staff_calendar=StaffCalendar(writes, clock),
         calendar_feeds=CalendarFeeds(writes, config.public_base_url, clock),
-        handlers=screening_event_handlers(),
+        patients=PatientAccess(runtime.sessions, runtime.outbox, links, config.public_base_url,
+                               config.screening_valid_days, config.cors_origins, clock),
+        series=SeriesService(runtime.sessions, runtime.outbox, links, gate, lifecycle, writes, clock,
+                             video_room_template=config.video_room_template),
+        handlers=handlers,
+        webhooks=webhooks,
+        webhook_dispatcher=dispatcher,
         clock=clock,
     )
+
+
+WEBHOOK_BATCH = 20
+
+
+def _webhooks(config: BookingConfig, runtime: ServiceRuntime, writes: StaffWrites, clock: Clock):
+    """Endpoints, the dispatcher, and the consumer's handlers with screening webhooks added.
+
+    Every event any use case adds to the outbox also fans out into webhook deliveries.
+    """
+    box = SecretBox(config.secret_key)
+    guard = TargetGuard(config.is_production, parse_networks(config.webhook_allowed_networks))
+    fanout = WebhookFanout(clock)
+    runtime.outbox.on_add(fanout.on_event)
+    handlers = screening_event_handlers()
+    for event_type in (EventType.SCREENING_DECIDED, EventType.SCREENING_DECIDED_V1):
+        handlers[event_type] = fanout.also_on(handlers[event_type])
+    endpoints = WebhookEndpoints(writes, box, guard, clock, timedelta(hours=config.webhook_rotation_grace_hours))
+    dispatcher = WebhookDispatcher(
+        runtime.sessions, WebhookSender(guard, timeout=config.webhook_timeout, ca_file=config.webhook_ca_file or None), box, runtime.outbox, clock,
+        disable_after=config.webhook_disable_after,
+        # The lease outlasts a whole batch of receivers that each use up the connect and read timeouts,
+        # so another worker never takes a delivery this one is still sending.
+        lease=timedelta(seconds=WEBHOOK_BATCH * 2 * config.webhook_timeout + 60), batch_size=WEBHOOK_BATCH,
+    )
+    return endpoints, dispatcher, handlers

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
-
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 from kapbook_booking.domain.video import DEFAULT_VIDEO_ROOM_TEMPLATE, ROOM_PLACEHOLDER
+from kapbook_booking.domain.webhooks import parse_networks
 from kapbook_platform.config import DEVELOPMENT_SECRET, ConfigError, PlatformConfig, setting
 
 
@@ -36,6 +38,13 @@ class BookingConfig(PlatformConfig):
     fhir_publish_days: int = setting(
         "BOOKING_FHIR_PUBLISH_DAYS", 14, doc="Days of free slots in the SMART Scheduling Links Slot file"
     )
+    sign_in_limit_per_email: str = setting(
+        "BOOKING_SIGN_IN_LIMIT_PER_EMAIL", "5/hour",
+        doc="Sign-in links one email address may be sent (asked for on /my or from the widget), e.g. 5/hour",
+    )
+    sign_in_limit_per_ip: str = setting(
+        "BOOKING_SIGN_IN_LIMIT_PER_IP", "20/hour", doc="Sign-in links one client IP may ask for, e.g. 20/hour",
+    )
 
     video_room_template: str = setting(
         "BOOKING_VIDEO_ROOM_TEMPLATE", DEFAULT_VIDEO_ROOM_TEMPLATE,
@@ -43,8 +52,36 @@ class BookingConfig(PlatformConfig):
             "A clinician's own video_room_url wins",
     )
 
+    # Webhooks (Standard Webhooks): see README "Webhooks".
+    webhook_allowed_networks: tuple[str, ...] = setting(
+        "BOOKING_WEBHOOK_ALLOWED_NETWORKS", (),
+        doc="Networks (CIDR, comma-separated) webhooks may reach in production although internal, e.g. an in-house "
+            "receiver; loopback, link-local and private addresses are refused otherwise",
+    )
+    webhook_timeout: float = setting("BOOKING_WEBHOOK_TIMEOUT", 5.0, doc="Seconds to connect to, and to wait for, a webhook receiver")
+    webhook_disable_after: int = setting(
+        "BOOKING_WEBHOOK_DISABLE_AFTER", 5, doc="Disable an endpoint once this many deliveries in a row failed every attempt"
+    )
+    webhook_rotation_grace_hours: int = setting(
+        "BOOKING_WEBHOOK_ROTATION_GRACE_HOURS", 24, doc="How long a rotated webhook secret keeps signing beside the new one"
+    )
+    webhook_ca_file: str = setting(
+        "BOOKING_WEBHOOK_CA_FILE", "", doc="PEM file of the CA that signed webhook receivers' certificates (default: system CAs)"
+    )
+    webhook_interval: float = setting("BOOKING_WEBHOOK_INTERVAL", 1.0, doc="Seconds between webhook delivery polls when idle")
+
     def validate(self) -> None:
         super().validate()
+        for env, limit in (("BOOKING_SIGN_IN_LIMIT_PER_EMAIL", self.sign_in_limit_per_email),
+                           ("BOOKING_SIGN_IN_LIMIT_PER_IP", self.sign_in_limit_per_ip)):
+            try:
+                parse_many(limit)
+            except ValueError:
+                raise ConfigError(f"{env} must be like 5/hour or 3/minute;10/day, not {limit!r}") from None
+        try:
+            parse_networks(self.webhook_allowed_networks)
+        except ValueError as error:
+            raise ConfigError(f"BOOKING_WEBHOOK_ALLOWED_NETWORKS: {error}") from None
         template = self.video_room_template
         if template.count(ROOM_PLACEHOLDER) != 1:
             raise ConfigError("BOOKING_VIDEO_ROOM_TEMPLATE must contain {room} exactly once")

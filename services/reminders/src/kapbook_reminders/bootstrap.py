@@ -53,6 +53,7 @@ def event_handlers(planner: MessagePlanner, config: RemindersConfig, runtime: Se
     handlers[EventType.PATIENT_SIGN_IN_LINK] = planner.on_sign_in_link
     handlers[EventType.SERIES_BOOKED] = planner.on_series_booked
     handlers[EventType.SERIES_CANCELLED] = planner.on_series_cancelled
+    handlers[EventType.WEBHOOK_ENDPOINT_DISABLED] = planner.on_webhook_disabled
     return handlers | staff_event_handlers(runtime.tables["staff_credentials"])
 
 

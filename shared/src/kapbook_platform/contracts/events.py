@@ -30,6 +30,9 @@ class EventType:
     SERIES_CANCELLED = "kapbook.series.cancelled.v1"
     # A patient asked for a one-time sign-in link to "My appointments"; reminders emails it at once.
     PATIENT_SIGN_IN_LINK = "kapbook.patient.sign_in_link.v1"
+    # The booking service stopped calling a webhook endpoint after sustained failure; reminders
+    # emails the clinic's admins (``recipients``).
+    WEBHOOK_ENDPOINT_DISABLED = "kapbook.webhook.endpoint_disabled.v1"
 
 
 class NamedRef(StrictSchema):
@@ -169,6 +172,17 @@ class StaffCredentialRevokedData(StrictSchema):
     revoked_at = fields.AwareDateTime(required=True)
 
 
+class WebhookEndpointDisabledData(StrictSchema):
+    """A webhook endpoint was disabled: who to tell and what happened (no event content)."""
+
+    endpoint_id = fields.String(required=True)
+    url = fields.String(required=True, validate=validate.Length(max=2000))
+    description = fields.String(required=True, validate=validate.Length(max=500))
+    recipients = fields.List(fields.Email(), required=True)
+    failed_deliveries = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    disabled_at = fields.AwareDateTime(required=True)
+
+
 EVENT_SCHEMAS: dict[str, type[StrictSchema]] = {
     EventType.BOOKING_CREATED: BookingEventData,
     EventType.BOOKING_RESCHEDULED: BookingEventData,
@@ -184,4 +198,5 @@ EVENT_SCHEMAS: dict[str, type[StrictSchema]] = {
     EventType.SERIES_BOOKED: SeriesBookedData,
     EventType.SERIES_CANCELLED: SeriesCancelledData,
     EventType.PATIENT_SIGN_IN_LINK: PatientSignInLinkData,
+    EventType.WEBHOOK_ENDPOINT_DISABLED: WebhookEndpointDisabledData,
 }

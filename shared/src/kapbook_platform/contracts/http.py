@@ -53,6 +53,11 @@ class BookingRequestSchema(StrictSchema):
     screening_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     driver_confirmed = JsonBoolean(load_default=False)
     hold_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
+    patient_proof = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=100),
+        metadata={"description": "A returning patient's proof of their verified email (from the emailed sign-in link); "
+                                 "a treatment type then needs no screening_id while their decision is valid"},
+    )
 
 
 class EligibilityDecisionSchema(Schema):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from kombu import Connection
@@ -34,6 +35,12 @@ class Outbox:
     def __init__(self, table: Table, source: str) -> None:
         self.table = table
         self.source = source
+        self._listeners: list[Callable[[Session, Envelope], None]] = []
+
+    def on_add(self, listener: Callable[[Session, Envelope], None]) -> None:
+        """Call ``listener(session, envelope)`` after each event is added, in the same transaction
+        (the booking service writes its webhook deliveries this way)."""
+        self._listeners.append(listener)
 
     def add(self, session: Session, event_type: str, data: dict[str, Any]) -> Envelope:
         envelope = make_envelope(event_type, self.source, data, correlation_id=current_correlation_id())
@@ -47,6 +54,8 @@ class Outbox:
                 attempts=0,
             )
         )
+        for listener in self._listeners:
+            listener(session, envelope)
         return envelope
 
 

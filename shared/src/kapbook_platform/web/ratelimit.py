@@ -33,7 +33,7 @@ from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError
 from limits.storage import MemoryStorage, Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from kapbook_platform.config import ConfigError, PlatformConfig
 from kapbook_platform.web.errors import error_response
@@ -149,6 +149,8 @@ class RateLimits:
     def __post_init__(self) -> None:
         self.limiter = FixedWindowRateLimiter(self.storage)
         self.fallback = FixedWindowRateLimiter(MemoryStorage())
+        self.moving = MovingWindowRateLimiter(self.storage)
+        self.moving_fallback = MovingWindowRateLimiter(MemoryStorage())
         self._warned_at = -OUTAGE_LOG_INTERVAL
 
     def check(self, limit: WriteLimit) -> None:
@@ -181,6 +183,22 @@ class RateLimits:
                 return RateLimited(message, max(math.ceil(reset_at - time.time()), 1))
         return None
 
+
+    def hit_extra(self, items: list[RateLimitItem], scope: str, key: str) -> int | None:
+        """One moving-window count for ``key`` in ``scope``; None when allowed, else seconds to wait."""
+        identifiers = (self.prefix, scope, "extra", key)
+        for item in items:
+            limiter = self.moving
+            try:
+                allowed = limiter.hit(item, *identifiers)
+            except self.storage.base_exceptions as error:
+                self._warn_outage(error)
+                limiter = self.moving_fallback
+                allowed = limiter.hit(item, *identifiers)
+            if not allowed:
+                reset_at = limiter.get_window_stats(item, *identifiers).reset_time
+                return max(math.ceil(reset_at - time.time()), 1)
+        return None
 
     def _warn_outage(self, error: Exception) -> None:
         if time.monotonic() - self._warned_at >= OUTAGE_LOG_INTERVAL:
@@ -232,3 +250,15 @@ def install_rate_limits(app: Flask, config: PlatformConfig) -> RateLimits:
 
     app.register_error_handler(RateLimited, too_many_requests)
     return limits
+
+
+def hit_extra_limit(limit: str, scope: str, key: str) -> int | None:
+    """Count one request against ``limit`` (e.g. ``5/hour``) for ``key`` within ``scope``, beyond the per-route limit.
+
+    For limits keyed by something other than the route and client network (sign-in links per email
+    address). A moving window, so a test or a patient never sees a count reset on the hour. Returns
+    None when allowed, else the seconds until the next request would be. The key should not be
+    personal data in clear (hash an email first).
+    """
+    limits: RateLimits = current_app.extensions[LIMITER]
+    return limits.hit_extra(parse_many(limit), scope, key)

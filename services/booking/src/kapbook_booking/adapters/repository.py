@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kapbook_booking.adapters import tables
 from kapbook_booking.adapters.eligibility_client import EligibilityDecision
 from kapbook_booking.domain.model import AppointmentType, SlotUnavailable
+from kapbook_booking.domain.series import Protocol
 
 
 def _minutes(value: int) -> timedelta:
@@ -69,14 +70,21 @@ def delete_expired_holds(session: Session, now: datetime) -> None:
 
 
 def lock_resources(session: Session, clinician_id: str, room_id: str | None) -> None:
-    """On PostgreSQL, serialise writers of the same clinician or room, always in the same order.
+    lock_all_resources(session, [clinician_id], [room_id] if room_id else [])
+
+
+def lock_all_resources(session: Session, clinician_ids: Iterable[str], room_ids: Iterable[str]) -> None:
+    """On PostgreSQL, serialise writers of the same clinicians or rooms, always in the same order.
+
+    A series takes the locks of all its sessions at once, before its first insert.
 
     Two inserts that conflict in one exclusion constraint and not the other would otherwise each
     wait for the other's uncommitted row: a deadlock. SQLite needs nothing (BEGIN IMMEDIATE).
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted(k for k in (f"clinician:{clinician_id}", room_id and f"room:{room_id}") if k):
+    keys = {f"clinician:{c}" for c in clinician_ids} | {f"room:{r}" for r in room_ids}
+    for key in sorted(keys):
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
@@ -97,9 +105,8 @@ def is_overlap(error: IntegrityError) -> bool:
     return "booking_overlap" in text or "ex_bookings_" in text or getattr(error.orig, "sqlstate", None) == "23P01"
 
 
-def booking_details(session: Session, booking_id: str) -> RowMapping | None:
-    """A booking with the names of its type, clinician and location."""
-    query = (
+def _details_query():
+    return (
         select(
             tables.bookings,
             tables.appointment_types.c.code.label("type_code"),
@@ -112,13 +119,26 @@ def booking_details(session: Session, booking_id: str) -> RowMapping | None:
             tables.locations.c.name.label("location_name"),
             tables.locations.c.timezone.label("location_timezone"),
             tables.locations.c.address.label("location_address"),
+            tables.series.c.size.label("series_size"),
+            tables.protocols.c.name.label("protocol_name"),
         )
         .join(tables.appointment_types, tables.appointment_types.c.id == tables.bookings.c.appointment_type_id)
         .join(tables.clinicians, tables.clinicians.c.id == tables.bookings.c.clinician_id)
         .join(tables.locations, tables.locations.c.id == tables.bookings.c.location_id)
-        .where(tables.bookings.c.id == booking_id)
+        .outerjoin(tables.series, tables.series.c.id == tables.bookings.c.series_id)
+        .outerjoin(tables.protocols, tables.protocols.c.id == tables.series.c.protocol_id)
     )
-    return session.execute(query).mappings().first()
+
+
+def booking_details(session: Session, booking_id: str) -> RowMapping | None:
+    """A booking with the names of its type, clinician and location (and its series, if any)."""
+    return session.execute(_details_query().where(tables.bookings.c.id == booking_id)).mappings().first()
+
+
+def series_session_details(session: Session, series_id: str) -> list[RowMapping]:
+    """Every session of a series, as ``booking_details`` rows, by position."""
+    query = _details_query().where(tables.bookings.c.series_id == series_id).order_by(tables.bookings.c.series_position)
+    return list(session.execute(query).mappings())
 
 
 def find_idempotent(session: Session, scope: str, key: str) -> RowMapping | None:
@@ -429,3 +449,199 @@ def insert_staff_member(session: Session, values: Mapping[str, Any]) -> None:
 
 def insert_staff_credential(session: Session, values: Mapping[str, Any]) -> None:
     session.execute(tables.PLATFORM_TABLES["staff_credentials"].insert().values(**values))
+
+
+# --- returning patients: records, sign-in links, sessions ----------------------------------------------
+
+
+def patient_by_email(session: Session, email: str) -> RowMapping | None:
+    """The patient with this normalised email."""
+    return session.execute(select(tables.patients).where(tables.patients.c.email == email)).mappings().first()
+
+
+def patient_by_id(session: Session, patient_id: str) -> RowMapping | None:
+    return session.execute(select(tables.patients).where(tables.patients.c.id == patient_id)).mappings().first()
+
+
+def save_patient(session: Session, patient_id: str, email: str, details: Mapping[str, Any], now: datetime) -> str:
+    """Create the patient with this normalised email or update their details; returns their id.
+
+    Two first bookings of one email at once: the loser of the unique email updates instead.
+    """
+    existing = patient_by_email(session, email)
+    if existing is None:
+        try:
+            with session.begin_nested():
+                session.execute(tables.patients.insert().values(
+                    id=patient_id, email=email, created_at=now, updated_at=now, **details))
+            return patient_id
+        except IntegrityError:
+            existing = patient_by_email(session, email)
+            if existing is None:
+                raise
+    if details:
+        session.execute(update(tables.patients).where(tables.patients.c.id == existing["id"]).values(updated_at=now, **details))
+    return existing["id"]
+
+
+def insert_sign_in_link(session: Session, values: Mapping[str, Any]) -> None:
+    session.execute(tables.patient_sign_in_links.insert().values(**values))
+
+
+def claim_sign_in_link(session: Session, token_sha256: str, now: datetime) -> RowMapping | None:
+    """Mark an unused, unexpired link used and return it; None if it was not (one winner when two race)."""
+    links = tables.patient_sign_in_links
+    claimed = session.execute(
+        update(links).where(links.c.token_sha256 == token_sha256, links.c.used_at.is_(None), links.c.expires_at > now)
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:
+        return None
+    return session.execute(select(links).where(links.c.token_sha256 == token_sha256)).mappings().first()
+
+
+def sign_in_link(session: Session, token_sha256: str) -> RowMapping | None:
+    links = tables.patient_sign_in_links
+    return session.execute(select(links).where(links.c.token_sha256 == token_sha256)).mappings().first()
+
+
+def delete_stale_sign_in_links(session: Session, before: datetime) -> None:
+    links = tables.patient_sign_in_links
+    session.execute(delete(links).where(links.c.expires_at < before))
+
+
+def insert_patient_session(session: Session, values: Mapping[str, Any]) -> None:
+    session.execute(tables.patient_sessions.insert().values(**values))
+
+
+def patient_session(session: Session, id_sha256: str, kind: str) -> RowMapping | None:
+    """A session (or widget proof) with its patient's email."""
+    sessions, patients = tables.patient_sessions, tables.patients
+    return session.execute(
+        select(sessions, patients.c.email)
+        .join(patients, patients.c.id == sessions.c.patient_id)
+        .where(sessions.c.id_sha256 == id_sha256, sessions.c.kind == kind)
+    ).mappings().first()
+
+
+def touch_patient_session(session: Session, id_sha256: str, now: datetime) -> None:
+    sessions = tables.patient_sessions
+    session.execute(update(sessions).where(sessions.c.id_sha256 == id_sha256).values(last_seen_at=now))
+
+
+def delete_stale_patient_sessions(session: Session, before: datetime) -> None:
+    """Sessions and widget proofs unused since ``before`` (both end after 30 minutes at most)."""
+    sessions = tables.patient_sessions
+    session.execute(delete(sessions).where(sessions.c.last_seen_at < before))
+
+
+def take_patient_session(session: Session, id_sha256: str, kind: str, created_after: datetime) -> str | None:
+    """Delete a one-time row (a hand-off code) made after ``created_after``; its patient id if this call took it."""
+    sessions = tables.patient_sessions
+    patient_id = session.execute(
+        select(sessions.c.patient_id).where(sessions.c.id_sha256 == id_sha256, sessions.c.kind == kind,
+                                            sessions.c.created_at > created_after)).scalar()
+    if patient_id is None:
+        return None
+    taken = session.execute(delete(sessions).where(sessions.c.id_sha256 == id_sha256, sessions.c.kind == kind))
+    return patient_id if taken.rowcount == 1 else None
+
+
+def delete_patient_session(session: Session, id_sha256: str) -> None:
+    session.execute(delete(tables.patient_sessions).where(tables.patient_sessions.c.id_sha256 == id_sha256))
+
+
+def booking_ids_of_patient(session: Session, email: str) -> list[str]:
+    """A patient's bookings (never holds), by start, found by lower-cased email."""
+    bookings = tables.bookings
+    return list(session.execute(
+        select(bookings.c.id)
+        .where(func.lower(bookings.c.patient_email) == email, bookings.c.status != "held")
+        .order_by(bookings.c.start, bookings.c.id)
+    ).scalars())
+
+
+def eligibility_decisions_of(session: Session, email: str) -> list[tuple[str, bool, datetime, datetime]]:
+    """(screening id, allowed, decided at, valid until) of every decision projected for this email."""
+    decisions = tables.eligibility_decisions
+    return [tuple(row) for row in session.execute(
+        select(decisions.c.screening_id, decisions.c.allowed, decisions.c.decided_at, decisions.c.valid_until)
+        .where(func.lower(decisions.c.patient_email) == email)
+    ).all()]
+
+
+# --- treatment protocols and series -------------------------------------------------------------
+
+
+def protocol_from_row(row: Mapping[str, Any]) -> Protocol:
+    """A ``protocols`` row (with its type's code as ``appointment_type``) as the domain's Protocol."""
+    return Protocol(
+        id=row["id"], code=row["code"], name=row["name"], appointment_type=row["appointment_type"],
+        sessions=row["sessions"], min_gap=timedelta(hours=row["min_gap_hours"]), max_window_days=row["max_window_days"],
+        max_per_week=row["max_per_week"], requires_preparation=row["requires_preparation"],
+        integration_within_days=row["integration_within_days"],
+    )
+
+
+def _protocols_query():
+    protocols, types = tables.protocols, tables.appointment_types
+    return (
+        select(protocols, types.c.code.label("appointment_type"))
+        .join(types, types.c.id == protocols.c.appointment_type_id)
+        .order_by(protocols.c.code)
+    )
+
+
+def protocols_list(session: Session, appointment_type: str | None = None, active_only: bool = True) -> list[RowMapping]:
+    """Protocols by code, with their appointment type's code; optionally of one type, active ones only."""
+    query = _protocols_query()
+    if active_only:
+        query = query.where(tables.protocols.c.active.is_(True))
+    if appointment_type is not None:
+        query = query.where(tables.appointment_types.c.code == appointment_type)
+    return list(session.execute(query).mappings())
+
+
+def protocol_by_code(session: Session, code: str) -> RowMapping | None:
+    query = _protocols_query().where(tables.protocols.c.code == code, tables.protocols.c.active.is_(True))
+    return session.execute(query).mappings().first()
+
+
+def protocol_by_id(session: Session, protocol_id: str) -> RowMapping | None:
+    return session.execute(_protocols_query().where(tables.protocols.c.id == protocol_id)).mappings().first()
+
+
+def protocol_code_taken(session: Session, code: str) -> bool:
+    return session.execute(select(tables.protocols.c.id).where(tables.protocols.c.code == code)).first() is not None
+
+
+def insert_series(session: Session, values: Mapping[str, Any]) -> None:
+    session.execute(tables.series.insert().values(**values))
+
+
+def series_by_id(session: Session, series_id: str) -> RowMapping | None:
+    """A series with its protocol's code and name."""
+    series, protocols = tables.series, tables.protocols
+    query = (
+        select(series, protocols.c.code.label("protocol_code"), protocols.c.name.label("protocol_name"))
+        .join(protocols, protocols.c.id == series.c.protocol_id)
+        .where(series.c.id == series_id)
+    )
+    return session.execute(query).mappings().first()
+
+
+def set_series_status(session: Session, series_id: str, status: str) -> None:
+    session.execute(update(tables.series).where(tables.series.c.id == series_id).values(status=status))
+
+
+def has_preparation_before(session: Session, patient_email: str, start: datetime) -> bool:
+    """True when the patient has a preparation session (booked, arrived or fulfilled) starting before ``start``."""
+    bookings, types = tables.bookings, tables.appointment_types
+    query = (
+        select(bookings.c.id)
+        .join(types, types.c.id == bookings.c.appointment_type_id)
+        .where(types.c.category == "preparation", func.lower(bookings.c.patient_email) == patient_email.lower(),
+               bookings.c.status.in_(("booked", "arrived", "fulfilled")), bookings.c.start < start)
+        .limit(1)
+    )
+    return session.execute(query).first() is not None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    func,
 )
 
 from kapbook_platform.database import UtcDateTime
@@ -158,11 +160,15 @@ bookings = Table(
     Column("status_reason", Text, nullable=True),
     # Telehealth only: where the patient joins the video call; kept across reschedules.
     Column("join_url", String(2000), nullable=True),
+    # A session of a series (see ``series``); both null for a booking that stands alone.
+    Column("series_id", String(36), nullable=True),
+    Column("series_position", Integer, nullable=True),
     CheckConstraint('start < "end"', name="ck_booking_order"),
     CheckConstraint("blocked_start <= start AND blocked_end >= \"end\"", name="ck_booking_blocked_covers"),
     Index("ix_bookings_clinician_blocked", "clinician_id", "blocked_start"),
     Index("ix_bookings_room_blocked", "room_id", "blocked_start"),
     Index("ix_bookings_start", "start"),
+    Index("ix_bookings_series", "series_id"),
 )
 
 idempotency_keys = Table(
@@ -197,4 +203,136 @@ eligibility_decisions = Table(
     Column("decided_at", UtcDateTime(), nullable=False),
     Column("valid_until", UtcDateTime(), nullable=False),
     UniqueConstraint("screening_id", name="uq_decision_screening"),
+)
+
+# --- returning patients (issue 12 §2) -----------------------------------------------------------------
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    # Normalised (stripped, lower-case): the same person booking as Pat@Example.org is one patient.
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=True),
+    Column("phone", String(40), nullable=True),
+    Column("timezone", String(64), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+patient_sign_in_links = Table(
+    "patient_sign_in_links",
+    metadata,
+    # SHA-256 of the token in the emailed link; the token itself is never stored or logged.
+    Column("token_sha256", String(64), primary_key=True),
+    Column("email", String(320), nullable=False),
+    # Where to send the patient after signing in: a widget's page (an allowed origin) or null for /my.
+    Column("return_to", String(2000), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Index("ix_patient_sign_in_links_email", "email", "created_at"),
+)
+
+patient_sessions = Table(
+    "patient_sessions",
+    metadata,
+    # SHA-256 of the session cookie (kind "browser") or of a widget proof (kind "widget").
+    Column("id_sha256", String(64), primary_key=True),
+    Column("patient_id", String(36), ForeignKey("patients.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(10), nullable=False, default="browser"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Index("ix_patient_sessions_patient", "patient_id"),
+)
+
+# "My appointments" finds a patient's bookings by lower-cased email.
+Index("ix_bookings_patient_email_lower", func.lower(bookings.c.patient_email))
+
+
+# A treatment protocol: a course of sessions of one appointment type and the rules it keeps.
+protocols = Table(
+    "protocols",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("appointment_type_id", String(36), ForeignKey("appointment_types.id"), nullable=False),
+    Column("sessions", Integer, nullable=False),
+    Column("min_gap_hours", Integer, nullable=False, default=0),
+    Column("max_window_days", Integer, nullable=False),
+    Column("max_per_week", Integer, nullable=True),
+    Column("requires_preparation", Boolean, nullable=False, default=False),
+    Column("integration_within_days", Integer, nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    CheckConstraint("sessions > 0", name="ck_protocol_sessions_positive"),
+)
+
+# A series booked as one plan; its sessions are bookings with series_id and series_position.
+series = Table(
+    "series",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("protocol_id", String(36), ForeignKey("protocols.id"), nullable=False),
+    Column("patient_email", String(320), nullable=False),  # normalised: lower-case
+    Column("status", String(20), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("idempotency_key", String(200), nullable=True),
+    Index("ix_series_patient_email", "patient_email"),
+)
+
+
+# --- Webhooks (Standard Webhooks): endpoints, one delivery per event and endpoint, each attempt ---
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("description", String(500), nullable=False, default=""),
+    Column("event_types", JSON, nullable=False),
+    # whsec_ secrets, encrypted with a key derived from BOOKING_SECRET_KEY (adapters/secret_box.py).
+    Column("secret_sealed", Text, nullable=False),
+    Column("previous_secret_sealed", Text, nullable=True),
+    Column("previous_secret_expires_at", UtcDateTime(), nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("disabled_reason", String(300), nullable=True),
+    Column("failed_deliveries_in_row", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # The webhook-id header: the same on every retry and replay, so receivers can deduplicate.
+    Column("id", String(40), primary_key=True),
+    Column("endpoint_id", String(36), ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(20), nullable=False),  # pending, succeeded, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("claimed_until", UtcDateTime(), nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_delivery_event"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(40), ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("attempted_at", UtcDateTime(), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", String(300), nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Index("ix_webhook_attempts_delivery", "delivery_id"),
 )

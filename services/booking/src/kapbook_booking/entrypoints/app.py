@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import Flask
 
 from kapbook_booking.bootstrap import BookingContainer, bootstrap
-from kapbook_booking.entrypoints.http import bookings, fhir, staff_bookings
+from kapbook_booking.entrypoints.http import bookings, fhir, patients, series, staff_bookings
 from kapbook_booking.entrypoints.http import calendar_feed, staff_calendar, staff_catalog, staff_schedules
+from kapbook_booking.entrypoints.http import staff_webhooks
 from kapbook_booking.entrypoints.errors import register_booking_errors
 from kapbook_booking.entrypoints.web import register_web
 from kapbook_platform.logs import configure_logging
@@ -30,8 +31,11 @@ def create_app(container: BookingContainer | None = None) -> Flask:
     register_booking_errors(app)
     api.register_blueprint(bookings.blp)
     api.register_blueprint(staff_bookings.blp)
+    api.register_blueprint(patients.blp)
+    api.register_blueprint(series.blp)
     for staff_blueprint in (staff_catalog.blp, staff_schedules.blp, staff_calendar.blp, calendar_feed.blp):
         api.register_blueprint(staff_blueprint)
+    api.register_blueprint(staff_webhooks.blp)
     app.register_blueprint(fhir.bp)  # FHIR answers OperationOutcomes, outside the v1 OpenAPI document
     register_web(app, api)
     register_health(app, {"database": container.runtime.check_database, "broker": container.runtime.check_broker})

@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.service_layer.demo import seed_demo_clinic
 from kapbook_booking.service_layer.staff import issue_staff_token
+from kapbook_booking.service_layer.webhooks import webhook_loop
 from kapbook_platform.cli import dead_letters_command, relay_and_consumer_worker
 from kapbook_platform.clock import utc_now
 from kapbook_platform.contracts.schemas import no_control_characters
@@ -56,7 +57,14 @@ def create_staff(name: str, email: str, role: str) -> None:
     click.echo(issued.token)
 
 
-cli.add_command(relay_and_consumer_worker(bootstrap, "booking-worker", consumes="Consume screening events"))
+def webhook_loops(container) -> dict:
+    """The booking worker also sends webhook deliveries."""
+    return {"webhooks": webhook_loop(container.webhook_dispatcher, container.config.webhook_interval)}
+
+
+cli.add_command(relay_and_consumer_worker(
+    bootstrap, "booking-worker", consumes="Consume screening events", extra_loops=webhook_loops,
+))
 cli.add_command(dead_letters_command(lambda: bootstrap().runtime))
 
 

@@ -27,6 +27,7 @@ from kapbook_booking.domain.video import DEFAULT_VIDEO_ROOM_TEMPLATE, join_url_f
 from kapbook_booking.service_layer.availability import AvailabilityQuery, free_slots
 from kapbook_booking.service_layer.eligibility import NOT_NEEDED, EligibilityGate, ScreeningLookup
 from kapbook_booking.service_layer.links import ManageLinks
+from kapbook_booking.service_layer.patient_proofs import remember_patient, with_proven_screening
 from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.contracts import EventType
 from kapbook_platform.database import read_only, retry_on_conflict
@@ -49,9 +50,11 @@ class BookAppointment:
     hold_id: str | None = None
     idempotency_key: str | None = None
     created_by: str = "patient"
+    # A widget proof of the patient's verified email (returning patients): stands in for screening_id.
+    patient_proof: str | None = None
 
     def fingerprint(self) -> str:
-        body = {k: v for k, v in vars(self).items() if k not in {"idempotency_key", "created_by"}}
+        body = {k: v for k, v in vars(self).items() if k not in {"idempotency_key", "created_by", "patient_proof"}}
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -82,8 +85,12 @@ class BookingService:
 
     def book(self, command: BookAppointment) -> tuple[dict[str, Any], bool]:
         """Book and publish ``booking.created``; returns (booking, created) — created is False on a replay."""
+        command = self._with_proven_screening(command)
         screening = self._look_up_screening(command)
         return retry_on_conflict(lambda: self._book(command, screening))
+
+    def _with_proven_screening(self, command: BookAppointment) -> BookAppointment:
+        return with_proven_screening(command, self._reading, self.clock(), self.eligibility.valid_days)
 
     def _look_up_screening(self, command: BookAppointment) -> ScreeningLookup:
         """Find the screening's decision before any transaction opens; refusals that need none come first.
@@ -119,18 +126,14 @@ class BookingService:
             else:
                 booking_id = self._insert_at_free_slot(session, kind, command, now)
             self._give_video_room(session, kind, booking_id)
+            remember_patient(session, command.patient, now)
             booking = publish_booking_event(session, self.outbox, self.links, booking_id, EventType.BOOKING_CREATED)
             if command.idempotency_key:
                 repo.remember_idempotent(session, "booking", command.idempotency_key, command.fingerprint(), booking_id, now)
         return booking, True
 
     def _give_video_room(self, session: Session, kind: AppointmentType, booking_id: str) -> None:
-        """A telehealth booking gets its join URL once, when it is booked; a reschedule keeps it."""
-        if kind.modality != "telehealth":
-            return
-        fixed_room = repo.video_room_of_booked_clinician(session, booking_id)
-        url = join_url_for(kind.modality, self.video_room_template, fixed_room)
-        repo.update_booking(session, booking_id, {"join_url": url})
+        give_video_room(session, kind, booking_id, self.video_room_template)
 
     def _check_screening(self, session: Session, screening: ScreeningLookup, command: BookAppointment, now: datetime) -> None:
         self.eligibility.check(screening.decision, command.patient["email"], now)
@@ -236,6 +239,15 @@ class BookingService:
         return hold["id"]
 
 
+def give_video_room(session: Session, kind: AppointmentType, booking_id: str, template: str) -> None:
+    """A telehealth booking gets its join URL once, when it is booked; a reschedule keeps it."""
+    if kind.modality != "telehealth":
+        return
+    fixed_room = repo.video_room_of_booked_clinician(session, booking_id)
+    url = join_url_for(kind.modality, template, fixed_room)
+    repo.update_booking(session, booking_id, {"join_url": url})
+
+
 def booked_by(command: BookAppointment) -> dict[str, Any]:
     """The columns a booking request fills in, whether it books a free time or a held one."""
     patient = command.patient
@@ -271,10 +283,10 @@ def booking_row(booking_id: str, kind: AppointmentType, slot: Slot, now: datetim
 
 def publish_booking_event(
     session: Session, outbox: Outbox, links: ManageLinks, booking_id: str, event_type: str,
-    previous_start: datetime | None = None,
+    previous_start: datetime | None = None, row: RowMapping | None = None,
 ) -> dict[str, Any]:
     """Write the booking's event to the outbox (same transaction) and return its view."""
-    row = repo.booking_details(session, booking_id)
+    row = row if row is not None else repo.booking_details(session, booking_id)
     manage_url = links.url_for(booking_id)
     data = booking_event_data(row, manage_url)
     if previous_start is not None:
@@ -318,7 +330,16 @@ def booking_view(row: RowMapping, manage_url: str) -> dict[str, Any]:
         "join_url": row["join_url"],
         "cancel_notice_hours": row["cancel_notice_hours"],
         "reschedule_notice_hours": row["reschedule_notice_hours"],
+        "series": series_ref(row),
     }
+
+
+def series_ref(row: RowMapping) -> dict[str, Any] | None:
+    """Where a session sits in its series (``SeriesRef``), or None for a booking that stands alone."""
+    if row.get("series_id") is None:
+        return None
+    return {"series_id": row["series_id"], "protocol_name": row["protocol_name"],
+            "position": row["series_position"], "size": row["series_size"]}
 
 
 def booking_event_data(row: RowMapping, manage_url: str) -> dict[str, Any]:
@@ -346,4 +367,5 @@ def booking_event_data(row: RowMapping, manage_url: str) -> dict[str, Any]:
         "manage_url": manage_url,
         "join_url": row["join_url"],
         "cancellation_notice_hours": row["cancel_notice_hours"],
+        "series": series_ref(row),
     }

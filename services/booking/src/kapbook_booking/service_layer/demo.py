@@ -111,6 +111,27 @@ CLINICIANS = [
 ]
 
 
+# Treatment protocols (issue 12): IV induction is 6 infusions within 3 weeks, 2-3 a week, a day
+# apart. Esketamine induction is twice weekly in weeks 1-4 (the weekly weeks 5-8 are booked as a
+# second course later): 8 sessions, 2 a week, 48 h apart, within 28 days. A KAP course is 3 dosing
+# sessions, a week apart, each followed by an integration session within 3 days.
+PROTOCOLS = [
+    {"code": "iv-induction", "name": "IV induction", "type": "iv-infusion", "sessions": 6, "min_gap_hours": 24,
+     "max_window_days": 21, "max_per_week": 3, "requires_preparation": True, "integration_within_days": None},
+    {"code": "esketamine-induction", "name": "Esketamine induction", "type": "esketamine-treatment", "sessions": 8,
+     "min_gap_hours": 48, "max_window_days": 28, "max_per_week": 2, "requires_preparation": False,
+     "integration_within_days": None},
+    {"code": "kap-course", "name": "KAP course", "type": "kap-dosing", "sessions": 3, "min_gap_hours": 24 * 6,
+     "max_window_days": 21, "max_per_week": 1, "requires_preparation": True, "integration_within_days": 3},
+]
+
+
+def _protocol_row(protocol: Mapping[str, Any]) -> dict[str, Any]:
+    columns = {k: v for k, v in protocol.items() if k != "type"}
+    return columns | {"id": demo_id(f"protocol-{protocol['code']}"), "appointment_type_id": demo_id(protocol["type"]),
+                      "active": True}
+
+
 def seed_demo_clinic(sessions: sessionmaker[Session]) -> bool:
     """Insert whatever of the demo clinic is missing; returns True if it inserted anything."""
     with sessions.begin() as session:
@@ -120,6 +141,7 @@ def seed_demo_clinic(sessions: sessionmaker[Session]) -> bool:
         inserted |= repo.insert_missing_rows(session, tables.appointment_types, types)
         for clinician in CLINICIANS:
             inserted |= _seed_clinician(session, clinician)
+        inserted |= repo.insert_missing_rows(session, tables.protocols, [_protocol_row(p) for p in PROTOCOLS])
     return inserted
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +23,7 @@ from kapbook_booking.domain.model import (
     next_status,
 )
 from kapbook_booking.adapters.schedules import load_schedules
+from kapbook_booking.domain.series import ProtocolRuleBroken, rule_breaks, series_status
 from kapbook_booking.service_layer.bookings import booking_view, publish_booking_event
 from kapbook_booking.service_layer.links import ManageLinks
 from kapbook_platform.clock import Clock, utc_now
@@ -100,9 +102,20 @@ class BookingLifecycle:
                 return publish_booking_event(session, self.outbox, self.links, row["id"], EVENTS[status])
             return booking_view(repo.booking_details(session, row["id"]), self.links.url_for(row["id"]))
 
+    def cancel_in(self, session: Session, row: RowMapping, actor: Actor, reason: str) -> dict[str, Any]:
+        """Cancel inside the caller's unit of work (a series cancels its remaining sessions this way)."""
+        return self._cancel(session, row, actor, reason)
+
+    def row_for_token(self, session: Session, token: str) -> RowMapping:
+        """The booking a manage link points at (refused once it is over), in the caller's session."""
+        return self._row_for_token(session, token)
+
     def _cancel(self, session: Session, row: RowMapping, actor: Actor, reason: str) -> dict[str, Any]:
         next_status("cancel", row["status"])
         self._update(session, row["id"], status="cancelled", sequence=row["sequence"] + 1, status_reason=reason)
+        if row["series_id"] is not None:
+            sessions = repo.series_session_details(session, row["series_id"])
+            repo.set_series_status(session, row["series_id"], series_status(r["status"] for r in sessions))
         self._audit(session, actor, "booking.cancel", row["id"], reason)
         return publish_booking_event(session, self.outbox, self.links, row["id"], EventType.BOOKING_CANCELLED)
 
@@ -114,6 +127,8 @@ class BookingLifecycle:
         if not actor.is_staff:
             check_booking_window(kind, new_start, now)
         slot = self._free_slot_for_same_clinician(session, row, kind, new_start, now, actor)
+        if row["series_id"] is not None and not actor.is_staff:
+            check_series_after_move(session, row, slot.start_utc)
         blocked_start, blocked_end = kind.blocked_range(slot.start_utc)
         values = {"start": slot.start_utc, "end": slot.end_utc, "blocked_start": blocked_start, "blocked_end": blocked_end,
                   "room_id": slot.room_id, "location_id": slot.location_id, "sequence": row["sequence"] + 1}
@@ -164,6 +179,22 @@ class BookingLifecycle:
 
 
 _TICK = timedelta(microseconds=1)
+LIVE_SESSIONS = ("booked", "arrived", "fulfilled")
+
+
+def check_series_after_move(session: Session, row: RowMapping, new_start: datetime) -> None:
+    """A session moved within its series must keep the protocol with the other live sessions; the
+    refusal quotes the rule. (Staff moves carry a recorded reason and are not re-checked.)"""
+    series = repo.series_by_id(session, row["series_id"])
+    protocol = repo.protocol_from_row(repo.protocol_by_id(session, series["protocol_id"]))
+    rows = repo.series_session_details(session, row["series_id"])
+    starts = {r["series_position"]: r["start"] for r in rows if r["status"] in LIVE_SESSIONS and r["id"] != row["id"]}
+    starts[row["series_position"]] = new_start
+    zone = ZoneInfo(next(r["location_timezone"] for r in rows if r["id"] == row["id"]))
+    breaks = rule_breaks(protocol, starts, zone, check_count=False)
+    if breaks:
+        reasons = sorted({reason for reasons in breaks.values() for reason in reasons})
+        raise ProtocolRuleBroken(f"This change would break the course's rules. {' '.join(reasons)}", errors={"start": reasons})
 
 
 def _hours(value: int) -> timedelta:

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from kapbook_reminders.domain.booking import BookingSnapshot, require_aware_utc, require_web_url
 from kapbook_reminders.domain.branding import ClinicBranding
 from kapbook_reminders.domain.content import crisis_context, patient_context, series_context, sign_in_link_context
+from kapbook_reminders.domain.content import webhook_disabled_context
 from kapbook_reminders.domain.invites import InviteMethod, build_invite
 from kapbook_reminders.domain.plan import (
     MessageKind,
@@ -31,6 +32,7 @@ from kapbook_reminders.domain.plan import (
     is_essential,
     is_still_relevant,
     sign_in_link_dedupe_key,
+    webhook_disabled_dedupe_key,
 )
 from kapbook_reminders.domain.plan_config import PreparationGuidance
 from kapbook_reminders.domain.privacy import (
@@ -192,6 +194,25 @@ def compose_crisis_alerts(
     message["Importance"] = "high"
     message["X-Priority"] = "1"
     add_bodies(message, MessageKind.CRISIS_ALERT.value, context, allowed=STAFF_ALLOWED_TERMS)
+    return message
+
+
+def compose_webhook_disabled(
+    event_id: str, admin_email: str, data: Mapping[str, object], console_url: str, branding: ClinicBranding, now: datetime,
+) -> EmailMessage:
+    """Tell an admin a webhook endpoint was turned off, with the console link to look and re-enable.
+
+    No event content: ids, the endpoint's URL and description, the count of failed deliveries.
+    """
+    context = webhook_disabled_context(data | {"console_url": require_web_url(console_url, "console_url")}, branding)
+    message = new_message(
+        subject=assert_subject_is_private(context["subject"]),
+        sender=branding,
+        recipient=Address(addr_spec=admin_email),
+        message_key=webhook_disabled_dedupe_key(event_id, admin_email),
+        now=require_aware_utc(now, "now"),
+    )
+    add_bodies(message, MessageKind.WEBHOOK_DISABLED.value, context)
     return message
 
 

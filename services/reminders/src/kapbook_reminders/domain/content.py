@@ -202,6 +202,26 @@ def sign_in_link_context(
     }
 
 
+WEBHOOK_DISABLED_SUBJECT = "A webhook endpoint was turned off – {clinic}"
+WEBHOOK_DISABLED_HEADING = "A webhook endpoint was turned off"
+WEBHOOK_DISABLED_PREHEADER = "Kapbook stopped sending events to one of the clinic's systems after repeated failures."
+
+
+def webhook_disabled_context(data: Mapping[str, Any], branding: ClinicBranding) -> dict[str, Any]:
+    """The admins' alert: which endpoint, how many deliveries failed, where to turn it back on."""
+    return {
+        "subject": WEBHOOK_DISABLED_SUBJECT.format(clinic=branding.display_name),
+        "preheader": WEBHOOK_DISABLED_PREHEADER,
+        "heading": WEBHOOK_DISABLED_HEADING,
+        "clinic": clinic_context(branding),
+        "endpoint_id": data["endpoint_id"],
+        "url": data["url"],
+        "description": data.get("description") or "",
+        "failed_deliveries": data["failed_deliveries"],
+        "console_url": data["console_url"],
+    }
+
+
 def minutes_left(expires_at: datetime, now: datetime) -> int:
     """Whole minutes until ``expires_at``, rounded up (a link sent at once says 30), at least 1."""
     return max(1, math.ceil((expires_at - now).total_seconds() / 60))

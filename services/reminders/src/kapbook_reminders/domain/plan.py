@@ -48,6 +48,8 @@ class MessageKind(StrEnum):
     # A treatment series: one confirmation for all its sessions, one email when sessions are cancelled.
     SERIES_CONFIRMATION = "series_confirmation"
     SERIES_CANCELLATION = "series_cancellation"
+    # Staff: the booking service disabled a webhook endpoint after sustained failure (admins).
+    WEBHOOK_DISABLED = "webhook_disabled"
 
 
 class PlanStatus(StrEnum):
@@ -264,6 +266,22 @@ def plan_sign_in_link(event_id: str, expires_at: datetime, now: datetime) -> Pla
         status=PlanStatus.SKIPPED if expired else PlanStatus.SCHEDULED,
         essential=True,  # the patient asked for it: an unsubscribe does not stop it
         skip_reason=LINK_EXPIRED if expired else None,
+    )
+
+
+def webhook_disabled_dedupe_key(event_id: str, recipient: str) -> str:
+    """One alert per admin per disabling, however often the event arrives."""
+    return f"webhook:{event_id}:{recipient.lower()}:{MessageKind.WEBHOOK_DISABLED.value}"
+
+
+def plan_webhook_disabled(event_id: str, recipient: str, now: datetime) -> PlannedMessage:
+    """Admins hear at once that a webhook endpoint was turned off."""
+    return PlannedMessage(
+        kind=MessageKind.WEBHOOK_DISABLED,
+        dedupe_key=webhook_disabled_dedupe_key(event_id, recipient),
+        due_at=require_aware_utc(now, "now"),
+        status=PlanStatus.SCHEDULED,
+        essential=True,  # an operational alert to staff: no unsubscribe
     )
 
 

@@ -30,6 +30,7 @@ from kapbook_reminders.domain.plan import (
     plan_for_reschedule,
     plan_messages,
     plan_sign_in_link,
+    plan_webhook_disabled,
 )
 from kapbook_reminders.domain.plan_config import NotificationPlans
 from kapbook_reminders.domain.series import (
@@ -152,6 +153,15 @@ class MessagePlanner:
             repository.add_new(None, oncall_email, [alert], {"screenings": [screening]}, now)
 
         return handle
+
+    def on_webhook_disabled(self, session: Session, envelope: Envelope) -> None:
+        """Email each admin the event names that a webhook endpoint was turned off (once each)."""
+        data, now = envelope.data, self.clock()
+        context = {"event_id": envelope.id, "endpoint_id": data["endpoint_id"], "url": data["url"],
+                   "description": data["description"], "failed_deliveries": data["failed_deliveries"]}
+        repository = self.store.within(session)
+        for admin_email in dict.fromkeys(email.lower() for email in data["recipients"]):
+            repository.add_new(None, admin_email, [plan_webhook_disabled(envelope.id, admin_email, now)], context, now)
 
     def on_sign_in_link(self, session: Session, envelope: Envelope) -> None:
         """Email the patient's one-time sign-in link at once (once per event; never once it has expired)."""

@@ -16,6 +16,7 @@ from kapbook_reminders.domain.compose import (
     compose_email,
     compose_series_email,
     compose_sign_in_link,
+    compose_webhook_disabled,
 )
 from kapbook_reminders.domain.plan import MessageKind, crisis_screenings
 from kapbook_reminders.domain.plan_config import NotificationPlans
@@ -57,6 +58,10 @@ class MessageComposer:
                 context["event_id"], message["recipient"], context.get("name"), context["link_url"],
                 datetime.fromisoformat(context["expires_at"]), self.branding, now,
             )
+        if kind is MessageKind.WEBHOOK_DISABLED:
+            console_url = f"{self.public_base_url.rstrip('/')}/staff/webhooks/{context['endpoint_id']}"
+            return compose_webhook_disabled(context["event_id"], message["recipient"], context, console_url,
+                                            self.branding, now)
         if kind in SERIES_KINDS:
             sessions, others = series_email_sessions(kind, context, now)
             recipient = Address(display_name=context["patient"]["name"], addr_spec=message["recipient"])

@@ -10,6 +10,13 @@ class PatientViewSchema(PatientSchema):
         unknown = "exclude"
 
 
+class SeriesRefSchema(Schema):
+    series_id = fields.String(required=True)
+    protocol_name = fields.String(required=True)
+    position = fields.Integer(required=True, metadata={"description": "1 for the first session"})
+    size = fields.Integer(required=True, metadata={"description": "Sessions in the series"})
+
+
 class BookingSchema(Schema):
     id = fields.String(required=True)
     status = fields.String(required=True, metadata={"description": "FHIR Appointment status"})
@@ -27,6 +34,8 @@ class BookingSchema(Schema):
     join_url = fields.String(allow_none=True, metadata={"description": "Telehealth: where the patient joins the video call"})
     cancel_notice_hours = fields.Integer(required=True)
     reschedule_notice_hours = fields.Integer(required=True)
+    series = fields.Nested(SeriesRefSchema, allow_none=True,
+                           metadata={"description": "The treatment series this session belongs to; null when it stands alone"})
 
 
 class IdempotencyHeaderSchema(Schema):

@@ -223,7 +223,7 @@
       }
       self.catalog = { types: types, locations: catalog.locations };
       if (!self.started && self.followDeepLink()) { self.started = true; return; }  // SMART deep link, below
-      self.chooseType(!self.started);
+      if (!self.resumeAfterSignIn()) self.chooseType(!self.started);  // returning patients: see that section
       self.started = true;
     }, function (problem) {
       self.started = true;  // a retry that works moves focus to the types
@@ -256,7 +256,7 @@
     this.state.screening = null;
     this.state.slot = null;
     this.state.hold = null;
-    if (type.requires_eligibility) this.screeningForm();
+    if (type.requires_eligibility) this.screeningOrReuse();  // returning patients: see that section
     else this.chooseTime();
   };
 
@@ -753,6 +753,7 @@
       driver_confirmed: !!(state.type.requires_driver && state.driver), hold_id: state.hold ? state.hold.id : null,
       screening_id: state.screening ? state.screening.id : null
     };
+    this.addPatientProof(body);  // returning patients: see that section
     // A retry of the same request reuses its key, so a booking whose answer was lost is not made twice.
     var text = JSON.stringify(body);
     if (!state.idempotencyKey || state.idempotencyBody !== text) {
@@ -825,6 +826,182 @@
     this.say("Booked. " + state.type.name + " on " + this.whenText() + "." + (join ? " The link to join the video call is on this page." : ""));
   };
 
+  // --- returning patients (issue 12 §2): reuse a valid screening ---------------------------------------
+  //
+  // The widget calls the API without cookies (it is embedded on clinics' own websites), so a returning
+  // patient proves their email with a one-time link: it brings them back to this page with a short-lived
+  // one-time hand-off code in the URL fragment (never sent to a server), exchanged at once for a proof
+  // kept in this tab's sessionStorage (30 minutes). On Kapbook's own site a /my session cookie gives a
+  // proof directly. The proof, not the typed email, is what the booking service trusts; it finds the
+  // patient's valid decision itself.
+
+  var PROOF_KEY = "kapbook-patient-proof", PENDING_TYPE_KEY = "kapbook-pending-type";
+  var pendingHandoff = null;
+
+  function storage() {
+    try { return window.sessionStorage; } catch (error) { return null; }
+  }
+
+  /** Take the hand-off code from the URL fragment (#kapbook-handoff=...) and remove it from the address. */
+  function takeHandoffFromAddress() {
+    var match = /[#&]kapbook-handoff=([A-Za-z0-9_-]{20,100})/.exec(location.hash || "");
+    if (!match) return;
+    pendingHandoff = match[1];
+    if (history.replaceState) history.replaceState(null, "", location.pathname + location.search);
+  }
+
+  /** The hand-off code (usable once) for a proof, kept in sessionStorage; null when it was refused. */
+  function proofFromHandoff() {
+    var code = pendingHandoff;
+    pendingHandoff = null;
+    return request("POST", "/api/booking/v1/patient/proof", { handoff: code }).then(function (answer) {
+      var store = storage();
+      if (store) store.setItem(PROOF_KEY, answer.proof);
+      return answer.proof;
+    }, function () { return null; });
+  }
+
+  function storedProof() {
+    var store = storage();
+    return store ? store.getItem(PROOF_KEY) : null;
+  }
+
+  function forgetProof() {
+    var store = storage();
+    if (store) store.removeItem(PROOF_KEY);
+  }
+
+  /** Only for the widget on Kapbook's own site: a proof from the /my session cookie, else null. */
+  function proofFromSession() {
+    if (new URL(API).origin !== location.origin) return Promise.resolve(null);
+    return fetch(API + "/api/booking/v1/patient/proof", { method: "POST", credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": "application/json" }, body: "{}" })
+      .then(function (response) { return response.ok ? response.json().then(function (body) { return body.proof; }) : null; },
+        function () { return null; });
+  }
+
+  Widget.prototype.patientProof = function () {
+    if (this.state.patientProof) return Promise.resolve(this.state.patientProof);
+    if (pendingHandoff) return proofFromHandoff();
+    var stored = storedProof();
+    return stored ? Promise.resolve(stored) : proofFromSession();
+  };
+
+  /** A treatment type was picked: skip the questionnaire while the proven patient's screening is valid. */
+  Widget.prototype.screeningOrReuse = function () {
+    var self = this, type = this.state.type;
+    this.patientProof().then(function (proof) {
+      if (!proof) return self.offerSignInLink();
+      return request("POST", "/api/booking/v1/patient/status", { proof: proof }).then(function (status) {
+        if (self.state.type !== type) return;
+        self.reuseOrAskAgain(proof, status);
+      }, function () {
+        forgetProof();
+        self.state.patientProof = null;
+        self.offerSignInLink();
+      });
+    });
+  };
+
+  Widget.prototype.reuseOrAskAgain = function (proof, status) {
+    var state = this.state, patient = status.patient, screening = status.screening;
+    state.patientProof = proof;
+    state.patient.name = patient.name || state.patient.name;
+    state.patient.email = patient.email;
+    state.patient.phone = patient.phone || state.patient.phone;
+    if (screening.state === "valid") {
+      state.screening = { id: null, reused: true };  // the booking service finds the decision from the proof
+      this.chooseTime("Welcome back. Your screening is valid until " + this.fullDate(new Date(screening.valid_until)) +
+        ", so there are no questions to answer again.");
+      return;
+    }
+    var notice = screening.state === "expired"
+      ? "Your screening from " + this.fullDate(new Date(screening.decided_at)) + " has expired; please answer it again."
+      : null;
+    this.questionnaireWithNotice(notice);
+  };
+
+  /** The questionnaire, then ``after()`` adds to it (a notice, the sign-in link offer). */
+  Widget.prototype.questionnaireThen = function (after) {
+    var self = this, type = this.state.type;
+    var loaded = this.questionnaire ? Promise.resolve(this.questionnaire) : request("GET", "/api/eligibility/v1/questionnaire");
+    loaded.then(function (questionnaire) {
+      if (self.state.type !== type) return;
+      self.questionnaire = questionnaire;
+      self.renderQuestionnaire();
+      after();
+    }, function () { self.screeningForm(); });  // its own loading, error and retry
+  };
+
+  Widget.prototype.questionnaireWithNotice = function (notice) {
+    var self = this;
+    if (!notice) return this.screeningForm();
+    this.questionnaireThen(function () { self.showError(notice, null, true); });
+  };
+
+  /** No proof yet: the questionnaire, with an offer above it to get a link that skips it. */
+  Widget.prototype.offerSignInLink = function () {
+    var self = this;
+    this.questionnaireThen(function () {
+      if (self.form && self.form.parentNode) self.form.parentNode.insertBefore(self.signInLinkBox(), self.form);
+    });
+  };
+
+  Widget.prototype.signInLinkBox = function () {
+    var self = this, id = this.id("link-email"), headingId = this.id("returning");
+    var input = el("input", { id: id, name: "link-email", type: "email", autocomplete: "email", value: this.state.patient.email || "",
+      "aria-describedby": id + "-hint" });
+    var box = el("section", { class: "kb-section kb-returning", "aria-labelledby": headingId });
+    var form = el("form", { novalidate: true, onsubmit: function (event) { event.preventDefault(); self.askForSignInLink(box, input); } }, [
+      el("div", { class: "kb-field" }, [
+        el("label", { for: id, text: "Address you booked with" }),
+        el("p", { class: "kb-hint", id: id + "-hint", text: "If your screening was approved in the last 90 days, we email you a link that brings you back here without the questions." }),
+        input
+      ]),
+      el("div", { class: "kb-actions" }, [el("button", { type: "submit", text: "Email me a link" })])
+    ]);
+    box.appendChild(el("h4", { id: headingId, text: "Booked with us before? Get a link to skip the questionnaire" }));
+    box.appendChild(form);
+    return box;
+  };
+
+  Widget.prototype.askForSignInLink = function (box, input) {
+    var self = this, address = input.value.trim();
+    if (!EMAIL.test(address)) {
+      input.setAttribute("aria-invalid", "true");
+      this.showError("Enter an email address like name@example.com.");
+      input.focus();
+      return;
+    }
+    input.removeAttribute("aria-invalid");
+    var store = storage();
+    if (store) store.setItem(PENDING_TYPE_KEY, this.state.type.code);
+    var back = location.href.split("#")[0];
+    request("POST", "/api/booking/v1/patient/sign-in-links", { email: address, return_to: back }).then(function (answer) {
+      var note = el("p", { class: "kb-sent", tabindex: "-1", text: answer.message + " Open it on this device: it brings you back to this page and works once, for 30 minutes." });
+      box.replaceChild(note, box.lastChild);
+      note.focus();
+      self.showError("");
+      self.say(answer.message);
+    }, function (problem) { self.showError(self.failure(problem, "no link could be sent", false)); });
+  };
+
+  /** Back from the link: continue with the treatment type the patient had picked. */
+  Widget.prototype.resumeAfterSignIn = function () {
+    var store = storage(), code = store && store.getItem(PENDING_TYPE_KEY);
+    if (!code || !(pendingHandoff || storedProof())) return false;
+    store.removeItem(PENDING_TYPE_KEY);
+    var type = this.catalog.types.find(function (t) { return t.code === code; });
+    if (!type) return false;
+    this.pickType(type);
+    return true;
+  };
+
+  /** A reused screening's booking carries the proof instead of a screening id. */
+  Widget.prototype.addPatientProof = function (body) {
+    if (this.state.screening && this.state.screening.reused && this.state.patientProof) body.patient_proof = this.state.patientProof;
+  };
+
   // --- SMART Scheduling Links deep link ---------------------------------------------------------------
   // A directory's booking-deep-link (FHIR Slot extension) opens this page with
   // ?kapbook-type=<code>&kapbook-start=<UTC instant>&kapbook-clinician=<id>: preselect the type, the
@@ -863,6 +1040,8 @@
     host.__kapbook = new Widget(host);
     host.__kapbook.start();
   }
+
+  takeHandoffFromAddress();  // returning patients: before any widget starts
 
   function mountAll() { Array.prototype.forEach.call(document.querySelectorAll("[data-kapbook-widget]"), mount); }
 
