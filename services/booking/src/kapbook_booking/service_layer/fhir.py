@@ -94,6 +94,7 @@ class FhirDirectory:
             raise InvalidSearch(f"Ask for at most {self.max_days} days of slots at a time.")
         now = self.clock()
         found: list[tuple[Slot, dict]] = []
+        kinds = 0
         with self._reading() as session:
             for row in types:
                 if search.type_codes is not None and row["code"] not in search.type_codes:
@@ -105,7 +106,9 @@ class FhirDirectory:
                                    window_start=search.start, window_end=search.end)
                 found.extend((slot, row) for slot in slots
                              if search.room_id is None or slot.room_id == search.room_id)
-        found.sort(key=lambda pair: (pair[0].start_utc, pair[0].clinician_id, pair[1]["code"]))
+                kinds += 1
+        if kinds > 1:  # find_slots already orders one type's slots by start, then clinician
+            found.sort(key=lambda pair: (pair[0].start_utc, pair[0].clinician_id, pair[1]["code"]))
         return found
 
     def appointments(self, start: datetime, end: datetime, statuses: list[str] | None, count: int, offset: int
