@@ -60,6 +60,8 @@ def health(prefix: str) -> dict[tuple[str, str], Access]:
 
 
 B = "/api/booking/v1"
+F = "/api/booking/fhir/r4"
+FHIR_KINDS = "Location, Practitioner, PractitionerRole, HealthcareService, Schedule"
 E = "/api/eligibility/v1"
 R = "/api/reminders/v1"
 
@@ -67,6 +69,15 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
     "booking": health("/api/booking") | {
         # Patients: the widget's calls, no sign-in.
         (f"{B}/catalog", "GET"): PUBLIC,
+        # FHIR R4 and SMART Scheduling Links: the catalogue and free slots are public; appointments
+        # name patients, so any staff role and nobody else.
+        **{(f"{F}{path}", "GET"): PUBLIC for path in (
+            "/metadata", "/Slot", "/$bulk-publish",
+            "/$bulk-publish/<any('locations.ndjson', 'schedules.ndjson', 'slots.ndjson'):name>",
+            f"/<any({FHIR_KINDS}):kind>", f"/<any({FHIR_KINDS}):kind>/<resource_id>")},
+        **{(f"{F}/<path:rest>", method): PUBLIC for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},  # 404/405
+        (f"{F}/Appointment", "GET"): staff(),
+        (f"{F}/Appointment/<booking_id>", "GET"): staff(),
         (f"{B}/availability", "GET"): PUBLIC,
         (f"{B}/holds", "POST"): PUBLIC,
         (f"{B}/holds/<string:hold_id>", "DELETE"): PUBLIC,  # a hold's id is a random UUID only its maker knows

@@ -63,6 +63,12 @@ class BookingConfig(PlatformConfig):
         doc="Websites that embed the booking widget, comma-separated origins (e.g. https://www.clinic.example)",
     )
 
+    booking_phone: str = setting(
+        "BOOKING_PHONE", "", doc="Phone number patients can call to book; published as SMART's booking-phone when set"
+    )
+    fhir_publish_days: int = setting(
+        "BOOKING_FHIR_PUBLISH_DAYS", 14, doc="Days of free slots in the SMART Scheduling Links Slot file"
+    )
     sign_in_limit_per_email: str = setting(
         "BOOKING_SIGN_IN_LIMIT_PER_EMAIL", "5/hour",
         doc="Sign-in links one email address may be sent (asked for on /my or from the widget), e.g. 5/hour",

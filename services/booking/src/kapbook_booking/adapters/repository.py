@@ -419,6 +419,24 @@ def calendar_feed_bookings(
     return list(session.execute(query).mappings())
 
 
+# --- FHIR reads ------------------------------------------------------------------------------------------
+
+
+def bookings_starting_between(
+    session: Session, start: datetime, end: datetime, statuses: Iterable[str] | None, limit: int, offset: int
+) -> tuple[list[RowMapping], int]:
+    """One page of bookings starting in [start, end), by start, with the number of all of them."""
+    bookings = tables.bookings
+    conditions = [bookings.c.start >= start, bookings.c.start < end]
+    if statuses is not None:
+        conditions.append(bookings.c.status.in_(list(statuses)))
+    total = session.execute(select(func.count()).select_from(bookings).where(*conditions)).scalar_one()
+    rows = session.execute(
+        select(bookings).where(*conditions).order_by(bookings.c.start, bookings.c.id).limit(limit).offset(offset)
+    ).mappings()
+    return list(rows), total
+
+
 # --- staff members and their credentials -----------------------------------------------------------------
 
 

@@ -224,6 +224,7 @@
       }
       self.catalog = { types: types, locations: catalog.locations };
       self.loadProtocols().then(function () {  // treatment series: known before a type is picked
+        if (!self.started && self.followDeepLink()) { self.started = true; return; }  // SMART deep link, below
         if (!self.resumeAfterSignIn()) self.chooseType(!self.started);  // returning patients: see that section
         self.started = true;
       });
@@ -628,6 +629,7 @@
       ])]);
     })));
     this.say(slots.length + (slots.length === 1 ? " free time" : " free times") + " on " + this.dayFormat(state.day, { weekday: "long", day: "numeric", month: "long" }) + ".");
+    this.pickDeepLinkedSlot(slots);  // SMART deep link, below
   };
 
   Widget.prototype.focusFirstSlot = function () {
@@ -1283,6 +1285,39 @@
   /** A reused screening's booking carries the proof instead of a screening id. */
   Widget.prototype.addPatientProof = function (body) {
     if (this.state.screening && this.state.screening.reused && this.state.patientProof) body.patient_proof = this.state.patientProof;
+  };
+
+  // --- SMART Scheduling Links deep link ---------------------------------------------------------------
+  // A directory's booking-deep-link (FHIR Slot extension) opens this page with
+  // ?kapbook-type=<code>&kapbook-start=<UTC instant>&kapbook-clinician=<id>: preselect the type, the
+  // day and that exact slot (held at once, as if the patient had clicked it). If it has gone, the
+  // patient sees that day's other times and a note. Other query parameters (source,
+  // booking-referral) are the directory's and are ignored.
+
+  Widget.prototype.followDeepLink = function () {
+    var params = new URLSearchParams(window.location.search);
+    var code = params.get("kapbook-type"), start = params.get("kapbook-start");
+    var type = code && this.catalog.types.find(function (t) { return t.code === code; });
+    if (!type || !start || isNaN(new Date(start).getTime())) return false;
+    this.state.deepSlot = { start: new Date(start).getTime(), clinician: params.get("kapbook-clinician") };
+    this.state.windowStart = this.state.day = ymdInZone(new Date(start), this.state.zone);
+    this.pickType(type);
+    return true;
+  };
+
+  Widget.prototype.pickDeepLinkedSlot = function (slots) {
+    var wanted = this.state.deepSlot;
+    if (!wanted) return;
+    this.state.deepSlot = null;  // once: "Choose another time" must not jump back to it
+    var index = slots.findIndex(function (slot) {
+      return new Date(slot.start).getTime() === wanted.start && (!wanted.clinician || slot.clinician_id === wanted.clinician);
+    });
+    var buttons = this.slotArea.querySelectorAll(".kb-slot");
+    if (index < 0) {
+      this.showError("The time you chose is no longer free. Here are the other free times that day.", null, true);
+      return;
+    }
+    this.pickSlot(slots[index], buttons[index]);
   };
 
   function mount(host) {
