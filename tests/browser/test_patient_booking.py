@@ -90,6 +90,9 @@ def test_a_dosing_session_is_booked_after_an_eligible_screening_with_the_driver_
     steps.later_week()
     slot, _name = steps.first_slot()
     slot.click()
+    # IV infusions have a protocol: the widget proposes the whole course; one session alone is a choice.
+    expect(steps.heading("Your 6 sessions")).to_be_focused()
+    page.get_by_role("button", name="Book just this one session").click()
 
     expect(steps.heading("Your details")).to_be_focused()
     expect(page.get_by_label("Email")).to_have_value("dana.lee@example.org")

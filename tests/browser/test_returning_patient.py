@@ -65,6 +65,9 @@ def book_infusion_without_questions(page: Page, steps, email: str) -> None:
     steps.later_week()
     slot, _name = steps.first_slot()
     slot.click()
+    # IV infusions have a protocol (tests/browser/test_series.py books the whole course); one session here.
+    expect(steps.heading("Your 6 sessions")).to_be_focused()
+    page.get_by_role("button", name="Book just this one session").click()
     expect(steps.heading("Your details")).to_be_focused()
     expect(page.get_by_label("Email")).to_have_value(email)
     page.get_by_label("An adult will take me home after the appointment. I will not drive until the next day.").check()

@@ -32,6 +32,7 @@ SECRET_REQUESTS = {
     f"/api/booking/v1/manage/{SECRET}/reschedule": "/api/booking/v1/manage/[redacted]/reschedule",
     f"/api/booking/v1/manage/{SECRET}/series": "/api/booking/v1/manage/[redacted]/series",
     f"/api/booking/v1/manage/{SECRET}/series/cancel-remaining": "/api/booking/v1/manage/[redacted]/series/cancel-remaining",
+    f"/manage/{SECRET}/series/cancel-remaining": "/manage/[redacted]/series/cancel-remaining",
     f"/api/booking/v1/calendars/{SECRET}.ics": "/api/booking/v1/calendars/[redacted].ics",
     f"/my/sign-in/{SECRET}": "/my/sign-in/[redacted]",
     f"/api/reminders/v1/unsubscribe?token={SECRET}": "/api/reminders/v1/unsubscribe?[redacted]",
@@ -61,9 +62,10 @@ def test_every_route_with_a_token_is_covered():
         "/manage/<string:token>", "/manage/<string:token>/cancel", "/manage/<string:token>/reschedule",
         "/api/booking/v1/manage/<string:token>", "/api/booking/v1/manage/<string:token>/cancel",
         "/api/booking/v1/manage/<string:token>/reschedule", "/api/booking/v1/calendars/<string:token>.ics",
+        "/my/sign-in/<string:token>",
         # treatment series: the series behind a session's manage link
         "/api/booking/v1/manage/<string:token>/series", "/api/booking/v1/manage/<string:token>/series/cancel-remaining",
-        "/my/sign-in/<string:token>",
+        "/manage/<string:token>/series/cancel-remaining",
     }, with_token
 
 

@@ -78,6 +78,7 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/manage/<string:token>", "GET"): MANAGE_LINK,
         ("/manage/<string:token>/cancel", "POST"): MANAGE_LINK,
         ("/manage/<string:token>/reschedule", "POST"): MANAGE_LINK,
+        ("/manage/<string:token>/series/cancel-remaining", "POST"): MANAGE_LINK,
         # Treatment series: protocols and proposals are public, a series is booked like a booking,
         # reached through any session's manage link, and read or cancelled by any staff role.
         (f"{B}/protocols", "GET"): PUBLIC,
@@ -154,6 +155,14 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/staff/clinicians/<string:clinician_id>/overrides/<string:override_id>/remove", "POST"): console(*SCHEDULERS),
         ("/staff/clinicians/<string:clinician_id>/time-off", "POST"): console(*SCHEDULERS),
         ("/staff/clinicians/<string:clinician_id>/time-off/<string:time_off_id>/remove", "POST"): console(*SCHEDULERS),
+        # Treatment series and protocols in the console (entrypoints/web/console/series.py).
+        ("/staff/series/new", "GET"): console(*SCHEDULERS),
+        ("/staff/series", "POST"): console(*SCHEDULERS),
+        ("/staff/series/<string:series_id>", "GET"): console(),
+        ("/staff/series/<string:series_id>/cancel-remaining", "POST"): console(*SCHEDULERS),
+        ("/staff/protocols", "GET"): console(),
+        ("/staff/protocols", "POST"): console("admin"),
+        ("/staff/protocols/<string:protocol_id>", "POST"): console("admin"),
         ("/staff/screenings", "GET"): console(*REVIEWERS),
         ("/staff/screenings/<string:screening_id>", "GET"): console(*REVIEWERS),
         ("/staff/screenings/<string:screening_id>/review", "POST"): console(*REVIEWERS),

@@ -96,6 +96,11 @@ class SeriesRequestSchema(StrictSchema):
     patient_proof = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100), metadata={
         "description": "A returning patient's proof from the emailed sign-in link, in place of screening_id"})
     driver_confirmed = JsonBoolean(load_default=False)
+    patient_proof = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=100),
+        metadata={"description": "A returning patient's proof of their verified email (from the emailed sign-in link); "
+                                 "a treatment protocol then needs no screening_id while their decision is valid"},
+    )
     override_reason = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(min=3, max=500),
         metadata={"description": "Staff only: book although the protocol's rules are not kept (audited). Overlaps are still refused"},

@@ -50,6 +50,21 @@ def zone_label(zone: str) -> str:
     return f"{city} ({zone})" if city != zone else zone
 
 
+SESSION_STATUSES = {"booked": "Booked", "arrived": "Arrived", "fulfilled": "Completed", "cancelled": "Cancelled", "noshow": "Missed"}
+
+
+def session_word(kind: dict | None) -> str:
+    """What one session of a series is called: "Infusion" for IV dosing, else "Session"."""
+    return "Infusion" if kind and kind.get("category") == "dosing_iv" else "Session"
+
+
+def session_status(session: dict, now: datetime) -> str:
+    """A series session's state for the patient: past booked sessions read as "Past"."""
+    if session["status"] == "booked" and session["start"] <= now:
+        return "Past"
+    return SESSION_STATUSES.get(session["status"], session["status"].capitalize())
+
+
 def template_helpers() -> dict:
     """The formatting helpers every page template can call."""
     return {
@@ -60,4 +75,6 @@ def template_helpers() -> dict:
         "when_label": when_label,
         "zone_label": zone_label,
         "zone_city": zone_city,
+        "session_word": session_word,
+        "session_status": session_status,
     }

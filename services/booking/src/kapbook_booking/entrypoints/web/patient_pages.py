@@ -18,6 +18,7 @@ from kapbook_booking.entrypoints.errors import http_status
 from kapbook_booking.entrypoints.web.formatting import template_helpers, zone_choices
 from kapbook_booking.entrypoints.web.page_headers import secure_page
 from kapbook_booking.entrypoints.web.public_catalog import catalog
+from kapbook_booking.entrypoints.web.series_access import cancel_remaining_for_token, series_for_token
 from kapbook_booking.entrypoints.web.widget_script import widget_script
 from kapbook_booking.entrypoints.wiring import container
 from kapbook_booking.service_layer.availability import AvailabilityQuery
@@ -30,6 +31,7 @@ WEEK = timedelta(days=6)
 NOTICES = {
     "cancelled": "Your appointment is cancelled. We have emailed you a confirmation.",
     "rescheduled": "Your appointment has moved. We have emailed you the new time.",
+    "series_cancelled": "The remaining sessions are cancelled. We have emailed you a confirmation.",
 }
 
 bp = Blueprint("patient", __name__, template_folder="templates")
@@ -93,6 +95,17 @@ def reschedule(token: str):
     return redirect(url_for("patient.manage", token=token, notice="rescheduled"), code=303)
 
 
+@bp.post("/manage/<string:token>/series/cancel-remaining")
+@public_write()
+def cancel_remaining(token: str):
+    """Cancel the sessions of this booking's series still to come; past ones stay."""
+    try:
+        cancel_remaining_for_token(token)
+    except BookingError as refusal:
+        return _manage_page(token, error=refusal.message, status=http_status(refusal), action="cancel-series")
+    return redirect(url_for("patient.manage", token=token, notice="series_cancelled"), code=303)
+
+
 def _manage_page(token: str, *, notice: str | None = None, error: str | None = None, status: int = 200,
                  action: str | None = None):
     try:
@@ -106,10 +119,21 @@ def _manage_page(token: str, *, notice: str | None = None, error: str | None = N
         "booking": booking, "token": token, "zone": zone, "notice": notice, "error": error, "action": action,
         "kind": _type_named(booking["appointment_type"]), "location": _location(booking["location_id"]),
     }
+    context |= {"series": _series(booking, token), "now": container().clock()}
     if action == "reschedule" and booking["status"] == "booked":
         location_zone = context["location"]["timezone"] if context["location"] else None
         context |= _reschedule_choices(booking, zone) | {"zones": zone_choices(zone, booking["patient"]["timezone"], location_zone)}
     return secure_page(make_response(render_template("patient/manage.html", **context), status), private=True)
+
+
+def _series(booking: dict[str, Any], token: str) -> dict[str, Any] | None:
+    """The series this session belongs to (treatment series), or None for a single booking."""
+    if not booking.get("series"):
+        return None
+    try:
+        return series_for_token(token)
+    except BookingError:
+        return None
 
 
 def _zone(booking: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """returning patients: patients, patient_sign_in_links, patient_sessions; existing bookings backfilled
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-06 21:30:00
 
 One patient per normalised email (stripped, lower-case). Existing bookings' emails are grouped

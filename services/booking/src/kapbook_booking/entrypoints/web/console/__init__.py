@@ -1,6 +1,6 @@
 """The staff console at ``/staff/``: server-rendered pages over the booking use cases, and over the
 eligibility service's review API for screenings."""
-from kapbook_booking.entrypoints.web.console import auth, bookings, calendar, schedules, screenings  # noqa: F401 - routes
+from kapbook_booking.entrypoints.web.console import auth, bookings, calendar, schedules, screenings, series  # noqa: F401 - routes
 from kapbook_booking.entrypoints.web.console.access import bp
 
 __all__ = ["bp"]

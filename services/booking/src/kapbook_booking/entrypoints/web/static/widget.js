@@ -195,6 +195,7 @@
   Widget.prototype.progress = function (step) {
     var steps = this.state.type && this.state.type.requires_eligibility
       ? ["type", "screening", "time", "details", "confirm"] : ["type", "time", "details", "confirm"];
+    if (this.state.protocol) steps.splice(steps.indexOf("time") + 1, 0, "plan");  // treatment series
     return "Step " + (steps.indexOf(step) + 1) + " of " + steps.length;
   };
 
@@ -222,8 +223,10 @@
         types = self.only.map(function (code) { return types.find(function (t) { return t.code === code; }); }).filter(Boolean);
       }
       self.catalog = { types: types, locations: catalog.locations };
-      if (!self.resumeAfterSignIn()) self.chooseType(!self.started);  // returning patients: see that section
-      self.started = true;
+      self.loadProtocols().then(function () {  // treatment series: known before a type is picked
+        if (!self.resumeAfterSignIn()) self.chooseType(!self.started);  // returning patients: see that section
+        self.started = true;
+      });
     }, function (problem) {
       self.started = true;  // a retry that works moves focus to the types
       self.body.textContent = "";
@@ -255,6 +258,9 @@
     this.state.screening = null;
     this.state.slot = null;
     this.state.hold = null;
+    this.state.protocol = this.protocolFor(type);  // treatment series
+    this.state.plan = null;
+    this.state.single = false;
     if (type.requires_eligibility) this.screeningOrReuse();  // returning patients: see that section
     else this.chooseTime();
   };
@@ -632,6 +638,7 @@
   /** Hold the slot while the patient types; if it was taken meanwhile, show the fresh times. */
   Widget.prototype.pickSlot = function (slot, button) {
     var self = this, state = this.state;
+    if (state.protocol && !state.single) return this.seriesPlan(slot, button);  // treatment series: the first session
     button.disabled = true;
     this.say("Reserving " + this.slotName(slot) + "…");
     this.releaseHold();
@@ -687,14 +694,16 @@
         el("label", { for: id, text: "An adult will take me home after the appointment. I will not drive until the next day." })
       ])]));
     }
-    var until = new Date(state.hold.expires_at);
-    form.appendChild(el("p", { class: "kb-muted kb-small", text: "We are holding this time for you until " + this.clock(until) + "." }));
+    if (state.hold) {
+      var until = new Date(state.hold.expires_at);
+      form.appendChild(el("p", { class: "kb-muted kb-small", text: "We are holding this time for you until " + this.clock(until) + "." }));
+    }
     form.appendChild(el("div", { class: "kb-actions" }, [
       el("button", { type: "submit", class: "kb-primary", text: "Continue" }),
-      el("button", { type: "button", text: "Choose another time", onclick: function () { self.releaseHold(); self.chooseTime(); } })
+      el("button", { type: "button", text: "Choose another time", onclick: function () { self.releaseHold(); self.leavePlan(); self.chooseTime(); } })
     ]));
     this.render("Your details", this.progress("details"), [
-      el("p", { class: "kb-muted", text: type.name + " · " + this.whenText() + " · " + state.slot.clinician_name }), form
+      el("p", { class: "kb-muted", text: state.plan ? this.planLine() : type.name + " · " + this.whenText() + " · " + state.slot.clinician_name }), form
     ], { keepAlert: !!message });
     if (message) this.showError(message);
     if (fieldErrors) this.showFieldErrors(form, fieldErrors);
@@ -722,6 +731,7 @@
     if (patient.phone && !PHONE.test(patient.phone)) errors.phone = "Enter a phone number using digits, spaces and + ( ) - only.";
     if (this.state.type.requires_driver && !this.state.driver) errors.driver = "Please confirm that an adult will take you home.";
     if (Object.keys(errors).length) return this.showFieldErrors(form, errors);
+    if (this.state.plan) return this.seriesReview();  // treatment series
     this.review();
   };
 
@@ -823,6 +833,281 @@
     ]);
     this.say("Booked. " + state.type.name + " on " + this.whenText() + "." + (join ? " The link to join the video call is on this page." : ""));
   };
+
+  // --- treatment series (issue 12 §3): one plan of sessions, confirmed once -----------------------------
+  // A dosing type with a protocol (GET /protocols) books the whole course: the patient picks the
+  // first session, sees every proposed session (GET /series/proposals), gives their details once and
+  // confirms once (POST /series, all or nothing). The hooks into the single-booking steps are the
+  // lines that mention state.protocol / state.plan in pickType, pickSlot, progress, details and
+  // checkDetails; everything else lives here.
+
+  /** Load the clinic's protocols once; a failure only means no series is offered. */
+  Widget.prototype.loadProtocols = function () {
+    var self = this;
+    if (!this.protocolsLoaded) {
+      this.protocolsLoaded = request("GET", "/api/booking/v1/protocols").then(function (protocols) {
+        self.protocols = protocols || [];
+      }, function () { self.protocols = []; });
+    }
+    return this.protocolsLoaded;
+  };
+
+  /** The protocol to offer for ``type`` (the first one naming it), or null. */
+  Widget.prototype.protocolFor = function (type) {
+    return (this.protocols || []).find(function (protocol) { return protocol.appointment_type === type.code; }) || null;
+  };
+
+  /** The protocol's rules in words, e.g. "6 sessions, at least 24 hours apart, within 21 days, up to 3 a week". */
+  Widget.prototype.protocolRules = function (protocol) {
+    var rules = [protocol.sessions + " sessions"];
+    if (protocol.min_gap_hours) rules.push("at least " + minutesText(protocol.min_gap_hours * 60) + " apart");
+    if (protocol.max_window_days) rules.push("within " + protocol.max_window_days + " days");
+    if (protocol.max_per_week) rules.push("up to " + protocol.max_per_week + " a week");
+    return rules.join(", ");
+  };
+
+  Widget.prototype.sessionWhen = function (session) {
+    var start = new Date(session.start), end = new Date(session.end);
+    return this.fullDate(start) + ", " + this.clock(start) + " to " + this.clock(end);
+  };
+
+  /** The first session was picked: ask for the whole plan from that time. */
+  Widget.prototype.seriesPlan = function (slot, button) {
+    var self = this, state = this.state, protocol = state.protocol;
+    if (button) button.disabled = true;
+    this.say("Planning all " + protocol.sessions + " sessions from " + this.slotName(slot) + "…");
+    var path = "/api/booking/v1/series/proposals?" + query({ protocol: protocol.code, start: slot.start, timezone: state.zone, clinician_id: slot.clinician_id });
+    request("GET", path).then(function (plan) {
+      state.slot = slot;
+      state.plan = plan;
+      state.planProblems = null;
+      state.idempotencyKey = null;
+      self.showPlan();
+    }, function (problem) {
+      if (button) button.disabled = false;
+      if (problem.code === "series_unavailable" || problem.status === 409 || problem.status === 422) {
+        return self.chooseTime(self.planRefusal(protocol, problem), true);
+      }
+      self.showError(self.failure(problem, "the sessions could not be planned"));
+      if (button) button.focus();
+    });
+  };
+
+  /** A refusal with a reason per session as one message: which sessions, and why. */
+  Widget.prototype.planRefusal = function (protocol, problem) {
+    var perSession = (problem.errors && problem.errors.sessions) || {};
+    var reasons = Object.keys(perSession).sort(function (a, b) { return a - b; }).map(function (position) {
+      return "session " + position + ": " + [].concat(perSession[position]).join(" ");
+    });
+    var head = "We could not find all " + protocol.sessions + " sessions of " + protocol.name + " from that time";
+    if (!reasons.length) return (problem.message || head + ".") + " Please choose another first session.";
+    return head + " (" + reasons.join("; ") + "). Nothing is booked. Please choose another first session.";
+  };
+
+  Widget.prototype.changeText = function (changes) {
+    var names = { clinician: "different clinician", room: "different chair" };
+    return (changes || []).map(function (change) { return names[change] || change; }).join(", ");
+  };
+
+  /** The plan as a list: each session's time in the patient's zone, clinician, what changes, and a
+   * per-session problem when the booking was refused. */
+  Widget.prototype.planList = function () {
+    var self = this, problems = this.state.planProblems || {}, size = this.state.plan.sessions.length;
+    return el("ol", { class: "kb-plan", "aria-label": "Proposed sessions" }, this.state.plan.sessions.map(function (session) {
+      var change = self.changeText(session.changes), problem = problems[String(session.position)];
+      return el("li", { class: "kb-plan-item" + (change ? " kb-changed" : "") + (problem ? " kb-refused" : ""), "data-position": String(session.position),
+        "data-start": session.start, "data-clinician": session.clinician_id }, [
+        el("span", { class: "kb-plan-pos", text: "Session " + session.position + " of " + size }),
+        el("strong", { text: self.sessionWhen(session) }),
+        el("span", { class: "kb-muted", text: session.clinician_name }),
+        change ? el("span", { class: "kb-tag kb-change", text: "Note: " + change }) : null,
+        session.integration_by ? el("span", { class: "kb-muted kb-small", text: "Integration session offered by " +
+          self.fullDate(new Date(session.integration_by)) }) : null,
+        problem ? el("span", { class: "kb-field-error", text: (self.state.planTaken ? "Not available: " : "Cannot be booked: ") + problem }) : null
+      ]);
+    }));
+  };
+
+  Widget.prototype.showPlan = function (message) {
+    var self = this, state = this.state, protocol = state.protocol, plan = state.plan;
+    var changed = plan.changes || 0;
+    this.render("Your " + protocol.sessions + " sessions", this.progress("plan"), [
+      el("p", { text: protocol.name + ": " + this.protocolRules(protocol) + ". Times are in " + state.zone.replace(/_/g, " ") + " time." }),
+      el("p", { class: "kb-muted", text: changed
+        ? changed + (changed === 1 ? " session is" : " sessions are") + " with another clinician or chair, marked below."
+        : "Every session is with the same clinician in the same chair." }),
+      protocol.requires_preparation ? el("p", { class: "kb-alert kb-info", text: "Before the first session you need a preparation session booked. " +
+        "If you have not booked one yet, please book it first." }) : null,
+      this.planList(),
+      el("div", { class: "kb-actions" }, [
+        el("button", { type: "button", class: "kb-primary", text: "Continue with these sessions", onclick: function () { self.details(); } }),
+        el("button", { type: "button", text: "Choose another first session", onclick: function () { self.leavePlan(); self.chooseTime(); } }),
+        el("button", { type: "button", class: "kb-link", text: "Book just this one session", onclick: function (event) { self.singleSession(event.currentTarget); } })
+      ])
+    ], { keepAlert: !!message });
+    if (message) this.showError(message);
+    this.say(plan.sessions.length + " sessions planned.");
+  };
+
+  /** A patient whose course is already under way books only the time picked, as a single booking. */
+  Widget.prototype.singleSession = function (button) {
+    var slot = this.state.slot;
+    this.leavePlan();
+    this.state.single = true;
+    this.pickSlot(slot, button);
+  };
+
+  Widget.prototype.leavePlan = function () {
+    this.state.single = false;
+    this.state.plan = null;
+    this.state.planProblems = null;
+    this.state.slot = null;
+  };
+
+  /** The line under the details heading for a series. */
+  Widget.prototype.planLine = function () {
+    var sessions = this.state.plan.sessions;
+    return this.state.protocol.name + " · " + sessions.length + " sessions · first " + this.sessionWhen(sessions[0]) +
+      " · last " + this.sessionWhen(sessions[sessions.length - 1]);
+  };
+
+  Widget.prototype.seriesReview = function (message) {
+    var self = this, state = this.state;
+    var rows = [["What", state.protocol.name + " (" + state.type.name + ")"], ["Sessions", String(state.plan.sessions.length)],
+      ["Time zone", state.zone.replace(/_/g, " ")], ["Where", this.placeText()], ["Name", state.patient.name], ["Email", state.patient.email]];
+    if (state.patient.phone) rows.push(["Phone", state.patient.phone]);
+    if (state.type.requires_driver) rows.push(["Driver", "Confirmed: an adult takes you home after each session"]);
+    var confirm = el("button", { type: "button", class: "kb-primary", text: "Confirm all " + state.plan.sessions.length + " sessions",
+      onclick: function () { self.bookSeries(confirm); } });
+    this.render("Check and confirm", this.progress("confirm"), [
+      el("dl", { class: "kb-summary" }, rows.reduce(function (all, row) { return all.concat([el("dt", { text: row[0] }), el("dd", { text: row[1] })]); }, [])),
+      this.planList(),
+      el("p", { class: "kb-muted kb-small", text: "All sessions are booked together, or none is. You can cancel or move each one online up to " +
+        state.type.cancel_notice_hours + " hours before it starts." }),
+      el("div", { class: "kb-actions" }, [confirm, el("button", { type: "button", text: "Change details", onclick: function () { self.details(); } })])
+    ], { keepAlert: !!message });
+    if (message) this.showError(message);
+  };
+
+  Widget.prototype.bookSeries = function (button) {
+    var self = this, state = this.state, patient = state.patient, protocol = state.protocol;
+    button.disabled = true;
+    this.showError("");
+    this.say("Booking all sessions…");
+    var body = {
+      protocol: protocol.code, timezone: state.zone,
+      sessions: state.plan.sessions.map(function (session) { return { start: session.start, clinician_id: session.clinician_id }; }),
+      patient: { name: patient.name, email: patient.email, phone: patient.phone || null, timezone: state.zone },
+      screening_id: state.screening ? state.screening.id : null,
+      driver_confirmed: !!(state.type.requires_driver && state.driver)
+    };
+    this.addPatientProof(body);  // returning patients: see that section
+    // As for one booking: a retry of the same request reuses its key, so a lost answer books nothing twice.
+    var text = JSON.stringify(body);
+    if (!state.idempotencyKey || state.idempotencyBody !== text) {
+      state.idempotencyKey = randomKey();
+      state.idempotencyBody = text;
+    }
+    request("POST", "/api/booking/v1/series", body, { "Idempotency-Key": state.idempotencyKey }).then(function (series) {
+      self.seriesDone(series);
+    }, function (problem) {
+      button.disabled = false;
+      var perSession = (problem.errors && problem.errors.sessions) || {};
+      if (problem.status === 409 || (problem.status === 422 && Object.keys(perSession).length)) {
+        state.planProblems = {};
+        state.planTaken = problem.status === 409;
+        Object.keys(perSession).forEach(function (position) { state.planProblems[position] = [].concat(perSession[position]).join(" "); });
+        return self.seriesRefused(problem);
+      }
+      if (problem.code === "validation_error") {
+        var patientErrors = (problem.errors && problem.errors.patient) || {}, fields = {};
+        Object.keys(patientErrors).forEach(function (key) { fields[key] = [].concat(patientErrors[key]).join(" "); });
+        return self.details(fields, Object.keys(fields).length ? null : problem.message);
+      }
+      if (problem.code === "driver_confirmation_required") return self.details({ driver: problem.message });
+      self.showError(self.failure(problem, "your sessions are not booked yet"));
+      button.focus();
+    });
+  };
+
+  /** The preparation type to offer when a protocol needs one first, or null. */
+  Widget.prototype.preparationType = function () {
+    if (!this.state.protocol || !this.state.protocol.requires_preparation) return null;
+    return (this.catalog.types || []).find(function (type) { return type.category === "preparation"; }) || null;
+  };
+
+  /** Book the preparation session the protocol asks for, with the screening just answered (it covers it). */
+  Widget.prototype.preparationFirst = function (preparation) {
+    var state = this.state;
+    this.leavePlan();
+    state.type = preparation;
+    state.protocol = this.protocolFor(preparation);
+    state.hold = null;
+    state.day = null;
+    state.windowStart = null;
+    this.chooseTime("Your screening still counts. Choose a time for your " + preparation.name.toLowerCase() +
+      "; then book your sessions after it.");
+  };
+
+  /** Refused whole (409: taken; 422: a protocol rule, quoted): say which sessions and why, keep the
+   * plan on screen, offer a new first session (and the preparation session when one is needed). */
+  Widget.prototype.seriesRefused = function (problem) {
+    var self = this, state = this.state, problems = state.planProblems, taken = problem.status === 409;
+    var preparation = taken ? null : this.preparationType();
+    var positions = Object.keys(problems).sort(function (a, b) { return a - b; });
+    var items = positions.map(function (position) {
+      var session = state.plan.sessions.find(function (s) { return String(s.position) === position; });
+      // The service's reasons usually name the session already ("Session 4 (Mon 21 Dec 10:00) is ...").
+      if (/^session /i.test(problems[position])) return problems[position];
+      return "Session " + position + (session ? " (" + self.sessionWhen(session) + ")" : "") + ": " + problems[position];
+    });
+    this.render(taken ? "Not all sessions could be booked" : "These sessions cannot be booked", this.progress("confirm"), [
+      el("p", { text: "Nothing is booked: the sessions are booked together or not at all. Please choose another first session; your details are kept." }),
+      this.planList(),
+      el("div", { class: "kb-actions" }, [
+        el("button", { type: "button", class: "kb-primary", text: "Choose another first session", onclick: function () { self.leavePlan(); self.chooseTime(); } }),
+        preparation ? el("button", { type: "button", text: "Book a " + preparation.name.toLowerCase() + " first", onclick: function () { self.preparationFirst(preparation); } }) : null
+      ])
+    ]);
+    this.showError((problem.message || "Some sessions are no longer available.") + (items.length ? (taken ? " Not available:" : "") : ""), items);
+  };
+
+  Widget.prototype.seriesDone = function (series) {
+    var self = this, state = this.state, sessions = series.sessions || [];
+    var integration = series.protocol.integration_within_days &&
+      (this.catalog.types || []).find(function (type) { return type.category === "integration"; });
+    state.idempotencyKey = null;
+    var first = sessions[0];
+    this.render("You are booked", null, [
+      el("div", { class: "kb-done" }, [
+        el("p", { text: "All " + sessions.length + " sessions of " + series.protocol.name + " are booked (" + state.zone.replace(/_/g, " ") + " time)." }),
+        el("ol", { class: "kb-plan", "aria-label": "Your sessions" }, sessions.map(function (booking, index) {
+          return el("li", { class: "kb-plan-item" }, [
+            el("span", { class: "kb-plan-pos", text: "Session " + (index + 1) + " of " + sessions.length }),
+            el("strong", { text: self.sessionWhen(booking) }),
+            el("span", { class: "kb-muted", text: booking.clinician_name }),
+            webLink(booking.manage_url) ? el("a", { href: webLink(booking.manage_url), text: "Manage session " + (index + 1) }) : null
+          ]);
+        })),
+        el("p", { text: this.placeText() + "." }),
+        first ? el("p", { text: "We have emailed one confirmation listing every session, with a calendar invite for each, to " + first.patient.email + "." }) : null
+      ]),
+      el("p", { class: "kb-muted kb-small", text: "Each session's link is also in your email. Keep them private: anyone with a link can change that booking." }),
+      integration ? el("p", { text: "Your clinic offers an integration session within " + series.protocol.integration_within_days +
+        " days after each dose: it helps you make sense of what came up." }) : null,
+      el("div", { class: "kb-actions" }, [
+        integration ? el("button", { type: "button", class: "kb-primary", text: "Book an integration session", onclick: function () {
+          self.leavePlan(); state.day = null; state.windowStart = null; self.pickType(integration);
+        } }) : null,
+        el("button", { type: "button", text: "Book another appointment", onclick: function () {
+          self.leavePlan(); state.day = null; state.windowStart = null; self.chooseType();
+        } })
+      ])
+    ]);
+    this.say("Booked. All " + sessions.length + " sessions of " + series.protocol.name + ".");
+  };
+
+  // --- end of treatment series ------------------------------------------------------------------------------
 
   // --- returning patients (issue 12 §2): reuse a valid screening ---------------------------------------
   //
