@@ -8,7 +8,7 @@ PORT ?= 8080
 export KAPBOOK_VAR_DIR ?= $(CURDIR)/var
 export KAPBOOK_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: help setup migrate seed run test test-unit test-faults bench staff-token staff-account clean migration compose-env
+.PHONY: help setup migrate seed run screenshots test test-unit test-faults bench staff-token staff-account clean migration compose-env
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ seed: migrate ## Seed the demo clinic (idempotent)
 
 run: seed ## Start the whole system on http://127.0.0.1:$(PORT) (Ctrl-C stops it)
 	@scripts/run.sh
+
+screenshots: setup ## Retake the README's patient-journey screenshots into docs/images (starts its own system, headless Chromium)
+	@$(BIN)/python scripts/screenshots.py $(SCREENSHOTS_DIR)
 
 staff-token: migrate ## Create a demo admin and print a staff bearer token
 	@$(BIN)/kapbook-booking create-staff --name "Demo Admin" --email admin@clinic.example --role admin
