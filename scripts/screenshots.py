@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,16 +97,14 @@ class System:
         assert response.status_code in (200, 201), f"{method} {path}: {response.status_code} {response.text}"
         return response.json()
 
-    def staff_token(self) -> str:
-        """A front-desk token, once the reminders service has learnt it too (credentials travel as events)."""
-        result = subprocess.run([str(ROOT / ".venv/bin/kapbook-booking"), "create-staff", "--name", "Demo Front Desk",
-                                 "--email", "desk@clinic.example", "--role", "front_desk"],
-                                cwd=ROOT, env=self.env, capture_output=True, text=True, check=True, timeout=60)
-        token = re.search(r"^(kbs_\S+)$", result.stdout, re.MULTILINE).group(1)
-        headers = {"Authorization": f"Bearer {token}"}
-        wait_for(lambda: requests.get(f"{self.base}/api/reminders/v1/notifications?limit=1", headers=headers,
-                                      timeout=5).status_code == 200)
-        return token
+    def staff_account(self) -> tuple[str, str]:
+        """A front-desk member's console email and password (the console signs in with them)."""
+        email, password = "desk@clinic.example", f"Journey-{uuid.uuid4().hex[:12]}"
+        subprocess.run([str(ROOT / ".venv/bin/kapbook-booking"), "create-staff", "--name", "Demo Front Desk",
+                        "--email", email, "--role", "front_desk", "--password-stdin"],
+                       cwd=ROOT, env=self.env, input=password + "\n", capture_output=True, text=True, check=True,
+                       timeout=60)
+        return email, password
 
 
 def _ready(base: str) -> bool:
@@ -281,11 +280,12 @@ class Journey:
         """Front desk opens a session of the series in the console and follows it to the series page."""
         token = self.series_manage_url.rsplit("/", 1)[1]
         rows = self.system.api("GET", f"{API}/manage/{token}/series")
-        token = self.system.staff_token()
+        email, password = self.system.staff_account()
         staff = self.context.browser.new_context(timezone_id=ZONE, locale="en-US", viewport=VIEWPORT)
         page = staff.new_page()
         page.goto(f"{self.system.base}/staff/bookings/{rows['sessions'][1]['id']}")
-        page.get_by_label("Staff token").fill(token)
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("link", name="View the series").click()
         page.locator("tbody tr").first.wait_for()
