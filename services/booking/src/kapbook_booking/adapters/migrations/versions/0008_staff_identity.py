@@ -18,6 +18,7 @@ from alembic import op
 import sqlalchemy as sa
 
 import kapbook_platform.database
+from kapbook_platform.staff.migrations import add_credential_expiry_and_tombstones, drop_credential_expiry_and_tombstones
 
 revision: str = "0008"
 down_revision: Union[str, Sequence[str], None] = "0007"
@@ -56,13 +57,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("secret_sha256"),
     )
     op.create_index(op.f("ix_staff_sessions_staff_id"), "staff_sessions", ["staff_id"], unique=False)
-    op.add_column("staff_credentials", sa.Column("expires_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=True))
-    op.create_table(
-        "staff_credential_tombstones",
-        sa.Column("credential_id", sa.String(length=64), nullable=False),
-        sa.Column("revoked_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("credential_id"),
-    )
+    add_credential_expiry_and_tombstones()
     op.create_table(
         "staff_password_resets",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -94,8 +89,7 @@ def downgrade() -> None:
     op.drop_table("sign_in_failures")
     op.drop_index(op.f("ix_staff_password_resets_staff_id"), table_name="staff_password_resets")
     op.drop_table("staff_password_resets")
-    op.drop_table("staff_credential_tombstones")
-    op.drop_column("staff_credentials", "expires_at")
+    drop_credential_expiry_and_tombstones()
     op.drop_index(op.f("ix_staff_sessions_staff_id"), table_name="staff_sessions")
     op.drop_table("staff_sessions")
     op.drop_index(op.f("ix_staff_recovery_codes_staff_id"), table_name="staff_recovery_codes")

@@ -10,10 +10,7 @@ cannot bring the credential back. Plain ADD COLUMN and CREATE TABLE on both data
 """
 from typing import Sequence, Union
 
-from alembic import op
-import sqlalchemy as sa
-
-import kapbook_platform.database
+from kapbook_platform.staff.migrations import add_credential_expiry_and_tombstones, drop_credential_expiry_and_tombstones
 
 revision: str = "0004"
 down_revision: Union[str, Sequence[str], None] = "0003"
@@ -22,15 +19,8 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    op.add_column("staff_credentials", sa.Column("expires_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=True))
-    op.create_table(
-        "staff_credential_tombstones",
-        sa.Column("credential_id", sa.String(length=64), nullable=False),
-        sa.Column("revoked_at", kapbook_platform.database.UtcDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("credential_id"),
-    )
+    add_credential_expiry_and_tombstones()
 
 
 def downgrade() -> None:
-    op.drop_table("staff_credential_tombstones")
-    op.drop_column("staff_credentials", "expires_at")
+    drop_credential_expiry_and_tombstones()
