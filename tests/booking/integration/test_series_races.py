@@ -1,5 +1,6 @@
-"""Patients racing for overlapping series through real gunicorn (2 processes x 20 threads on the
-client side): exactly one series wins, the others get 409, and no partial series or overlap exists."""
+"""Patients racing for overlapping series through real gunicorn (2 worker processes x 20 threads,
+raced by 2 client processes x 20 threads): exactly one series wins, the others get 409, and no
+partial series or overlap exists."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -36,7 +37,7 @@ def clinic(tmp_path, db, database_factory):
 
 @pytest.fixture
 def server(clinic, tmp_path):
-    with booking_gunicorn(clinic.url, tmp_path) as base:
+    with booking_gunicorn(clinic.url, tmp_path, workers=PROCESSES, threads=THREADS) as base:
         yield base
 
 
