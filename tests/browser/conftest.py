@@ -273,10 +273,14 @@ class WidgetDriver:
         if phone:
             self.page.get_by_label("Phone (optional)").fill(phone)
 
+    def screening(self):
+        """The screening step: a frame on Kapbook's origin, so its questions never enter the host page."""
+        return self.page.frame_locator("iframe.kb-screening-frame")
+
     def answer(self, answers: dict) -> None:
         """Answer screening questions by link id: booleans, option codes, dates, numbers, lists of codes."""
         for link_id, value in answers.items():
-            question = self.page.locator(f'[data-link-id="{link_id}"]')
+            question = self.screening().locator(f'[data-link-id="{link_id}"]')
             if isinstance(value, bool):
                 question.get_by_label("Yes" if value else "No", exact=True).check()
             elif isinstance(value, list):

@@ -5,6 +5,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from support.screening_answers import eligible_answers
+
 pytestmark = pytest.mark.integration
 
 
@@ -20,8 +22,8 @@ def test_the_widget_books_from_an_allowed_origin_and_is_refused_elsewhere(stack,
     assert page.get_by_role("button", name="Free consultation").evaluate("node => getComputedStyle(node).fontSize") != "30px"
 
     steps.choose_type("IV ketamine infusion")  # the questionnaire comes from the eligibility service
-    expect(steps.heading("A few questions about your health")).to_be_visible()
-    page.get_by_role("button", name="Back").click()
+    expect(steps.screening().get_by_role("heading", name="A few questions about your health")).to_be_visible()
+    steps.screening().get_by_role("button", name="Back").click()
     steps.choose_type("Free consultation")
     steps.later_week()
     steps.first_slot()[0].click()
@@ -53,3 +55,77 @@ def test_the_widget_books_from_an_allowed_origin_and_is_refused_elsewhere(stack,
     staff_preflight = requests.options(f"{stack.base}/api/booking/v1/calendar", timeout=10, headers={
         "Origin": allowed.origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"})
     assert "authorization" not in staff_preflight.headers.get("Access-Control-Allow-Headers", "").lower()
+
+
+# --- the screening step on Kapbook's origin (issue 14 finding 8) --------------------------------------
+
+# What a host page's own script (analytics, session replay) can reach: the widget's open shadow root,
+# the frame's document if it were same-origin, and every message posted to the page.
+SPY = """() => {
+  window.__seen = {answers: [], frameDocument: false, messages: []};
+  const root = document.querySelector('[data-kapbook-widget]').shadowRoot;
+  const look = window.__look = () => {
+    root.querySelectorAll('[data-link-id], input:checked, input[type=number], input[type=date]').forEach(node =>
+      window.__seen.answers.push(node.getAttribute('data-link-id') || node.name + '=' + node.value));
+    root.querySelectorAll('iframe').forEach(frame => {
+      try {  // null once the frame is on Kapbook's origin (before that: its empty initial document)
+        if (frame.contentDocument && frame.contentDocument.querySelector('[data-kapbook-widget]')) window.__seen.frameDocument = true;
+      } catch (error) { /* cross-origin */ }
+    });
+  };
+  new MutationObserver(look).observe(root, {subtree: true, childList: true, attributes: true});
+  root.addEventListener('change', look, true);
+  window.addEventListener('message', event => window.__seen.messages.push(JSON.stringify(event.data)));
+}"""
+
+
+def test_the_host_page_cannot_read_the_screening_answers_and_the_booking_still_completes(stack, page, widget):
+    page.goto(stack.allowed_site.origin)
+    steps = widget(page)
+    expect(steps.heading("What would you like to book?")).to_be_visible()
+    page.evaluate(SPY)
+    steps.choose_type("IV ketamine infusion")
+    frame = steps.screening()
+    frame.get_by_label("Full name").fill("Hana Host")
+    frame.get_by_label("Email").fill("hana.host@example.org")
+    steps.answer(eligible_answers())
+    page.evaluate("window.__look()")  # every answer given, not yet sent
+    frame.get_by_role("button", name="Submit answers").click()
+    expect(steps.heading("Choose a day and time")).to_be_visible()
+
+    seen = page.evaluate("window.__seen")
+    assert seen["answers"] == [] and seen["frameDocument"] is False, seen
+    answers = set(eligible_answers())
+    for message in seen["messages"]:
+        assert not any(link_id in message for link_id in answers), message
+    assert any('"next":"book"' in message for message in seen["messages"]), seen["messages"]
+
+    steps.later_week()
+    steps.first_slot()[0].click()
+    page.get_by_role("button", name="Book just this one session").click()
+    expect(page.get_by_label("Email")).to_have_value("hana.host@example.org")  # what the widget shows, no more
+    page.get_by_label("An adult will take me home after the appointment. I will not drive until the next day.").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(steps.heading("You are booked")).to_be_visible()
+    later = {entry.split("=")[0] for entry in page.evaluate("window.__seen.answers")}  # the details step's own fields
+    assert not later & answers, later
+
+
+def frame_loads(page, origin: str, frame_url: str) -> bool:
+    """Whether a page on ``origin`` can show the screening frame (the browser enforces frame-ancestors)."""
+    page.goto(origin)
+    page.evaluate("url => { const f = document.createElement('iframe'); f.id = 'probe'; f.src = url; document.body.append(f); }", frame_url)
+    page.wait_for_function("() => document.getElementById('probe').contentWindow !== null")
+    page.wait_for_timeout(1500)  # long enough for the frame's script to start when it may
+    return any(frame.url.startswith(frame_url.split("?")[0]) and frame.locator("[data-kapbook-screening]").count()
+               for frame in page.frames[1:])
+
+
+def test_the_screening_frame_is_framed_only_by_the_allowed_websites(stack, new_page):
+    frame_url = f"{stack.base}/screening/frame?type=iv-infusion"
+    policy = requests.get(frame_url, timeout=10).headers["Content-Security-Policy"]
+    assert f"frame-ancestors 'self' {stack.allowed_site.origin};" in policy
+    assert stack.refused_site.origin not in policy
+    assert frame_loads(new_page(), stack.allowed_site.origin, frame_url)
+    assert not frame_loads(new_page(), stack.refused_site.origin, frame_url)

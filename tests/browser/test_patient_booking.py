@@ -73,17 +73,17 @@ def test_a_consultation_booked_from_the_demo_page_sends_the_confirmation_email(s
 def test_a_dosing_session_is_booked_after_an_eligible_screening_with_the_driver_confirmed(stack, page, widget):
     steps = widget(page).open_demo()
     steps.choose_type("IV ketamine infusion")
-    expect(steps.heading("A few questions about your health")).to_be_focused()
+    expect(steps.screening().get_by_role("heading", name="A few questions about your health")).to_be_focused()
 
-    page.get_by_label("Full name").fill("Dana Lee")
-    page.get_by_label("Email").fill("dana.lee@example.org")
-    follow_up = page.locator('[data-link-id="cssrs_3"]')
+    steps.screening().get_by_label("Full name").fill("Dana Lee")
+    steps.screening().get_by_label("Email").fill("dana.lee@example.org")
+    follow_up = steps.screening().locator('[data-link-id="cssrs_3"]')
     expect(follow_up).to_be_hidden()
     steps.answer({"cssrs_2": True})
     expect(follow_up).to_be_visible()
     steps.answer(eligible_answers())
     expect(follow_up).to_be_hidden()
-    page.get_by_role("button", name="Submit answers").click()
+    steps.screening().get_by_role("button", name="Submit answers").click()
 
     expect(steps.heading("Choose a day and time")).to_be_focused()
     expect(steps.alert()).to_contain_text("you can book iv ketamine infusion")
@@ -115,16 +115,18 @@ def test_a_dosing_session_is_booked_after_an_eligible_screening_with_the_driver_
 def test_a_crisis_screening_shows_crisis_resources_at_once_and_no_booking_form(stack, page, widget):
     steps = widget(page).open_demo()
     steps.choose_type("Esketamine treatment")
-    page.get_by_label("Full name").fill("Casey Morgan")
-    page.get_by_label("Email").fill("casey.morgan@example.org")
+    steps.screening().get_by_label("Full name").fill("Casey Morgan")
+    steps.screening().get_by_label("Email").fill("casey.morgan@example.org")
     steps.answer(crisis_answers())
-    page.get_by_role("button", name="Submit answers").click()
+    steps.screening().get_by_role("button", name="Submit answers").click()
 
-    expect(steps.heading("Please reach out for support now")).to_be_focused()
-    expect(page.get_by_role("link", name="Call 988")).to_have_attribute("href", "tel:988")
-    expect(page.get_by_role("link", name="Text 988")).to_have_attribute("href", "sms:988")
-    expect(page.get_by_role("link", name="Call 911")).to_be_visible()
-    for booking_control in (page.get_by_label("Full name"), page.get_by_label("Email"), steps.slots(),
+    # The resources show at once inside the frame; the clinic's page never learns of the crisis.
+    frame = steps.screening()
+    expect(frame.get_by_role("heading", name="Please reach out for support now")).to_be_focused()
+    expect(frame.get_by_role("link", name="Call 988")).to_have_attribute("href", "tel:988")
+    expect(frame.get_by_role("link", name="Text 988")).to_have_attribute("href", "sms:988")
+    expect(frame.get_by_role("link", name="Call 911")).to_be_visible()
+    for booking_control in (frame.get_by_label("Full name"), frame.get_by_label("Email"), steps.slots(),
                             page.get_by_role("button", name="Confirm booking")):
         expect(booking_control).to_have_count(0)
     [alert] = stack.wait_for_mail("oncall@clinic.example")

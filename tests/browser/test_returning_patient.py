@@ -111,7 +111,7 @@ def test_a_returning_patient_signs_in_by_email_link_and_books_treatment_without_
     steps = widget(page).open_demo()
     steps.choose_type("IV ketamine infusion")
     book_infusion_without_questions(page, steps, email)
-    expect(page.locator('[data-link-id="phq9_1"]')).to_have_count(0)
+    expect(page.locator("iframe.kb-screening-frame")).to_have_count(0)  # no questionnaire at all
 
 
 def test_a_patient_on_a_clinic_website_proves_their_email_with_a_link_and_skips_the_questionnaire(stack, page, widget):
@@ -121,7 +121,7 @@ def test_a_patient_on_a_clinic_website_proves_their_email_with_a_link_and_skips_
     page.goto(site)
     steps = widget(page)
     steps.choose_type("IV ketamine infusion")
-    expect(steps.heading("A few questions about your health")).to_be_focused()
+    expect(steps.screening().get_by_role("heading", name="A few questions about your health")).to_be_focused()
     offer = page.get_by_role("region", name="Booked with us before? Get a link to skip the questionnaire")
     expect(offer).to_be_visible()
     no_accessibility_violations(page)
@@ -156,6 +156,6 @@ def test_an_expired_screening_is_named_on_my_and_the_widget_asks_the_questions_a
 
     steps = widget(page).open_demo()
     steps.choose_type("IV ketamine infusion")
-    expect(steps.heading("A few questions about your health")).to_be_focused()
+    expect(steps.screening().get_by_role("heading", name="A few questions about your health")).to_be_focused()
     expect(steps.alert()).to_contain_text(re.compile(r"Your screening from \w+,? \d+ \w+ \d{4} has expired; please answer it again\."))
     no_accessibility_violations(page)

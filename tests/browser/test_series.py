@@ -81,10 +81,10 @@ def book_preparation(base: str, name: str, email: str, screening_id: str) -> dic
 def screen_in_widget(page, steps, name: str, email: str) -> None:
     """Choose the IV infusion and pass the screening; ends on the first-session step a week on."""
     steps.choose_type("IV ketamine infusion")
-    page.get_by_label("Full name").fill(name)
-    page.get_by_label("Email").fill(email)
+    steps.screening().get_by_label("Full name").fill(name)
+    steps.screening().get_by_label("Email").fill(email)
     steps.answer(eligible_answers())
-    page.get_by_role("button", name="Submit answers").click()
+    steps.screening().get_by_role("button", name="Submit answers").click()
     expect(steps.heading("Choose a day and time")).to_be_focused()
     steps.later_week()  # days clear of the 48-hour dosing notice, whatever the hour
 
@@ -476,10 +476,10 @@ def test_a_plan_that_breaks_a_protocol_rule_is_refused_with_the_rule_quoted_and_
 def test_a_kap_course_plan_says_by_when_each_doses_integration_session_is_offered(stack, page, widget):
     steps = widget(page).open_demo()
     steps.choose_type("Ketamine-assisted psychotherapy dosing session (IM/sublingual)")
-    page.get_by_label("Full name").fill("Kai Course")
-    page.get_by_label("Email").fill("kai.course@example.org")
+    steps.screening().get_by_label("Full name").fill("Kai Course")
+    steps.screening().get_by_label("Email").fill("kai.course@example.org")
     steps.answer(eligible_answers())
-    page.get_by_role("button", name="Submit answers").click()
+    steps.screening().get_by_role("button", name="Submit answers").click()
     steps.later_week()
     steps.first_slot()[0].click()
     expect(steps.heading("Your 3 sessions")).to_be_focused()

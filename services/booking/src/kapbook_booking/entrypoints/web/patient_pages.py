@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
@@ -61,6 +62,24 @@ def widget_js():
     response.add_etag()
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response.make_conditional(request)
+
+
+# --- the screening step, framed by the widget (issue 14 finding 8) -------------------------------------
+# Served here, not by eligibility: booking owns the widget, its script and the HTML pages, and the
+# gateway sends every non-API path to booking; the frame posts to /api/eligibility/v1 on this same
+# origin. The clinic's page sees only the frame, never the questions or answers.
+
+@bp.get("/screening/frame")
+def screening_frame():
+    """The questionnaire on Kapbook's origin, framed only by the widget's allowed websites (and us)."""
+    allowed = container().config.cors_origins
+    public = urlsplit(container().config.public_base_url)
+    own = f"{public.scheme}://{public.netloc}"
+    parent = request.args.get("origin", "")
+    if parent not in allowed and parent != own:
+        parent = ""  # the frame then tells nobody the outcome (postMessage needs an exact origin)
+    page = render_template("patient/screening_frame.html", type_code=request.args.get("type", ""), parent=parent)
+    return secure_page(make_response(page), private=True, framed_by=allowed)
 
 
 @bp.get("/manage/<string:token>")

@@ -1,5 +1,5 @@
 /*!
- * Kapbook booking widget. No build step, no dependencies, no iframe.
+ * Kapbook booking widget. No build step, no dependencies; only the screening step is an iframe (see "screening frame").
  *
  *   <script src="https://booking.clinic.example/widget.js" data-kapbook-api="https://booking.clinic.example" defer></script>
  *   <div data-kapbook-widget></div>
@@ -269,6 +269,7 @@
   // --- step 2 (treatment types): the screening questionnaire ------------------------------------------
 
   Widget.prototype.screeningForm = function () {
+    if (!this.inScreeningFrame) return this.screeningFrame();  // on Kapbook's origin: see "screening frame"
     var self = this;
     this.body.textContent = "";
     this.body.appendChild(el("p", { class: "kb-loading", text: "Loading the health questionnaire…" }));
@@ -1208,6 +1209,7 @@
 
   /** The questionnaire, then ``after()`` adds to it (a notice, the sign-in link offer). */
   Widget.prototype.questionnaireThen = function (after) {
+    if (!this.inScreeningFrame) { this.screeningFrame(); after(); return; }  // see "screening frame"
     var self = this, type = this.state.type;
     var loaded = this.questionnaire ? Promise.resolve(this.questionnaire) : request("GET", "/api/eligibility/v1/questionnaire");
     loaded.then(function (questionnaire) {
@@ -1287,6 +1289,120 @@
     if (this.state.screening && this.state.screening.reused && this.state.patientProof) body.patient_proof = this.state.patientProof;
   };
 
+  // --- screening frame (issue 14 finding 8): the questionnaire on Kapbook's origin ---------------------
+  //
+  // On a clinic's website the widget's shadow root is open to the page's own scripts (analytics,
+  // session replay), so the questions and answers never enter it: the screening step is an iframe of
+  // /screening/frame on Kapbook's origin (framed only by the allowed websites, frame-ancestors), which
+  // runs this same script in its screening mode and posts to the eligibility API same-origin. It tells
+  // the widget only what the widget then shows: the screening id with the name and email to book with
+  // when the patient may book, or where the patient chose to go next. A crisis, a clinician review or
+  // a "not right for you" stays inside the frame, so nothing on the clinic's page learns of it.
+  // Messages go to one exact origin each way, and the widget checks the sender's origin and window.
+
+  var KAPBOOK_ORIGIN = new URL(API).origin;
+  var FRAME_MAX_HEIGHT = 4000;  // px: a frame's size report is trusted only this far
+
+  /** The widget's side: the frame in place of the questionnaire, and its messages. */
+  Widget.prototype.screeningFrame = function () {
+    var self = this, state = this.state, type = state.type;
+    var given = query({ name: state.patient.name, email: state.patient.email });
+    var src = API + "/screening/frame?" + query({ type: type.code, origin: location.origin }) + (given ? "#" + given : "");
+    var frame = el("iframe", { src: src, title: "Health questionnaire for " + type.name, class: "kb-screening-frame" });
+    this.leaveScreeningFrame();
+    this.screeningIframe = frame;
+    this.form = frame;  // returning patients put their sign-in link offer above "the form"
+    this.onScreeningMessage = function (event) {
+      if (event.origin !== KAPBOOK_ORIGIN || event.source !== frame.contentWindow || self.state.type !== type) return;
+      var message = event.data || {};
+      if (message.kapbook !== "screening") return;
+      if (typeof message.height === "number") frame.style.height = Math.min(Math.max(message.height, 200), FRAME_MAX_HEIGHT) + "px";
+      else self.afterScreeningFrame(message);
+    };
+    window.addEventListener("message", this.onScreeningMessage);
+    this.showError("");
+    this.body.textContent = "";
+    this.body.appendChild(frame);
+  };
+
+  Widget.prototype.leaveScreeningFrame = function () {
+    if (this.onScreeningMessage) window.removeEventListener("message", this.onScreeningMessage);
+    this.onScreeningMessage = null;
+    this.screeningIframe = null;
+  };
+
+  Widget.prototype.afterScreeningFrame = function (message) {
+    var state = this.state;
+    if (message.next === "book" && typeof message.screening_id === "string") {
+      this.leaveScreeningFrame();
+      var patient = message.patient || {};
+      state.patient.name = String(patient.name || "");
+      state.patient.email = String(patient.email || "");
+      state.screening = { id: message.screening_id };
+      this.chooseTime("Thank you. Your answers mean you can book " + state.type.name.toLowerCase() + ".");
+      return;
+    }
+    var other = message.next === "type" && this.catalog.types.find(function (t) { return t.code === message.type && !t.requires_eligibility; });
+    if (other) { this.leaveScreeningFrame(); this.pickType(other); return; }
+    if (message.next === "back") { this.leaveScreeningFrame(); this.chooseType(); }
+  };
+
+  /** The frame's side: this script on /screening/frame, the questionnaire of one type. */
+  Widget.prototype.startScreeningFrame = function () {
+    var self = this, code = this.host.getAttribute("data-kapbook-screening");
+    this.inScreeningFrame = true;
+    this.parentOrigin = this.host.getAttribute("data-kapbook-parent") || null;
+    // The widget passes what the patient already typed in the fragment: never sent to a server or logged.
+    var given = new URLSearchParams((location.hash || "").slice(1));
+    this.state.patient.name = given.get("name") || "";
+    this.state.patient.email = given.get("email") || "";
+    if (location.hash && history.replaceState) history.replaceState(null, "", location.pathname + location.search);
+    // Leaving the questionnaire is the widget's to do: these instance methods tell it instead.
+    this.chooseType = function () { self.tellWidget({ next: "back" }); };
+    this.pickType = function (type) { self.tellWidget({ next: "type", type: type.code }); };
+    this.screeningOutcome = function (result) { self.frameOutcome(result); };
+    this.reportHeight();
+    request("GET", "/api/booking/v1/catalog").then(function (catalog) {
+      var type = catalog.appointment_types.find(function (t) { return t.code === code && t.requires_eligibility; });
+      self.catalog = { types: catalog.appointment_types, locations: catalog.locations };
+      if (!type) { self.showError("This appointment type has no health questionnaire."); return; }
+      self.state.type = type;
+      self.loadProtocols().then(function () {
+        self.state.protocol = self.protocolFor(type);  // the step count matches the widget's
+        self.screeningForm();
+      });
+    }, function (problem) { self.showError(self.failure(problem, "the questionnaire could not be loaded", true)); });
+  };
+
+  Widget.prototype.tellWidget = function (message) {
+    if (!this.parentOrigin || window.parent === window) return;
+    window.parent.postMessage(Object.assign({ kapbook: "screening" }, message), this.parentOrigin);
+  };
+
+  /** Eligible: the widget continues to the times. Anything else is shown here, in the frame. */
+  Widget.prototype.frameOutcome = function (result) {
+    if (result.outcome === "eligible") {
+      this.state.screening = result;
+      this.say("Thank you. You can now choose a time.");
+      this.tellWidget({ next: "book", screening_id: result.id,
+        patient: { name: this.state.patient.name, email: this.state.patient.email } });
+      return;
+    }
+    Widget.prototype.screeningOutcome.call(this, result);  // crisis resources at once, or the next step
+  };
+
+  Widget.prototype.reportHeight = function () {
+    var self = this, last = 0;
+    function report() {
+      var height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+      if (height !== last) { last = height; self.tellWidget({ height: height }); }
+    }
+    if (window.ResizeObserver) new ResizeObserver(report).observe(document.documentElement);
+    else setInterval(report, 500);
+  };
+
+  // --- end of screening frame ---------------------------------------------------------------------------
+
   // --- SMART Scheduling Links deep link ---------------------------------------------------------------
   // A directory's booking-deep-link (FHIR Slot extension) opens this page with
   // ?kapbook-type=<code>&kapbook-start=<UTC instant>&kapbook-clinician=<id>: preselect the type, the
@@ -1323,7 +1439,8 @@
   function mount(host) {
     if (!host || host.__kapbook) return;
     host.__kapbook = new Widget(host);
-    host.__kapbook.start();
+    if (host.hasAttribute("data-kapbook-screening")) host.__kapbook.startScreeningFrame();  // see "screening frame"
+    else host.__kapbook.start();
   }
 
   takeHandoffFromAddress();  // returning patients: before any widget starts
