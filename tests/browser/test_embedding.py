@@ -129,3 +129,24 @@ def test_the_screening_frame_is_framed_only_by_the_allowed_websites(stack, new_p
     assert stack.refused_site.origin not in policy
     assert frame_loads(new_page(), stack.allowed_site.origin, frame_url)
     assert not frame_loads(new_page(), stack.refused_site.origin, frame_url)
+
+
+def test_a_crisis_on_a_clinic_website_shows_the_resources_in_the_frame_and_tells_the_page_nothing(stack, page, widget):
+    page.goto(stack.allowed_site.origin)
+    steps = widget(page)
+    expect(steps.heading("What would you like to book?")).to_be_visible()
+    page.evaluate(SPY)
+    steps.choose_type("Esketamine treatment")
+    frame = steps.screening()
+    frame.get_by_label("Full name").fill("Cleo Crisis")
+    frame.get_by_label("Email").fill("cleo.crisis@example.org")
+    # Suicidal thoughts with intent in the past month: high C-SSRS risk.
+    steps.answer(eligible_answers(cssrs_1=True, cssrs_2=True, cssrs_3=True, cssrs_4=True, cssrs_5=False))
+    frame.get_by_role("button", name="Submit answers").click()
+    expect(frame.get_by_role("heading", name="Please reach out for support now")).to_be_visible()
+    expect(frame.get_by_role("link", name="Call 988")).to_have_attribute("href", "tel:988")
+    seen = page.evaluate("window.__seen")
+    assert seen["answers"] == [] and seen["frameDocument"] is False, seen
+    assert all('"height"' in message for message in seen["messages"]), seen["messages"]  # sizes only
+    expect(page.locator("iframe.kb-screening-frame")).to_be_visible()
+    expect(steps.slots()).to_have_count(0)

@@ -148,3 +148,21 @@ def test_the_unsubscribe_page_gets_no_framing_added_to_its_own_policy(service_fa
     assert_secure(page)
     assert page.headers["Content-Security-Policy"].startswith("default-src 'none'; style-src 'unsafe-inline'")
     assert_page_works_under_its_policy(page)
+
+
+def test_the_screening_frame_may_be_framed_only_by_the_widgets_websites_and_tells_only_them(service_factory):
+    """Issue 14 finding 8: the questionnaire lives on our origin, framed by the allowed sites alone."""
+    booking = service_factory("booking", cors_origins=("https://www.clinic.example",))
+    frame = booking.client.get("/screening/frame", query_string={"type": "iv-infusion", "origin": "https://www.clinic.example"})
+    assert frame.status_code == 200
+    policy = frame.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://www.clinic.example;" in policy, policy
+    assert "X-Frame-Options" not in frame.headers  # it cannot name origins; frame-ancestors does
+    assert frame.headers["Cache-Control"] == "no-store" and frame.headers["Referrer-Policy"] == "no-referrer"
+    assert_page_works_under_its_policy(frame)
+    html = frame.get_data(as_text=True)
+    assert 'data-kapbook-parent="https://www.clinic.example"' in html
+    # A site not on the list is never told the outcome: the frame has no origin to post to.
+    elsewhere = booking.client.get("/screening/frame", query_string={"type": "iv-infusion", "origin": "https://evil.example"})
+    assert 'data-kapbook-parent=""' in elsewhere.get_data(as_text=True)
+    assert_secure(booking.client.get("/"), cache=None, referrer="strict-origin-when-cross-origin")  # others stay unframeable

@@ -60,7 +60,7 @@ class BookingConfig(PlatformConfig):
     max_availability_days: int = setting("BOOKING_MAX_AVAILABILITY_DAYS", 42, doc="Longest availability window")
     cors_origins: tuple[str, ...] = setting(
         "BOOKING_CORS_ORIGINS", (),
-        doc="Websites that embed the booking widget, comma-separated origins (e.g. https://www.clinic.example)",
+        doc="Websites that embed the booking widget, comma-separated origins (e.g. https://www.clinic.example); also the only sites (besides Kapbook's own) that may frame its screening step (frame-ancestors)",
     )
 
     booking_phone: str = setting(

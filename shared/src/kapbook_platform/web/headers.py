@@ -7,7 +7,9 @@ defaults for everything else:
 - ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer``: manage links and
   calendar feeds carry their credential in the URL, so no URL leaves in a Referer header.
 - No framing anywhere (``X-Frame-Options: DENY`` and CSP ``frame-ancestors 'none'``, added to a
-  policy a page set without it). The widget is embedded with a script tag, never an iframe.
+  policy a page set without it). The widget is embedded with a script tag; its screening step alone
+  is framed, and that page names who may frame it in its own ``frame-ancestors`` (no
+  X-Frame-Options then: it cannot name origins, and DENY beside it would only confuse browsers).
 - A content security policy: HTML pages may load scripts only from us (no inline script) and use
   inline style attributes (the staff calendar positions its blocks with them); API responses get
   a policy that lets them load nothing.
@@ -36,9 +38,11 @@ DEFAULTS = {
 
 
 def secure_headers(response: Response) -> Response:
-    for name, value in DEFAULTS.items():
-        response.headers.setdefault(name, value)
     policy = response.headers.get("Content-Security-Policy")
+    framed = policy is not None and "frame-ancestors" in policy and "frame-ancestors 'none'" not in policy
+    for name, value in DEFAULTS.items():
+        if not (framed and name == "X-Frame-Options"):
+            response.headers.setdefault(name, value)
     if policy is None:
         response.headers["Content-Security-Policy"] = PAGE_POLICY if response.mimetype == "text/html" else API_POLICY
     elif "frame-ancestors" not in policy:
