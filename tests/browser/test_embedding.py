@@ -86,6 +86,12 @@ def test_the_host_page_cannot_read_the_screening_answers_and_the_booking_still_c
     page.evaluate(SPY)
     steps.choose_type("IV ketamine infusion")
     frame = steps.screening()
+    expect(frame.get_by_role("heading", name="A few questions about your health")).to_be_visible()
+    # The page's own script forges the frame's "may book" message: the widget takes it from the frame alone.
+    page.evaluate("""() => window.postMessage({kapbook: 'screening', next: 'book', screening_id: 'forged',
+                                               patient: {name: 'Forged', email: 'forged@example.org'}}, '*')""")
+    page.wait_for_timeout(300)
+    expect(steps.heading("Choose a day and time")).to_have_count(0)
     frame.get_by_label("Full name").fill("Hana Host")
     frame.get_by_label("Email").fill("hana.host@example.org")
     steps.answer(eligible_answers())
@@ -98,7 +104,7 @@ def test_the_host_page_cannot_read_the_screening_answers_and_the_booking_still_c
     answers = set(eligible_answers())
     for message in seen["messages"]:
         assert not any(link_id in message for link_id in answers), message
-    assert any('"next":"book"' in message for message in seen["messages"]), seen["messages"]
+    assert any('"next":"book"' in message and "forged" not in message for message in seen["messages"]), seen["messages"]
 
     steps.later_week()
     steps.first_slot()[0].click()
