@@ -154,6 +154,7 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         # Pages for patients.
         ("/", "GET"): PUBLIC,
         ("/widget.js", "GET"): PUBLIC,
+        ("/screening/frame", "GET"): PUBLIC,  # the questionnaire on our origin, framed by the widget (issue 14 finding 8)
         ("/assets/<path:filename>", "GET"): PUBLIC,
         # The staff console: signed in (else to the sign-in page), some pages by role.
         ("/staff/sign-in", "GET"): PUBLIC,
