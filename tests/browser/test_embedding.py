@@ -86,7 +86,7 @@ def test_the_host_page_cannot_read_the_screening_answers_and_the_booking_still_c
     page.evaluate(SPY)
     steps.choose_type("IV ketamine infusion")
     frame = steps.screening()
-    expect(frame.get_by_role("heading", name="A few questions about your health")).to_be_visible()
+    expect(frame.get_by_role("heading", name="A few questions about your health")).to_be_focused()  # announced
     # The page's own script forges the frame's "may book" message: the widget takes it from the frame alone.
     page.evaluate("""() => window.postMessage({kapbook: 'screening', next: 'book', screening_id: 'forged',
                                                patient: {name: 'Forged', email: 'forged@example.org'}}, '*')""")
