@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import delete, select
 
 from kapbook_booking.adapters import tables
 from kapbook_booking.service_layer.links import MANAGE_SALT
+from support.clinic import add_test_staff_member, console_sign_in, csrf_of
 from support.clock import TravellingClock
 
 pytestmark = pytest.mark.integration
@@ -188,3 +190,19 @@ def test_the_manage_answers_carry_no_email_or_phone(booking):
     assert "ana@example.org" not in cancelled.get_data(as_text=True)
     staff_view = booking.client.get(f"{API}/bookings/{ana['id']}", headers=booking.staff_headers("admin"))
     assert staff_view.json["patient"]["email"] == "ana@example.org", "staff still see it"
+
+
+def test_the_console_button_replaces_the_link_and_shows_the_new_one_once(booking):
+    ana, _ben = book_two(booking)
+    member = add_test_staff_member(booking.container.runtime.sessions, "front_desk")
+    console = booking.app.test_client()
+    assert console_sign_in(console, member["email"], member["password"]).status_code == 303
+    page = console.get(f"/staff/bookings/{ana['id']}").get_data(as_text=True)
+    assert "Replace the manage link" in page and ana["token"] not in page
+    answer = console.post(f"/staff/bookings/{ana['id']}/rotate-manage-link",
+                          data={"csrf_token": csrf_of(console, f"/staff/bookings/{ana['id']}")})
+    assert answer.status_code == 200
+    new_url = re.search(r"<code data-new-manage-url>([^<]+)</code>", answer.get_data(as_text=True)).group(1)
+    refused_everywhere(booking, ana["token"])
+    assert booking.client.get(f"{API}/manage/{new_url.rsplit('/', 1)[1]}").json["id"] == ana["id"]
+    assert "data-new-manage-url" not in console.get(f"/staff/bookings/{ana['id']}").get_data(as_text=True), "shown once"
