@@ -30,7 +30,8 @@ def clock():
 
 
 @pytest.fixture
-def booking(service_factory, clock):
+def booking(service_factory, clock, db):
+    # ``db``: every test here runs on SQLite and, with KAPBOOK_TEST_POSTGRES_URL, on PostgreSQL.
     return service_factory("booking", clock=clock)
 
 
