@@ -207,3 +207,25 @@ def test_the_console_button_replaces_the_link_and_shows_the_new_one_once(booking
     refused_everywhere(booking, ana["token"])
     assert booking.client.get(f"{API}/manage/{new_url.rsplit('/', 1)[1]}").json["id"] == ana["id"]
     assert "data-new-manage-url" not in console.get(f"/staff/bookings/{ana['id']}").get_data(as_text=True), "shown once"
+
+
+def test_migration_0012_up_from_0008_keeps_old_bookings_working_with_their_old_links(booking):
+    """A booking made before 0012 (here: made, then the schema taken back to 0008 and up again) has no
+    secret to backfill; its old signed link opens it, and rotation then ends that link."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from kapbook_platform.runtime import alembic_config
+
+    ana, _ben = book_two(booking)
+    config = alembic_config(booking.container.runtime, tables.metadata, "kapbook_booking.adapters.migrations")
+    command.downgrade(config, "0008")
+    assert "manage_link_secrets" not in inspect(booking.container.runtime.engine).get_table_names()
+    command.upgrade(config, "head")
+    assert secret_rows(booking) == []
+    old = booking.container.lifecycle.links.legacy_token_for(ana["id"])
+    assert booking.client.get(f"{API}/manage/{old}").json["id"] == ana["id"]
+    refused_everywhere(booking, ana["token"])  # its 0012 secret went with the downgrade
+    rotated = booking.client.post(f"{API}/bookings/{ana['id']}/rotate-manage-link", headers=booking.staff_headers("admin"))
+    assert rotated.status_code == 200
+    refused_everywhere(booking, old)
