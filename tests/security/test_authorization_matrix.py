@@ -110,6 +110,7 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         (f"{B}/bookings/<string:booking_id>/arrive", "POST"): staff(),
         (f"{B}/bookings/<string:booking_id>/complete", "POST"): staff(),
         (f"{B}/bookings/<string:booking_id>/no-show", "POST"): staff(),
+        (f"{B}/bookings/<string:booking_id>/rotate-manage-link", "POST"): staff(),
         (f"{B}/calendar", "GET"): staff(),
         # The catalogue: any role reads, admins write.
         **{(f"{B}/{things}", "GET"): staff() for things in ("locations", "rooms", "appointment-types", "clinicians")},
@@ -186,6 +187,7 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/staff/bookings/<string:booking_id>/cancel", "POST"): console(),
         ("/staff/bookings/<string:booking_id>/reschedule", "POST"): console(),
         ("/staff/bookings/<string:booking_id>/visit", "POST"): console(),
+        ("/staff/bookings/<string:booking_id>/rotate-manage-link", "POST"): console(),
         ("/staff/clinicians", "GET"): console(),
         ("/staff/clinicians/<string:clinician_id>", "GET"): console(),
         ("/staff/clinicians/<string:clinician_id>/working-hours", "POST"): console(*SCHEDULERS),

@@ -4,14 +4,19 @@ stops working for every action, in the API and on the page, once the appointment
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from itsdangerous import URLSafeSerializer
+from sqlalchemy import delete, select
 
+from kapbook_booking.adapters import tables
 from kapbook_booking.service_layer.links import MANAGE_SALT
+from support.clinic import add_test_staff_member, console_sign_in, csrf_of
 from support.clock import TravellingClock
 
 pytestmark = pytest.mark.integration
@@ -25,7 +30,8 @@ def clock():
 
 
 @pytest.fixture
-def booking(service_factory, clock):
+def booking(service_factory, clock, db):
+    # ``db``: every test here runs on SQLite and, with KAPBOOK_TEST_POSTGRES_URL, on PostgreSQL.
     return service_factory("booking", clock=clock)
 
 
@@ -67,14 +73,16 @@ def b64(data: bytes) -> str:
 
 def test_a_link_cannot_be_made_without_the_secret_or_moved_to_another_booking(booking):
     ana, ben = book_two(booking)
-    payload_a, signature_a = ana["token"].split(".")
-    payload_b, signature_b = ben["token"].split(".")
+    links = booking.container.lifecycle.links
     forgeries = {
-        "Ben's payload with Ana's signature": f"{payload_b}.{signature_a}",
-        "Ben's booking id written into Ana's token": f"{b64(json.dumps({'booking': ben['id']}).encode())}.{signature_a}",
+        # Issue 14 finding 4: a booking made now has a random secret; the old signature, even made
+        # with our own key, no longer opens it (before the fix this was the link itself).
+        "the old-style signed token of a new booking": links.legacy_token_for(ben["id"]),
+        "Ben's booking id written into an old-style token": f"{b64(json.dumps({'booking': ben['id']}).encode())}.x",
         "signed by another clinic's secret": URLSafeSerializer("another-clinic-secret", salt=MANAGE_SALT).dumps({"booking": ben["id"]}),
         "our secret for another purpose": URLSafeSerializer(booking.container.config.secret_key).dumps({"booking": ben["id"]}),
-        "no signature": payload_b,
+        "Ana's secret with one character changed": ana["token"][:-1] + ("A" if ana["token"][-1] != "A" else "B"),
+        "the booking id": ben["id"],
         "a staff bearer token": booking.tokens["admin"],
     }
     for name, forged in forgeries.items():
@@ -115,4 +123,109 @@ def test_manage_tokens_never_reach_the_request_log(booking, caplog):
     routes = [record.route for record in caplog.records if record.name == "kapbook.http"]
     assert f"{API}/manage/<string:token>" in routes and "/manage/<string:token>" in routes, routes
     everything = " ".join(f"{record.getMessage()} {vars(record)}" for record in caplog.records)
-    assert ana["token"] not in everything and ana["token"].split(".")[1] not in everything
+    assert ana["token"] not in everything
+
+
+# --- issue 14 finding 4: random secrets stored hashed, old links of old bookings, rotation --------
+
+def secret_rows(booking) -> list[dict]:
+    with booking.container.runtime.sessions() as session:
+        return [dict(row) for row in session.execute(select(tables.manage_link_secrets)).mappings()]
+
+
+def make_old(booking, booking_id: str) -> None:
+    """What a booking made before migration 0012 looks like: no stored secret at all."""
+    with booking.container.runtime.sessions.begin() as session:
+        session.execute(delete(tables.manage_link_secrets).where(tables.manage_link_secrets.c.booking_id == booking_id))
+
+
+def test_a_link_is_32_random_bytes_and_only_its_sha256_is_stored(booking):
+    ana, ben = book_two(booking)
+    assert len(ana["token"]) == 43 and "." not in ana["token"], "token_urlsafe(32), not a signature"
+    stored = {row["secret_sha256"]: row["booking_id"] for row in secret_rows(booking)}
+    assert stored[hashlib.sha256(ana["token"].encode()).hexdigest()] == ana["id"]
+    assert stored[hashlib.sha256(ben["token"].encode()).hexdigest()] == ben["id"]
+    everything = repr(secret_rows(booking))
+    assert ana["token"] not in everything and ben["token"] not in everything
+    shown = booking.client.get(f"{API}/manage/{ana['token']}")
+    assert shown.status_code == 200 and shown.json["id"] == ana["id"]
+
+
+def test_an_old_booking_still_opens_with_its_old_signed_link_and_only_an_old_one_does(booking):
+    ana, ben = book_two(booking)
+    links = booking.container.lifecycle.links
+    make_old(booking, ana["id"])
+    old = booking.client.get(f"{API}/manage/{links.legacy_token_for(ana['id'])}")
+    assert old.status_code == 200 and old.json["id"] == ana["id"]
+    assert booking.client.get(f"/manage/{links.legacy_token_for(ana['id'])}").status_code == 200
+    refused_everywhere(booking, links.legacy_token_for(ben["id"]))
+
+
+def test_rotation_ends_every_link_at_once_and_the_new_one_works(booking):
+    ana, ben = book_two(booking)
+    links = booking.container.lifecycle.links
+    make_old(booking, ben["id"])
+    old_signed = links.legacy_token_for(ben["id"])
+    for person, old_tokens in ((ana, [ana["token"]]), (ben, [ben["token"], old_signed])):
+        unauthorised = booking.client.post(f"{API}/bookings/{person['id']}/rotate-manage-link")
+        assert unauthorised.status_code == 401
+        rotated = booking.client.post(f"{API}/bookings/{person['id']}/rotate-manage-link", headers=booking.staff_headers("admin"))
+        assert rotated.status_code == 200, rotated.json
+        new_token = rotated.json["manage_url"].rsplit("/", 1)[1]
+        assert new_token not in old_tokens
+        for old in old_tokens:
+            refused_everywhere(booking, old)
+        assert booking.client.get(f"{API}/manage/{new_token}").json["id"] == person["id"]
+    with booking.container.runtime.sessions() as session:
+        audited = session.execute(select(booking.container.runtime.tables["audit_log"])).mappings().all()
+    assert {row["target"] for row in audited if row["action"] == "booking.rotate_manage_link"} == {ana["id"], ben["id"]}
+
+
+def test_the_manage_answers_carry_no_email_or_phone(booking):
+    ana, _ben = book_two(booking)
+    shown = booking.client.get(f"{API}/manage/{ana['token']}")
+    assert shown.json["patient"] == {"name": "Ana", "timezone": "Europe/Berlin"}
+    assert "ana@example.org" not in shown.get_data(as_text=True)
+    cancelled = booking.client.post(f"{API}/manage/{ana['token']}/cancel")
+    assert cancelled.status_code == 200 and set(cancelled.json["patient"]) == {"name", "timezone"}
+    assert "ana@example.org" not in cancelled.get_data(as_text=True)
+    staff_view = booking.client.get(f"{API}/bookings/{ana['id']}", headers=booking.staff_headers("admin"))
+    assert staff_view.json["patient"]["email"] == "ana@example.org", "staff still see it"
+
+
+def test_the_console_button_replaces_the_link_and_shows_the_new_one_once(booking):
+    ana, _ben = book_two(booking)
+    member = add_test_staff_member(booking.container.runtime.sessions, "front_desk")
+    console = booking.app.test_client()
+    assert console_sign_in(console, member["email"], member["password"]).status_code == 303
+    page = console.get(f"/staff/bookings/{ana['id']}").get_data(as_text=True)
+    assert "Replace the manage link" in page and ana["token"] not in page
+    answer = console.post(f"/staff/bookings/{ana['id']}/rotate-manage-link",
+                          data={"csrf_token": csrf_of(console, f"/staff/bookings/{ana['id']}")})
+    assert answer.status_code == 200
+    new_url = re.search(r"<code data-new-manage-url>([^<]+)</code>", answer.get_data(as_text=True)).group(1)
+    refused_everywhere(booking, ana["token"])
+    assert booking.client.get(f"{API}/manage/{new_url.rsplit('/', 1)[1]}").json["id"] == ana["id"]
+    assert "data-new-manage-url" not in console.get(f"/staff/bookings/{ana['id']}").get_data(as_text=True), "shown once"
+
+
+def test_migration_0012_up_from_0008_keeps_old_bookings_working_with_their_old_links(booking):
+    """A booking made before 0012 (here: made, then the schema taken back to 0008 and up again) has no
+    secret to backfill; its old signed link opens it, and rotation then ends that link."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from kapbook_platform.runtime import alembic_config
+
+    ana, _ben = book_two(booking)
+    config = alembic_config(booking.container.runtime, tables.metadata, "kapbook_booking.adapters.migrations")
+    command.downgrade(config, "0008")
+    assert "manage_link_secrets" not in inspect(booking.container.runtime.engine).get_table_names()
+    command.upgrade(config, "head")
+    assert secret_rows(booking) == []
+    old = booking.container.lifecycle.links.legacy_token_for(ana["id"])
+    assert booking.client.get(f"{API}/manage/{old}").json["id"] == ana["id"]
+    refused_everywhere(booking, ana["token"])  # its 0012 secret went with the downgrade
+    rotated = booking.client.post(f"{API}/bookings/{ana['id']}/rotate-manage-link", headers=booking.staff_headers("admin"))
+    assert rotated.status_code == 200
+    refused_everywhere(booking, old)

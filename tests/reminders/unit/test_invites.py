@@ -114,9 +114,20 @@ def test_summary_and_description_stay_generic_for_shared_calendars(make_snapshot
 
     assert event["SUMMARY"] == "Appointment at Harbor Clinic"
     assert b"ketamine" not in raw.lower() and b"spravato" not in raw.lower()
-    assert booking.manage_url in event["DESCRIPTION"]
     assert "at least 24 hours before" in event["DESCRIPTION"]
-    assert event["URL"] == booking.manage_url
+
+
+def test_the_manage_link_is_never_in_an_invite(make_snapshot):
+    """Issue 14 finding 4: anyone who sees a shared calendar must not get the link that cancels."""
+    booking = make_snapshot()
+
+    raw, calendar = invite(booking)
+    event = only_event(calendar)
+
+    unfolded = raw.replace(b"\r\n ", b"")
+    assert booking.manage_url.encode() not in unfolded and b"/manage/" not in unfolded
+    assert "URL" not in event
+    assert "confirmation email" in event["DESCRIPTION"]
 
 
 def test_in_person_location_is_the_address(make_snapshot):
@@ -161,7 +172,7 @@ def test_telehealth_invite_carries_the_join_link_as_location_and_rfc7986_confere
     assert (conference.params["VALUE"], conference.params["FEATURE"]) == ("URI", "VIDEO")
     assert conference.params["LABEL"] == "Join the video call"
     assert JOIN_URL in str(event["DESCRIPTION"])
-    assert str(event["URL"]) == booking.manage_url
+    assert "URL" not in event
     assert JOIN_URL not in str(event["SUMMARY"])
 
 

@@ -51,11 +51,13 @@ class Expected:
     end: datetime
     tzid: str | None  # None: the times are in UTC
     join_url: str | None = None
+    manage_url: str = ""
 
     @classmethod
     def of(cls, method: str, data: dict[str, Any], tzid: str | None) -> Expected:
         return cls(method, data["booking_id"], data["sequence"], datetime.fromisoformat(data["start"]),
-                   datetime.fromisoformat(data["end"]), tzid, data.get("join_url") if method == "REQUEST" else None)
+                   datetime.fromisoformat(data["end"]), tzid, data.get("join_url") if method == "REQUEST" else None,
+                   data["manage_url"])
 
 
 def deliver(reminders: Reminders, event_type: str, data: dict[str, Any]) -> list[EmailMessage]:
@@ -216,6 +218,11 @@ def check_invite(text: str, expected: Expected, where: str) -> None:
         value = event.contents[name][0].value
         assert not find_health_terms(value), f"{where}: {name} {value!r}"
         assert not [word for word in NEVER_IN_AN_INVITE if word.lower() in value.lower()], f"{where}: {name} {value!r}"
+    # The manage link (it cancels or moves the appointment) is never in an invite, folded or not.
+    unfolded = text.replace("\r\n ", "").replace("\n ", "")
+    assert expected.manage_url and expected.manage_url not in unfolded, f"{where}: the manage link is in the invite"
+    assert "/manage/" not in unfolded and "url" not in event.contents, f"{where}: a manage URL in the invite"
+    assert "confirmation email" in event.description.value, where
     conference = event.contents.get("conference", [])
     if expected.join_url is None:
         assert not conference and JOIN_URL not in text, f"{where}: a join link in an invite that must not have one"

@@ -19,7 +19,7 @@ class BookingConfig(PlatformConfig):
 
     database_url: str = setting("BOOKING_DATABASE_URL", "", doc="SQLAlchemy URL (default: SQLite under var/)")
     secret_key: str = setting(
-        "BOOKING_SECRET_KEY", DEVELOPMENT_SECRET, doc="Signs patients' manage links", secret=True
+        "BOOKING_SECRET_KEY", DEVELOPMENT_SECRET, doc="Signs the manage links of bookings made before migration 0012 (newer links are random secrets)", secret=True
     )
     credential_signing_key: str = setting(
         "BOOKING_CREDENTIAL_SIGNING_KEY", DEVELOPMENT_SIGNING_KEY,

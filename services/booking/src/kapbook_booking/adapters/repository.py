@@ -813,3 +813,24 @@ def api_tokens(session: Session) -> list[RowMapping]:
 def api_token_exists(session: Session, credential_id: str) -> bool:
     credentials = tables.PLATFORM_TABLES["staff_credentials"]
     return session.execute(select(credentials.c.credential_id).where(credentials.c.credential_id == credential_id)).first() is not None
+
+
+# --- manage-link secrets (issue 14 finding 4) ------------------------------------------------------
+
+def insert_manage_secret(session: Session, secret_sha256: str, booking_id: str, now: datetime) -> None:
+    session.execute(tables.manage_link_secrets.insert().values(secret_sha256=secret_sha256, booking_id=booking_id, created_at=now))
+
+
+def booking_id_for_manage_secret(session: Session, secret_sha256: str) -> str | None:
+    secrets = tables.manage_link_secrets
+    return session.execute(select(secrets.c.booking_id).where(secrets.c.secret_sha256 == secret_sha256)).scalar()
+
+
+def has_manage_secret(session: Session, booking_id: str) -> bool:
+    secrets = tables.manage_link_secrets
+    return session.execute(select(exists().where(secrets.c.booking_id == booking_id))).scalar()
+
+
+def delete_manage_secrets(session: Session, booking_id: str) -> None:
+    secrets = tables.manage_link_secrets
+    session.execute(delete(secrets).where(secrets.c.booking_id == booking_id))

@@ -305,6 +305,19 @@ patient_sessions = Table(
     Index("ix_patient_sessions_patient", "patient_id"),
 )
 
+# --- manage-link secrets (issue 14 finding 4) ---------------------------------------------------
+# SHA-256 of each random manage-link secret ever sent for a booking; the secret itself is never
+# stored. Rotation deletes a booking's rows (every link it had stops working) and adds one. A
+# booking with no row here predates migration 0012 and still accepts its old signed token.
+manage_link_secrets = Table(
+    "manage_link_secrets",
+    metadata,
+    Column("secret_sha256", String(64), primary_key=True),
+    Column("booking_id", String(36), ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_manage_link_secrets_booking", "booking_id"),
+)
+
 # "My appointments" finds a patient's bookings by lower-cased email.
 Index("ix_bookings_patient_email_lower", func.lower(bookings.c.patient_email))
 

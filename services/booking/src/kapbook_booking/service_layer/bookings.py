@@ -127,7 +127,7 @@ class BookingService:
                 booking_id = self._insert_at_free_slot(session, kind, command, now)
             self._give_video_room(session, kind, booking_id)
             remember_patient(session, command.patient, now)
-            booking = publish_booking_event(session, self.outbox, self.links, booking_id, EventType.BOOKING_CREATED)
+            booking = publish_booking_event(session, self.outbox, self.links, booking_id, EventType.BOOKING_CREATED, now=now)
             if command.idempotency_key:
                 repo.remember_idempotent(session, "booking", command.idempotency_key, command.fingerprint(), booking_id, now)
         return booking, True
@@ -160,9 +160,11 @@ class BookingService:
         with self.sessions.begin() as session:
             repo.release_hold(session, hold_id)
 
-    def view(self, session: Session, booking_id: str) -> dict[str, Any] | None:
+    def view(self, session: Session, booking_id: str, manage_url: str | None = None) -> dict[str, Any] | None:
+        """A booking's view; its manage link only when the caller has just issued one (the
+        database keeps only hashes, so a link cannot be read back)."""
         row = repo.booking_details(session, booking_id)
-        return booking_view(row, self.links.url_for(booking_id)) if row else None
+        return booking_view(row, manage_url) if row else None
 
     def _reading(self) -> Session:
         """A session for queries only: on SQLite a deferred transaction that takes no write lock."""
@@ -182,7 +184,8 @@ class BookingService:
             return None
         if previous["request_sha256"] != command.fingerprint():
             raise IdempotencyKeyReused("This Idempotency-Key was already used for a different booking request.")
-        return self.view(session, previous["booking_id"])
+        # A replay answers like the first time, with a working link: a fresh one (the first is not kept).
+        return self.view(session, previous["booking_id"], self.links.issue(session, previous["booking_id"], self.clock()))
 
     def _check_request(self, kind: AppointmentType, command: BookAppointment, now: datetime) -> None:
         """The refusals that need no eligibility decision."""
@@ -283,11 +286,15 @@ def booking_row(booking_id: str, kind: AppointmentType, slot: Slot, now: datetim
 
 def publish_booking_event(
     session: Session, outbox: Outbox, links: ManageLinks, booking_id: str, event_type: str,
-    previous_start: datetime | None = None, row: RowMapping | None = None,
+    previous_start: datetime | None = None, row: RowMapping | None = None, now: datetime | None = None,
+    manage_url: str | None = None,
 ) -> dict[str, Any]:
-    """Write the booking's event to the outbox (same transaction) and return its view."""
+    """Write the booking's event to the outbox (same transaction) and return its view.
+
+    The event carries a manage link for the patient's email: ``manage_url`` when the caller has
+    one (the patient's own link), else a newly issued random one."""
     row = row if row is not None else repo.booking_details(session, booking_id)
-    manage_url = links.url_for(booking_id)
+    manage_url = manage_url or links.issue(session, booking_id, now or row["updated_at"])
     data = booking_event_data(row, manage_url)
     if previous_start is not None:
         data["previous_start"] = previous_start.isoformat()
@@ -307,7 +314,7 @@ def hold_view(row: RowMapping) -> dict[str, Any]:
     }
 
 
-def booking_view(row: RowMapping, manage_url: str) -> dict[str, Any]:
+def booking_view(row: RowMapping, manage_url: str | None) -> dict[str, Any]:
     return {
         "id": row["id"],
         "status": row["status"],

@@ -60,20 +60,22 @@ class BookingLifecycle:
         """The booking a manage link points at; refused once the appointment is over."""
         with self.sessions() as session:
             row = self._row_for_token(session, token)
-            return booking_view(repo.booking_details(session, row["id"]), self.links.url_for(row["id"]))
+            return booking_view(repo.booking_details(session, row["id"]), self.links.url_with(token))
 
     def cancel_by_patient(self, token: str) -> dict[str, Any]:
         with self.sessions.begin() as session:
             row = self._row_for_token(session, token)
             check_policy_window(_hours(row["cancel_notice_hours"]), row["start"], self.clock(), "cancelled")
-            return self._cancel(session, row, Actor("patient"), reason="cancelled by the patient")
+            return self._cancel(session, row, Actor("patient"), reason="cancelled by the patient",
+                                manage_url=self.links.url_with(token))
 
     def reschedule_by_patient(self, token: str, new_start: datetime) -> dict[str, Any]:
         def unit_of_work() -> dict[str, Any]:
             with self.sessions.begin() as session:
                 row = self._row_for_token(session, token)
                 check_policy_window(_hours(row["reschedule_notice_hours"]), row["start"], self.clock(), "rescheduled")
-                return self._reschedule(session, row, new_start, Actor("patient"), reason=None)
+                return self._reschedule(session, row, new_start, Actor("patient"), reason=None,
+                                        manage_url=self.links.url_with(token))
 
         return retry_on_conflict(unit_of_work)
 
@@ -99,8 +101,16 @@ class BookingLifecycle:
             self._update(session, row["id"], status=status)
             record_audit(session, self.audit_table, f"staff:{staff.staff_id}", f"booking.{action}", row["id"])
             if status in EVENTS:
-                return publish_booking_event(session, self.outbox, self.links, row["id"], EVENTS[status])
-            return booking_view(repo.booking_details(session, row["id"]), self.links.url_for(row["id"]))
+                return publish_booking_event(session, self.outbox, self.links, row["id"], EVENTS[status], now=self.clock())
+            return booking_view(repo.booking_details(session, row["id"]), None)
+
+    def rotate_manage_link(self, booking_id: str, staff: StaffPrincipal) -> dict[str, Any]:
+        """End every manage link of the booking at once and issue a new one (audited)."""
+        with self.sessions.begin() as session:
+            row = self._row(session, booking_id)
+            url = self.links.rotate(session, row["id"], self.clock())
+            self._audit(session, Actor(staff.name, staff), "booking.rotate_manage_link", row["id"], None)
+            return booking_view(repo.booking_details(session, row["id"]), url)
 
     def cancel_in(self, session: Session, row: RowMapping, actor: Actor, reason: str) -> dict[str, Any]:
         """Cancel inside the caller's unit of work (a series cancels its remaining sessions this way)."""
@@ -110,16 +120,18 @@ class BookingLifecycle:
         """The booking a manage link points at (refused once it is over), in the caller's session."""
         return self._row_for_token(session, token)
 
-    def _cancel(self, session: Session, row: RowMapping, actor: Actor, reason: str) -> dict[str, Any]:
+    def _cancel(self, session: Session, row: RowMapping, actor: Actor, reason: str, manage_url: str | None = None) -> dict[str, Any]:
         next_status("cancel", row["status"])
         self._update(session, row["id"], status="cancelled", sequence=row["sequence"] + 1, status_reason=reason)
         if row["series_id"] is not None:
             sessions = repo.series_session_details(session, row["series_id"])
             repo.set_series_status(session, row["series_id"], series_status(r["status"] for r in sessions))
         self._audit(session, actor, "booking.cancel", row["id"], reason)
-        return publish_booking_event(session, self.outbox, self.links, row["id"], EventType.BOOKING_CANCELLED)
+        return publish_booking_event(session, self.outbox, self.links, row["id"], EventType.BOOKING_CANCELLED,
+                                     now=self.clock(), manage_url=manage_url)
 
-    def _reschedule(self, session: Session, row: RowMapping, new_start: datetime, actor: Actor, reason: str | None):
+    def _reschedule(self, session: Session, row: RowMapping, new_start: datetime, actor: Actor, reason: str | None,
+                    manage_url: str | None = None):
         if row["status"] != "booked":
             raise InvalidTransition(f"A booking that is {row['status']} cannot be rescheduled.")
         kind = repo.appointment_type_by_id(session, row["appointment_type_id"])
@@ -135,7 +147,8 @@ class BookingLifecycle:
         repo.move_booking(session, row["id"], row["clinician_id"], values | {"updated_at": self.clock()})
         self._audit(session, actor, "booking.reschedule", row["id"], reason)
         return publish_booking_event(
-            session, self.outbox, self.links, row["id"], EventType.BOOKING_RESCHEDULED, previous_start=row["start"]
+            session, self.outbox, self.links, row["id"], EventType.BOOKING_RESCHEDULED, previous_start=row["start"],
+            now=self.clock(), manage_url=manage_url,
         )
 
     def _free_slot_for_same_clinician(
@@ -156,7 +169,7 @@ class BookingLifecycle:
         raise SlotUnavailable("That time is not available with the same clinician. Please choose another slot.")
 
     def _row_for_token(self, session: Session, token: str) -> RowMapping:
-        booking_id = self.links.booking_id_from(token)
+        booking_id = self.links.booking_id_for(session, token)
         if booking_id is None:
             raise ManageLinkExpired("This link is not valid. Please use the link from your latest email.")
         row = self._row(session, booking_id)

@@ -167,13 +167,16 @@ class PatientAccess:
     def appointments(self, email: str) -> dict[str, Any]:
         """Upcoming and past bookings of the patient with this (normalised) email, and their screening status."""
         now = self.clock()
-        with self.sessions() as session:
+        # A write: links are stored only as hashes, so the page issues a fresh link for each
+        # upcoming booking it offers to reschedule or cancel (past ones get none).
+        with self.sessions.begin() as session:
             patient = repo.patient_by_email(session, email)
-            views = [booking_view(row, self.links.url_for(row["id"]))
-                     for booking_id in repo.booking_ids_of_patient(session, email)
-                     if (row := repo.booking_details(session, booking_id)) is not None]
+            rows = [row for booking_id in repo.booking_ids_of_patient(session, email)
+                    if (row := repo.booking_details(session, booking_id)) is not None]
+            views = [booking_view(row, self.links.issue(session, row["id"], now) if _is_upcoming(row, now) else None)
+                     for row in rows]
             status = screening_status(repo.eligibility_decisions_of(session, email), now, self.valid_days)
-        upcoming = [view for view in views if view["end"] > now and view["status"] in ("booked", "arrived")]
+        upcoming = [view for view in views if _is_upcoming(view, now)]
         past = [view for view in reversed(views) if view not in upcoming]
         return {"patient": dict(patient) if patient else {"email": email}, "upcoming": upcoming, "past": past,
                 "screening": status}
@@ -192,3 +195,7 @@ class PatientAccess:
 def _origin(url: str) -> str:
     parts = urlsplit(url.strip())
     return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}"
+
+
+def _is_upcoming(booking: Any, now: datetime) -> bool:
+    return booking["end"] > now and booking["status"] in ("booked", "arrived")

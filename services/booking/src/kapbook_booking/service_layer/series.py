@@ -306,9 +306,10 @@ class SeriesService:
         """One booking.created per session (``series`` set), then one series.booked with every snapshot."""
         series = repo.series_by_id(session, series_id)
         rows = repo.series_session_details(session, series_id)
-        snapshots = []
+        snapshots, urls = [], {}
         for row in rows:
-            data = booking_event_data(row, self.links.url_for(row["id"]))
+            urls[row["id"]] = self.links.issue(session, row["id"], now)
+            data = booking_event_data(row, urls[row["id"]])
             self.outbox.add(session, EventType.BOOKING_CREATED, data)
             snapshots.append(data)
         first = rows[0]
@@ -316,7 +317,7 @@ class SeriesService:
             "series_id": series_id, "protocol": {"id": series["protocol_id"], "name": series["protocol_name"]},
             "patient": _contact(first), "sessions": snapshots, "booked_at": now.isoformat(),
         })
-        return self._series_view(session, series, rows)
+        return self._series_view(session, series, rows, urls)
 
     def _replay(self, session: Session, command: BookSeries) -> dict[str, Any] | None:
         if not command.idempotency_key:
@@ -326,7 +327,10 @@ class SeriesService:
             return None
         if previous["request_sha256"] != command.fingerprint():
             raise IdempotencyKeyReused("This Idempotency-Key was already used for a different series request.")
-        return self._view(session, previous["booking_id"])
+        # Links are kept only as hashes: a replay answers with fresh ones for every session.
+        rows = repo.series_session_details(session, previous["booking_id"])
+        urls = {row["id"]: self.links.issue(session, row["id"], self.clock()) for row in rows}
+        return self._view(session, previous["booking_id"], urls)
 
     # --- reading and cancelling ------------------------------------------------------------------
 
@@ -336,7 +340,8 @@ class SeriesService:
 
     def view_for_token(self, token: str) -> dict[str, Any]:
         with self._reading() as session:
-            return self._view(session, self._series_id_for_token(session, token))
+            row = self.lifecycle.row_for_token(session, token)
+            return self._view(session, self._series_id_for_token(session, token), {row["id"]: self.links.url_with(token)})
 
     def cancel_remaining_by_patient(self, token: str) -> dict[str, Any]:
         """Cancel the future sessions the cancellation policy still allows; past (and too close) ones stay."""
@@ -386,18 +391,21 @@ class SeriesService:
             raise SeriesNotFound("This appointment is not part of a series.")
         return row["series_id"]
 
-    def _view(self, session: Session, series_id: str) -> dict[str, Any]:
+    def _view(self, session: Session, series_id: str, urls: dict[str, str] | None = None) -> dict[str, Any]:
         series = repo.series_by_id(session, series_id)
         if series is None:
             raise SeriesNotFound("There is no such series.")
-        return self._series_view(session, series, repo.series_session_details(session, series_id))
+        return self._series_view(session, series, repo.series_session_details(session, series_id), urls)
 
-    def _series_view(self, session: Session, series: RowMapping, rows: list[RowMapping]) -> dict[str, Any]:
+    def _series_view(self, session: Session, series: RowMapping, rows: list[RowMapping],
+                     urls: dict[str, str] | None = None) -> dict[str, Any]:
+        """The series; a session's manage link only where ``urls`` has one just issued or presented."""
+        urls = urls or {}
         protocol = repo.protocol_by_id(session, series["protocol_id"])
         return {
             "id": series["id"], "protocol": protocol_view(protocol), "status": _status(rows),
             "created_at": series["created_at"],
-            "sessions": [booking_view(row, self.links.url_for(row["id"])) for row in rows],
+            "sessions": [booking_view(row, urls.get(row["id"])) for row in rows],
         }
 
     # --- shared -----------------------------------------------------------------------------------

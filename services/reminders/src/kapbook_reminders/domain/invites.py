@@ -83,7 +83,8 @@ def build_event(
     event.add("summary", f"Appointment at {organizer_name}")
     event.add("location", invite_location(snapshot))
     event.add("description", invite_description(snapshot))
-    event.add("url", snapshot.manage_url)
+    # No URL property and no manage link anywhere in the invite: a calendar is often shared, and
+    # the manage link lets whoever holds it cancel or move the appointment (issue 14 finding 4).
     if snapshot.video_call_url:
         event.add("conference", conference(snapshot.video_call_url))
     event.add("status", "CANCELLED" if method is InviteMethod.CANCEL else "CONFIRMED")
@@ -106,9 +107,12 @@ def timezone_component(zone_name: str, year: int) -> Timezone:
     return Timezone.from_tzid(zone_name, first_date=date(year - 1, 1, 1), last_date=date(year + 2, 1, 1))
 
 
+MANAGE_HINT = "To view, reschedule or cancel, use the link in your confirmation email."
+
+
 def invite_description(snapshot: BookingSnapshot) -> str:
     join = f"{JOIN_LABEL}: {snapshot.video_call_url}\n" if snapshot.video_call_url else ""
-    return f"{join}View, reschedule or cancel: {snapshot.manage_url}\n{snapshot.cancellation_policy}"
+    return f"{join}{MANAGE_HINT}\n{snapshot.cancellation_policy}"
 
 
 def conference(url: str) -> vUri:

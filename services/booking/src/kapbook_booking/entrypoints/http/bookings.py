@@ -17,6 +17,7 @@ from kapbook_booking.entrypoints.http.schemas import (
     HoldRequestSchema,
     HoldSchema,
     IdempotencyHeaderSchema,
+    ManageBookingSchema,
     RescheduleSchema,
 )
 from kapbook_booking.entrypoints.wiring import container, current_staff
@@ -120,7 +121,7 @@ LINK_GONE = "The booking behind the link no longer exists (not_found)"
 
 @blp.route("/manage/<string:token>")
 class ManageBooking(MethodView):
-    @blp.response(200, BookingSchema)
+    @blp.response(200, ManageBookingSchema)
     @blp.alt_response(403, description=LINK_REFUSED)
     @blp.alt_response(404, description=LINK_GONE)
     def get(self, token):
@@ -131,7 +132,7 @@ class ManageBooking(MethodView):
 @blp.route("/manage/<string:token>/cancel")
 class CancelByPatient(MethodView):
     @public_write(blp, scope=rate_scopes.MANAGE_CANCEL)
-    @blp.response(200, BookingSchema)
+    @blp.response(200, ManageBookingSchema)
     @blp.alt_response(409, description="Too close to the appointment (outside_policy_window) or cancelled already")
     @blp.alt_response(403, description=LINK_REFUSED)
     @blp.alt_response(404, description=LINK_GONE)
@@ -144,7 +145,7 @@ class CancelByPatient(MethodView):
 class RescheduleByPatient(MethodView):
     @public_write(blp, scope=rate_scopes.MANAGE_RESCHEDULE)
     @blp.arguments(RescheduleSchema)
-    @blp.response(200, BookingSchema)
+    @blp.response(200, ManageBookingSchema)
     @blp.alt_response(409, description="Too close to the appointment, or the new time is taken")
     @blp.alt_response(403, description=LINK_REFUSED)
     @blp.alt_response(404, description=LINK_GONE)

@@ -30,12 +30,25 @@ class BookingSchema(Schema):
     location_name = fields.String(required=True)
     room_id = fields.String(allow_none=True)
     patient = fields.Nested(PatientViewSchema, required=True)
-    manage_url = fields.String(required=True)
+    manage_url = fields.String(required=True, allow_none=True, metadata={
+        "description": "The patient's manage link, only in answers that just issued one (links are stored hashed)"})
     join_url = fields.String(allow_none=True, metadata={"description": "Telehealth: where the patient joins the video call"})
     cancel_notice_hours = fields.Integer(required=True)
     reschedule_notice_hours = fields.Integer(required=True)
     series = fields.Nested(SeriesRefSchema, allow_none=True,
                            metadata={"description": "The treatment series this session belongs to; null when it stands alone"})
+
+
+# --- the manage-link answers (issue 14 finding 4) -------------------------------------------------
+# Whoever holds a manage link (a forwarded email, a shared screen) sees the appointment and the
+# patient's name, never their email or phone.
+class ManagePatientSchema(Schema):
+    name = fields.String(required=True)
+    timezone = fields.String(allow_none=True)
+
+
+class ManageBookingSchema(BookingSchema):
+    patient = fields.Nested(ManagePatientSchema, required=True)
 
 
 class IdempotencyHeaderSchema(Schema):

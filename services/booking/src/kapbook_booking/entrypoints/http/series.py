@@ -9,6 +9,7 @@ from marshmallow import RAISE
 from kapbook_booking.entrypoints import rate_scopes
 from kapbook_booking.entrypoints.http.schemas import IdempotencyHeaderSchema
 from kapbook_booking.entrypoints.http.series_schemas import (
+    ManageSeriesSchema,
     ProposalArgsSchema,
     ProposalSchema,
     ProtocolChangeSchema,
@@ -120,7 +121,7 @@ class StaffCancelRemaining(MethodView):
 
 @blp.route("/manage/<string:token>/series")
 class ManageSeries(MethodView):
-    @blp.response(200, SeriesSchema)
+    @blp.response(200, ManageSeriesSchema)
     @blp.alt_response(403, description=LINK_REFUSED)
     @blp.alt_response(404, description=NOT_IN_SERIES)
     def get(self, token):
@@ -131,7 +132,7 @@ class ManageSeries(MethodView):
 @blp.route("/manage/<string:token>/series/cancel-remaining")
 class ManageCancelRemaining(MethodView):
     @public_write(blp, scope=rate_scopes.MANAGE_CANCEL)
-    @blp.response(200, SeriesSchema)
+    @blp.response(200, ManageSeriesSchema)
     @blp.alt_response(403, description=LINK_REFUSED)
     @blp.alt_response(404, description=NOT_IN_SERIES)
     @blp.alt_response(409, description="No remaining sessions, or all too close (outside_policy_window)")

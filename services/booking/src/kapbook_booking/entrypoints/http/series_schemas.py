@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from kapbook_booking.entrypoints.http.schemas import BookingSchema
+from kapbook_booking.entrypoints.http.schemas import BookingSchema, ManageBookingSchema
 from kapbook_booking.entrypoints.http.staff_catalog_schemas import TYPE_CODE
 from kapbook_booking.entrypoints.http.staff_schema_fields import NAME, ChangeSchema
 from kapbook_platform.contracts.http import PatientSchema, TimeZoneName
@@ -117,3 +117,8 @@ class SeriesSchema(Schema):
 
 class SeriesCancelSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+
+
+class ManageSeriesSchema(SeriesSchema):
+    """The series behind a manage link: sessions without the patient's email or phone."""
+    sessions = fields.List(fields.Nested(ManageBookingSchema), required=True, metadata={"description": "By position"})

@@ -51,6 +51,17 @@ class StaffReschedule(MethodView):
         return container().lifecycle.reschedule_by_staff(booking_id, body["start"], current_staff(), body["reason"])
 
 
+# --- manage-link rotation (issue 14 finding 4) ----------------------------------------------------
+@blp.route("/bookings/<string:booking_id>/rotate-manage-link")
+class RotateManageLink(MethodView):
+    @staff_only(blp)
+    @blp.response(200, BookingSchema)
+    @blp.alt_response(404, description=NO_BOOKING)
+    def post(self, booking_id):
+        """End every manage link of the booking at once and issue a new one, in `manage_url` (staff, audited)"""
+        return container().lifecycle.rotate_manage_link(booking_id, current_staff())
+
+
 def _visit_route(action: str, summary: str):
     @staff_only(blp)
     @blp.response(200, BookingSchema)

@@ -127,7 +127,8 @@ def booking_detail(booking_id: str):
     return _booking_page(booking_id, notice=NOTICES.get(request.args.get("notice", "")))
 
 
-def _booking_page(booking_id: str, status: int = 200, notice: str | None = None, error: str | None = None):
+def _booking_page(booking_id: str, status: int = 200, notice: str | None = None, error: str | None = None,
+                  new_manage_url: str | None = None):
     booking = _booking(booking_id)
     if booking is None:
         return page("console/problem.html", 404, heading="No such booking",
@@ -139,7 +140,7 @@ def _booking_page(booking_id: str, status: int = 200, notice: str | None = None,
     slots, slot_error = _slots(booking["appointment_type"], move_day, zone, booking["clinician_id"]) if move_day else ([], None)
     return page(
         "console/booking.html", status, booking=booking, kind=kind, location=location, zone=zone, notice=notice,
-        error=error, move_day=move_day, slots=slots, slot_error=slot_error, form=request.form,
+        error=error, move_day=move_day, slots=slots, slot_error=slot_error, form=request.form, new_manage_url=new_manage_url,
         start=booking["start"].astimezone(ZoneInfo(zone)), end=booking["end"].astimezone(ZoneInfo(zone)),
     )
 
@@ -186,3 +187,15 @@ def record_visit(booking_id: str):
     except BookingError as refusal:
         return _booking_page(booking_id, http_status(refusal), error=refusal.message)
     return redirect(url_for("console.booking_detail", booking_id=booking_id, notice=action), code=303)
+
+
+# --- manage-link rotation (issue 14 finding 4) ----------------------------------------------------
+@bp.post("/bookings/<string:booking_id>/rotate-manage-link")
+@console_view()
+def rotate_manage_link(booking_id: str):
+    """Every earlier manage link of the booking stops working; the new one is shown once."""
+    try:
+        booking = container().lifecycle.rotate_manage_link(booking_id, current_staff())
+    except BookingError as refusal:
+        return _booking_page(booking_id, http_status(refusal), error=refusal.message)
+    return _booking_page(booking_id, 200, new_manage_url=booking["manage_url"])
