@@ -11,6 +11,8 @@ from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_platform.staff.audit import audit_read
 from kapbook_platform.staff.principal import StaffPrincipal
 
+__all__ = ["AuditFilter", "AuditPage", "AuditTrail"]  # AuditFilter: the console builds one from its query string
+
 PAGE_SIZE = 50
 EXPORT_BATCH = 1000
 

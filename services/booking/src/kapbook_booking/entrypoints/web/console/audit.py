@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from flask import Response, request
 
-from kapbook_booking.adapters.audit_repository import AuditFilter
+from kapbook_booking.service_layer.audit_trail import AuditFilter
 from kapbook_booking.entrypoints.web.console.access import bp, console_view, page
 from kapbook_booking.entrypoints.web.console.choices import read_date
 from kapbook_booking.entrypoints.wiring import container
