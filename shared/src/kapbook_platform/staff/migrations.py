@@ -41,7 +41,8 @@ def make_audit_log_append_only() -> None:
 
     Retention, if ever needed, is an operator's maintenance run: disable the trigger (PostgreSQL
     ``ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_delete``; SQLite: drop and re-create it),
-    delete, re-enable, in one transaction; no application code does it.
+    delete, re-enable, in one transaction; no application code does it. A later SQLite
+    ``batch_alter_table("audit_log")`` copies the table and loses these triggers: call this again after it.
     """
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"""
