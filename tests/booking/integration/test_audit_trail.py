@@ -9,11 +9,13 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from kapbook_booking.adapters import tables as t
 from kapbook_booking.service_layer.audit_trail import PAGE_SIZE
+from kapbook_platform.runtime import alembic_config
 from kapbook_platform.staff.audit import record_audit
 from kapbook_platform.staff.migrations import AUDIT_APPEND_ONLY_MESSAGE
 from support.pipeline import next_weekday_at
@@ -169,3 +171,15 @@ def test_audit_csv_has_the_same_filters_and_defuses_formulas(client, staff, serv
     filtered = client.get("/staff/audit.csv", headers=staff["admin"],
                           query_string={"resource": "booking:", "to": date(2026, 3, 2).isoformat()})
     assert [row[4] for row in csv.reader(io.StringIO(filtered.get_data(as_text=True)))][1:] == ["booking:b-2", "booking:b-1"]
+
+
+def test_migration_0010_downgrades_to_a_changeable_audit_log_and_upgrades_again(service):
+    config = alembic_config(service.runtime, t.metadata, "kapbook_booking.adapters.migrations")
+    seed(service, [(datetime(2026, 3, 2, tzinfo=UTC), "staff-admin", "booking.viewed", "booking:b-1")])
+    command.downgrade(config, "0008")
+    with service.runtime.engine.begin() as connection:
+        assert connection.execute(text("UPDATE audit_log SET actor = 'operator'")).rowcount == 1
+    command.upgrade(config, "head")
+    with pytest.raises(DBAPIError, match=AUDIT_APPEND_ONLY_MESSAGE):
+        with service.runtime.engine.begin() as connection:
+            connection.execute(text("DELETE FROM audit_log"))
