@@ -174,6 +174,8 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/staff/team", "POST"): console(ADMIN),
         ("/staff/credentials", "GET"): console(ADMIN),
         ("/staff/credentials/<string:credential_id>/revoke", "POST"): console(ADMIN),
+        ("/staff/audit", "GET"): console(ADMIN),  # audit page
+        ("/staff/audit.csv", "GET"): console(ADMIN),
         ("/staff/webhooks", "GET"): console(ADMIN),
         ("/staff/webhooks", "POST"): console(ADMIN),
         ("/staff/webhooks/<string:endpoint_id>", "GET"): console(ADMIN),

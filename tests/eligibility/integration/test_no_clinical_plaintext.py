@@ -15,6 +15,7 @@ from alembic.config import Config
 from sqlalchemy import LargeBinary, MetaData, Table, inspect, text
 
 from kapbook_platform.runtime import alembic_config as platform_alembic_config
+from kapbook_platform.staff.principal import StaffPrincipal
 from kapbook_eligibility.adapters.tables import metadata
 from kapbook_eligibility.domain import ReasonCode
 from kapbook_eligibility.service_layer.screenings import answers_context, result_context
@@ -130,7 +131,7 @@ def test_migration_0003_scrubs_rows_written_under_the_old_schema(make_container)
         priorities = dict(connection.execute(text("SELECT patient_email, priority FROM screenings")).all())
     assert priorities == {"opi@example.org": 1, "sam@example.org": 0, "preg@example.org": 1}
     # The service reads the scrubbed rows from the encrypted result: crises still come first.
-    queue = container.reviews.queue("pending")
+    queue = container.reviews.queue("pending", StaffPrincipal("staff-c", "Clin", "clinician", "cred-c"), "192.0.2.1")
     assert [(item["patient"]["email"], item["outcome"], item["reason_codes"]) for item in queue] == [
         ("sam@example.org", "crisis", ["cssrs_high_risk", "phq9_item9_positive"]),
         ("opi@example.org", "needs_review", ["opioid"]),

@@ -102,7 +102,8 @@ def test_approving_publishes_the_decision_and_closes_the_review(client, eligibil
     assert done["id"] == crisis and done["review"]["decision"] == "approved"
     opened = client.get(f"{SCREENINGS}/{crisis}", headers=clinician.headers).json
     assert opened["review"]["note"] == NOTE and opened["status"] == "reviewed"
-    assert [row["action"] for row in audit_rows(eligibility)] == ["screening.reviewed", "screening.opened"]
+    assert [row["action"] for row in audit_rows(eligibility)] == [
+        "screening.reviewed", "review_queue.viewed", "review_queue.viewed", "screening.opened"]
 
 
 def test_the_note_is_encrypted_at_rest(client, eligibility, helpers, needs_review, clinician):

@@ -104,7 +104,7 @@ def test_resend_only_for_failed_notifications_and_it_is_audited(harness):
     assert staff.post(f"{NOTIFICATIONS}/{failed['id']}/resend").status_code == 202
     audit = harness.container.runtime.tables["audit_log"]
     with harness.container.runtime.sessions() as session:
-        (entry,) = session.execute(audit.select()).mappings().all()
+        (entry,) = session.execute(audit.select().where(audit.c.action == "notification.resend")).mappings().all()
     assert (entry["actor"], entry["action"], entry["target"]) == ("staff-front_desk", "notification.resend",
                                                                   f"message:{failed['id']}")
 

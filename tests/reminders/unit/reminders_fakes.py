@@ -176,7 +176,7 @@ class InMemoryStore:
         if row["status"] == "failed":
             row.update(status="scheduled", attempts=0, next_attempt_at=now, result=result, updated_at=now)
 
-    def record_audit(self, actor: str, action: str, target: str) -> None:
+    def record_audit(self, actor: str, action: str, target: str, detail: dict | None = None) -> None:
         self.audit.append((actor, action, target))
 
     # --- for the tests -----------------------------------------------------------------------

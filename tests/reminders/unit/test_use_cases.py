@@ -28,6 +28,8 @@ from reminders_fakes import (  # noqa: E402 - importable thanks to the line abov
     Reminders,
 )
 
+READER = notifications.Reader("staff-7", "192.0.2.7")
+
 @pytest.fixture
 def reminders(branding) -> Reminders:
     return Reminders.build(branding)
@@ -260,8 +262,10 @@ def test_staff_list_filters_by_status_and_recipient(reminders):
     reminders.deliver(EventType.BOOKING_CREATED)
     reminders.dispatcher.dispatch_all_due()
 
-    sent = notifications.list_notifications(reminders.store, notifications.NotificationFilter(status="sent"))
-    mine = notifications.list_notifications(reminders.store, notifications.NotificationFilter(recipient="ALEX@example.org"))
+    sent = notifications.list_notifications(reminders.store, notifications.NotificationFilter(status="sent"), READER)
+    mine = notifications.list_notifications(reminders.store, notifications.NotificationFilter(recipient="ALEX@example.org"), READER)
     assert [row["kind"] for row in sent] == [MessageKind.CONFIRMATION]
     assert len(mine) == len(reminders.store.messages)
     assert [row["due_at"] for row in mine] == sorted(row["due_at"] for row in mine)
+    # Each read is audited, naming the log read and never the recipient filter's address.
+    assert reminders.store.audit[-2:] == [("staff-7", "notification_log.viewed", "notification_log:all")] * 2

@@ -18,6 +18,7 @@ from kapbook_booking.domain.lockout import LockoutPolicy
 from kapbook_booking.service_layer.console_sessions import ConsoleSessions
 from kapbook_booking.service_layer.staff import StaffAccounts, StaffTokens
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
+from kapbook_booking.service_layer.audit_trail import AuditTrail
 from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_booking.service_layer.password_resets import PasswordResets
 from kapbook_booking.service_layer.two_step import TwoStep
@@ -46,6 +47,7 @@ class BookingContainer:
     schedules: StaffSchedules
     staff_calendar: StaffCalendar
     calendar_feeds: CalendarFeeds
+    audit_trail: AuditTrail
     patients: PatientAccess
     series: SeriesService
     accounts: StaffAccounts
@@ -97,6 +99,7 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         schedules=StaffSchedules(writes, clock),
         staff_calendar=StaffCalendar(writes, clock),
         calendar_feeds=CalendarFeeds(writes, config.public_base_url, clock),
+        audit_trail=AuditTrail(writes),
         patients=PatientAccess(runtime.sessions, runtime.outbox, links, config.public_base_url,
                                config.screening_valid_days, config.cors_origins, clock),
         series=SeriesService(runtime.sessions, runtime.outbox, links, gate, lifecycle, writes, clock,

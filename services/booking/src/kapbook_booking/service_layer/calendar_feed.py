@@ -55,14 +55,14 @@ class CalendarFeeds:
             self.writes.audit(session, actor, "clinician.calendar_token_regenerated", target, ["calendar_token"])
         return {"clinician_id": clinician_id, "url": self.url_for(token)}
 
-    def render(self, token: str) -> bytes | None:
-        """The feed for this token, or None when no active clinician has it."""
+    def render(self, token: str) -> tuple[str, bytes] | None:
+        """The clinician's id and feed for this token, or None when no active clinician has it."""
         with self.writes.reading() as session:
             clinician = repo.active_clinician_by_calendar_token(session, token)
             if clinician is None:
                 return None
             rows = repo.calendar_feed_bookings(session, clinician["id"], FEED_STATUSES, self.clock() - FEED_HISTORY)
-        return feed_calendar(clinician["name"], rows).to_ical()
+        return clinician["id"], feed_calendar(clinician["name"], rows).to_ical()
 
 
 def feed_calendar(clinician_name: str, bookings: list[RowMapping]) -> Calendar:

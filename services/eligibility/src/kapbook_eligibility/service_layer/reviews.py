@@ -18,7 +18,7 @@ from kapbook_eligibility.service_layer.screenings import answers_context, result
 from kapbook_platform.clock import Clock
 from kapbook_platform.contracts import EventType
 from kapbook_platform.messaging.outbox import Outbox
-from kapbook_platform.staff.audit import record_audit
+from kapbook_platform.staff.audit import record_audit, record_read
 from kapbook_platform.staff.principal import StaffPrincipal
 
 log = logging.getLogger(__name__)
@@ -54,16 +54,17 @@ class ReviewService:
     audit_log: Table
     clock: Clock
 
-    def queue(self, status: QueueStatus) -> list[dict[str, Any]]:
-        """Screenings waiting for review (crises first), or the latest reviewed ones."""
-        with self.sessions() as session:
+    def queue(self, status: QueueStatus, viewer: StaffPrincipal, ip: str | None) -> list[dict[str, Any]]:
+        """Screenings waiting for review (crises first), or the latest reviewed ones; the read is audited."""
+        with self.sessions.begin() as session:
             if status == "pending":
                 rows = repo.pending_screenings(session)
             else:
                 rows = repo.reviewed_screenings(session, REVIEWED_LIST_LIMIT)
+            record_read(session, self.audit_log, viewer.staff_id, "review_queue", status, ip, _who(viewer))
         return [self._summary(row) for row in rows]
 
-    def open(self, screening_id: str, viewer: StaffPrincipal) -> dict[str, Any]:
+    def open(self, screening_id: str, viewer: StaffPrincipal, ip: str | None = None) -> dict[str, Any]:
         """A screening with its decrypted answers, scores and review; the opening is written to the audit log."""
         with self.sessions.begin() as session:
             row = repo.screening_by_id(session, screening_id)
@@ -71,7 +72,8 @@ class ReviewService:
                 raise ScreeningNotFound("There is no such screening.")
             review = repo.review_for(session, screening_id)
             # In the same transaction as the read: no answers leave without their audit row.
-            record_audit(session, self.audit_log, viewer.staff_id, OPENED_ACTION, audit_target(screening_id), _who(viewer))
+            record_audit(session, self.audit_log, viewer.staff_id, OPENED_ACTION, audit_target(screening_id),
+                         _who(viewer) | {"ip": ip})
             return self._detail(row, review)
 
     def review(self, command: ReviewScreening) -> dict[str, Any]:

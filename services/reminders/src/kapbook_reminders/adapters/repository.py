@@ -68,7 +68,7 @@ class RemindersRepository(Protocol):
     def notification(self, message_id: str) -> dict[str, Any] | None: ...
     def message(self, message_id: str) -> dict[str, Any] | None: ...
     def requeue_failed(self, message_id: str, now: datetime, result: str) -> None: ...
-    def record_audit(self, actor: str, action: str, target: str) -> None: ...
+    def record_audit(self, actor: str, action: str, target: str, detail: dict | None = None) -> None: ...
 
 
 class MessageStore(Protocol):
@@ -330,8 +330,8 @@ class SqlRemindersRepository:
             .values(status="scheduled", attempts=0, next_attempt_at=now, result=result, updated_at=now)
         )
 
-    def record_audit(self, actor: str, action: str, target: str) -> None:
-        record_audit(self.session, self.audit_log, actor, action, target)
+    def record_audit(self, actor: str, action: str, target: str, detail: dict | None = None) -> None:
+        record_audit(self.session, self.audit_log, actor, action, target, detail)
 
 
 def _still_claimed(message: Mapping[str, Any]):

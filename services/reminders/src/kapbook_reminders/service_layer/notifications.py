@@ -1,6 +1,8 @@
 """Use cases behind the staff API and the unsubscribe link."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from datetime import datetime
 from typing import Any
 
@@ -21,16 +23,32 @@ class CannotResend(ValueError):
     """The notification is not in a state that allows a resend; the message says why."""
 
 
-def list_notifications(store: MessageStore, where: NotificationFilter) -> list[dict[str, Any]]:
-    """Notifications matching every given filter, by due time (then creation) ascending."""
-    with store.read() as repository:
-        return repository.list_notifications(where)
+@dataclass(frozen=True)
+class Reader:
+    """Who reads the notification log, from where: each read leaves an audit row."""
+
+    staff_id: str
+    ip: str | None
 
 
-def get_notification(store: MessageStore, message_id: str) -> dict[str, Any]:
-    """What staff see of one notification; raises NotificationNotFound."""
-    with store.read() as repository:
-        return _listed(repository, message_id)
+def list_notifications(store: MessageStore, where: NotificationFilter, reader: Reader) -> list[dict[str, Any]]:
+    """Notifications matching every given filter, by due time (then creation) ascending; the read is audited."""
+    with store.begin() as repository:
+        listed = repository.list_notifications(where)
+        # Which filters were used, never their values: a recipient filter is an email address.
+        used = sorted(name for name in ("booking_id", "status", "kind", "recipient") if getattr(where, name))
+        target = f"booking:{where.booking_id}" if where.booking_id else "all"
+        repository.record_audit(reader.staff_id, "notification_log.viewed", f"notification_log:{target}",
+                                {"ip": reader.ip, "filters": used, "rows": len(listed)})
+        return listed
+
+
+def get_notification(store: MessageStore, message_id: str, reader: Reader) -> dict[str, Any]:
+    """What staff see of one notification, audited; raises NotificationNotFound."""
+    with store.begin() as repository:
+        listed = _listed(repository, message_id)
+        repository.record_audit(reader.staff_id, "notification.viewed", f"message:{message_id}", {"ip": reader.ip})
+        return listed
 
 
 def resend_notification(store: MessageStore, message_id: str, actor: str, now: datetime) -> dict[str, Any]:

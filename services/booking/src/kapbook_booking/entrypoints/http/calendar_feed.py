@@ -5,6 +5,7 @@ from flask import Response, request
 from flask_smorest import Blueprint
 
 from kapbook_booking.entrypoints.http.staff_access import calendar_feeds
+from kapbook_booking.entrypoints.wiring import container
 from kapbook_platform.web.errors import NotFound
 
 blp = Blueprint(
@@ -23,9 +24,11 @@ FEED_HEADERS = {
 @blp.alt_response(404, description="No active clinician has this feed URL")
 def calendar_feed(token):
     """A clinician's bookings as an iCalendar feed (no sign-in; the URL is secret)"""
-    body = calendar_feeds().render(token)
-    if body is None:
+    feed = calendar_feeds().render(token)
+    if feed is None:
         raise NotFound("There is no calendar feed at this address; ask an admin for the current one.")
+    clinician_id, body = feed
+    container().audit_trail.feed_read(clinician_id, request.remote_addr)
     response = Response(body, content_type="text/calendar; charset=utf-8", headers=FEED_HEADERS)
     response.add_etag()
     return response.make_conditional(request)

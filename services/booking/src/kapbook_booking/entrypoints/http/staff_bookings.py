@@ -1,6 +1,7 @@
 """Staff routes over bookings: read, cancel or reschedule with a reason, record the visit."""
 from __future__ import annotations
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -24,6 +25,7 @@ class BookingById(MethodView):
             booking = container().bookings.view(session, booking_id)
         if booking is None:
             raise NotFound("There is no such booking.")
+        container().audit_trail.staff_read(current_staff(), "booking", booking_id, request.remote_addr)
         return booking
 
 

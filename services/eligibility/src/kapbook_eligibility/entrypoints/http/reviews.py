@@ -1,6 +1,7 @@
 """Clinicians review screenings: the queue, one screening with its answers (audited), the decision."""
 from __future__ import annotations
 
+from flask import request
 from flask.views import MethodView
 from marshmallow import RAISE
 from flask_smorest import Blueprint
@@ -37,7 +38,7 @@ class ReviewQueue(MethodView):
     @blp.alt_response(403, description="Not a clinician or admin")
     def get(self, query):
         """Screenings waiting for review, crises first (status=pending), or the latest reviewed (status=reviewed)"""
-        return container().reviews.queue(query["status"])
+        return container().reviews.queue(query["status"], current_staff(), request.remote_addr)
 
 
 @blp.route("/screenings/<string:screening_id>")
@@ -49,7 +50,7 @@ class ScreeningById(MethodView):
     @blp.alt_response(404, description="No such screening")
     def get(self, screening_id):
         """Open a screening with its answers and scores (every opening is audited)"""
-        return container().reviews.open(screening_id, current_staff())
+        return container().reviews.open(screening_id, current_staff(), request.remote_addr)
 
 
 @blp.route("/screenings/<string:screening_id>/review")

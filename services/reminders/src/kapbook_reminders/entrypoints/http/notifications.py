@@ -1,7 +1,7 @@
 """Staff API over what was sent to whom and when; the unsubscribe link of non-essential email."""
 from __future__ import annotations
 
-from flask import Response, render_template
+from flask import Response, render_template, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -65,6 +65,10 @@ class UnsubscribeQuerySchema(Schema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
 
+def _reader() -> use_cases.Reader:
+    return use_cases.Reader(current_staff().staff_id, request.remote_addr)
+
+
 @blp.route("/notifications")
 class Notifications(MethodView):
     @require_staff()
@@ -73,7 +77,7 @@ class Notifications(MethodView):
     @blp.alt_response(401, description="No valid staff token")
     def get(self, query):
         """List notifications with their times and delivery result, filtered by booking, status, kind or recipient (staff)"""
-        return use_cases.list_notifications(container().store, use_cases.NotificationFilter(**query))
+        return use_cases.list_notifications(container().store, use_cases.NotificationFilter(**query), _reader())
 
 
 @blp.route("/notifications/<string:message_id>")
@@ -85,7 +89,7 @@ class Notification(MethodView):
     def get(self, message_id):
         """One notification (staff)"""
         try:
-            return use_cases.get_notification(container().store, message_id)
+            return use_cases.get_notification(container().store, message_id, _reader())
         except use_cases.NotificationNotFound:
             raise NotFound("There is no such notification.") from None
 

@@ -133,6 +133,7 @@ def _booking_page(booking_id: str, status: int = 200, notice: str | None = None,
     if booking is None:
         return page("console/problem.html", 404, heading="No such booking",
                     message="There is no booking with that reference. It may have been a hold that expired.")
+    container().audit_trail.staff_read(current_staff(), "booking", booking_id, request.remote_addr)
     location = next((p for p in catalog().locations() if p["id"] == booking["location_id"]), None)
     zone = pick_zone(request.values.get("tz"), location["timezone"] if location else "UTC")
     kind = next((k for k in catalog().appointment_types() if k["code"] == booking["appointment_type"]), None)

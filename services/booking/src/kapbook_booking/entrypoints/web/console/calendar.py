@@ -12,7 +12,7 @@ from flask import request, url_for
 from kapbook_booking.entrypoints.http.staff_access import catalog, staff_calendar
 from kapbook_booking.entrypoints.web.console.access import bp, console_view, page
 from kapbook_booking.entrypoints.web.console.choices import pick_zone, read_date
-from kapbook_booking.entrypoints.wiring import container
+from kapbook_booking.entrypoints.wiring import container, current_staff
 from kapbook_booking.service_layer.staff_calendar import CalendarQuery
 
 MINUTES_PER_DAY = 24 * 60
@@ -164,7 +164,10 @@ def calendar_view(ask: CalendarRequest, view: str, day: date, subject_id: str) -
     key = "room_id" if ask.by == "room" else "clinician_id"
     query = CalendarQuery(view=view, day=day, zone=ZoneInfo(ask.zone), include_cancelled=ask.include_cancelled,
                           **{key: subject_id})
-    return staff_calendar().view(query)
+    shown = staff_calendar().view(query)
+    # One audit row per calendar shown (a day view shows several): whose calendar, not what is on it.
+    container().audit_trail.staff_read(current_staff(), "calendar", f"{ask.by}:{subject_id}", request.remote_addr)
+    return shown
 
 
 def day_columns(ask: CalendarRequest, people: list[dict[str, Any]]) -> tuple[list[Column], list[dict]]:
