@@ -1,13 +1,16 @@
 """No Docker engine here: check the compose file itself against the code it deploys."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
 from kapbook_booking.config import BookingConfig
 from kapbook_eligibility.config import EligibilityConfig
+from kapbook_platform.messaging.topology import SUBSCRIPTIONS, Topology
 from kapbook_reminders.config import RemindersConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,7 +137,8 @@ def test_compose_env_secrets_are_long_enough_for_production():
 
     values = compose_dot_env()
     assert set(values) >= {"KAPBOOK_SERVICE_TOKEN", "BOOKING_SECRET_KEY", "ELIGIBILITY_ENCRYPTION_KEYS",
-                           "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD"}
+                           "POSTGRES_PASSWORD", "RABBITMQ_BOOKING_PASSWORD", "RABBITMQ_ELIGIBILITY_PASSWORD",
+                           "RABBITMQ_REMINDERS_PASSWORD"}
     assert all(len(value) >= MIN_SECRET_LENGTH for value in values.values()), {k: len(v) for k, v in values.items()}
 
 
@@ -171,3 +175,95 @@ def test_forwarded_headers_are_believed_only_where_a_proxy_is_in_front():
     run = (ROOT / "scripts" / "run.sh").read_text()
     assert 'export KAPBOOK_TRUSTED_PROXIES="${KAPBOOK_TRUSTED_PROXIES:-1}"' in run
     assert "| `KAPBOOK_TRUSTED_PROXIES` |" in (ROOT / "README.md").read_text()
+
+
+# --- The broker: one user per service, nothing published (issue 14, finding 7) -----------------
+
+BROKER_SERVICES = ("booking", "eligibility", "reminders")
+# Which event families each service publishes to kapbook.events (its outbox's routing keys).
+PUBLISHES = {"booking": ("booking", "staff", "series", "patient", "webhook"), "eligibility": ("screening",), "reminders": ()}
+
+
+def definitions() -> dict:
+    return json.loads((ROOT / "deploy" / "rabbitmq-definitions.json").read_text())
+
+
+def one_for(items: list[dict], **match) -> dict:
+    found = [item for item in items if all(item.get(key) == value for key, value in match.items())]
+    assert len(found) == 1, (match, found)
+    return found[0]
+
+
+def test_the_broker_publishes_no_port_and_its_guest_user_is_loopback_only():
+    rabbitmq = compose()["services"]["rabbitmq"]
+    assert not rabbitmq.get("ports"), "RabbitMQ (AMQP and the management UI on 15672) is reached on the compose network only"
+    assert not any("15672" in str(port) for spec in compose()["services"].values() for port in spec.get("ports", []))
+    assert "RABBITMQ_DEFAULT_USER" not in rabbitmq["environment"] and "RABBITMQ_DEFAULT_PASS" not in rabbitmq["environment"]
+    conf = (ROOT / "deploy" / "rabbitmq.conf").read_text().splitlines()
+    assert "loopback_users.guest = true" in conf
+    assert "load_definitions = /tmp/kapbook-definitions.json" in conf
+    assert all(user["name"] != "guest" for user in definitions()["users"])
+
+
+def test_each_service_and_its_worker_reach_the_broker_as_their_own_user_on_the_kapbook_vhost():
+    values = compose_dot_env()
+    for name, spec in our_services().items():
+        service = "booking" if name == "migrate" else name.removesuffix("-worker")
+        url = urlsplit(interpolated(spec["environment"], values)["KAPBOOK_BROKER_URL"])
+        assert url.username == service, (name, url.username)
+        assert url.password == values[f"RABBITMQ_{service.upper()}_PASSWORD"]
+        assert unquote(url.path[1:]) == "/kapbook" and url.hostname == "rabbitmq"
+    passwords = {values[f"RABBITMQ_{service.upper()}_PASSWORD"] for service in BROKER_SERVICES}
+    assert len(passwords) == 3, "make compose-env gives every broker user a password of its own"
+
+
+def test_the_broker_container_renders_each_users_password_from_the_environment():
+    rabbitmq = compose()["services"]["rabbitmq"]
+    start = (ROOT / "deploy" / "rabbitmq-start.sh").read_text()
+    users = {user["name"]: user for user in definitions()["users"]}
+    assert set(users) == set(BROKER_SERVICES)
+    for service in BROKER_SERVICES:
+        variable = f"RABBITMQ_{service.upper()}_PASSWORD"
+        assert users[service]["password"] == f"@{variable}@" and users[service]["tags"] == []
+        assert rabbitmq["environment"][variable] == f"${{{variable}:?run make compose-env}}"
+        assert f"s|@{variable}@|${{{variable}:?}}|" in start
+    mounts = {volume.split(":")[1] for volume in rabbitmq["volumes"]}
+    assert {"/etc/kapbook/rabbitmq-definitions.json", "/etc/kapbook/rabbitmq-start.sh",
+            "/etc/rabbitmq/conf.d/20-kapbook.conf"} <= mounts
+    assert rabbitmq["entrypoint"] == ["sh", "/etc/kapbook/rabbitmq-start.sh"]
+
+
+def test_the_definitions_declare_the_topology_the_services_declare():
+    """Services may configure only their own queue, so the broker must hold the rest as the code declares it."""
+    topology = Topology(namespace="kapbook", quorum=True)
+    data = definitions()
+    assert data["vhosts"] == [{"name": "/kapbook"}]
+    assert {e["name"] for e in data["exchanges"]} == {topology.events_exchange.name, topology.dead_letter_exchange.name}
+    assert all(e["type"] == "topic" and e["durable"] and e["vhost"] == "/kapbook" for e in data["exchanges"])
+    for queue in topology.all_queues():
+        declared = one_for(data["queues"], name=queue.name)
+        assert declared["arguments"] == queue.queue_arguments and declared["durable"], queue.name
+        expected = {(b.exchange.name, b.routing_key) for b in (queue.bindings or [queue])}
+        bound = {(b["source"], b["routing_key"]) for b in data["bindings"] if b["destination"] == queue.name}
+        assert bound == expected, queue.name
+    assert len(data["queues"]) == len(topology.all_queues())
+
+
+def test_each_broker_user_may_touch_only_its_own_queue_and_publish_only_its_own_events():
+    data = definitions()
+    every_name = ["kapbook.events", "kapbook.dead-letter", *(f"kapbook.{service}" for service in BROKER_SERVICES)]
+    for service in BROKER_SERVICES:
+        grant = one_for(data["permissions"], user=service, vhost="/kapbook")
+        allowed = {kind: {name for name in every_name if re.search(grant[kind], name)} for kind in ("configure", "write", "read")}
+        assert allowed["configure"] == {f"kapbook.{service}"}, (service, allowed)
+        publishes = {"kapbook.events"} if PUBLISHES[service] else set()
+        assert allowed["write"] == publishes | {"kapbook.dead-letter", f"kapbook.{service}"}, (service, allowed)
+        assert allowed["read"] == {"kapbook.events", f"kapbook.{service}"}, (service, allowed)
+        topic = one_for(data["topic_permissions"], user=service, exchange="kapbook.events")
+        for family in ("booking", "screening", "staff", "series", "patient", "webhook"):
+            permitted = re.search(topic["write"], f"{family}.anything.v1") is not None
+            assert permitted == (family in PUBLISHES[service]), (service, family)
+        assert all(re.search(topic["read"], key) for key in SUBSCRIPTIONS[service]), service
+    assert [g["user"] for g in data["permissions"]].count("booking") == 1
+    staff_writers = [t["user"] for t in data["topic_permissions"] if re.search(t["write"], "staff.credential_issued.v1")]
+    assert staff_writers == ["booking"], "only booking may publish staff credential events"

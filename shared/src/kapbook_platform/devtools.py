@@ -40,7 +40,10 @@ def compose_env() -> str:
         "BOOKING_CREDENTIAL_SIGNING_KEY": signing_key,  # only booking signs credential events ...
         "KAPBOOK_CREDENTIAL_VERIFY_KEY": verify_key,  # ... eligibility and reminders verify them
         "POSTGRES_PASSWORD": secrets.token_urlsafe(32),
-        "RABBITMQ_PASSWORD": secrets.token_urlsafe(32),
+        # One broker user per service (deploy/rabbitmq-definitions.json).
+        "RABBITMQ_BOOKING_PASSWORD": secrets.token_urlsafe(32),
+        "RABBITMQ_ELIGIBILITY_PASSWORD": secrets.token_urlsafe(32),
+        "RABBITMQ_REMINDERS_PASSWORD": secrets.token_urlsafe(32),
     }
     return "".join(f"{name}={value}\n" for name, value in values.items())
 

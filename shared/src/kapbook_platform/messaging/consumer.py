@@ -67,7 +67,9 @@ class EventConsumer(ConsumerMixin):
 
     def get_consumers(self, Consumer, channel):
         self.topology.declare(self.connection)
-        queue = self.topology.service_queue(self.service)
+        # On RabbitMQ the consumer's own declare of its queue must not redeclare the exchange: declare()
+        # made sure it exists, and this service's broker user may configure only its own queue.
+        queue = self.topology.service_queue(self.service, declare_exchange=self.connection.transport.driver_type != "amqp")
         # prefetch 1: a crash leaves at most one message in flight, and it is redelivered.
         consumer = Consumer(queues=[queue], callbacks=[self.on_message], accept=["json"], prefetch_count=1)
         consumer.on_decode_error = self.on_decode_error
@@ -165,7 +167,6 @@ class EventConsumer(ConsumerMixin):
             exchange=self.topology.dead_letter_exchange,
             routing_key=f"{self.service}.{envelope.routing_key if envelope else 'invalid'}",
             headers={"x-kapbook-reason": reason[:500], "x-kapbook-consumer": self.service},
-            declare=[self.topology.dead_letter_exchange],
             retry=True,
         )
         log.error("event dead-lettered", extra={"event_id": envelope.id if envelope else None, "reason": reason[:300]})
