@@ -129,7 +129,7 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         # Schedules: any role reads, admins, front desk and the clinician themselves write.
         **{(f"{B}/clinicians/<string:clinician_id>/{things}", "GET"): staff()
            for things in ("working-hours", "overrides", "time-off")},
-        **{(f"{B}/clinicians/<string:clinician_id>/{things}", "POST"): staff(*SCHEDULERS)
+        **{(f"{B}/clinicians/<string:clinician_id>/{things}", "POST"): staff(*SCHEDULE_WRITERS)
            for things in ("working-hours", "overrides", "time-off")},
         (f"{B}/working-hours/<string:hours_id>", "PATCH"): staff(*SCHEDULE_WRITERS),
         (f"{B}/working-hours/<string:hours_id>", "DELETE"): staff(*SCHEDULE_WRITERS),
