@@ -8,11 +8,14 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from kapbook_booking.adapters import tables as t
 from kapbook_booking.entrypoints.cli import cli as booking_cli
+from kapbook_platform.runtime import alembic_config as platform_alembic_config
 from kapbook_platform.staff.tokens import token_digest
 from support.clinic import TEST_PASSWORD, add_test_staff_member, console_sign_in, csrf_of
 
@@ -135,6 +138,8 @@ def test_create_staff_links_the_new_account_with_clinician_id(service, clinic, m
     refused = CliRunner().invoke(booking_cli, ["create-staff", "--name", "Desk", "--email", "desk@clinic.example",
                                                "--role", "front_desk", "--clinician-id", clinic["own"]["id"]])
     assert refused.exit_code != 0 and "clinician role" in refused.output
+    with service.runtime.engine.connect() as connection:  # refused before anything was created
+        assert connection.execute(select(t.staff_members).where(t.staff_members.c.email == "desk@clinic.example")).first() is None
 
 
 # --- own schedule only ---------------------------------------------------------------------------------
@@ -247,3 +252,26 @@ def test_an_admin_links_a_clinician_account_in_the_team_page(client, service, st
     assert saved.status_code == 303
     members = {row["id"]: row for row in client.get(f"{API}/staff-members", headers=staff["admin"]).json}
     assert members[member["id"]]["clinician_id"] == clinic["own"]["id"]
+
+
+# --- migration 0011 --------------------------------------------------------------------------------------------
+
+
+def test_migration_0011_makes_a_clinician_record_linkable_to_one_account_only_and_downgrades(service, clinic):
+    def unique_indexes() -> set[str]:
+        return {index["name"] for index in inspect(service.runtime.engine).get_indexes("staff_members") if index["unique"]}
+
+    def insert_member(email: str) -> None:
+        with service.runtime.sessions.begin() as session:
+            session.execute(t.staff_members.insert().values(id=str(uuid.uuid4()), name="X", email=email, role="clinician",
+                                                            clinician_id=clinic["own"]["id"], created_at=datetime.now(UTC)))
+
+    assert "ux_staff_members_clinician_id" in unique_indexes()
+    insert_member("first@clinic.example")
+    with pytest.raises(IntegrityError):
+        insert_member("second@clinic.example")
+    config = platform_alembic_config(service.runtime, t.metadata, "kapbook_booking.adapters.migrations")
+    command.downgrade(config, "0008")
+    assert "ux_staff_members_clinician_id" not in unique_indexes()
+    command.upgrade(config, "head")
+    assert "ux_staff_members_clinician_id" in unique_indexes()

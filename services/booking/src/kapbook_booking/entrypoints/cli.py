@@ -67,6 +67,8 @@ def create_staff(name: str, email: str, role: str, ask_password: bool, password_
                  clinician_id: str | None) -> None:
     """Create a staff member (or reuse one by email), optionally set their password, and print a new
     bearer token once."""
+    if clinician_id and role != "clinician":
+        raise click.BadParameter("only staff members with the clinician role are linked to a clinician", param_hint="--clinician-id")
     password = _password_option(ask_password, password_stdin)
     container = bootstrap()
     now = utc_now()
