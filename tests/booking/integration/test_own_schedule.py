@@ -209,7 +209,8 @@ def test_time_off_over_booked_appointments_is_added_with_a_warning_listing_them(
         {"booking_id": first, "start": "2031-03-12T09:30:00+00:00", "end": "2031-03-12T10:20:00+00:00", "patient_first_name": "Maria"},
         {"booking_id": second, "start": "2031-03-12T12:30:00+00:00", "end": "2031-03-12T13:20:00+00:00", "patient_first_name": "Jon"},
     ]
-    assert added.json["warning"] == "2 appointments fall in this time off; reschedule or cancel them."
+    assert added.json["warning"] == ("2 appointments fall in this time off: 2031-03-12 09:30 UTC Maria, "
+                                     "2031-03-12 12:30 UTC Jon; reschedule or cancel them.")
     body = added.get_data(as_text=True)
     assert not any(private in body for private in ("Lopez", "Smith", "pat@example.org", "+15550100"))
     assert len(client.get(schedule_path(clinic, "own", "time-off"), headers=linked["headers"]).json) == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Table
@@ -59,11 +59,14 @@ def overlapping_bookings(session, clinician_id: str, start: datetime, end: datet
 
 
 def overlap_warning(overlaps: list[Record]) -> str | None:
-    """"2 appointments fall in this time off: <ids>. Reschedule or cancel them." (None when none)."""
+    """"2 appointments fall in this time off: <when, first name>, ...; reschedule or cancel them."
+    (UTC times; None when none)."""
     if not overlaps:
         return None
     noun = "appointment falls" if len(overlaps) == 1 else "appointments fall"
-    return f"{len(overlaps)} {noun} in this time off; reschedule or cancel them."
+    listed = ", ".join(f"{booking['start'].astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC {booking['patient_first_name'] or 'patient'}"
+                       for booking in overlaps)
+    return f"{len(overlaps)} {noun} in this time off: {listed}; reschedule or cancel them."
 
 
 def invalid(message: str, field: str, problem: str) -> Invalid:
