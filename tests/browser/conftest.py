@@ -133,13 +133,15 @@ class Stack:
         assert response.status_code == 201, response.text
         return response.json()
 
-    def staff_token(self, role: str, name: str, email: str) -> str:
+    def staff_token(self, role: str, name: str, email: str, clinician_id: str | None = None) -> str:
         """A new staff token, once every service has learnt it (credentials travel as events). The staff
-        member gets a console password too (``console_logins``), so ``sign_in`` can take the token."""
+        member gets a console password too (``console_logins``), so ``sign_in`` can take the token;
+        a clinician is linked to the clinician record ``clinician_id`` when given."""
         password = f"Browser-{uuid.uuid4().hex[:12]}"
+        link = ["--clinician-id", clinician_id] if clinician_id else []
         result = subprocess.run(
             [str(ROOT / ".venv/bin/kapbook-booking"), "create-staff", "--name", name, "--email", email, "--role", role,
-             "--password-stdin"],
+             "--password-stdin", *link],
             cwd=ROOT, env=self.env, input=password + "\n", capture_output=True, text=True, check=True, timeout=60,
         )
         token = re.search(r"^(kbs_\S+)$", result.stdout, re.MULTILINE).group(1)

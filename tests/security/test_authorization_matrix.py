@@ -21,6 +21,9 @@ pytestmark = pytest.mark.integration
 
 ADMIN, CLINICIAN, FRONT_DESK = "admin", "clinician", "front_desk"
 SCHEDULERS = (ADMIN, FRONT_DESK)
+# Schedule writes: a clinician too, on their own schedule only (403 not_your_schedule otherwise,
+# tested in tests/booking/integration/test_own_schedule.py).
+SCHEDULE_WRITERS = (ADMIN, FRONT_DESK, CLINICIAN)
 REVIEWERS = (CLINICIAN, ADMIN)
 CALLERS = ("anonymous", "manage_token", "service_token", *ROLES)
 UNAUTHENTICATED = ("anonymous", "manage_token", "service_token")
@@ -124,15 +127,15 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
            for method in ("PATCH", "DELETE")},
         (f"{B}/clinicians/<string:clinician_id>/calendar-feed", "GET"): staff(ADMIN),
         (f"{B}/clinicians/<string:clinician_id>/calendar-feed", "POST"): staff(ADMIN),
-        # Schedules: any role reads, admins and front desk write.
+        # Schedules: any role reads, admins, front desk and the clinician themselves write.
         **{(f"{B}/clinicians/<string:clinician_id>/{things}", "GET"): staff()
            for things in ("working-hours", "overrides", "time-off")},
-        **{(f"{B}/clinicians/<string:clinician_id>/{things}", "POST"): staff(*SCHEDULERS)
+        **{(f"{B}/clinicians/<string:clinician_id>/{things}", "POST"): staff(*SCHEDULE_WRITERS)
            for things in ("working-hours", "overrides", "time-off")},
-        (f"{B}/working-hours/<string:hours_id>", "PATCH"): staff(*SCHEDULERS),
-        (f"{B}/working-hours/<string:hours_id>", "DELETE"): staff(*SCHEDULERS),
-        (f"{B}/overrides/<string:override_id>", "DELETE"): staff(*SCHEDULERS),
-        (f"{B}/time-off/<string:time_off_id>", "DELETE"): staff(*SCHEDULERS),
+        (f"{B}/working-hours/<string:hours_id>", "PATCH"): staff(*SCHEDULE_WRITERS),
+        (f"{B}/working-hours/<string:hours_id>", "DELETE"): staff(*SCHEDULE_WRITERS),
+        (f"{B}/overrides/<string:override_id>", "DELETE"): staff(*SCHEDULE_WRITERS),
+        (f"{B}/time-off/<string:time_off_id>", "DELETE"): staff(*SCHEDULE_WRITERS),
         # Returning patients: ask for a link (same answer for any address), sign in with it, /my.
         (f"{B}/patient/sign-in-links", "POST"): PUBLIC,
         (f"{B}/patient/status", "POST"): PUBLIC,  # the widget proof in the body is the credential
@@ -145,6 +148,7 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         # Staff accounts: admins only.
         (f"{B}/staff-members", "GET"): staff(ADMIN),
         (f"{B}/staff-members", "POST"): staff(ADMIN),
+        (f"{B}/staff-members/<string:staff_id>", "PATCH"): staff(ADMIN),
         # Webhook endpoints: admins only (their secrets sign what the clinic's systems trust).
         (f"{B}/webhooks", "GET"): staff(ADMIN),
         (f"{B}/webhooks", "POST"): staff(ADMIN),
@@ -172,6 +176,7 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/staff/two-step/reset", "POST"): console(),
         ("/staff/team", "GET"): console(ADMIN),
         ("/staff/team", "POST"): console(ADMIN),
+        ("/staff/team/<string:staff_id>/clinician", "POST"): console(ADMIN),
         ("/staff/credentials", "GET"): console(ADMIN),
         ("/staff/credentials/<string:credential_id>/revoke", "POST"): console(ADMIN),
         ("/staff/audit", "GET"): console(ADMIN),  # audit page
@@ -192,13 +197,13 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/staff/bookings/<string:booking_id>/rotate-manage-link", "POST"): console(),
         ("/staff/clinicians", "GET"): console(),
         ("/staff/clinicians/<string:clinician_id>", "GET"): console(),
-        ("/staff/clinicians/<string:clinician_id>/working-hours", "POST"): console(*SCHEDULERS),
-        ("/staff/clinicians/<string:clinician_id>/working-hours/<string:hours_id>", "POST"): console(*SCHEDULERS),
-        ("/staff/clinicians/<string:clinician_id>/working-hours/<string:hours_id>/remove", "POST"): console(*SCHEDULERS),
-        ("/staff/clinicians/<string:clinician_id>/overrides", "POST"): console(*SCHEDULERS),
-        ("/staff/clinicians/<string:clinician_id>/overrides/<string:override_id>/remove", "POST"): console(*SCHEDULERS),
-        ("/staff/clinicians/<string:clinician_id>/time-off", "POST"): console(*SCHEDULERS),
-        ("/staff/clinicians/<string:clinician_id>/time-off/<string:time_off_id>/remove", "POST"): console(*SCHEDULERS),
+        ("/staff/clinicians/<string:clinician_id>/working-hours", "POST"): console(*SCHEDULE_WRITERS),
+        ("/staff/clinicians/<string:clinician_id>/working-hours/<string:hours_id>", "POST"): console(*SCHEDULE_WRITERS),
+        ("/staff/clinicians/<string:clinician_id>/working-hours/<string:hours_id>/remove", "POST"): console(*SCHEDULE_WRITERS),
+        ("/staff/clinicians/<string:clinician_id>/overrides", "POST"): console(*SCHEDULE_WRITERS),
+        ("/staff/clinicians/<string:clinician_id>/overrides/<string:override_id>/remove", "POST"): console(*SCHEDULE_WRITERS),
+        ("/staff/clinicians/<string:clinician_id>/time-off", "POST"): console(*SCHEDULE_WRITERS),
+        ("/staff/clinicians/<string:clinician_id>/time-off/<string:time_off_id>/remove", "POST"): console(*SCHEDULE_WRITERS),
         # Treatment series and protocols in the console (entrypoints/web/console/series.py).
         ("/staff/series/new", "GET"): console(*SCHEDULERS),
         ("/staff/series", "POST"): console(*SCHEDULERS),

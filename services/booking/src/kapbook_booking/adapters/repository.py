@@ -716,6 +716,15 @@ def staff_member_by_id(session: Session, staff_id: str) -> RowMapping | None:
     return session.execute(select(tables.staff_members).where(tables.staff_members.c.id == staff_id)).mappings().first()
 
 
+def staff_member_id_by_clinician(session: Session, clinician_id: str) -> str | None:
+    members = tables.staff_members
+    return session.execute(select(members.c.id).where(members.c.clinician_id == clinician_id)).scalar()
+
+
+def clinician_exists(session: Session, clinician_id: str) -> bool:
+    return session.execute(select(tables.clinicians.c.id).where(tables.clinicians.c.id == clinician_id)).scalar() is not None
+
+
 def update_staff_member(session: Session, staff_id: str, **values: Any) -> None:
     session.execute(update(tables.staff_members).where(tables.staff_members.c.id == staff_id).values(**values))
 

@@ -71,3 +71,26 @@ def time_off_between(session: Session, clinician_id: str, start: datetime, end: 
         .order_by(off.c.start)
     )
     return [dict(row) for row in session.execute(query).mappings()]
+
+
+# Statuses of an appointment a patient still expects to attend: time off over them needs a human.
+ATTENDED_STATUSES = ("booked", "arrived")
+
+
+def bookings_between(session: Session, clinician_id: str, start: datetime, end: datetime) -> list[Record]:
+    """The clinician's booked or arrived appointments overlapping [start, end), by start: id, start,
+    end and the patient's name (the caller keeps the first name only)."""
+    bookings = tables.bookings
+    query = (
+        select(bookings.c.id, bookings.c.start, bookings.c.end, bookings.c.patient_name)
+        .where(bookings.c.clinician_id == clinician_id, bookings.c.status.in_(ATTENDED_STATUSES),
+               bookings.c.start < end, bookings.c.end > start)
+        .order_by(bookings.c.start, bookings.c.id)
+    )
+    return [dict(row) for row in session.execute(query).mappings()]
+
+
+def linked_clinician_id(session: Session, staff_id: str) -> str | None:
+    """The clinician record a staff member is linked to, or None."""
+    members = tables.staff_members
+    return session.execute(select(members.c.clinician_id).where(members.c.id == staff_id)).scalar()

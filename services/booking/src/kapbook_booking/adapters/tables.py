@@ -199,6 +199,8 @@ staff_members = Table(
     Column("totp_secret", String(64), nullable=True),
     Column("totp_enabled_at", UtcDateTime(), nullable=True),
     Column("totp_last_step", BigInteger, nullable=True),
+    # One staff account per clinician record: the linked clinician manages that schedule (0011).
+    Index("ux_staff_members_clinician_id", "clinician_id", unique=True),
 )
 
 # Single-use recovery codes for a lost authenticator: only their SHA-256 (they are random, 40 bits).

@@ -61,9 +61,14 @@ def plain_text(_context: click.Context, _parameter: click.Parameter, value: str)
 @click.option("--password-stdin", is_flag=True, help="Also set their console password, read from the first line of standard input")
 @click.option("--expires-days", type=click.IntRange(1, 3650), default=DEFAULT_TOKEN_DAYS, show_default=True,
               help="The bearer token stops working after this many days")
-def create_staff(name: str, email: str, role: str, ask_password: bool, password_stdin: bool, expires_days: int) -> None:
+@click.option("--clinician-id", default=None,
+              help="Role clinician: link them to this clinician record, whose schedule they then manage")
+def create_staff(name: str, email: str, role: str, ask_password: bool, password_stdin: bool, expires_days: int,
+                 clinician_id: str | None) -> None:
     """Create a staff member (or reuse one by email), optionally set their password, and print a new
     bearer token once."""
+    if clinician_id and role != "clinician":
+        raise click.BadParameter("only staff members with the clinician role are linked to a clinician", param_hint="--clinician-id")
     password = _password_option(ask_password, password_stdin)
     container = bootstrap()
     now = utc_now()
@@ -72,6 +77,9 @@ def create_staff(name: str, email: str, role: str, ask_password: bool, password_
                                signing_key=container.config.credential_signing_key)
     if password is not None:
         _refusing_errors(lambda: container.accounts.set_password(email, password))
+    if clinician_id:
+        _refusing_errors(lambda: container.accounts.link_clinician(None, issued.staff_id, clinician_id))
+        click.echo(f"Linked to clinician {clinician_id}.")
     click.echo(f"Staff member {name} <{email}> ({role}); token id {issued.credential_id}")
     if password is not None:
         click.echo("Password set.")

@@ -86,8 +86,10 @@ class StaffAccounts:
         with self.writes.reading() as session:
             return [_member(row) for row in repo.staff_members_by_name(session)]
 
-    def create(self, actor: StaffPrincipal | None, name: str, email: str, role: str, password: str | None) -> dict:
-        """A new staff member (409 ``staff_exists`` if the email is taken); audited as ``actor``."""
+    def create(self, actor: StaffPrincipal | None, name: str, email: str, role: str, password: str | None,
+               clinician_id: str | None = None) -> dict:
+        """A new staff member (409 ``staff_exists`` if the email is taken), linked to ``clinician_id``
+        when given (see ``link_clinician``); audited as ``actor``."""
         if role not in ROLES:
             raise Invalid(f"role must be one of {', '.join(ROLES)}", errors={"role": [f"One of {', '.join(ROLES)}."]})
         password_hash = _hashed(password) if password is not None else None
@@ -96,10 +98,13 @@ class StaffAccounts:
         with self.writes.unit_of_work() as session:
             if repo.staff_member_id_by_email(session, email):
                 raise StaffExists("A staff member with this email exists already.", errors={"email": ["Already in use."]})
+            if clinician_id is not None:
+                _check_link(session, role, clinician_id, None)
             staff_id = str(uuid.uuid4())
             repo.insert_staff_member(session, {"id": staff_id, "name": name, "email": email, "role": role, "created_at": now,
-                                               "password_hash": password_hash, "password_changed_at": now if password_hash else None})
-            fields = ["name", "email", "role"] + (["password"] if password_hash else [])
+                                               "password_hash": password_hash, "password_changed_at": now if password_hash else None,
+                                               "clinician_id": clinician_id})
+            fields = ["name", "email", "role"] + (["password"] if password_hash else []) + (["clinician_id"] if clinician_id else [])
             if actor is not None:
                 self.writes.audit(session, actor, "staff_member.created", f"staff_member:{staff_id}", fields)
             else:
@@ -113,6 +118,24 @@ class StaffAccounts:
             raise NotFound("No such staff member.")
         return _member(row)
 
+    def link_clinician(self, actor: StaffPrincipal | None, staff_id: str, clinician_id: str | None) -> dict:
+        """Link a staff member of role clinician to a clinician record (None: unlink): they then manage
+        that schedule. 422 for another role or an unknown clinician, 409 ``clinician_taken`` if
+        another account is linked to it; audited as ``actor`` (None: the CLI)."""
+        with self.writes.unit_of_work() as session:
+            row = repo.staff_member_by_id(session, staff_id)
+            if row is None:
+                raise NotFound("No such staff member.")
+            if clinician_id is not None:
+                _check_link(session, row["role"], clinician_id, staff_id)
+            repo.update_staff_member(session, staff_id, clinician_id=clinician_id)
+            action, target = "staff_member.clinician_linked", f"staff_member:{staff_id}"
+            if actor is not None:
+                self.writes.audit(session, actor, action, target, ["clinician_id"])
+            else:
+                record_audit(session, self.writes.audit_log, "cli", action, target, {"fields": ["clinician_id"]})
+        return self.member(staff_id)
+
     def set_password(self, email: str, password: str, actor: str = "cli") -> str:
         """Give the staff member with ``email`` a new password; returns their id (404 if none)."""
         password_hash = _hashed(password)
@@ -123,6 +146,23 @@ class StaffAccounts:
             repo.set_staff_password_hash(session, row["id"], password_hash, self.clock())
             record_audit(session, self.writes.audit_log, actor, "staff_member.password_set", f"staff_member:{row['id']}")
         return row["id"]
+
+
+class ClinicianTaken(Conflict):
+    code = "clinician_taken"
+
+
+def _check_link(session: Session, role: str, clinician_id: str, staff_id: str | None) -> None:
+    """Only a clinician's account links to a clinician record, which must exist and be unclaimed."""
+    if role != "clinician":
+        raise Invalid("Only staff members with the clinician role are linked to a clinician.",
+                      errors={"clinician_id": ["Needs the clinician role."]})
+    if not repo.clinician_exists(session, clinician_id):
+        raise Invalid("No such clinician.", errors={"clinician_id": ["No such clinician."]})
+    holder = repo.staff_member_id_by_clinician(session, clinician_id)
+    if holder is not None and holder != staff_id:
+        raise ClinicianTaken("Another staff account is linked to this clinician already.",
+                             errors={"clinician_id": ["Linked to another account."]})
 
 
 def _hashed(password: str) -> str:

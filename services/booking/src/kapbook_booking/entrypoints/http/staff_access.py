@@ -14,6 +14,8 @@ from kapbook_platform.staff.web import require_staff
 
 ADMIN = ("admin",)
 SCHEDULERS = ("admin", "front_desk")
+# Schedule writes: a clinician may too, on their own schedule only (checked in the use case).
+SCHEDULE_WRITERS = SCHEDULERS + ("clinician",)
 
 
 def staff_only(blp: Blueprint, *roles: str) -> Callable:

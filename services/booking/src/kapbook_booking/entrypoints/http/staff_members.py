@@ -37,6 +37,13 @@ class StaffMemberRequestSchema(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     password = fields.String(required=True, load_only=True, metadata={
         "description": "At least 12 characters, not one of the most common passwords (422 weak_password says why)"})
+    clinician_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36), metadata={
+        "description": "Role clinician only: the clinician record whose schedule they manage"})
+
+
+class StaffLinkRequestSchema(StrictSchema):
+    clinician_id = fields.String(required=True, allow_none=True, validate=validate.Length(max=36), metadata={
+        "description": "The clinician record this clinician manages the schedule of; null unlinks"})
 
 
 @blp.route("/staff-members")
@@ -53,4 +60,17 @@ class StaffMembers(MethodView):
     @blp.alt_response(409, description="A staff member has this email already (code staff_exists)")
     def post(self, body):
         """Create a staff account with a password (admin; 422 weak_password for an easy password)"""
-        return container().accounts.create(current_staff(), body["name"], body["email"], body["role"], body["password"])
+        return container().accounts.create(current_staff(), body["name"], body["email"], body["role"], body["password"],
+                                           body["clinician_id"])
+
+
+@blp.route("/staff-members/<string:staff_id>")
+class StaffMemberById(MethodView):
+    @staff_only(blp, *ADMIN)
+    @blp.arguments(StaffLinkRequestSchema)
+    @blp.response(200, StaffMemberSchema)
+    @blp.alt_response(404, description="No such staff member")
+    @blp.alt_response(409, description="Another account is linked to this clinician (code clinician_taken)")
+    def patch(self, body, staff_id):
+        """Link a clinician's account to their clinician record, or unlink it (admin)"""
+        return container().accounts.link_clinician(current_staff(), staff_id, body["clinician_id"])

@@ -1,6 +1,7 @@
 """Staff routes for clinicians' schedules: weekly working hours, date overrides and time off.
 
-Any staff role reads; admins and front desk write. Every write is audited.
+Any staff role reads; admins and front desk write any schedule, a clinician linked to a clinician
+record writes only their own (else 403 ``not_your_schedule``). Every write is audited.
 """
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from kapbook_booking.entrypoints.http.staff_access import SCHEDULERS, schedules, staff_only
+from kapbook_booking.entrypoints.http.staff_access import SCHEDULE_WRITERS, schedules, staff_only
 from kapbook_booking.entrypoints.wiring import current_staff
 from kapbook_booking.entrypoints.http.staff_schedules_schemas import (
     OverrideQuerySchema,
     ScheduleOverrideRequestSchema,
     ScheduleOverrideSchema,
+    TimeOffAddedSchema,
     TimeOffQuerySchema,
     TimeOffRequestSchema,
     TimeOffSchema,
@@ -24,7 +26,7 @@ from kapbook_booking.entrypoints.http.staff_schedules_schemas import (
 
 blp = Blueprint(
     "staff_schedules", __name__, url_prefix="/api/booking/v1",
-    description="Clinicians' weekly hours, date overrides and time off (staff; writes need admin or front desk)",
+    description="Clinicians' weekly hours, date overrides and time off (staff; writes need admin, front desk or the clinician themselves)",
 )
 OVERLAP = "Overlaps another interval of the clinician (overlapping_hours / overlapping_override) or invalid"
 
@@ -38,32 +40,32 @@ class WorkingHours(MethodView):
         """A clinician's weekly working hours, local to each location (any staff role)"""
         return schedules().working_hours(clinician_id)
 
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULE_WRITERS)
     @blp.arguments(WorkingHoursRequestSchema)
     @blp.response(201, WorkingHoursSchema)
     @blp.alt_response(404, description="No such clinician")
     @blp.alt_response(422, description=OVERLAP)
     def post(self, body, clinician_id):
-        """Add a weekly working interval at a location (admin, front desk)"""
+        """Add a weekly working interval at a location (admin, front desk, the clinician themselves)"""
         return schedules().add_working_hours(current_staff(), clinician_id, body)
 
 
 @blp.route("/working-hours/<string:hours_id>")
 class WorkingHoursById(MethodView):
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULE_WRITERS)
     @blp.arguments(WorkingHoursChangeSchema)
     @blp.response(200, WorkingHoursSchema)
     @blp.alt_response(404, description="No such interval")
     @blp.alt_response(422, description=OVERLAP)
     def patch(self, body, hours_id):
-        """Change a weekly working interval (admin, front desk)"""
+        """Change a weekly working interval (admin, front desk, the clinician themselves)"""
         return schedules().update_working_hours(current_staff(), hours_id, body)
 
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULE_WRITERS)
     @blp.response(204)
     @blp.alt_response(404, description="No such interval")
     def delete(self, hours_id):
-        """Remove a weekly working interval; booked appointments stay (admin, front desk)"""
+        """Remove a weekly working interval; booked appointments stay (admin, front desk, the clinician themselves)"""
         schedules().remove_working_hours(current_staff(), hours_id)
 
 
@@ -77,23 +79,23 @@ class Overrides(MethodView):
         """A clinician's date overrides: closed days and replacement hours (any staff role)"""
         return schedules().overrides(clinician_id, query["since"])
 
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULE_WRITERS)
     @blp.arguments(ScheduleOverrideRequestSchema)
     @blp.response(201, ScheduleOverrideSchema)
     @blp.alt_response(404, description="No such clinician")
     @blp.alt_response(422, description=OVERLAP)
     def post(self, body, clinician_id):
-        """Close a date (no times) or replace its hours with an interval at a location (admin, front desk)"""
+        """Close a date (no times) or replace its hours with an interval at a location (admin, front desk, the clinician themselves)"""
         return schedules().add_override(current_staff(), clinician_id, body)
 
 
 @blp.route("/overrides/<string:override_id>")
 class OverrideById(MethodView):
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULE_WRITERS)
     @blp.response(204)
     @blp.alt_response(404, description="No such override")
     def delete(self, override_id):
-        """Remove a date override; the weekly hours apply again (admin, front desk)"""
+        """Remove a date override; the weekly hours apply again (admin, front desk, the clinician themselves)"""
         schedules().remove_override(current_staff(), override_id)
 
 
@@ -107,20 +109,21 @@ class TimeOff(MethodView):
         """A clinician's time off that has not ended (or ends after since) (any staff role)"""
         return schedules().time_off(clinician_id, query["since"])
 
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULE_WRITERS)
     @blp.arguments(TimeOffRequestSchema)
-    @blp.response(201, TimeOffSchema)
+    @blp.response(201, TimeOffAddedSchema)
     @blp.alt_response(404, description="No such clinician")
     def post(self, body, clinician_id):
-        """Add time off between two instants; booked appointments in it stay (admin, front desk)"""
+        """Add time off between two instants; booked appointments in it stay and are listed in
+        overlapping_bookings with a warning (admin, front desk, the clinician themselves)"""
         return schedules().add_time_off(current_staff(), clinician_id, body)
 
 
 @blp.route("/time-off/<string:time_off_id>")
 class TimeOffById(MethodView):
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULE_WRITERS)
     @blp.response(204)
     @blp.alt_response(404, description="No such time off")
     def delete(self, time_off_id):
-        """Remove time off (admin, front desk)"""
+        """Remove time off (admin, front desk, the clinician themselves)"""
         schedules().remove_time_off(current_staff(), time_off_id)

@@ -62,6 +62,22 @@ class TimeOffSchema(Schema):
     reason = fields.String(allow_none=True)
 
 
+# --- time off over booked appointments (clin): the answer to adding time off warns ---------------
+
+
+class OverlappingBookingSchema(Schema):
+    booking_id = fields.String(required=True)
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True)
+    patient_first_name = fields.String(allow_none=True, metadata={"description": "First name only; no health data"})
+
+
+class TimeOffAddedSchema(TimeOffSchema):
+    overlapping_bookings = fields.List(fields.Nested(OverlappingBookingSchema), required=True, metadata={
+        "description": "Booked or arrived appointments in this time off: it is added anyway, reschedule or cancel them"})
+    warning = fields.String(allow_none=True, metadata={"description": "Says how many appointments fall in it; null when none"})
+
+
 class TimeOffRequestSchema(StrictSchema):
     start = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
     end = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with offset, after start"})

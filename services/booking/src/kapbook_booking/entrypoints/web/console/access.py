@@ -29,6 +29,8 @@ bp = Blueprint("console", __name__, url_prefix="/staff", template_folder="../tem
 
 SIGNIN_COOKIE = "kapbook_signin"
 SCHEDULERS = ("admin", "front_desk")
+# Schedule writes: a clinician too, on their own schedule only (the use case checks which).
+SCHEDULE_WRITERS = SCHEDULERS + ("clinician",)
 DELEGATE_WAIT_SECONDS = 5
 REVIEWERS = ("clinician", "admin")
 ROLE_NAMES = {"admin": "Administrator", "clinician": "Clinician", "front_desk": "Front desk"}

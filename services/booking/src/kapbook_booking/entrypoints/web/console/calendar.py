@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import request, url_for
+from flask import redirect, request, url_for
 
-from kapbook_booking.entrypoints.http.staff_access import catalog, staff_calendar
+from kapbook_booking.entrypoints.http.staff_access import catalog, schedules, staff_calendar
 from kapbook_booking.entrypoints.web.console.access import bp, console_view, page
 from kapbook_booking.entrypoints.web.console.choices import pick_zone, read_date
 from kapbook_booking.entrypoints.wiring import container, current_staff
@@ -195,6 +195,8 @@ def calendar():
     locations = catalog().locations()
     if not locations:
         return page("console/calendar.html", ask=None, grid=None, bookings=[], people=[], locations=[])
+    if not request.args and (own := _own_calendar(locations)):
+        return redirect(own, code=302)
     ask = read_calendar_request(locations)
     people = subjects(ask)
     subject = next((p for p in people if p["id"] == ask.subject_id), people[0] if people else None)
@@ -212,3 +214,17 @@ def calendar():
         zones=sorted({place["timezone"] for place in locations} | {ask.zone, "UTC"}),
         today=container().clock().astimezone(ZoneInfo(ask.zone)).date(),
     )
+
+
+# --- a linked clinician's own calendar by default (clin) -------------------------------------------
+
+
+def _own_calendar(locations: list[dict[str, Any]]) -> str | None:
+    """For a clinician linked to a clinician record: their week at a location they work at."""
+    staff = current_staff()
+    own = schedules().own_clinician_id(staff) if staff is not None and staff.role == "clinician" else None
+    if own is None:
+        return None
+    where = catalog().clinician(own)["location_ids"]
+    location = next((place["id"] for place in locations if place["id"] in where), locations[0]["id"])
+    return url_for("console.calendar", view="week", subject=own, location=location)

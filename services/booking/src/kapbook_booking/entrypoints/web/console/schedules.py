@@ -1,6 +1,6 @@
 """Clinicians' schedules in the console: weekly working hours, date overrides and time off.
 
-Any staff member reads; admins and front desk change them. Forms are validated by the same
+Any staff member reads; admins and front desk change them, a linked clinician their own only. Forms are validated by the same
 schemas as the staff API, then handed to the same use cases.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from kapbook_booking.entrypoints.http.staff_schedules_schemas import (
     WorkingHoursChangeSchema,
     WorkingHoursRequestSchema,
 )
-from kapbook_booking.entrypoints.web.console.access import SCHEDULERS, bp, console_view, page
+from kapbook_booking.entrypoints.web.console.access import SCHEDULE_WRITERS, bp, console_view, page
 from kapbook_booking.entrypoints.wiring import container, current_staff
 from kapbook_booking.entrypoints.web.console.choices import local_instant, pick_zone
 from kapbook_booking.entrypoints.errors import http_status
@@ -89,8 +89,26 @@ def _schedule_page(clinician_id: str, status: int = 200, notice: str | None = No
         hours=use_cases.working_hours(clinician_id), overrides=use_cases.overrides(clinician_id, container().clock().astimezone(ZoneInfo(zone)).date()),
         time_off=[_localised(period, zone) for period in use_cases.time_off(clinician_id)], weekdays=WEEKDAYS,
         notice=notice, problem=problem, form_name=form_name, form=request.form,
+        time_off_warning=_time_off_warning(clinician_id, request.args.get("overlaps"), zone),
+        can_schedule=use_cases.may_change(current_staff(), clinician_id),
         zones=sorted({place["timezone"] for place in locations} | {zone, "UTC"}),
     )
+
+
+# --- time off over booked appointments (clin) -------------------------------------------------------
+
+
+def _time_off_warning(clinician_id: str, time_off_id: str | None, zone: str) -> dict[str, Any] | None:
+    """The appointments that fall in the time off just added (``?overlaps=<id>``), local to ``zone``."""
+    if not time_off_id:
+        return None
+    try:
+        added = schedules().time_off_with_overlaps(time_off_id)
+    except BookingError:
+        return None
+    if added["clinician_id"] != clinician_id or not added["overlapping_bookings"]:
+        return None
+    return {"message": added["warning"], "bookings": [_localised(booking, zone) for booking in added["overlapping_bookings"]]}
 
 
 def _localised(period: dict[str, Any], zone: str) -> dict[str, Any]:
@@ -101,13 +119,13 @@ def _localised(period: dict[str, Any], zone: str) -> dict[str, Any]:
 def _change(clinician_id: str, form_name: str, notice: str, action):
     """Run one schedule change; back to the page with a notice, or the form again with its problems."""
     try:
-        action()
+        extra = action() or {}
     except FormProblem as problem:
         return _schedule_page(clinician_id, 422, problem=problem, form_name=form_name)
     except BookingError as refusal:
         fields = {name: " ".join(map(str, problems)) for name, problems in (refusal.errors or {}).items()}
         return _schedule_page(clinician_id, http_status(refusal), problem=FormProblem(refusal.message, fields), form_name=form_name)
-    return redirect(url_for("console.clinician_schedule", clinician_id=clinician_id, notice=notice), code=303)
+    return redirect(url_for("console.clinician_schedule", clinician_id=clinician_id, notice=notice, **extra), code=303)
 
 
 # --- weekly hours ------------------------------------------------------------------------------------------
@@ -120,7 +138,7 @@ def _hours_form() -> dict[str, Any]:
 
 
 @bp.post("/clinicians/<string:clinician_id>/working-hours")
-@console_view(*SCHEDULERS)
+@console_view(*SCHEDULE_WRITERS)
 def add_working_hours(clinician_id: str):
     def add():
         schedules().add_working_hours(current_staff(), clinician_id, _load(WorkingHoursRequestSchema(), _hours_form()))
@@ -129,7 +147,7 @@ def add_working_hours(clinician_id: str):
 
 
 @bp.post("/clinicians/<string:clinician_id>/working-hours/<string:hours_id>")
-@console_view(*SCHEDULERS)
+@console_view(*SCHEDULE_WRITERS)
 def save_working_hours(clinician_id: str, hours_id: str):
     def save():
         changes = {"start_time": request.form.get("start_time", ""), "end_time": request.form.get("end_time", "")}
@@ -139,7 +157,7 @@ def save_working_hours(clinician_id: str, hours_id: str):
 
 
 @bp.post("/clinicians/<string:clinician_id>/working-hours/<string:hours_id>/remove")
-@console_view(*SCHEDULERS)
+@console_view(*SCHEDULE_WRITERS)
 def remove_working_hours(clinician_id: str, hours_id: str):
     return _change(clinician_id, f"hours_{hours_id}", "hours_removed",
                    lambda: schedules().remove_working_hours(current_staff(), hours_id))
@@ -149,7 +167,7 @@ def remove_working_hours(clinician_id: str, hours_id: str):
 
 
 @bp.post("/clinicians/<string:clinician_id>/overrides")
-@console_view(*SCHEDULERS)
+@console_view(*SCHEDULE_WRITERS)
 def add_override(clinician_id: str):
     def add():
         values = {"location_id": request.form.get("location_id", ""), "date": request.form.get("date", ""),
@@ -160,7 +178,7 @@ def add_override(clinician_id: str):
 
 
 @bp.post("/clinicians/<string:clinician_id>/overrides/<string:override_id>/remove")
-@console_view(*SCHEDULERS)
+@console_view(*SCHEDULE_WRITERS)
 def remove_override(clinician_id: str, override_id: str):
     return _change(clinician_id, "overrides", "override_removed",
                    lambda: schedules().remove_override(current_staff(), override_id))
@@ -170,7 +188,7 @@ def remove_override(clinician_id: str, override_id: str):
 
 
 @bp.post("/clinicians/<string:clinician_id>/time-off")
-@console_view(*SCHEDULERS)
+@console_view(*SCHEDULE_WRITERS)
 def add_time_off(clinician_id: str):
     def add():
         zone = pick_zone(request.form.get("tz"), "UTC")
@@ -180,13 +198,15 @@ def add_time_off(clinician_id: str):
         if missing:
             raise FormProblem("Please enter when the time off starts and ends.", missing)
         values = {"start": start.isoformat(), "end": end.isoformat(), "reason": _optional("reason")}
-        schedules().add_time_off(current_staff(), clinician_id, _load(TimeOffRequestSchema(), values))
+        added = schedules().add_time_off(current_staff(), clinician_id, _load(TimeOffRequestSchema(), values))
+        # Appointments in it: the page after the redirect lists them (see _time_off_warning).
+        return {"overlaps": added["id"]} if added["overlapping_bookings"] else {}
 
     return _change(clinician_id, "add_time_off", "time_off_added", add)
 
 
 @bp.post("/clinicians/<string:clinician_id>/time-off/<string:time_off_id>/remove")
-@console_view(*SCHEDULERS)
+@console_view(*SCHEDULE_WRITERS)
 def remove_time_off(clinician_id: str, time_off_id: str):
     return _change(clinician_id, "time_off", "time_off_removed",
                    lambda: schedules().remove_time_off(current_staff(), time_off_id))

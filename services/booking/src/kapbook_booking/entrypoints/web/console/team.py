@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import redirect, request, url_for
 
+from kapbook_booking.entrypoints.errors import http_status
+from kapbook_booking.entrypoints.http.staff_access import catalog
 from kapbook_booking.entrypoints.web.console.access import STAFF_COOKIE, bp, console_view, page
 from kapbook_booking.entrypoints.wiring import container, current_staff
 from kapbook_booking.service_layer.errors import BookingError
@@ -16,7 +18,8 @@ FIELDS = ("name", "email", "role")
 @bp.get("/team")
 @console_view(*ADMIN)
 def team():
-    return _team_page(200, notice="Staff member added." if request.args.get("notice") == "added" else None)
+    notices = {"added": "Staff member added.", "linked": "Clinician link saved."}
+    return _team_page(200, notice=notices.get(request.args.get("notice", "")))
 
 
 @bp.post("/team")
@@ -33,8 +36,23 @@ def add_team_member():
     return redirect(url_for("console.team", notice="added"), code=303)
 
 
+# --- linking a clinician's account to their clinician record (clin) ---------------------------------
+
+
+@bp.post("/team/<string:staff_id>/clinician")
+@console_view(*ADMIN)
+def link_clinician(staff_id: str):
+    """Link (or with an empty choice unlink) a clinician's account to a clinician record."""
+    try:
+        container().accounts.link_clinician(current_staff(), staff_id, request.form.get("clinician_id", "").strip() or None)
+    except BookingError as refused:
+        return _team_page(http_status(refused), error=refused.message)
+    return redirect(url_for("console.team", notice="linked"), code=303)
+
+
 def _team_page(status: int, **context):
     needs_password = not container().console_sessions.recently_authenticated(request.cookies.get(STAFF_COOKIE))
     return page("console/team.html", status, members=container().accounts.members(), roles=ROLES,
+                clinicians=catalog().clinicians(),
                 needs_password=needs_password, values=context.pop("values", {}), field_errors=context.pop("field_errors", {}),
                 **context)
