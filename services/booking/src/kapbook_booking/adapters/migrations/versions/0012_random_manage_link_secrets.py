@@ -1,7 +1,7 @@
 """random manage-link secrets, stored hashed (issue 14 finding 4)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 23:00:00
 
 No backfill is possible: the old links were signatures and no secret was ever stored. Bookings
@@ -16,7 +16,7 @@ from alembic import op
 import kapbook_platform.database
 
 revision: str = "0012"
-down_revision: Union[str, Sequence[str], None] = "0010"
+down_revision: Union[str, Sequence[str], None] = "0011"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
