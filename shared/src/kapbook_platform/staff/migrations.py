@@ -27,3 +27,13 @@ def add_credential_expiry_and_tombstones() -> None:
 def drop_credential_expiry_and_tombstones() -> None:
     op.drop_table("staff_credential_tombstones")
     op.drop_column("staff_credentials", "expires_at")
+
+
+def add_credential_scopes() -> None:
+    """``staff_credentials.scopes``: an API token's scopes (JSON list); null, as every existing row
+    stays, means the role's full rights, so tokens issued before keep working."""
+    op.add_column("staff_credentials", sa.Column("scopes", sa.JSON(), nullable=True))
+
+
+def drop_credential_scopes() -> None:
+    op.drop_column("staff_credentials", "scopes")

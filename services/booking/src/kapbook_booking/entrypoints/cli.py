@@ -18,6 +18,7 @@ from kapbook_platform.cli import dead_letters_command, relay_and_consumer_worker
 from kapbook_platform.clock import utc_now
 from kapbook_platform.contracts.schemas import no_control_characters
 from kapbook_platform.staff.principal import ROLES
+from kapbook_platform.staff.scopes import SCOPES
 
 
 DEFAULT_TOKEN_DAYS = 90
@@ -61,7 +62,10 @@ def plain_text(_context: click.Context, _parameter: click.Parameter, value: str)
 @click.option("--password-stdin", is_flag=True, help="Also set their console password, read from the first line of standard input")
 @click.option("--expires-days", type=click.IntRange(1, 3650), default=DEFAULT_TOKEN_DAYS, show_default=True,
               help="The bearer token stops working after this many days")
-def create_staff(name: str, email: str, role: str, ask_password: bool, password_stdin: bool, expires_days: int) -> None:
+@click.option("--scope", "scopes", type=click.Choice(SCOPES), multiple=True,
+              help="What the token may do (repeat for several); none given: the role's full rights")
+def create_staff(name: str, email: str, role: str, ask_password: bool, password_stdin: bool, expires_days: int,
+                 scopes: tuple[str, ...]) -> None:
     """Create a staff member (or reuse one by email), optionally set their password, and print a new
     bearer token once."""
     password = _password_option(ask_password, password_stdin)
@@ -69,10 +73,11 @@ def create_staff(name: str, email: str, role: str, ask_password: bool, password_
     now = utc_now()
     issued = issue_staff_token(container.runtime.sessions, container.runtime.outbox, name, email, role, now,
                                expires_at=now + timedelta(days=expires_days),
-                               signing_key=container.config.credential_signing_key)
+                               signing_key=container.config.credential_signing_key, scopes=scopes or None)
     if password is not None:
         _refusing_errors(lambda: container.accounts.set_password(email, password))
-    click.echo(f"Staff member {name} <{email}> ({role}); token id {issued.credential_id}")
+    click.echo(f"Staff member {name} <{email}> ({role}); token id {issued.credential_id}; "
+               f"scopes {', '.join(scopes) if scopes else 'all (full rights of the role)'}")
     if password is not None:
         click.echo("Password set.")
     click.echo(f"Bearer token (shown once; store it in a password manager; expires in {expires_days} days):")
@@ -85,7 +90,7 @@ def list_tokens() -> None:
     for token in bootstrap().tokens.tokens():
         expires = token["expires_at"].isoformat(timespec="minutes") if token["expires_at"] else "never"
         click.echo(f"{token['credential_id']}  {token['status']:<8} {token['staff_name']} <{token['email'] or '?'}>  "
-                   f"{token['role']}  issued {token['issued_at'].isoformat(timespec='minutes')}  expires {expires}")
+                   f"{token['role']}  scopes {','.join(token['scopes']) if token['scopes'] else 'all'}  issued {token['issued_at'].isoformat(timespec='minutes')}  expires {expires}")
 
 
 @cli.command("revoke-token")

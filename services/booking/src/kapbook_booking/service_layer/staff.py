@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from kapbook_platform.contracts import EventType
 from kapbook_platform.messaging.outbox import Outbox
 from kapbook_platform.staff.audit import record_audit
 from kapbook_platform.staff.principal import ROLES, StaffPrincipal
+from kapbook_platform.staff.scopes import normalized
 from kapbook_platform.staff.signing import sign_credential_data
 from kapbook_platform.staff.tokens import new_staff_token, token_digest
 
@@ -30,12 +32,13 @@ class IssuedToken:
 
 def issue_staff_token(
     sessions: sessionmaker[Session], outbox: Outbox, name: str, email: str, role: str, now: datetime,
-    expires_at: datetime | None = None, *, signing_key: str,
+    expires_at: datetime | None = None, *, signing_key: str, scopes: Iterable[str] | None = None,
 ) -> IssuedToken:
-    """Create the staff member if new, issue a bearer token (expiring at ``expires_at``, None: never), and
-    tell the other services its digest."""
+    """Create the staff member if new, issue a bearer token (expiring at ``expires_at``, None: never; with
+    ``scopes``, None: the role's full rights), and tell the other services its digest and scopes."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    chosen = normalized(scopes)
     token = new_staff_token()
     credential_id = str(uuid.uuid4())
     with sessions.begin() as session:
@@ -48,6 +51,7 @@ def issue_staff_token(
             "token_sha256": token_digest(token),
             "issued_at": now,
             "expires_at": expires_at,
+            "scopes": list(chosen) if chosen is not None else None,
         }
         repo.insert_staff_credential(session, row)
         outbox.add(session, EventType.STAFF_CREDENTIAL_ISSUED, sign_credential_data(

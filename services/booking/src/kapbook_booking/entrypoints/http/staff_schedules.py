@@ -21,6 +21,7 @@ from kapbook_booking.entrypoints.http.staff_schedules_schemas import (
     WorkingHoursRequestSchema,
     WorkingHoursSchema,
 )
+from kapbook_platform.staff.scopes import SCHEDULES
 
 blp = Blueprint(
     "staff_schedules", __name__, url_prefix="/api/booking/v1",
@@ -38,7 +39,7 @@ class WorkingHours(MethodView):
         """A clinician's weekly working hours, local to each location (any staff role)"""
         return schedules().working_hours(clinician_id)
 
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULERS, scope=SCHEDULES)
     @blp.arguments(WorkingHoursRequestSchema)
     @blp.response(201, WorkingHoursSchema)
     @blp.alt_response(404, description="No such clinician")
@@ -50,7 +51,7 @@ class WorkingHours(MethodView):
 
 @blp.route("/working-hours/<string:hours_id>")
 class WorkingHoursById(MethodView):
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULERS, scope=SCHEDULES)
     @blp.arguments(WorkingHoursChangeSchema)
     @blp.response(200, WorkingHoursSchema)
     @blp.alt_response(404, description="No such interval")
@@ -59,7 +60,7 @@ class WorkingHoursById(MethodView):
         """Change a weekly working interval (admin, front desk)"""
         return schedules().update_working_hours(current_staff(), hours_id, body)
 
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULERS, scope=SCHEDULES)
     @blp.response(204)
     @blp.alt_response(404, description="No such interval")
     def delete(self, hours_id):
@@ -77,7 +78,7 @@ class Overrides(MethodView):
         """A clinician's date overrides: closed days and replacement hours (any staff role)"""
         return schedules().overrides(clinician_id, query["since"])
 
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULERS, scope=SCHEDULES)
     @blp.arguments(ScheduleOverrideRequestSchema)
     @blp.response(201, ScheduleOverrideSchema)
     @blp.alt_response(404, description="No such clinician")
@@ -89,7 +90,7 @@ class Overrides(MethodView):
 
 @blp.route("/overrides/<string:override_id>")
 class OverrideById(MethodView):
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULERS, scope=SCHEDULES)
     @blp.response(204)
     @blp.alt_response(404, description="No such override")
     def delete(self, override_id):
@@ -107,7 +108,7 @@ class TimeOff(MethodView):
         """A clinician's time off that has not ended (or ends after since) (any staff role)"""
         return schedules().time_off(clinician_id, query["since"])
 
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULERS, scope=SCHEDULES)
     @blp.arguments(TimeOffRequestSchema)
     @blp.response(201, TimeOffSchema)
     @blp.alt_response(404, description="No such clinician")
@@ -118,7 +119,7 @@ class TimeOff(MethodView):
 
 @blp.route("/time-off/<string:time_off_id>")
 class TimeOffById(MethodView):
-    @staff_only(blp, *SCHEDULERS)
+    @staff_only(blp, *SCHEDULERS, scope=SCHEDULES)
     @blp.response(204)
     @blp.alt_response(404, description="No such time off")
     def delete(self, time_off_id):
