@@ -361,6 +361,10 @@ def check(service, rule: str, method: str, access: Access) -> list[str]:
             problems.append(f"{method} {rule} [{access}] as {caller}: {describe_response(response)}")
     if access.kind == "staff":
         problems += scope_problems(service, rule, method, access)
+    if access.kind == "console":  # a scoped API token opens no console page: its scopes would not be checked there
+        response = call(service, rule, method, service.scoped_headers(access.roles[0], SCOPES))
+        if response.status_code != 403 or "insufficient_scope" not in response.get_data(as_text=True):
+            problems.append(f"{method} {rule} [{access}] with a scoped API token: {describe_response(response)}")
     # The genuine secret opens what it is for, without any other credential.
     if access.kind == "manage_link":
         response = call(service, rule, method, {}, secret=manage)
