@@ -175,6 +175,7 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/staff/team", "GET"): console(ADMIN),
         ("/staff/team", "POST"): console(ADMIN),
         ("/staff/credentials", "GET"): console(ADMIN),
+        ("/staff/credentials", "POST"): console(ADMIN),
         ("/staff/credentials/<string:credential_id>/revoke", "POST"): console(ADMIN),
         ("/staff/webhooks", "GET"): console(ADMIN),
         ("/staff/webhooks", "POST"): console(ADMIN),

@@ -3,6 +3,7 @@ in the credential event, and enforced (403 insufficient_scope naming the scope);
 scopes (issued before them) keeps the role's full rights."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from kapbook_booking.service_layer.staff import issue_staff_token
 from kapbook_platform.clock import utc_now
 from kapbook_platform.contracts import EventType
 from kapbook_platform.staff.signing import DEVELOPMENT_SIGNING_KEY, DEVELOPMENT_VERIFY_KEY, credential_data_is_signed
+from support.clinic import add_test_staff_member, console_sign_in, csrf_of
 from support.series import infusion_clinic, next_monday_at, series_body
 
 pytestmark = pytest.mark.integration
@@ -101,3 +103,26 @@ def test_a_staff_series_override_needs_the_bookings_scope(series_service):
     assert refused.status_code == 403 and refused.json["errors"] == {"scope": ["bookings"]}
     booked = client.post(f"{API}/series", json=body, headers=bearer(token("bookings")))
     assert booked.status_code == 201, booked.json
+
+
+def test_an_admin_issues_a_scoped_token_in_the_console_shown_once_and_listed_with_its_scopes(service, client):
+    admin = add_test_staff_member(service.runtime.sessions, "admin")
+    desk = add_test_staff_member(service.runtime.sessions, "front_desk")
+    console_sign_in(client, admin["email"])
+    csrf = csrf_of(client, "/staff/credentials")
+    none_ticked = client.post("/staff/credentials", data={"csrf_token": csrf, "staff_id": desk["id"], "expires_days": "30"})
+    assert none_ticked.status_code == 422 and "at least one scope" in none_ticked.get_data(as_text=True)
+    made = client.post("/staff/credentials", data={"csrf_token": csrf, "staff_id": desk["id"], "expires_days": "30",
+                                                   "scopes": ["schedules", "read_only"]})
+    assert made.status_code == 201
+    token = re.search(r"<code data-new-token>(kbs_[^<]+)</code>", made.get_data(as_text=True)).group(1)
+    listed = client.get("/staff/credentials").get_data(as_text=True)
+    assert token not in listed and "read_only, schedules" in listed
+    api = create_app(service).test_client()
+    assert api.get(f"{API}/locations", headers=bearer(token)).status_code == 200
+    assert api.post(f"{API}/bookings/no-such-booking/cancel", json={}, headers=bearer(token)).json["errors"] == {
+        "scope": ["bookings"]}
+    audit = service.runtime.tables["audit_log"]
+    with service.runtime.engine.connect() as connection:
+        row = connection.execute(select(audit).where(audit.c.action == "staff_token.issued")).mappings().one()
+    assert row["actor"] == admin["id"] and row["detail"]["fields"] == ["read_only", "schedules"]
