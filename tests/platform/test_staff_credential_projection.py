@@ -112,3 +112,18 @@ def test_an_unsigned_revocation_cannot_lock_staff_out(projection):
     deliver(EventType.STAFF_CREDENTIAL_ISSUED, issued())
     deliver(EventType.STAFF_CREDENTIAL_REVOKED, REVOKED, signing_key=None)
     assert who() is not None
+
+
+def test_an_issued_tokens_scopes_reach_the_projection_and_an_older_event_without_them_keeps_full_rights(projection):
+    deliver, who = projection
+    deliver(EventType.STAFF_CREDENTIAL_ISSUED, issued() | {"scopes": ["reviews"]})
+    assert who().scopes == ("reviews",)
+    deliver(EventType.STAFF_CREDENTIAL_ISSUED, issued(credential_id="cred-old") | {"token_sha256": token_digest("kbs_old")})
+    assert who("kbs_old").scopes is None  # absent: the role's full rights, as before scopes
+
+
+def test_widening_a_tokens_scopes_after_signing_mints_nothing(projection):
+    deliver, who = projection
+    tampered = sign_credential_data(DEVELOPMENT_SIGNING_KEY, issued() | {"scopes": ["read_only"]}) | {"scopes": None}
+    deliver(EventType.STAFF_CREDENTIAL_ISSUED, tampered, signing_key=None)
+    assert who() is None

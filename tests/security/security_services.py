@@ -40,18 +40,27 @@ class RunningService:
     def staff_headers(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
+    def scoped_headers(self, role: str, scopes: tuple[str, ...]) -> dict[str, str]:
+        """Headers with an API token of ``role`` holding exactly ``scopes`` (made once per pair)."""
+        key = f"{role}:{','.join(scopes)}"
+        if key not in self.tokens:
+            self.tokens[key] = add_staff(self.container, role, scopes)
+        return {"Authorization": f"Bearer {self.tokens[key]}"}
+
     def close(self) -> None:
         self.container.runtime.engine.dispose()
 
 
-def add_staff(container: Any, role: str) -> str:
-    """A staff credential of ``role`` in the service's own credential table (as the event projection writes it)."""
+def add_staff(container: Any, role: str, scopes: tuple[str, ...] | None = None) -> str:
+    """A staff credential of ``role`` in the service's own credential table (as the event projection writes
+    it), holding ``scopes`` (None: the role's full rights, as tokens issued before scopes)."""
     token = f"kbs_security_{role}_{uuid.uuid4().hex}"
     table = container.runtime.tables["staff_credentials"]
     with container.runtime.sessions.begin() as session:
         session.execute(table.insert().values(
             credential_id=str(uuid.uuid4()), staff_id=str(uuid.uuid4()), staff_name=f"Security {role}", role=role,
-            token_sha256=token_digest(token), issued_at=datetime.now(timezone.utc)))
+            token_sha256=token_digest(token), issued_at=datetime.now(timezone.utc),
+            scopes=list(scopes) if scopes is not None else None))
     return token
 
 

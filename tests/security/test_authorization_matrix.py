@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from kapbook_platform.staff.principal import ROLES
+from kapbook_platform.staff.scopes import ALL, ANY, BOOKINGS, READ_ONLY, REVIEWS, SCHEDULES, SCOPES, describe
 from kapbook_reminders.domain.unsubscribe import unsubscribe_token
 
 pytestmark = pytest.mark.integration
@@ -34,6 +35,7 @@ class Access:
     kind: str  # public, staff, service, manage_link, secret_url, console
     roles: tuple[str, ...] = ROLES
     refused: int = 403  # for secret_url: the status of a URL whose secret is wrong
+    scope: str | tuple[str, ...] | None = None  # for staff: what an API token's scopes must allow
 
     def __str__(self) -> str:
         return self.kind if self.roles == ROLES else f"{self.kind} ({', '.join(self.roles)})"
@@ -46,8 +48,9 @@ SIGN_IN_LINK = Access("sign_in_link")  # a patient's one-time emailed link: its 
 PATIENT_SESSION = Access("patient_session")  # the /my session cookie; no other credential stands in for it
 
 
-def staff(*roles: str) -> Access:
-    return Access("staff", roles or ROLES)
+def staff(*roles: str, scope: str | tuple[str, ...]) -> Access:
+    """A staff route: any of ``roles`` (all if none), with a token whose scopes allow ``scope`` (ANY: a read)."""
+    return Access("staff", roles or ROLES, scope=scope)
 
 
 def console(*roles: str) -> Access:
@@ -79,8 +82,8 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
             "/$bulk-publish/<any('locations.ndjson', 'schedules.ndjson', 'slots.ndjson'):name>",
             f"/<any({FHIR_KINDS}):kind>", f"/<any({FHIR_KINDS}):kind>/<resource_id>")},
         **{(f"{F}/<path:rest>", method): PUBLIC for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},  # 404/405
-        (f"{F}/Appointment", "GET"): staff(),
-        (f"{F}/Appointment/<booking_id>", "GET"): staff(),
+        (f"{F}/Appointment", "GET"): staff(scope=ANY),
+        (f"{F}/Appointment/<booking_id>", "GET"): staff(scope=ANY),
         (f"{B}/availability", "GET"): PUBLIC,
         (f"{B}/holds", "POST"): PUBLIC,
         (f"{B}/holds/<string:hold_id>", "DELETE"): PUBLIC,  # a hold's id is a random UUID only its maker knows
@@ -96,46 +99,46 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         # Treatment series: protocols and proposals are public, a series is booked like a booking,
         # reached through any session's manage link, and read or cancelled by any staff role.
         (f"{B}/protocols", "GET"): PUBLIC,
-        (f"{B}/protocols", "POST"): staff(ADMIN),
-        (f"{B}/protocols/<string:protocol_id>", "PATCH"): staff(ADMIN),
+        (f"{B}/protocols", "POST"): staff(ADMIN, scope=SCHEDULES),
+        (f"{B}/protocols/<string:protocol_id>", "PATCH"): staff(ADMIN, scope=SCHEDULES),
         (f"{B}/series/proposals", "GET"): PUBLIC,
         (f"{B}/series", "POST"): PUBLIC,
-        (f"{B}/series/<string:series_id>", "GET"): staff(),
-        (f"{B}/series/<string:series_id>/cancel-remaining", "POST"): staff(),
+        (f"{B}/series/<string:series_id>", "GET"): staff(scope=ANY),
+        (f"{B}/series/<string:series_id>/cancel-remaining", "POST"): staff(scope=BOOKINGS),
         (f"{B}/manage/<string:token>/series", "GET"): MANAGE_LINK,
         (f"{B}/manage/<string:token>/series/cancel-remaining", "POST"): MANAGE_LINK,
         # A clinician's calendar app: the feed URL's token is the credential.
         (f"{B}/calendars/<string:token>.ics", "GET"): secret_url(404),
         # Staff on bookings: any role.
-        (f"{B}/bookings/<string:booking_id>", "GET"): staff(),
-        (f"{B}/bookings/<string:booking_id>/cancel", "POST"): staff(),
-        (f"{B}/bookings/<string:booking_id>/reschedule", "POST"): staff(),
-        (f"{B}/bookings/<string:booking_id>/arrive", "POST"): staff(),
-        (f"{B}/bookings/<string:booking_id>/complete", "POST"): staff(),
-        (f"{B}/bookings/<string:booking_id>/no-show", "POST"): staff(),
-        (f"{B}/bookings/<string:booking_id>/rotate-manage-link", "POST"): staff(),
-        (f"{B}/calendar", "GET"): staff(),
+        (f"{B}/bookings/<string:booking_id>", "GET"): staff(scope=ANY),
+        (f"{B}/bookings/<string:booking_id>/cancel", "POST"): staff(scope=BOOKINGS),
+        (f"{B}/bookings/<string:booking_id>/reschedule", "POST"): staff(scope=BOOKINGS),
+        (f"{B}/bookings/<string:booking_id>/arrive", "POST"): staff(scope=BOOKINGS),
+        (f"{B}/bookings/<string:booking_id>/complete", "POST"): staff(scope=BOOKINGS),
+        (f"{B}/bookings/<string:booking_id>/no-show", "POST"): staff(scope=BOOKINGS),
+        (f"{B}/bookings/<string:booking_id>/rotate-manage-link", "POST"): staff(scope=BOOKINGS),
+        (f"{B}/calendar", "GET"): staff(scope=ANY),
         # The catalogue: any role reads, admins write.
-        **{(f"{B}/{things}", "GET"): staff() for things in ("locations", "rooms", "appointment-types", "clinicians")},
-        **{(f"{B}/{things}", "POST"): staff(ADMIN) for things in ("locations", "rooms", "appointment-types", "clinicians")},
-        **{(f"{B}/{things}/<string:{key}>", "GET"): staff()
+        **{(f"{B}/{things}", "GET"): staff(scope=ANY) for things in ("locations", "rooms", "appointment-types", "clinicians")},
+        **{(f"{B}/{things}", "POST"): staff(ADMIN, scope=SCHEDULES) for things in ("locations", "rooms", "appointment-types", "clinicians")},
+        **{(f"{B}/{things}/<string:{key}>", "GET"): staff(scope=ANY)
            for things, key in (("locations", "location_id"), ("rooms", "room_id"), ("appointment-types", "type_id"),
                                ("clinicians", "clinician_id"))},
-        **{(f"{B}/{things}/<string:{key}>", method): staff(ADMIN)
+        **{(f"{B}/{things}/<string:{key}>", method): staff(ADMIN, scope=SCHEDULES)
            for things, key in (("locations", "location_id"), ("rooms", "room_id"), ("appointment-types", "type_id"),
                                ("clinicians", "clinician_id"))
            for method in ("PATCH", "DELETE")},
-        (f"{B}/clinicians/<string:clinician_id>/calendar-feed", "GET"): staff(ADMIN),
-        (f"{B}/clinicians/<string:clinician_id>/calendar-feed", "POST"): staff(ADMIN),
+        (f"{B}/clinicians/<string:clinician_id>/calendar-feed", "GET"): staff(ADMIN, scope=ANY),
+        (f"{B}/clinicians/<string:clinician_id>/calendar-feed", "POST"): staff(ADMIN, scope=SCHEDULES),
         # Schedules: any role reads, admins, front desk and the clinician themselves write.
-        **{(f"{B}/clinicians/<string:clinician_id>/{things}", "GET"): staff()
+        **{(f"{B}/clinicians/<string:clinician_id>/{things}", "GET"): staff(scope=ANY)
            for things in ("working-hours", "overrides", "time-off")},
-        **{(f"{B}/clinicians/<string:clinician_id>/{things}", "POST"): staff(*SCHEDULE_WRITERS)
+        **{(f"{B}/clinicians/<string:clinician_id>/{things}", "POST"): staff(*SCHEDULE_WRITERS, scope=SCHEDULES)
            for things in ("working-hours", "overrides", "time-off")},
-        (f"{B}/working-hours/<string:hours_id>", "PATCH"): staff(*SCHEDULE_WRITERS),
-        (f"{B}/working-hours/<string:hours_id>", "DELETE"): staff(*SCHEDULE_WRITERS),
-        (f"{B}/overrides/<string:override_id>", "DELETE"): staff(*SCHEDULE_WRITERS),
-        (f"{B}/time-off/<string:time_off_id>", "DELETE"): staff(*SCHEDULE_WRITERS),
+        (f"{B}/working-hours/<string:hours_id>", "PATCH"): staff(*SCHEDULE_WRITERS, scope=SCHEDULES),
+        (f"{B}/working-hours/<string:hours_id>", "DELETE"): staff(*SCHEDULE_WRITERS, scope=SCHEDULES),
+        (f"{B}/overrides/<string:override_id>", "DELETE"): staff(*SCHEDULE_WRITERS, scope=SCHEDULES),
+        (f"{B}/time-off/<string:time_off_id>", "DELETE"): staff(*SCHEDULE_WRITERS, scope=SCHEDULES),
         # Returning patients: ask for a link (same answer for any address), sign in with it, /my.
         (f"{B}/patient/sign-in-links", "POST"): PUBLIC,
         (f"{B}/patient/status", "POST"): PUBLIC,  # the widget proof in the body is the credential
@@ -146,16 +149,17 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/my/sign-in/<string:token>", "POST"): SIGN_IN_LINK,
         ("/my/sign-out", "POST"): PUBLIC,
         # Staff accounts: admins only.
-        (f"{B}/staff-members", "GET"): staff(ADMIN),
-        (f"{B}/staff-members", "POST"): staff(ADMIN),
-        (f"{B}/staff-members/<string:staff_id>", "PATCH"): staff(ADMIN),
+        (f"{B}/staff-members", "GET"): staff(ADMIN, scope=ANY),
+        (f"{B}/staff-members", "POST"): staff(ADMIN, scope=ALL),
+        (f"{B}/staff-members/<string:staff_id>", "PATCH"): staff(ADMIN, scope=ALL),
         # Webhook endpoints: admins only (their secrets sign what the clinic's systems trust).
-        (f"{B}/webhooks", "GET"): staff(ADMIN),
-        (f"{B}/webhooks", "POST"): staff(ADMIN),
-        **{(f"{B}/webhooks/<string:endpoint_id>", method): staff(ADMIN) for method in ("GET", "PATCH", "DELETE")},
-        (f"{B}/webhooks/<string:endpoint_id>/rotate-secret", "POST"): staff(ADMIN),
-        (f"{B}/webhooks/<string:endpoint_id>/deliveries", "GET"): staff(ADMIN),
-        (f"{B}/webhooks/<string:endpoint_id>/deliveries/<string:delivery_id>/replay", "POST"): staff(ADMIN),
+        (f"{B}/webhooks", "GET"): staff(ADMIN, scope=ANY),
+        (f"{B}/webhooks", "POST"): staff(ADMIN, scope=ALL),
+        (f"{B}/webhooks/<string:endpoint_id>", "GET"): staff(ADMIN, scope=ANY),
+        **{(f"{B}/webhooks/<string:endpoint_id>", method): staff(ADMIN, scope=ALL) for method in ("PATCH", "DELETE")},
+        (f"{B}/webhooks/<string:endpoint_id>/rotate-secret", "POST"): staff(ADMIN, scope=ALL),
+        (f"{B}/webhooks/<string:endpoint_id>/deliveries", "GET"): staff(ADMIN, scope=ANY),
+        (f"{B}/webhooks/<string:endpoint_id>/deliveries/<string:delivery_id>/replay", "POST"): staff(ADMIN, scope=ALL),
         # Pages for patients.
         ("/", "GET"): PUBLIC,
         ("/widget.js", "GET"): PUBLIC,
@@ -178,6 +182,7 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/staff/team", "POST"): console(ADMIN),
         ("/staff/team/<string:staff_id>/clinician", "POST"): console(ADMIN),
         ("/staff/credentials", "GET"): console(ADMIN),
+        ("/staff/credentials", "POST"): console(ADMIN),
         ("/staff/credentials/<string:credential_id>/revoke", "POST"): console(ADMIN),
         ("/staff/audit", "GET"): console(ADMIN),  # audit page
         ("/staff/audit.csv", "GET"): console(ADMIN),
@@ -220,17 +225,17 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         (f"{E}/questionnaire", "GET"): PUBLIC,
         (f"{E}/questionnaire/fhir", "GET"): PUBLIC,
         (f"{E}/screenings", "POST"): PUBLIC,
-        (f"{E}/reviews", "GET"): staff(*REVIEWERS),
-        (f"{E}/screenings/<string:screening_id>", "GET"): staff(*REVIEWERS),
-        (f"{E}/screenings/<string:screening_id>/review", "POST"): staff(*REVIEWERS),
-        (f"{E}/rule-sets", "GET"): staff(*REVIEWERS),
-        (f"{E}/rule-sets", "POST"): staff(*REVIEWERS),
+        (f"{E}/reviews", "GET"): staff(*REVIEWERS, scope=REVIEWS),
+        (f"{E}/screenings/<string:screening_id>", "GET"): staff(*REVIEWERS, scope=REVIEWS),
+        (f"{E}/screenings/<string:screening_id>/review", "POST"): staff(*REVIEWERS, scope=REVIEWS),
+        (f"{E}/rule-sets", "GET"): staff(*REVIEWERS, scope=REVIEWS),
+        (f"{E}/rule-sets", "POST"): staff(*REVIEWERS, scope=REVIEWS),
         (f"{E}/decisions/<string:screening_id>", "GET"): SERVICE,
     },
     "reminders": health("/api/reminders") | {
-        (f"{R}/notifications", "GET"): staff(),
-        (f"{R}/notifications/<string:message_id>", "GET"): staff(),
-        (f"{R}/notifications/<string:message_id>/resend", "POST"): staff(),
+        (f"{R}/notifications", "GET"): staff(scope=(READ_ONLY, BOOKINGS)),
+        (f"{R}/notifications/<string:message_id>", "GET"): staff(scope=(READ_ONLY, BOOKINGS)),
+        (f"{R}/notifications/<string:message_id>/resend", "POST"): staff(scope=BOOKINGS),
         (f"{R}/unsubscribe", "GET"): secret_url(400),
         (f"{R}/unsubscribe", "POST"): secret_url(400),
     },
@@ -314,7 +319,7 @@ def call(service, rule: str, method: str, headers: dict[str, str], secret: str |
     return service.client.open(path_for(rule, secret), method=method, **kwargs)
 
 
-def describe(response) -> str:
+def describe_response(response) -> str:
     return f"{response.status_code} {response.headers.get('Location', '')} {response.get_data(as_text=True)[:160]}"
 
 
@@ -364,23 +369,56 @@ def check(service, rule: str, method: str, access: Access) -> list[str]:
         else:
             raise AssertionError(f"unknown access {access}")
         if not ok:
-            problems.append(f"{method} {rule} [{access}] as {caller}: {describe(response)}")
+            problems.append(f"{method} {rule} [{access}] as {caller}: {describe_response(response)}")
+    if access.kind == "staff":
+        problems += scope_problems(service, rule, method, access)
+    if access.kind == "console":  # a scoped API token opens no console page: its scopes would not be checked there
+        response = call(service, rule, method, service.scoped_headers(access.roles[0], SCOPES))
+        if response.status_code != 403 or "insufficient_scope" not in response.get_data(as_text=True):
+            problems.append(f"{method} {rule} [{access}] with a scoped API token: {describe_response(response)}")
     # The genuine secret opens what it is for, without any other credential.
     if access.kind == "manage_link":
         response = call(service, rule, method, {}, secret=manage)
         if response.status_code in (401, 403):
-            problems.append(f"{method} {rule} with its genuine manage token: {describe(response)}")
+            problems.append(f"{method} {rule} with its genuine manage token: {describe_response(response)}")
     if access.kind == "sign_in_link" and method == "GET":  # (the POST would use it up; it needs the page's CSRF token)
         response = call(service, rule, method, {}, secret=secrets["sign_in_token"])
         if response.status_code != 200:
-            problems.append(f"{method} {rule} with its genuine sign-in token: {describe(response)}")
+            problems.append(f"{method} {rule} with its genuine sign-in token: {describe_response(response)}")
     if access.kind == "secret_url":
         if rule.endswith(".ics"):
             response = call(service, rule, method, {}, secret=secrets["feed_token"])
         else:
             response = call(service, rule, method, {}, query={"token": secrets["unsubscribe"]})
         if response.status_code != 200:
-            problems.append(f"{method} {rule} with its genuine secret: {describe(response)}")
+            problems.append(f"{method} {rule} with its genuine secret: {describe_response(response)}")
+    return problems
+
+
+def lacking_and_having(needed: str | tuple[str, ...]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The scopes of a token that lacks ``needed``, and of tokens that each just have it."""
+    if needed == ANY:
+        return (), [(READ_ONLY,)]  # an empty list (never issued, refused anyway); read_only suffices
+    if needed == ALL:
+        return SCOPES[:-1], [SCOPES]
+    wanted = (needed,) if isinstance(needed, str) else needed
+    return tuple(scope for scope in SCOPES if scope not in wanted), [(scope,) for scope in wanted]
+
+
+def scope_problems(service, rule: str, method: str, access: Access) -> list[str]:
+    """An API token of a permitted role lacking the route's scope gets 403 insufficient_scope naming it;
+    one holding just that scope passes."""
+    role = access.roles[0]
+    lacking, having = lacking_and_having(access.scope)
+    problems = []
+    response = call(service, rule, method, service.scoped_headers(role, lacking))
+    body = response.get_data(as_text=True)
+    if response.status_code != 403 or "insufficient_scope" not in body or describe(access.scope) not in body:
+        problems.append(f"{method} {rule} [needs {describe(access.scope)}] with scopes {lacking or '[]'}: {describe_response(response)}")
+    for scopes in having:
+        response = call(service, rule, method, service.scoped_headers(role, scopes))
+        if response.status_code in (401, 403):
+            problems.append(f"{method} {rule} [needs {describe(access.scope)}] with scopes {scopes}: {describe_response(response)}")
     return problems
 
 

@@ -53,3 +53,11 @@ def staff(service) -> dict[str, dict[str, str]]:
 def pytest_collection_modifyitems(items):
     """Every test in this folder is an integration test, whether its file says so or not."""
     mark_folder_integration(items, __file__)
+
+
+@pytest.fixture
+def cli_env(service, monkeypatch):
+    """The CLI's bootstrap reads the environment: point it at the test's database."""
+    monkeypatch.setenv("BOOKING_DATABASE_URL", service.runtime.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("KAPBOOK_VAR_DIR", str(service.config.var_dir))
+    monkeypatch.setenv("KAPBOOK_ENV", "test")

@@ -74,14 +74,6 @@ def test_only_admins_manage_staff_accounts(client, staff, role):
     assert client.get(f"{API}/staff-members").status_code == 401
 
 
-@pytest.fixture
-def cli_env(service, monkeypatch):
-    """The CLI's bootstrap reads the environment: point it at the test's database."""
-    monkeypatch.setenv("BOOKING_DATABASE_URL", service.runtime.engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("KAPBOOK_VAR_DIR", str(service.config.var_dir))
-    monkeypatch.setenv("KAPBOOK_ENV", "test")
-
-
 def test_create_staff_sets_a_password_read_from_stdin_and_still_prints_a_token(service, cli_env):
     result = CliRunner().invoke(booking_cli, ["create-staff", "--name", "Dr Ana Ruiz", "--email", "ana@clinic.example",
                                               "--role", "clinician", "--password-stdin"], input=GOOD + "\n")

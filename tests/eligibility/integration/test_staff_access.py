@@ -131,3 +131,30 @@ def _audit_count(eligibility) -> int:
     table = eligibility.runtime.tables["audit_log"]
     with eligibility.runtime.engine.connect() as connection:
         return len(connection.execute(table.select()).all())
+
+
+def test_a_scoped_token_arrives_through_the_consumer_and_reviews_need_the_reviews_scope(
+        client, eligibility, broker, helpers, screening_id):
+    """The signed issued event carries the token's scopes; a read_only token reads no answers."""
+    reviewer, reader = new_staff_token(), new_staff_token()
+    events = [make_envelope(EventType.STAFF_CREDENTIAL_ISSUED, "/kapbook/booking",
+                            sign_credential_data(DEVELOPMENT_SIGNING_KEY, _issued(token, "clinician") | {"scopes": scopes}))
+              for token, scopes in ((reader, ["read_only", "bookings"]), (reviewer, ["reviews"]))]
+    runtime = eligibility.runtime
+    with runtime.broker_connection() as connection:
+        runtime.topology.declare(connection)
+        producer = connection.Producer(serializer="json")
+        for event in events:
+            producer.publish(event.to_json_dict(), exchange=runtime.topology.events_exchange, routing_key=event.routing_key)
+    consumer = runtime.consumer(eligibility.handlers)
+    worker = threading.Thread(target=consumer.run, daemon=True)
+    worker.start()
+    url = f"/api/eligibility/v1/screenings/{screening_id}"
+    try:
+        helpers.wait_for(lambda: client.get(url, headers={"Authorization": f"Bearer {reviewer}"}).status_code == 200)
+        refused = client.get(url, headers={"Authorization": f"Bearer {reader}"})  # published first: handled already
+        assert refused.status_code == 403 and refused.json["code"] == "insufficient_scope"
+        assert refused.json["errors"] == {"scope": ["reviews"]}
+    finally:
+        consumer.should_stop = True
+        worker.join(timeout=10)

@@ -286,8 +286,9 @@ class Harness:
         """dedupe key without the booking id -> status."""
         return {row["dedupe_key"].split(":", 1)[1]: row["status"] for row in self.rows(booking_id)}
 
-    def staff_client(self, role: str = "front_desk"):
-        """A test client of the reminders app, authenticated like staff (credential projected from its event)."""
+    def staff_client(self, role: str = "front_desk", scopes: list[str] | None = None):
+        """A test client of the reminders app, authenticated like staff (credential projected from its event,
+        with ``scopes``; None: the role's full rights)."""
         token = new_staff_token()
         self.deliver(
             EventType.STAFF_CREDENTIAL_ISSUED,
@@ -298,6 +299,7 @@ class Harness:
                 "role": role,
                 "token_sha256": token_digest(token),
                 "issued_at": datetime.now(UTC).isoformat(),
+                "scopes": scopes,
             }),
         )
         client = create_app(self.container).test_client()

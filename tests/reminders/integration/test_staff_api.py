@@ -38,6 +38,18 @@ def test_revoked_staff_token_is_refused(harness):
     assert staff.get(NOTIFICATIONS).status_code == 401
 
 
+def test_the_notification_log_needs_the_read_only_or_bookings_scope_and_a_resend_bookings(harness):
+    """Scopes travel in the signed issued event; the log is bookings' mail."""
+    for scopes in (["read_only"], ["bookings"]):
+        assert harness.staff_client(scopes=scopes).get(NOTIFICATIONS).status_code == 200
+    refused = harness.staff_client(scopes=["schedules", "reviews"]).get(NOTIFICATIONS)
+    assert refused.status_code == 403 and refused.json["code"] == "insufficient_scope"
+    assert refused.json["errors"] == {"scope": ["read_only or bookings"]}
+    resend = harness.staff_client(scopes=["read_only"]).post(f"{NOTIFICATIONS}/no-such-message/resend")
+    assert resend.status_code == 403 and resend.json["errors"] == {"scope": ["bookings"]}
+    assert harness.staff_client(scopes=["bookings"]).post(f"{NOTIFICATIONS}/no-such-message/resend").status_code == 404
+
+
 def test_notifications_filtered_with_times_and_results(harness):
     harness.book("b-api-1", START, category="dosing_iv")
     harness.book("b-api-2", harness.clock() + timedelta(hours=3), category="evaluation", minutes=60,

@@ -169,6 +169,9 @@ class StaffCredentialIssuedData(StrictSchema):
     issued_at = fields.AwareDateTime(required=True)
     # Added with token expiry; absent or null: never expires (older events, console session delegates).
     expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    # Added with scoped tokens (kapbook_platform.staff.scopes); absent or null: the role's full rights.
+    scopes = fields.List(fields.String(validate=validate.OneOf(["read_only", "bookings", "schedules", "reviews"])),
+                         load_default=None, allow_none=True)
     # Ed25519 by the booking service over the rest (kapbook_platform.staff.signing); consumers refuse
     # an event without a valid one. Optional here only so the schema still reads older events.
     signature = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))

@@ -71,3 +71,13 @@ def allow_audit_log_changes() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {name}" + (" ON audit_log" if postgres else ""))
     if postgres:
         op.execute(f"DROP FUNCTION IF EXISTS {_PG_FUNCTION}()")
+
+
+def add_credential_scopes() -> None:
+    """``staff_credentials.scopes``: an API token's scopes (JSON list); null, as every existing row
+    stays, means the role's full rights, so tokens issued before keep working."""
+    op.add_column("staff_credentials", sa.Column("scopes", sa.JSON(), nullable=True))
+
+
+def drop_credential_scopes() -> None:
+    op.drop_column("staff_credentials", "scopes")

@@ -19,6 +19,7 @@ class StaffPrincipal:
     name: str
     role: str
     credential_id: str
+    scopes: tuple[str, ...] | None = None  # an API token's scopes; None: the role's full rights (kapbook_platform.staff.scopes)
 
 
 def authenticate(session: Session, table: Table, token: str, now: datetime | None = None) -> StaffPrincipal | None:
@@ -28,4 +29,5 @@ def authenticate(session: Session, table: Table, token: str, now: datetime | Non
         return None
     if row["expires_at"] is not None and row["expires_at"] <= (now or utc_now()):
         return None
-    return StaffPrincipal(row["staff_id"], row["staff_name"], row["role"], row["credential_id"])
+    scopes = tuple(row["scopes"]) if row["scopes"] is not None else None
+    return StaffPrincipal(row["staff_id"], row["staff_name"], row["role"], row["credential_id"], scopes)

@@ -49,6 +49,7 @@ def credential_issued_handler(table: Table, tombstones: Table) -> EventHandler:
                 issued_at=datetime.fromisoformat(data["issued_at"]),
                 expires_at=datetime.fromisoformat(data["expires_at"]) if data.get("expires_at") else None,
                 revoked_at=tombstone,
+                scopes=data.get("scopes"),  # absent or null (older events): the role's full rights
             )
         )
 

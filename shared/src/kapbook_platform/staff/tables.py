@@ -18,6 +18,7 @@ def staff_credentials_table(metadata: MetaData) -> Table:
         Column("issued_at", UtcDateTime(), nullable=False),
         Column("revoked_at", UtcDateTime(), nullable=True),
         Column("expires_at", UtcDateTime(), nullable=True),  # null: never (console session delegates end with their session)
+        Column("scopes", JSON, nullable=True),  # list of kapbook_platform.staff.scopes.SCOPES; null: the role's full rights
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.staff.principal import StaffPrincipal, authenticate
+from kapbook_platform.staff.scopes import ALL, ANY, allows, describe
 from kapbook_platform.web.errors import Forbidden, Unauthorized
 
 STAFF_COOKIE = "kapbook_staff"
@@ -60,8 +61,10 @@ def current_staff() -> StaffPrincipal | None:
     return current_app.extensions["kapbook_staff_auth"].current()
 
 
-def require_staff(*roles: str) -> Callable:
-    """Decorate a view: 401 without a valid staff token, 403 without one of ``roles`` (any if none)."""
+def require_staff(*roles: str, scope: str | tuple[str, ...] | None = None) -> Callable:
+    """Decorate a view: 401 without a valid staff token, 403 without one of ``roles`` (any if none), 403
+    ``insufficient_scope`` when the token's scopes lack ``scope`` (one scope, or a tuple of which any
+    will do). Undeclared, a read needs any scope and a write every scope: a route forgotten fails closed."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -71,6 +74,10 @@ def require_staff(*roles: str) -> Callable:
                 raise Unauthorized("Sign in with a staff token.", headers={"WWW-Authenticate": 'Bearer realm="kapbook"'})
             if roles and principal.role not in roles:
                 raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+            needed = scope or (ANY if request.method in ("GET", "HEAD") else ALL)
+            if not allows(principal.scopes, needed):
+                raise Forbidden(f"This token's scopes do not allow this: it needs {describe(needed)}.",
+                                code="insufficient_scope", errors={"scope": [describe(needed)]})
             return view(*args, **kwargs)
 
         return wrapper

@@ -812,7 +812,7 @@ def api_tokens(session: Session) -> list[RowMapping]:
     """Every API token (console session delegates left out), newest first, with its staff member's email."""
     credentials, members = tables.PLATFORM_TABLES["staff_credentials"], tables.staff_members
     query = (select(credentials.c.credential_id, credentials.c.staff_id, credentials.c.staff_name, credentials.c.role,
-                    credentials.c.issued_at, credentials.c.expires_at, credentials.c.revoked_at, members.c.email)
+                    credentials.c.issued_at, credentials.c.expires_at, credentials.c.revoked_at, credentials.c.scopes, members.c.email)
              .outerjoin(members, members.c.id == credentials.c.staff_id)
              .where(credentials.c.credential_id.not_like("console-%"))
              .order_by(credentials.c.issued_at.desc(), credentials.c.credential_id))

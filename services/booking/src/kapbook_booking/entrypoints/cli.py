@@ -18,6 +18,7 @@ from kapbook_platform.cli import dead_letters_command, relay_and_consumer_worker
 from kapbook_platform.clock import utc_now
 from kapbook_platform.contracts.schemas import no_control_characters
 from kapbook_platform.staff.principal import ROLES
+from kapbook_platform.staff.scopes import SCOPES
 
 
 DEFAULT_TOKEN_DAYS = 90
@@ -63,8 +64,10 @@ def plain_text(_context: click.Context, _parameter: click.Parameter, value: str)
               help="The bearer token stops working after this many days")
 @click.option("--clinician-id", default=None,
               help="Role clinician: link them to this clinician record, whose schedule they then manage")
+@click.option("--scope", "scopes", type=click.Choice(SCOPES), multiple=True,
+              help="What the token may do (repeat for several); none given: the role's full rights")
 def create_staff(name: str, email: str, role: str, ask_password: bool, password_stdin: bool, expires_days: int,
-                 clinician_id: str | None) -> None:
+                 clinician_id: str | None, scopes: tuple[str, ...]) -> None:
     """Create a staff member (or reuse one by email), optionally set their password, and print a new
     bearer token once."""
     if clinician_id and role != "clinician":
@@ -74,13 +77,14 @@ def create_staff(name: str, email: str, role: str, ask_password: bool, password_
     now = utc_now()
     issued = issue_staff_token(container.runtime.sessions, container.runtime.outbox, name, email, role, now,
                                expires_at=now + timedelta(days=expires_days),
-                               signing_key=container.config.credential_signing_key)
+                               signing_key=container.config.credential_signing_key, scopes=scopes or None)
     if password is not None:
         _refusing_errors(lambda: container.accounts.set_password(email, password))
     if clinician_id:
         _refusing_errors(lambda: container.accounts.link_clinician(None, issued.staff_id, clinician_id))
         click.echo(f"Linked to clinician {clinician_id}.")
-    click.echo(f"Staff member {name} <{email}> ({role}); token id {issued.credential_id}")
+    click.echo(f"Staff member {name} <{email}> ({role}); token id {issued.credential_id}; "
+               f"scopes {', '.join(scopes) if scopes else 'all (full rights of the role)'}")
     if password is not None:
         click.echo("Password set.")
     click.echo(f"Bearer token (shown once; store it in a password manager; expires in {expires_days} days):")
@@ -93,7 +97,7 @@ def list_tokens() -> None:
     for token in bootstrap().tokens.tokens():
         expires = token["expires_at"].isoformat(timespec="minutes") if token["expires_at"] else "never"
         click.echo(f"{token['credential_id']}  {token['status']:<8} {token['staff_name']} <{token['email'] or '?'}>  "
-                   f"{token['role']}  issued {token['issued_at'].isoformat(timespec='minutes')}  expires {expires}")
+                   f"{token['role']}  scopes {','.join(token['scopes']) if token['scopes'] else 'all'}  issued {token['issued_at'].isoformat(timespec='minutes')}  expires {expires}")
 
 
 @cli.command("revoke-token")

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +18,7 @@ from kapbook_platform.contracts import EventType
 from kapbook_platform.messaging.outbox import Outbox
 from kapbook_platform.staff.audit import record_audit
 from kapbook_platform.staff.principal import ROLES, StaffPrincipal
+from kapbook_platform.staff.scopes import normalized
 from kapbook_platform.staff.signing import sign_credential_data
 from kapbook_platform.staff.tokens import new_staff_token, token_digest
 
@@ -30,28 +32,36 @@ class IssuedToken:
 
 def issue_staff_token(
     sessions: sessionmaker[Session], outbox: Outbox, name: str, email: str, role: str, now: datetime,
-    expires_at: datetime | None = None, *, signing_key: str,
+    expires_at: datetime | None = None, *, signing_key: str, scopes: Iterable[str] | None = None,
 ) -> IssuedToken:
-    """Create the staff member if new, issue a bearer token (expiring at ``expires_at``, None: never), and
-    tell the other services its digest."""
+    """Create the staff member if new, issue a bearer token (expiring at ``expires_at``, None: never; with
+    ``scopes``, None: the role's full rights), and tell the other services its digest and scopes."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    token = new_staff_token()
-    credential_id = str(uuid.uuid4())
+    chosen = normalized(scopes)
     with sessions.begin() as session:
         staff_id = _staff_id(session, name, email.lower(), role, now)
-        row = {
-            "credential_id": credential_id,
-            "staff_id": staff_id,
-            "staff_name": name,
-            "role": role,
-            "token_sha256": token_digest(token),
-            "issued_at": now,
-            "expires_at": expires_at,
-        }
-        repo.insert_staff_credential(session, row)
-        outbox.add(session, EventType.STAFF_CREDENTIAL_ISSUED, sign_credential_data(
-            signing_key, row | {"issued_at": now.isoformat(), "expires_at": expires_at.isoformat() if expires_at else None}))
+        return _issue(session, outbox, signing_key, staff_id, name, role, now, expires_at, chosen)
+
+
+def _issue(session: Session, outbox: Outbox, signing_key: str, staff_id: str, name: str, role: str, now: datetime,
+           expires_at: datetime | None, scopes: tuple[str, ...] | None) -> IssuedToken:
+    """Store a new token's digest and scopes, and send the signed "issued" event, in ``session``."""
+    token = new_staff_token()
+    credential_id = str(uuid.uuid4())
+    row = {
+        "credential_id": credential_id,
+        "staff_id": staff_id,
+        "staff_name": name,
+        "role": role,
+        "token_sha256": token_digest(token),
+        "issued_at": now,
+        "expires_at": expires_at,
+        "scopes": list(scopes) if scopes is not None else None,
+    }
+    repo.insert_staff_credential(session, row)
+    outbox.add(session, EventType.STAFF_CREDENTIAL_ISSUED, sign_credential_data(
+        signing_key, row | {"issued_at": now.isoformat(), "expires_at": expires_at.isoformat() if expires_at else None}))
     return IssuedToken(staff_id, credential_id, token)
 
 
@@ -196,6 +206,25 @@ class StaffTokens:
         with self.writes.reading() as session:
             rows = repo.api_tokens(session)
         return [dict(row) | {"status": _token_status(row, now)} for row in rows]
+
+    def issue(self, actor: StaffPrincipal, staff_id: str, scopes: Iterable[str], expires_days: int) -> IssuedToken:
+        """A new API token for an existing staff member, with ``scopes`` (at least one) and an expiry;
+        the token is in the answer only (shown once). Audited with its scopes."""
+        try:
+            chosen = normalized(list(scopes))
+        except ValueError as error:
+            raise Invalid(str(error), errors={"scopes": [str(error)]}) from None
+        if not 1 <= expires_days <= 3650:
+            raise Invalid("expires_days must be 1 to 3650", errors={"expires_days": ["1 to 3650 days."]})
+        now = self.clock()
+        with self.writes.unit_of_work() as session:
+            member = next((row for row in repo.staff_members_by_name(session) if row["id"] == staff_id), None)
+            if member is None:
+                raise NotFound("No such staff member.")
+            issued = _issue(session, self.outbox, self.signing_key, staff_id, member["name"], member["role"], now,
+                            now + timedelta(days=expires_days), chosen)
+            self.writes.audit(session, actor, "staff_token.issued", f"staff_token:{issued.credential_id}", list(chosen))
+        return issued
 
     def revoke(self, actor: str, credential_id: str) -> dict:
         """Revoke a token here at once and, through its event, in every other service within seconds."""

@@ -19,6 +19,7 @@ from kapbook_booking.entrypoints.wiring import container, current_staff
 from kapbook_booking.service_layer.fhir import (
     FhirDirectory, InvalidSearch, SlotSearch, find, published_locations, resources_of, smart_schedules,
 )
+from kapbook_platform.staff.scopes import ANY, allows
 
 PREFIX = "/api/booking/fhir/r4"
 FHIR_JSON = "application/fhir+json"
@@ -258,6 +259,8 @@ def _staff_refusal() -> Response | None:
                        {"WWW-Authenticate": 'Bearer realm="kapbook"'})
     if principal.role not in ("admin", "front_desk", "clinician"):
         return outcome(403, "forbidden", "This token may not read appointments.")
+    if not allows(principal.scopes, ANY):  # the JSON API's insufficient_scope, as an OperationOutcome
+        return outcome(403, "forbidden", "insufficient_scope: this token's scopes do not allow this: it needs any scope.")
     return None
 
 

@@ -23,6 +23,8 @@ from kapbook_booking.entrypoints.http.series_schemas import (
 from kapbook_booking.entrypoints.http.staff_access import ADMIN, staff_only
 from kapbook_booking.entrypoints.wiring import container, current_staff
 from kapbook_booking.service_layer.series import BookSeries, ProposeSeries, SeriesService
+from kapbook_platform.staff.scopes import BOOKINGS, SCHEDULES, allows
+from kapbook_platform.web.errors import Forbidden
 from kapbook_platform.web.ratelimit import patient_email_in_json, public_write
 
 blp = Blueprint("series", __name__, url_prefix="/api/booking/v1",
@@ -44,7 +46,7 @@ class Protocols(MethodView):
         """Active treatment protocols, optionally of one appointment type (public)"""
         return series().protocols(query.get("appointment_type"))
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.arguments(ProtocolRequestSchema)
     @blp.response(201, ProtocolSchema)
     @blp.alt_response(409, description="The code is taken (code_taken)")
@@ -55,7 +57,7 @@ class Protocols(MethodView):
 
 @blp.route("/protocols/<string:protocol_id>")
 class ProtocolById(MethodView):
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.arguments(ProtocolChangeSchema)
     @blp.response(200, ProtocolSchema)
     @blp.alt_response(404, description="No such protocol")
@@ -91,8 +93,12 @@ class SeriesCollection(MethodView):
     def post(self, headers, body):
         """Book every session of a plan in one transaction, or none (patients; staff may add override_reason)"""
         sessions = tuple((item["start"], item["clinician_id"]) for item in body.pop("sessions"))
-        command = BookSeries(**body, sessions=sessions, idempotency_key=headers.get("idempotency_key"),
-                             staff=current_staff())
+        staff = current_staff()
+        if staff is not None and body.get("override_reason") and not allows(staff.scopes, BOOKINGS):
+            # A staff override is a staff write to bookings: the token needs that scope.
+            raise Forbidden("This token's scopes do not allow this: it needs bookings.", code="insufficient_scope",
+                            errors={"scope": ["bookings"]})
+        command = BookSeries(**body, sessions=sessions, idempotency_key=headers.get("idempotency_key"), staff=staff)
         view, _created = series().book(command)
         return view
 
@@ -109,7 +115,7 @@ class SeriesById(MethodView):
 
 @blp.route("/series/<string:series_id>/cancel-remaining")
 class StaffCancelRemaining(MethodView):
-    @staff_only(blp)
+    @staff_only(blp, scope=BOOKINGS)
     @blp.arguments(SeriesCancelSchema)
     @blp.response(200, SeriesSchema)
     @blp.alt_response(404, description=NOT_IN_SERIES)

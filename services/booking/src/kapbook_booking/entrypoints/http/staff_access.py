@@ -18,14 +18,16 @@ SCHEDULERS = ("admin", "front_desk")
 SCHEDULE_WRITERS = SCHEDULERS + ("clinician",)
 
 
-def staff_only(blp: Blueprint, *roles: str) -> Callable:
-    """``require_staff(*roles)`` (any staff role when none), with its 401 and 403 documented."""
+def staff_only(blp: Blueprint, *roles: str, scope: str | None = None) -> Callable:
+    """``require_staff(*roles, scope=scope)`` (any staff role when none; undeclared scope: a read needs
+    any, a write every one), with its 401 and 403 documented."""
 
     def decorator(view: Callable) -> Callable:
         view = blp.alt_response(401, description="No valid staff token")(view)
-        if roles:
-            view = blp.alt_response(403, description=f"Needs the role {' or '.join(roles)}")(view)
-        return require_staff(*roles)(view)
+        needs = [f"the role {' or '.join(roles)}"] if roles else []
+        needs.append(f"a token with the scope {scope} (else insufficient_scope)" if scope else "a token scope (else insufficient_scope)")
+        view = blp.alt_response(403, description="Needs " + " and ".join(needs))(view)
+        return require_staff(*roles, scope=scope)(view)
 
     return decorator
 

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from kapbook_booking.entrypoints.http.schemas import BookingSchema, StaffCancelSchema, StaffRescheduleSchema
 from kapbook_booking.entrypoints.http.staff_access import staff_only
 from kapbook_booking.entrypoints.wiring import container, current_staff
+from kapbook_platform.staff.scopes import BOOKINGS
 from kapbook_platform.web.errors import NotFound
 
 blp = Blueprint("staff_bookings", __name__, url_prefix="/api/booking/v1", description="Staff actions on bookings")
@@ -31,7 +32,7 @@ class BookingById(MethodView):
 
 @blp.route("/bookings/<string:booking_id>/cancel")
 class StaffCancel(MethodView):
-    @staff_only(blp)
+    @staff_only(blp, scope=BOOKINGS)
     @blp.arguments(StaffCancelSchema)
     @blp.response(200, BookingSchema)
     @blp.alt_response(404, description=NO_BOOKING)
@@ -43,7 +44,7 @@ class StaffCancel(MethodView):
 
 @blp.route("/bookings/<string:booking_id>/reschedule")
 class StaffReschedule(MethodView):
-    @staff_only(blp)
+    @staff_only(blp, scope=BOOKINGS)
     @blp.arguments(StaffRescheduleSchema)
     @blp.response(200, BookingSchema)
     @blp.alt_response(404, description=NO_BOOKING)
@@ -56,7 +57,7 @@ class StaffReschedule(MethodView):
 # --- manage-link rotation (issue 14 finding 4) ----------------------------------------------------
 @blp.route("/bookings/<string:booking_id>/rotate-manage-link")
 class RotateManageLink(MethodView):
-    @staff_only(blp)
+    @staff_only(blp, scope=BOOKINGS)
     @blp.response(200, BookingSchema)
     @blp.alt_response(404, description=NO_BOOKING)
     def post(self, booking_id):
@@ -65,7 +66,7 @@ class RotateManageLink(MethodView):
 
 
 def _visit_route(action: str, summary: str):
-    @staff_only(blp)
+    @staff_only(blp, scope=BOOKINGS)
     @blp.response(200, BookingSchema)
     @blp.alt_response(404, description=NO_BOOKING)
     @blp.alt_response(409, description="Not possible from the booking's status (invalid_status_change)")

@@ -26,6 +26,7 @@ from kapbook_booking.entrypoints.http.staff_catalog_schemas import (
     RoomRequestSchema,
     RoomSchema,
 )
+from kapbook_platform.staff.scopes import SCHEDULES
 
 blp = Blueprint(
     "staff_catalog", __name__, url_prefix="/api/booking/v1",
@@ -42,7 +43,7 @@ class Locations(MethodView):
         """List locations (any staff role)"""
         return catalog().locations()
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.arguments(LocationRequestSchema)
     @blp.response(201, LocationSchema)
     def post(self, body):
@@ -59,7 +60,7 @@ class LocationById(MethodView):
         """Read a location (any staff role)"""
         return catalog().location(location_id)
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.arguments(LocationChangeSchema)
     @blp.response(200, LocationSchema)
     @blp.alt_response(404, description="No such location")
@@ -67,7 +68,7 @@ class LocationById(MethodView):
         """Change a location's name, zone or address (admin)"""
         return catalog().update_location(current_staff(), location_id, body)
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.response(204)
     @blp.alt_response(404, description="No such location")
     @blp.alt_response(409, description=IN_USE)
@@ -85,7 +86,7 @@ class Rooms(MethodView):
         """List rooms and chairs, optionally at one location (any staff role)"""
         return catalog().rooms(query["location_id"])
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.arguments(RoomRequestSchema)
     @blp.response(201, RoomSchema)
     def post(self, body):
@@ -102,7 +103,7 @@ class RoomById(MethodView):
         """Read a room or chair (any staff role)"""
         return catalog().room(room_id)
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.arguments(RoomChangeSchema)
     @blp.response(200, RoomSchema)
     @blp.alt_response(404, description="No such room")
@@ -110,7 +111,7 @@ class RoomById(MethodView):
         """Rename, re-kind, deactivate or reactivate a room or chair (admin)"""
         return catalog().update_room(current_staff(), room_id, body)
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.response(204)
     @blp.alt_response(404, description="No such room")
     @blp.alt_response(409, description=IN_USE)
@@ -127,7 +128,7 @@ class AppointmentTypes(MethodView):
         """List appointment types, inactive ones included (any staff role)"""
         return catalog().appointment_types()
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.arguments(AppointmentTypeRequestSchema)
     @blp.response(201, AppointmentTypeSchema)
     @blp.alt_response(409, description="The code is taken (code_taken)")
@@ -145,7 +146,7 @@ class AppointmentTypeById(MethodView):
         """Read an appointment type (any staff role)"""
         return catalog().appointment_type(type_id)
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.arguments(AppointmentTypeChangeSchema)
     @blp.response(200, AppointmentTypeSchema)
     @blp.alt_response(404, description="No such appointment type")
@@ -154,7 +155,7 @@ class AppointmentTypeById(MethodView):
         """Change an appointment type; existing bookings keep their times (admin)"""
         return catalog().update_appointment_type(current_staff(), type_id, body)
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.response(204)
     @blp.alt_response(404, description="No such appointment type")
     @blp.alt_response(409, description=IN_USE)
@@ -171,7 +172,7 @@ class Clinicians(MethodView):
         """List clinicians with the types they deliver and where they work (any staff role)"""
         return catalog().clinicians()
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.arguments(ClinicianRequestSchema)
     @blp.response(201, ClinicianSchema)
     def post(self, body):
@@ -188,7 +189,7 @@ class ClinicianById(MethodView):
         """Read a clinician (any staff role)"""
         return catalog().clinician(clinician_id)
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.arguments(ClinicianChangeSchema)
     @blp.response(200, ClinicianSchema)
     @blp.alt_response(404, description="No such clinician")
@@ -196,7 +197,7 @@ class ClinicianById(MethodView):
         """Change a clinician; appointment_types replaces the set they deliver (admin)"""
         return catalog().update_clinician(current_staff(), clinician_id, body)
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.response(204)
     @blp.alt_response(404, description="No such clinician")
     @blp.alt_response(409, description=IN_USE)
@@ -214,7 +215,7 @@ class ClinicianCalendarFeed(MethodView):
         """The secret iCalendar feed URL of a clinician (admin)"""
         return calendar_feeds().link(clinician_id)
 
-    @staff_only(blp, *ADMIN)
+    @staff_only(blp, *ADMIN, scope=SCHEDULES)
     @blp.response(200, CalendarFeedLinkSchema)
     @blp.alt_response(404, description="No such clinician")
     def post(self, clinician_id):

@@ -23,6 +23,7 @@ from kapbook_booking.entrypoints.http.staff_schedules_schemas import (
     WorkingHoursRequestSchema,
     WorkingHoursSchema,
 )
+from kapbook_platform.staff.scopes import SCHEDULES
 
 blp = Blueprint(
     "staff_schedules", __name__, url_prefix="/api/booking/v1",
@@ -40,7 +41,7 @@ class WorkingHours(MethodView):
         """A clinician's weekly working hours, local to each location (any staff role)"""
         return schedules().working_hours(clinician_id)
 
-    @staff_only(blp, *SCHEDULE_WRITERS)
+    @staff_only(blp, *SCHEDULE_WRITERS, scope=SCHEDULES)
     @blp.arguments(WorkingHoursRequestSchema)
     @blp.response(201, WorkingHoursSchema)
     @blp.alt_response(404, description="No such clinician")
@@ -52,7 +53,7 @@ class WorkingHours(MethodView):
 
 @blp.route("/working-hours/<string:hours_id>")
 class WorkingHoursById(MethodView):
-    @staff_only(blp, *SCHEDULE_WRITERS)
+    @staff_only(blp, *SCHEDULE_WRITERS, scope=SCHEDULES)
     @blp.arguments(WorkingHoursChangeSchema)
     @blp.response(200, WorkingHoursSchema)
     @blp.alt_response(404, description="No such interval")
@@ -61,7 +62,7 @@ class WorkingHoursById(MethodView):
         """Change a weekly working interval (admin, front desk, the clinician themselves)"""
         return schedules().update_working_hours(current_staff(), hours_id, body)
 
-    @staff_only(blp, *SCHEDULE_WRITERS)
+    @staff_only(blp, *SCHEDULE_WRITERS, scope=SCHEDULES)
     @blp.response(204)
     @blp.alt_response(404, description="No such interval")
     def delete(self, hours_id):
@@ -79,7 +80,7 @@ class Overrides(MethodView):
         """A clinician's date overrides: closed days and replacement hours (any staff role)"""
         return schedules().overrides(clinician_id, query["since"])
 
-    @staff_only(blp, *SCHEDULE_WRITERS)
+    @staff_only(blp, *SCHEDULE_WRITERS, scope=SCHEDULES)
     @blp.arguments(ScheduleOverrideRequestSchema)
     @blp.response(201, ScheduleOverrideSchema)
     @blp.alt_response(404, description="No such clinician")
@@ -91,7 +92,7 @@ class Overrides(MethodView):
 
 @blp.route("/overrides/<string:override_id>")
 class OverrideById(MethodView):
-    @staff_only(blp, *SCHEDULE_WRITERS)
+    @staff_only(blp, *SCHEDULE_WRITERS, scope=SCHEDULES)
     @blp.response(204)
     @blp.alt_response(404, description="No such override")
     def delete(self, override_id):
@@ -109,7 +110,7 @@ class TimeOff(MethodView):
         """A clinician's time off that has not ended (or ends after since) (any staff role)"""
         return schedules().time_off(clinician_id, query["since"])
 
-    @staff_only(blp, *SCHEDULE_WRITERS)
+    @staff_only(blp, *SCHEDULE_WRITERS, scope=SCHEDULES)
     @blp.arguments(TimeOffRequestSchema)
     @blp.response(201, TimeOffAddedSchema)
     @blp.alt_response(404, description="No such clinician")
@@ -121,7 +122,7 @@ class TimeOff(MethodView):
 
 @blp.route("/time-off/<string:time_off_id>")
 class TimeOffById(MethodView):
-    @staff_only(blp, *SCHEDULE_WRITERS)
+    @staff_only(blp, *SCHEDULE_WRITERS, scope=SCHEDULES)
     @blp.response(204)
     @blp.alt_response(404, description="No such time off")
     def delete(self, time_off_id):

@@ -15,6 +15,7 @@ from kapbook_eligibility.entrypoints.http.schemas import (
 )
 from kapbook_eligibility.entrypoints.wiring import container, current_staff
 from kapbook_eligibility.service_layer.reviews import ReviewScreening
+from kapbook_platform.staff.scopes import REVIEWS
 from kapbook_platform.staff.web import require_staff
 
 blp = Blueprint("reviews", __name__, url_prefix="/api/eligibility/v1", description="Clinician review (staff)")
@@ -30,7 +31,7 @@ def _no_store(response):
 
 @blp.route("/reviews")
 class ReviewQueue(MethodView):
-    @require_staff(*REVIEWER_ROLES)
+    @require_staff(*REVIEWER_ROLES, scope=REVIEWS)
     # webargs ignores unknown query parameters unless told otherwise; a typo should not go unnoticed.
     @blp.arguments(ReviewQuerySchema, location="query", unknown=RAISE)
     @blp.response(200, ScreeningSummarySchema(many=True))
@@ -43,7 +44,7 @@ class ReviewQueue(MethodView):
 
 @blp.route("/screenings/<string:screening_id>")
 class ScreeningById(MethodView):
-    @require_staff(*REVIEWER_ROLES)
+    @require_staff(*REVIEWER_ROLES, scope=REVIEWS)
     @blp.response(200, ScreeningDetailSchema)
     @blp.alt_response(401, description="No valid staff token")
     @blp.alt_response(403, description="Not a clinician or admin")
@@ -55,7 +56,7 @@ class ScreeningById(MethodView):
 
 @blp.route("/screenings/<string:screening_id>/review")
 class ScreeningReview(MethodView):
-    @require_staff(*REVIEWER_ROLES)
+    @require_staff(*REVIEWER_ROLES, scope=REVIEWS)
     @blp.arguments(ReviewRequestSchema)
     @blp.response(201, ReviewResultSchema)
     @blp.alt_response(401, description="No valid staff token")

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from kapbook_eligibility.entrypoints.http.schemas import RuleSetRequestSchema, RuleSetSchema
 from kapbook_eligibility.entrypoints.wiring import container, current_staff
+from kapbook_platform.staff.scopes import REVIEWS
 from kapbook_platform.staff.web import require_staff
 
 blp = Blueprint("rule_sets", __name__, url_prefix="/api/eligibility/v1", description="Eligibility rule sets (staff)")
@@ -15,7 +16,7 @@ AUTHOR_ROLES = ("clinician", "admin")
 
 @blp.route("/rule-sets")
 class RuleSets(MethodView):
-    @require_staff(*AUTHOR_ROLES)
+    @require_staff(*AUTHOR_ROLES, scope=REVIEWS)
     @blp.response(200, RuleSetSchema(many=True))
     @blp.alt_response(401, description="No valid staff token")
     @blp.alt_response(403, description="Not a clinician or admin")
@@ -23,7 +24,7 @@ class RuleSets(MethodView):
         """Every rule set version, newest first; one is active"""
         return container().rule_sets.history()
 
-    @require_staff(*AUTHOR_ROLES)
+    @require_staff(*AUTHOR_ROLES, scope=REVIEWS)
     @blp.arguments(RuleSetRequestSchema)
     @blp.response(201, RuleSetSchema)
     @blp.alt_response(401, description="No valid staff token")

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from kapbook_platform.staff.scopes import BOOKINGS, READ_ONLY
 from kapbook_platform.staff.web import require_staff
 from kapbook_platform.web.errors import Conflict, NotFound
 from kapbook_reminders.adapters.tables import MESSAGE_STATUSES
@@ -23,6 +24,9 @@ blp = Blueprint(
 )
 
 HTML_PAGE = {"text/html": {"schema": {"type": "string"}}}
+
+
+NOTIFICATION_READS = (READ_ONLY, BOOKINGS)  # the notification log is bookings' mail: a schedules- or reviews-only token reads none
 
 
 class QueryInteger(fields.Integer):
@@ -71,7 +75,7 @@ def _reader() -> use_cases.Reader:
 
 @blp.route("/notifications")
 class Notifications(MethodView):
-    @require_staff()
+    @require_staff(scope=NOTIFICATION_READS)
     @blp.arguments(NotificationQuerySchema, location="query")
     @blp.response(200, NotificationSchema(many=True))
     @blp.alt_response(401, description="No valid staff token")
@@ -82,7 +86,7 @@ class Notifications(MethodView):
 
 @blp.route("/notifications/<string:message_id>")
 class Notification(MethodView):
-    @require_staff()
+    @require_staff(scope=NOTIFICATION_READS)
     @blp.response(200, NotificationSchema)
     @blp.alt_response(401, description="No valid staff token")
     @blp.alt_response(404, description="There is no such notification")
@@ -96,7 +100,7 @@ class Notification(MethodView):
 
 @blp.route("/notifications/<string:message_id>/resend")
 class Resend(MethodView):
-    @require_staff()
+    @require_staff(scope=BOOKINGS)
     @blp.response(202, NotificationSchema)
     @blp.alt_response(401, description="No valid staff token")
     @blp.alt_response(404, description="There is no such notification")

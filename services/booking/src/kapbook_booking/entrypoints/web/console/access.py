@@ -97,6 +97,11 @@ def console_view(*roles: str) -> Callable:
                 return redirect(url_for("console.sign_in", next=target.rstrip("?")))
             if request.endpoint not in ENROLMENT_ENDPOINTS and must_enrol(staff):
                 return redirect(url_for("console.two_step"))
+            if staff.scopes is not None:
+                # A scoped API token is for an integration's calls to the API, where its scopes are
+                # checked route by route; the console's pages would bypass them.
+                return page("console/problem.html", 403, heading="Not available to a scoped API token",
+                            message="insufficient_scope: this token's scopes open the API only. Sign in to use the console.")
             if roles and staff.role not in roles:
                 allowed = " or ".join(ROLE_NAMES[role] for role in roles)
                 return page("console/problem.html", 403, heading="Not available to your role",
