@@ -6,6 +6,8 @@ can be listed (the README table and the docker-compose check use ``environment_v
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import os
 import typing
 from collections.abc import Mapping
@@ -179,6 +181,20 @@ class PlatformConfig:
                         "not SQLite or unset"
                     )
                 _check_url_password(field.metadata["env"], url)
+
+
+def derive_key(secret: str, label: str) -> str:
+    """A key of its own for one purpose (``label``), derived from ``secret`` (HMAC-SHA256, hex)."""
+    return hmac.new(secret.encode("utf-8"), label.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def check_key_list(env: str, keys: tuple[str, ...], is_production: bool) -> None:
+    """Refuse, in production, a rotation list holding a short, development or placeholder key.
+
+    An empty list is allowed: the key is then derived from a secret that is itself checked."""
+    if is_production:
+        for key in keys:
+            _check_secret(env, key)
 
 
 def _check_secret(env: str, value: str) -> None:

@@ -31,3 +31,10 @@ def test_address_swapped_into_a_genuine_token_is_refused():
 @pytest.mark.parametrize("token", ["", ".", "abc", "abc.", ".abc", "a.b.c", "%%%.***", "x" * 5000, "\u00e9.\u00e9"])
 def test_garbage_is_refused(token):
     assert email_from_token(token, KEY) is None
+
+
+def test_a_token_verifies_under_any_key_of_a_rotation_list_and_under_none_without_its_key():
+    token = unsubscribe_token("alex@example.org", b"old-key")
+    assert email_from_token(token, b"new-key", b"old-key") == "alex@example.org"
+    assert email_from_token(token, b"new-key") is None
+    assert email_from_token(token) is None

@@ -73,7 +73,7 @@ class BookingContainer:
 def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> BookingContainer:
     config = config or BookingConfig.from_env()
     runtime = ServiceRuntime(config, config.effective_database_url, tables.PLATFORM_TABLES)
-    links = ManageLinks(config.secret_key, config.public_base_url)
+    links = ManageLinks(config.effective_manage_link_keys, config.public_base_url)
     client = EligibilityClient(config.eligibility_url, config.service_token, timeout=config.eligibility_timeout)
     gate = EligibilityGate(client, config.screening_valid_days)
     bookings = BookingService(

@@ -9,7 +9,7 @@ from limits import parse_many
 
 from kapbook_booking.domain.video import DEFAULT_VIDEO_ROOM_TEMPLATE, ROOM_PLACEHOLDER
 from kapbook_booking.domain.webhooks import parse_networks
-from kapbook_platform.config import DEVELOPMENT_SECRET, ConfigError, PlatformConfig, setting
+from kapbook_platform.config import DEVELOPMENT_SECRET, ConfigError, PlatformConfig, check_key_list, derive_key, setting
 from kapbook_platform.staff.signing import DEVELOPMENT_SIGNING_KEY, check_key
 
 
@@ -20,6 +20,18 @@ class BookingConfig(PlatformConfig):
     database_url: str = setting("BOOKING_DATABASE_URL", "", doc="SQLAlchemy URL (default: SQLite under var/)")
     secret_key: str = setting(
         "BOOKING_SECRET_KEY", DEVELOPMENT_SECRET, doc="Signs the manage links of bookings made before migration 0012 (newer links are random secrets)", secret=True
+    )
+    # Rotation lists (issue 14): the first key signs, every key verifies. Unset: a key derived from
+    # BOOKING_SECRET_KEY under a label of its own, so CSRF and manage links never share a key.
+    csrf_keys: tuple[str, ...] = setting(
+        "BOOKING_CSRF_KEYS", (),
+        doc="Keys of the console's and /my's CSRF tokens, comma-separated: the first signs, every one verifies "
+            "(default: derived from BOOKING_SECRET_KEY)",
+    )
+    manage_link_keys: tuple[str, ...] = setting(
+        "BOOKING_MANAGE_LINK_KEYS", (),
+        doc="Keys that verify the signed manage links of bookings made before migration 0012, comma-separated "
+            "(default: derived from BOOKING_SECRET_KEY; links signed with BOOKING_SECRET_KEY itself still open)",
     )
     credential_signing_key: str = setting(
         "BOOKING_CREDENTIAL_SIGNING_KEY", DEVELOPMENT_SIGNING_KEY,
@@ -114,6 +126,8 @@ class BookingConfig(PlatformConfig):
         except ValueError as error:
             raise ConfigError(f"BOOKING_WEBHOOK_ALLOWED_NETWORKS: {error}") from None
         template = self.video_room_template
+        check_key_list("BOOKING_CSRF_KEYS", self.csrf_keys, self.is_production)
+        check_key_list("BOOKING_MANAGE_LINK_KEYS", self.manage_link_keys, self.is_production)
         problem = check_key("BOOKING_CREDENTIAL_SIGNING_KEY", self.credential_signing_key, private=True)
         if problem:
             raise ConfigError(problem)
@@ -139,6 +153,17 @@ class BookingConfig(PlatformConfig):
             raise ConfigError(
                 f"BOOKING_VIDEO_ROOM_TEMPLATE must name your video service in production, not the placeholder {placeholder_host}"
             )
+
+    @property
+    def effective_csrf_keys(self) -> tuple[str, ...]:
+        return self.csrf_keys or (derive_key(self.secret_key, "kapbook.booking.csrf-key"),)
+
+    @property
+    def effective_manage_link_keys(self) -> tuple[str, ...]:
+        """Keys manage-link signatures verify with: the list (first signs), else the derived key, then
+        BOOKING_SECRET_KEY itself (the key links were signed with before these lists existed)."""
+        configured = self.manage_link_keys or (derive_key(self.secret_key, "kapbook.booking.manage-link-key"),)
+        return configured + (self.secret_key,)
 
     @property
     def two_step_required(self) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from kapbook_platform.config import ConfigError, PlatformConfig, setting
+from kapbook_platform.config import ConfigError, PlatformConfig, check_key_list, setting
 from kapbook_platform.staff.signing import DEVELOPMENT_VERIFY_KEY, check_key
 from kapbook_reminders.adapters.smtp import SECURITY_MODES
 
@@ -20,6 +20,11 @@ class RemindersConfig(PlatformConfig):
         "KAPBOOK_CREDENTIAL_VERIFY_KEY", DEVELOPMENT_VERIFY_KEY,
         doc="Ed25519 public key (base64url) the booking service's staff credential events are verified with; "
             "pairs with BOOKING_CREDENTIAL_SIGNING_KEY (make compose-env writes both)",
+    )
+    unsubscribe_keys: tuple[str, ...] = setting(
+        "REMINDERS_UNSUBSCRIBE_KEYS", (),
+        doc="Keys of the unsubscribe links in emails, comma-separated: the first signs, every one verifies; links "
+            "signed with the key derived from KAPBOOK_SERVICE_TOKEN (the default) keep working while that token is unchanged",
     )
     smtp_host: str = setting("SMTP_HOST", "127.0.0.1", doc="SMTP server host")
     smtp_port: int = setting("SMTP_PORT", 8025, doc="SMTP server port")
@@ -65,8 +70,16 @@ class RemindersConfig(PlatformConfig):
 
     @property
     def unsubscribe_key(self) -> bytes:
-        """Signs unsubscribe links; derived from the service token, which production requires to be secret."""
-        return hashlib.sha256(b"kapbook-reminders-unsubscribe-key:" + self.service_token.encode("utf-8")).digest()
+        """Signs unsubscribe links: the first of REMINDERS_UNSUBSCRIBE_KEYS, else the derived default."""
+        return self.unsubscribe_verify_keys[0]
+
+    @property
+    def unsubscribe_verify_keys(self) -> tuple[bytes, ...]:
+        """Every key an unsubscribe link verifies with. The key derived from the service token (which
+        production requires to be secret) comes last: links in emails never expire, so old ones keep
+        working when the list is first set; changing KAPBOOK_SERVICE_TOKEN retires it."""
+        derived = hashlib.sha256(b"kapbook-reminders-unsubscribe-key:" + self.service_token.encode("utf-8")).digest()
+        return tuple(key.encode("utf-8") for key in self.unsubscribe_keys) + (derived,)
 
     @property
     def plans_path(self) -> Path | None:
@@ -74,6 +87,7 @@ class RemindersConfig(PlatformConfig):
 
     def validate(self) -> None:
         super().validate()
+        check_key_list("REMINDERS_UNSUBSCRIBE_KEYS", self.unsubscribe_keys, self.is_production)
         problem = check_key("KAPBOOK_CREDENTIAL_VERIFY_KEY", self.credential_verify_key, private=False)
         if problem:
             raise ConfigError(problem)

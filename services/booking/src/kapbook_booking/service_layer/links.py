@@ -27,7 +27,8 @@ MANAGE_SALT = "kapbook.manage-booking.v1"
 
 @dataclass(frozen=True)
 class ManageLinks:
-    secret_key: str
+    # BOOKING_MANAGE_LINK_KEYS then BOOKING_SECRET_KEY (config.effective_manage_link_keys): any verifies.
+    signing_keys: tuple[str, ...]
     public_base_url: str
 
     def url_with(self, token: str) -> str:
@@ -62,7 +63,8 @@ class ManageLinks:
 
     @property
     def _serializer(self) -> URLSafeSerializer:
-        return URLSafeSerializer(self.secret_key, salt=MANAGE_SALT)
+        # itsdangerous signs with the LAST key of a list and verifies with every one; ours signs with the first.
+        return URLSafeSerializer(list(reversed(self.signing_keys)), salt=MANAGE_SALT)
 
     def _legacy_booking_id(self, token: str) -> str | None:
         try:

@@ -25,14 +25,14 @@ def unsubscribe_token(email: str, key: bytes) -> str:
     return f"{_encode(address)}.{_encode(_mac(address, key))}"
 
 
-def email_from_token(token: str, key: bytes) -> str | None:
-    """The address a genuine token was made for, or None for anything else."""
+def email_from_token(token: str, *keys: bytes) -> str | None:
+    """The address a genuine token was made for under any of ``keys`` (a rotation list), or None."""
     encoded_address, _, encoded_mac = token.partition(".")
     try:
         address, mac = _decode(encoded_address), _decode(encoded_mac)
     except (binascii.Error, ValueError):
         return None
-    if not hmac.compare_digest(mac, _mac(address, key)):
+    if not any(hmac.compare_digest(mac, _mac(address, key)) for key in keys):
         return None
     try:
         return address.decode("utf-8")

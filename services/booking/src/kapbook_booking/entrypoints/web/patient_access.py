@@ -53,16 +53,21 @@ def _csrf_nonce() -> str:
     return g.patient_csrf_nonce
 
 
+def _csrf_mac(key: str) -> str:
+    return hmac.new(key.encode(), b"kapbook.patient.csrf:" + _csrf_nonce().encode(), hashlib.sha256).hexdigest()
+
+
 def csrf_token() -> str:
-    """An HMAC of a random cookie under the service's secret: a cross-site form cannot know it."""
-    key = container().config.secret_key.encode()
-    return hmac.new(key, b"kapbook.patient.csrf:" + _csrf_nonce().encode(), hashlib.sha256).hexdigest()
+    """An HMAC of a random cookie under the first BOOKING_CSRF_KEYS key: a cross-site form cannot know it."""
+    return _csrf_mac(container().config.effective_csrf_keys[0])
 
 
 def csrf_ok() -> bool:
+    """The form's token matches under any key of the rotation list."""
     if CSRF_COOKIE not in request.cookies:
         return False
-    return hmac.compare_digest(request.form.get("csrf_token", "").encode(), csrf_token().encode())
+    sent = request.form.get("csrf_token", "").encode()
+    return any(hmac.compare_digest(sent, _csrf_mac(key).encode()) for key in container().config.effective_csrf_keys)
 
 
 def keep_csrf_cookie(response: Response) -> Response:

@@ -129,7 +129,7 @@ class Unsubscribe(MethodView):
                         "400": {"description": "The link is not valid", "content": HTML_PAGE}})
     def get(self, query):
         """Show the page that confirms stopping follow-up emails"""
-        email = email_from_token(query["token"], container().config.unsubscribe_key)
+        email = email_from_token(query["token"], *container().config.unsubscribe_verify_keys)
         return _page("confirm" if email else "invalid", email)
 
     @blp.arguments(UnsubscribeQuerySchema, location="query")
@@ -138,7 +138,7 @@ class Unsubscribe(MethodView):
     def post(self, query):
         """Stop follow-up emails to the link's address (one-click)"""
         reminders = container()
-        email = email_from_token(query["token"], reminders.config.unsubscribe_key)
+        email = email_from_token(query["token"], *reminders.config.unsubscribe_verify_keys)
         if email is None:
             return _page("invalid", None)
         use_cases.unsubscribe(reminders.store, email, reminders.clock())

@@ -74,15 +74,21 @@ def _signin_nonce() -> str:
     return g.signin_nonce
 
 
-def csrf_token() -> str:
+def _csrf_mac(key: str) -> str:
     basis = staff_token() if current_staff() else "signin:" + _signin_nonce()
-    key = container().config.secret_key.encode()
-    return hmac.new(key, b"kapbook.console.csrf:" + basis.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key.encode(), b"kapbook.console.csrf:" + basis.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_token() -> str:
+    """Signed with the first BOOKING_CSRF_KEYS key."""
+    return _csrf_mac(container().config.effective_csrf_keys[0])
 
 
 def csrf_ok() -> bool:
+    """The form's token matches under any key of the rotation list."""
     # Bytes: compare_digest raises TypeError on a str that is not ASCII (a 500, not a 400).
-    return hmac.compare_digest(request.form.get("csrf_token", "").encode(), csrf_token().encode())
+    sent = request.form.get("csrf_token", "").encode()
+    return any(hmac.compare_digest(sent, _csrf_mac(key).encode()) for key in container().config.effective_csrf_keys)
 
 
 def console_view(*roles: str) -> Callable:
