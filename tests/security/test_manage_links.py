@@ -181,6 +181,23 @@ def test_rotation_ends_every_link_at_once_and_the_new_one_works(booking):
     assert {row["target"] for row in audited if row["action"] == "booking.rotate_manage_link"} == {ana["id"], ben["id"]}
 
 
+def test_rotation_tells_the_patient_the_new_link_through_the_outbox(booking):
+    """One manage_link_replaced event per rotation, carrying the link staff were shown (reminders emails it)."""
+    from kapbook_platform.contracts import EventType
+
+    ana, _ben = book_two(booking)
+    rotated = booking.client.post(f"{API}/bookings/{ana['id']}/rotate-manage-link", headers=booking.staff_headers("admin"))
+    assert rotated.status_code == 200, rotated.json
+    outbox = booking.container.runtime.tables["outbox"]
+    with booking.container.runtime.engine.connect() as connection:
+        envelopes = [row.envelope for row in connection.execute(
+            select(outbox.c.envelope).where(outbox.c.type == EventType.BOOKING_MANAGE_LINK_REPLACED))]
+    assert [e["data"]["booking_id"] for e in envelopes] == [ana["id"]]
+    data = envelopes[0]["data"]
+    assert data["manage_url"] == rotated.json["manage_url"] and data["status"] == "booked"
+    assert data["patient"]["email"] == "ana@example.org"
+
+
 def test_the_manage_answers_carry_no_email_or_phone(booking):
     ana, _ben = book_two(booking)
     shown = booking.client.get(f"{API}/manage/{ana['token']}")

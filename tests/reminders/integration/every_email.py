@@ -20,6 +20,7 @@ SERIES_SIZE = 6
 JOIN_URL = "https://meet.harbor.example/kapbook-9f2c71d4"
 SIGN_IN_URL = f"{PUBLIC_URL}/my/sign-in/one-time-4e8a1c9b2d"
 RESET_URL = f"{PUBLIC_URL}/staff/reset-password/one-time-7b3d9e0f5a"
+NEW_MANAGE_URL = f"{PUBLIC_URL}/manage/replaced-3f9a7c2e1b"
 REVIEW_URL = f"{PUBLIC_URL}/staff/screenings/scr-5d1e"
 
 # label -> (kind of the stored message, booking id or None for messages about no one booking).
@@ -38,6 +39,7 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     "crisis alert (staff)": ("crisis_alert", None),
     "webhook disabled (admins)": ("webhook_disabled", None),
     "password reset link (staff)": ("staff_password_reset", None),
+    "new manage link": ("manage_link_replaced", "b-video"),
 }
 
 
@@ -51,13 +53,14 @@ def series_session(position: int) -> dict:
 
 def feed_every_event(harness: Harness) -> None:
     """The events behind every kind: bookings in person and by video, a move, a cancellation,
-    a series booked then partly cancelled, a sign-in link, a crisis screening, a disabled webhook and a staff password reset."""
+    a series booked then partly cancelled, a sign-in link, a crisis screening, a disabled webhook, a staff password reset and a replaced manage link."""
     booked_at = harness.clock()
     harness.book("b-in-person", START + timedelta(days=7))
     video = booking_data("b-video", START + timedelta(days=1), category="consultation", minutes=30)
     harness.deliver(EventType.BOOKING_CREATED, video | {"join_url": JOIN_URL})
     harness.book("b-cancelled", START + timedelta(days=2), category="evaluation", minutes=60)
     harness.dispatch()  # the confirmations go out before anything changes
+    harness.deliver(EventType.BOOKING_MANAGE_LINK_REPLACED, video | {"join_url": JOIN_URL, "manage_url": NEW_MANAGE_URL})
     harness.reschedule("b-in-person", START + timedelta(days=8), sequence=1, previous_start=START + timedelta(days=7))
     harness.cancel("b-cancelled", START + timedelta(days=2), sequence=1, category="evaluation", minutes=60)
 

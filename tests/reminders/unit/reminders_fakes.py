@@ -126,10 +126,18 @@ class InMemoryStore:
         )
 
     def cancel_pending_of_kind(self, booking_ids: Iterable[str], kind: MessageKind, *, result: str,
-                               now: datetime) -> None:
+                               now: datetime, keep: set[str] | None = None) -> None:
         for booking_id in booking_ids:
             for row in self._rows(booking_id=booking_id, kind=kind.value, status="scheduled"):
-                row.update(status="cancelled", result=result, updated_at=now)
+                if row["dedupe_key"] not in (keep or set()):
+                    row.update(status="cancelled", result=result, updated_at=now)
+
+    def replace_manage_url(self, booking_id: str, manage_url: str, now: datetime) -> None:
+        for row in self._rows(booking_id=booking_id, status="scheduled"):
+            row.update(context=row["context"] | {"manage_url": manage_url}, updated_at=now)
+        if booking_id in self.series:
+            kept = self.series[booking_id]
+            kept["snapshot"] = kept["snapshot"] | {"manage_url": manage_url}
 
     def series_session_version(self, booking_id: str) -> BookingVersion | None:
         row = self.series.get(booking_id)

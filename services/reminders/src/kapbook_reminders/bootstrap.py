@@ -51,6 +51,7 @@ def event_handlers(planner: MessagePlanner, config: RemindersConfig, runtime: Se
     handlers[EventType.SCREENING_CRISIS] = planner.on_crisis(
         config.oncall_email, timedelta(seconds=config.crisis_alert_window))
     handlers[EventType.PATIENT_SIGN_IN_LINK] = planner.on_sign_in_link
+    handlers[EventType.BOOKING_MANAGE_LINK_REPLACED] = planner.on_manage_link_replaced
     handlers[EventType.SERIES_BOOKED] = planner.on_series_booked
     handlers[EventType.SERIES_CANCELLED] = planner.on_series_cancelled
     handlers[EventType.WEBHOOK_ENDPOINT_DISABLED] = planner.on_webhook_disabled

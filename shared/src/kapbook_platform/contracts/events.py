@@ -16,6 +16,9 @@ class EventType:
     BOOKING_CANCELLED = "kapbook.booking.cancelled.v1"
     BOOKING_NOSHOW = "kapbook.booking.noshow.v1"
     BOOKING_COMPLETED = "kapbook.booking.completed.v1"
+    # Staff replaced the booking's manage link (the old ones stopped working): the data is the
+    # booking as it is, with the new link; reminders emails it and updates messages not yet sent.
+    BOOKING_MANAGE_LINK_REPLACED = "kapbook.booking.manage_link_replaced.v1"
     SCREENING_DECIDED = "kapbook.screening.decided.v2"
     # v1 carried the rules' reason codes ("lamotrigine", "bipolar_history"): answers in disguise.
     # Nothing publishes it any more; consumers still accept one already queued.
@@ -211,6 +214,7 @@ EVENT_SCHEMAS: dict[str, type[StrictSchema]] = {
     EventType.BOOKING_CANCELLED: BookingEventData,
     EventType.BOOKING_NOSHOW: BookingEventData,
     EventType.BOOKING_COMPLETED: BookingEventData,
+    EventType.BOOKING_MANAGE_LINK_REPLACED: BookingEventData,
     EventType.SCREENING_DECIDED: ScreeningDecidedData,
     EventType.SCREENING_DECIDED_V1: ScreeningDecidedV1Data,
     EventType.SCREENING_CRISIS: ScreeningCrisisData,

@@ -105,12 +105,14 @@ class BookingLifecycle:
             return booking_view(repo.booking_details(session, row["id"]), None)
 
     def rotate_manage_link(self, booking_id: str, staff: StaffPrincipal) -> dict[str, Any]:
-        """End every manage link of the booking at once and issue a new one (audited)."""
+        """End every manage link of the booking at once and issue a new one (audited, emailed to the patient)."""
         with self.sessions.begin() as session:
             row = self._row(session, booking_id)
             url = self.links.rotate(session, row["id"], self.clock())
             self._audit(session, Actor(staff.name, staff), "booking.rotate_manage_link", row["id"], None)
-            return booking_view(repo.booking_details(session, row["id"]), url)
+            # The patient is emailed the new link, and emails not yet sent carry it instead of the dead one.
+            return publish_booking_event(session, self.outbox, self.links, row["id"], EventType.BOOKING_MANAGE_LINK_REPLACED,
+                                         now=self.clock(), manage_url=url)
 
     def cancel_in(self, session: Session, row: RowMapping, actor: Actor, reason: str) -> dict[str, Any]:
         """Cancel inside the caller's unit of work (a series cancels its remaining sessions this way)."""

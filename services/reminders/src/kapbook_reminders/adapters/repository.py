@@ -60,8 +60,9 @@ class RemindersRepository(Protocol):
     def series_sessions(self, booking_ids: list[str]) -> dict[str, dict[str, Any]]: ...
     def cover_cancellations(self, series_id: str, booking_ids: Iterable[str], now: datetime) -> None: ...
     def is_cancellation_covered(self, booking_id: str) -> bool: ...
+    def replace_manage_url(self, booking_id: str, manage_url: str, now: datetime) -> None: ...
     def cancel_pending_of_kind(self, booking_ids: Iterable[str], kind: MessageKind, *, result: str,
-                               now: datetime) -> None: ...
+                               now: datetime, keep: set[str] | None = None) -> None: ...
     def is_unsubscribed(self, email: str) -> bool: ...
     def unsubscribe(self, email: str, now: datetime) -> None: ...
     def list_notifications(self, where: NotificationFilter) -> list[dict[str, Any]]: ...
@@ -149,13 +150,28 @@ class SqlRemindersRepository:
         if rows:
             self.session.execute(tables.messages.insert(), rows)
 
+    def replace_manage_url(self, booking_id: str, manage_url: str, now: datetime) -> None:
+        """Put ``manage_url`` in the booking's messages not sent yet and in its kept series snapshot."""
+        m = tables.messages.c
+        pending = self.session.execute(
+            select(m.id, m.context).where(m.booking_id == booking_id, m.status == "scheduled")).all()
+        for row in pending:
+            self.session.execute(update(tables.messages).where(m.id == row.id)
+                                 .values(context={**row.context, "manage_url": manage_url}, updated_at=now))
+        s = tables.series_sessions.c
+        kept = self.session.execute(select(s.snapshot).where(s.booking_id == booking_id)).scalar_one_or_none()
+        if kept is not None:
+            self.session.execute(update(tables.series_sessions).where(s.booking_id == booking_id)
+                                 .values(snapshot={**kept, "manage_url": manage_url}, updated_at=now))
+
     def cancel_pending_of_kind(self, booking_ids: Iterable[str], kind: MessageKind, *, result: str,
-                               now: datetime) -> None:
-        """Cancel the scheduled messages of ``kind`` of these bookings."""
+                               now: datetime, keep: set[str] | None = None) -> None:
+        """Cancel the scheduled messages of ``kind`` of these bookings (but those whose dedupe key is in ``keep``)."""
         m = tables.messages.c
         self.session.execute(
             update(tables.messages)
-            .where(m.booking_id.in_(list(booking_ids)), m.kind == kind.value, m.status == "scheduled")
+            .where(m.booking_id.in_(list(booking_ids)), m.kind == kind.value, m.status == "scheduled",
+                   m.dedupe_key.not_in(keep or set()))
             .values(status="cancelled", result=result, updated_at=now)
         )
 

@@ -22,6 +22,7 @@ SUBJECTS: dict[MessageKind, str] = {
     MessageKind.FOLLOW_UP: "After your appointment on {day} – {clinic}",
     MessageKind.RESCHEDULE_NOTICE: "Updated: your appointment on {day} – {clinic}",
     MessageKind.CANCELLATION_NOTICE: "Your appointment on {day} has been cancelled – {clinic}",
+    MessageKind.MANAGE_LINK_REPLACED: "A new link for your appointment on {day} – {clinic}",
 }
 PREHEADERS: dict[MessageKind, str] = {
     MessageKind.CONFIRMATION: "Your appointment on {day} is confirmed.",
@@ -30,6 +31,7 @@ PREHEADERS: dict[MessageKind, str] = {
     MessageKind.FOLLOW_UP: "Thank you for your visit on {day}.",
     MessageKind.RESCHEDULE_NOTICE: "The details of your appointment on {day} have changed.",
     MessageKind.CANCELLATION_NOTICE: "Your appointment on {day} has been cancelled.",
+    MessageKind.MANAGE_LINK_REPLACED: "Use the link in this email to view or change your appointment on {day}.",
 }
 HEADINGS: dict[MessageKind, str] = {
     MessageKind.CONFIRMATION: "Your appointment is confirmed",
@@ -38,6 +40,7 @@ HEADINGS: dict[MessageKind, str] = {
     MessageKind.FOLLOW_UP: "Thank you for your visit",
     MessageKind.RESCHEDULE_NOTICE: "Your appointment has changed",
     MessageKind.CANCELLATION_NOTICE: "Your appointment has been cancelled",
+    MessageKind.MANAGE_LINK_REPLACED: "Your new link for your appointment",
 }
 # A treatment series: the subject names the first day concerned and the clinic, as for one appointment.
 SERIES_SUBJECTS: dict[MessageKind, str] = {

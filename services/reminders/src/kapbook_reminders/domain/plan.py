@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+import hashlib
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -51,6 +52,8 @@ class MessageKind(StrEnum):
     # Staff: the booking service disabled a webhook endpoint after sustained failure (admins).
     WEBHOOK_DISABLED = "webhook_disabled"
     STAFF_PASSWORD_RESET = "staff_password_reset"
+    # Staff replaced a booking's manage link: the patient gets the new one (the old ones stopped working).
+    MANAGE_LINK_REPLACED = "manage_link_replaced"
 
 
 class PlanStatus(StrEnum):
@@ -71,12 +74,14 @@ RELEVANT_STATUSES: dict[MessageKind, frozenset[BookingStatus]] = {
     MessageKind.RESCHEDULE_NOTICE: frozenset({BookingStatus.BOOKED}),
     MessageKind.CANCELLATION_NOTICE: frozenset({BookingStatus.CANCELLED}),
     MessageKind.FOLLOW_UP: frozenset({BookingStatus.BOOKED, BookingStatus.FULFILLED}),
+    MessageKind.MANAGE_LINK_REPLACED: frozenset({BookingStatus.BOOKED}),
 }
 DUE_TIME_PASSED = "due time had already passed when planned"
 APPOINTMENT_STARTED = "appointment had already started when planned"
 # Messages about a visit still to come: pointless once it has started.
 ABOUT_THE_VISIT_TO_COME = frozenset(
-    {MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.PREPARATION, MessageKind.RESCHEDULE_NOTICE}
+    {MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.PREPARATION, MessageKind.RESCHEDULE_NOTICE,
+     MessageKind.MANAGE_LINK_REPLACED}
 )
 BOOKING_CHANGED = "the booking changed after this message was planned"
 STARTED_BEFORE_SENDING = "appointment had already started when the message could be sent"
@@ -245,6 +250,16 @@ def message_sent_at_once(snapshot: BookingSnapshot, kind: MessageKind, label: st
         essential=is_essential(kind),
         skip_reason=APPOINTMENT_STARTED if started else None,
     )
+
+
+def plan_manage_link_replaced(snapshot: BookingSnapshot, now: datetime) -> PlannedMessage:
+    """The new manage link goes out at once, once per link; none once the visit has started.
+
+    The key names the link by a digest (never the link itself), so the same link delivered twice is one email.
+    """
+    require_status(snapshot, BookingStatus.BOOKED)
+    digest = hashlib.sha256(snapshot.manage_url.encode()).hexdigest()[:16]
+    return message_sent_at_once(snapshot, MessageKind.MANAGE_LINK_REPLACED, f"link-{digest}", now)
 
 
 def dedupe_key(snapshot: BookingSnapshot, kind: MessageKind, label: str) -> str:

@@ -29,6 +29,7 @@ from kapbook_reminders.domain.plan import (
     plan_after_visit,
     plan_for_cancellation,
     plan_for_reschedule,
+    plan_manage_link_replaced,
     plan_messages,
     plan_sign_in_link,
     plan_webhook_disabled,
@@ -86,6 +87,24 @@ class MessagePlanner:
         if event_type in (EventType.BOOKING_NOSHOW, EventType.BOOKING_COMPLETED):
             return plan_after_visit(snapshot, plan, now)
         raise KeyError(event_type)
+
+    def on_manage_link_replaced(self, session: Session, envelope: Envelope) -> None:
+        """Staff replaced the booking's manage link: email the new one, and put it in every email not sent yet.
+
+        An older event (the booking changed since) changes nothing: the later event carries a live link.
+        """
+        repository = self.store.within(session)
+        snapshot = BookingSnapshot.from_event(envelope.data)
+        latest = repository.latest_version(snapshot.booking_id, lock=True)
+        if latest is not None and latest.supersedes(snapshot.sequence, snapshot.status):
+            return
+        now = self.clock()
+        repository.replace_manage_url(snapshot.booking_id, snapshot.manage_url, now)
+        message = plan_manage_link_replaced(snapshot, now)
+        # A link replaced twice before the first email left: only the newest link is worth sending.
+        repository.cancel_pending_of_kind([snapshot.booking_id], MessageKind.MANAGE_LINK_REPLACED, result=REPLACED,
+                                          now=now, keep={message.dedupe_key})
+        repository.add_new(snapshot.booking_id, snapshot.patient_email, [message], dict(envelope.data), now)
 
     def on_series_booked(self, session: Session, envelope: Envelope) -> None:
         """One confirmation for the whole series; each session's timed messages as its own booking.created plans them.
