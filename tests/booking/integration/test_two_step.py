@@ -176,3 +176,51 @@ def test_only_admins_see_the_staff_page(booking, app):
     client = app.test_client()
     console_sign_in(client, member["email"])
     assert client.get("/staff/team").status_code == 403
+
+
+def stored_totp_secret(booking, staff_id: str) -> str | None:
+    with booking.runtime.engine.connect() as connection:
+        return connection.execute(select(t.staff_members.c.totp_secret).where(t.staff_members.c.id == staff_id)).scalar_one()
+
+
+def test_the_totp_secret_is_sealed_in_the_database(booking, app, clock):
+    member = add_test_staff_member(booking.runtime.sessions)
+    client = app.test_client()
+    console_sign_in(client, member["email"])
+    pending = secret_on_page(client.get("/staff/two-step").get_data(as_text=True))
+    assert pending not in (stored_totp_secret(booking, member["id"]) or ""), "not even the pending secret is plain"
+    secret, _codes = enrol(client, clock)
+    stored = stored_totp_secret(booking, member["id"])
+    assert stored and secret not in stored and stored.startswith("gAAAAA")
+    clock.advance(seconds=60)
+    assert console_sign_in_with_code(app.test_client(), member["email"], pyotp.TOTP(secret).at(clock.now)).status_code == 303
+
+
+def test_a_secret_stored_plain_before_sealing_still_signs_in_and_is_sealed_on_use(booking, app, clock):
+    member = add_test_staff_member(booking.runtime.sessions)
+    client = app.test_client()
+    console_sign_in(client, member["email"])
+    secret, _codes = enrol(client, clock)
+    with booking.runtime.engine.begin() as connection:  # as a row written before migration 0018 looks
+        connection.execute(t.staff_members.update().where(t.staff_members.c.id == member["id"]).values(totp_secret=secret))
+    clock.advance(seconds=60)
+    assert console_sign_in_with_code(app.test_client(), member["email"], pyotp.TOTP(secret).at(clock.now)).status_code == 303
+    stored = stored_totp_secret(booking, member["id"])
+    assert stored != secret and stored.startswith("gAAAAA"), "sealed once used"
+    clock.advance(seconds=60)
+    assert console_sign_in_with_code(app.test_client(), member["email"], pyotp.TOTP(secret).at(clock.now)).status_code == 303
+
+
+def test_a_secret_sealed_under_another_service_key_refuses_codes_but_not_recovery_codes(tmp_path, booking, app, clock):
+    member = add_test_staff_member(booking.runtime.sessions)
+    client = app.test_client()
+    console_sign_in(client, member["email"])
+    secret, codes = enrol(client, clock)
+    other = bootstrap(BookingConfig(database_url=booking.config.database_url, var_dir=tmp_path, env="test",
+                                    secret_key="another-service-key-" + "x" * 32), clock=clock)
+    moved = create_app(other)  # BOOKING_SECRET_KEY changed: the sealed secret cannot be opened
+    clock.advance(seconds=60)
+    refused = console_sign_in_with_code(moved.test_client(), member["email"], pyotp.TOTP(secret).at(clock.now))
+    assert refused.status_code == 401
+    assert console_sign_in_with_code(moved.test_client(), member["email"], codes[0]).status_code == 303
+    other.runtime.engine.dispose()

@@ -27,7 +27,7 @@ from kapbook_booking.service_layer.lifecycle import BookingLifecycle
 from kapbook_booking.service_layer.links import ManageLinks
 from kapbook_booking.service_layer.patients import PatientAccess
 from kapbook_booking.service_layer.webhooks import WebhookDispatcher, WebhookEndpoints, WebhookFanout
-from kapbook_booking.adapters.secret_box import SecretBox
+from kapbook_booking.adapters.secret_box import SecretBox, TotpSecrets
 from kapbook_booking.adapters.webhook_http import TargetGuard, WebhookSender
 from kapbook_booking.domain.webhooks import parse_networks
 from kapbook_platform.contracts.events import EventType
@@ -109,7 +109,7 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         webhook_dispatcher=dispatcher,
         accounts=StaffAccounts(writes, clock),
         console_sessions=console_sessions,
-        two_step=TwoStep(writes, clock, required=config.two_step_required),
+        two_step=TwoStep(writes, clock, required=config.two_step_required, totp=TotpSecrets(config.secret_key)),
         password_resets=PasswordResets(writes, runtime.outbox, console_sessions, config.public_base_url, clock),
         tokens=StaffTokens(writes, runtime.outbox, clock, config.credential_signing_key),
         clock=clock,

@@ -196,7 +196,7 @@ staff_members = Table(
     Column("password_changed_at", UtcDateTime(), nullable=True),
     # TOTP two-step verification: the base32 secret (pending until totp_enabled_at is set) and the
     # last time step a code was accepted for, so one code never signs in twice.
-    Column("totp_secret", String(64), nullable=True),
+    Column("totp_secret", String(255), nullable=True),  # sealed (adapters/secret_box.py)
     Column("totp_enabled_at", UtcDateTime(), nullable=True),
     Column("totp_last_step", BigInteger, nullable=True),
     # One staff account per clinician record: the linked clinician manages that schedule (0011).

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from kapbook_booking.adapters import repository as repo
 from kapbook_booking.adapters.passwords import hash_password, verify_password
+from kapbook_booking.adapters.secret_box import TotpSecrets
 from kapbook_booking.domain import two_step
 from kapbook_booking.domain.console_sessions import SessionPolicy
 from kapbook_booking.domain.lockout import LockoutPolicy
@@ -75,6 +76,10 @@ class ConsoleSessions:
     clock: Clock
     lockout: LockoutPolicy = LockoutPolicy()
 
+    @functools.cached_property
+    def totp_secrets(self) -> TotpSecrets:
+        return TotpSecrets(self.secret_key)
+
     def sign_in(self, email: str, password: str, ip: str | None, user_agent: str | None, code: str = "") -> SignedIn:
         """A new session for the staff member with this email and password (and, once they have set up
         two-step verification, a current code or an unused recovery code); ``SignInRefused`` otherwise:
@@ -110,9 +115,13 @@ class ConsoleSessions:
 
     def _second_factor(self, session: Session, member, code: str, now: datetime) -> bool:
         """A TOTP code for a step not used before, or an unused recovery code (then spent)."""
-        step = two_step.matching_step(member["totp_secret"], code, now, member["totp_last_step"])
+        stored = member["totp_secret"]
+        secret = self.totp_secrets.open(stored)
+        step = two_step.matching_step(secret, code, now, member["totp_last_step"]) if secret else None
         if step is not None:
-            repo.update_staff_member(session, member["id"], totp_last_step=step)
+            # A secret stored before sealing existed is sealed now that it is in use.
+            sealed = {"totp_secret": self.totp_secrets.seal(secret)} if self.totp_secrets.needs_sealing(stored) else {}
+            repo.update_staff_member(session, member["id"], totp_last_step=step, **sealed)
             return True
         return len(two_step.normalise(code)) == 10 and repo.use_recovery_code(
             session, member["id"], two_step.recovery_digest(code), now)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kapbook_booking.adapters import repository as repo
+from kapbook_booking.adapters.secret_box import TotpSecrets
 from kapbook_booking.domain import two_step
 from kapbook_booking.service_layer.errors import Conflict, Invalid, NotFound
 from kapbook_booking.service_layer.staff_records import StaffWrites
@@ -43,6 +44,7 @@ class TwoStep:
     writes: StaffWrites
     clock: Clock
     required: bool  # the clinic's setting: everyone must use two-step verification
+    totp: TotpSecrets  # the secrets are sealed in the database
 
     def status(self, staff_id: str) -> TwoStepStatus:
         with self.writes.reading() as session:
@@ -64,9 +66,10 @@ class TwoStep:
             member = self._member(session, staff_id)
             if member["totp_enabled_at"] is not None:
                 raise AlreadyEnrolled("Two-step verification is set up already.")
-            secret = member["totp_secret"] or two_step.new_secret()
-            if secret != member["totp_secret"]:
-                repo.update_staff_member(session, staff_id, totp_secret=secret, totp_last_step=None)
+            pending = self.totp.open(member["totp_secret"])
+            secret = pending or two_step.new_secret()
+            if pending is None or self.totp.needs_sealing(member["totp_secret"]):
+                repo.update_staff_member(session, staff_id, totp_secret=self.totp.seal(secret), totp_last_step=None)
         return Enrolment(secret, two_step.provisioning_uri(secret, member["email"]), member["email"])
 
     def confirm(self, staff_id: str, code: str) -> list[str]:
@@ -77,7 +80,8 @@ class TwoStep:
             member = self._member(session, staff_id)
             if member["totp_enabled_at"] is not None:
                 raise AlreadyEnrolled("Two-step verification is set up already.")
-            step = two_step.matching_step(member["totp_secret"], code, now, None) if member["totp_secret"] else None
+            secret = self.totp.open(member["totp_secret"])
+            step = two_step.matching_step(secret, code, now, None) if secret else None
             if step is None:
                 raise WrongCode("That code does not match. Check the time on your phone and type the code it shows now.",
                                 errors={"code": ["Does not match."]})
