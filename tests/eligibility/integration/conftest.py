@@ -95,15 +95,16 @@ def client(eligibility):
 
 @pytest.fixture
 def make_staff(eligibility) -> Callable[..., Staff]:
-    """make_staff(role) -> a staff member with a bearer token, projected as the booking service's event would."""
+    """make_staff(role) -> a staff member with a bearer token, projected as the booking service's event would
+    (``credential_id="console-<id>"``: a console session's delegate)."""
 
-    def make(role: str, name: str | None = None) -> Staff:
+    def make(role: str, name: str | None = None, credential_id: str | None = None) -> Staff:
         staff = Staff(str(uuid.uuid4()), name or f"Test {role.replace('_', ' ')}", role, new_staff_token())
         table = eligibility.runtime.tables["staff_credentials"]
         with eligibility.runtime.sessions.begin() as session:
             session.execute(
                 table.insert().values(
-                    credential_id=str(uuid.uuid4()),
+                    credential_id=credential_id or str(uuid.uuid4()),
                     staff_id=staff.staff_id,
                     staff_name=staff.name,
                     role=role,

@@ -37,6 +37,20 @@ def test_the_queue_and_each_opened_screening_leave_an_audit_row_with_the_ip(clie
     assert "bipolar" not in repr(rows) and "pat@example.org" not in repr(rows)
 
 
+def test_the_console_delegate_names_the_browser_address_and_other_callers_cannot(client, eligibility, make_staff):
+    """Booking's console calls with a session's delegate credential and the browser's address in a header;
+    only that credential is believed, so an API token cannot write another address into the audit."""
+    delegate = make_staff("clinician", credential_id="console-5e1d0c2a")
+    api_token = make_staff("clinician")
+    claimed = {"Kapbook-Client-Address": "198.51.100.7"}
+    server = {"REMOTE_ADDR": "10.0.0.5"}  # the booking server
+    for staff in (delegate, api_token):
+        answer = client.get("/api/eligibility/v1/reviews", headers=staff.headers | claimed, environ_base=server)
+        assert answer.status_code == 200
+    assert [(row["actor"], row["detail"]["ip"]) for row in audit_rows(eligibility)] == [
+        (delegate.staff_id, "198.51.100.7"), (api_token.staff_id, "10.0.0.5")]
+
+
 @pytest.mark.parametrize("statement", ["UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"])
 def test_audit_rows_refuse_update_and_delete(client, eligibility, clinician, statement):
     client.get("/api/eligibility/v1/reviews", headers=clinician.headers)

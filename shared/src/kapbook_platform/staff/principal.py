@@ -11,6 +11,8 @@ from kapbook_platform.clock import utc_now
 from kapbook_platform.staff.tokens import token_digest
 
 ROLES = ("admin", "clinician", "front_desk")
+# A console session's delegate credential (booking mints it; only the booking server can present it).
+DELEGATE_CREDENTIAL_PREFIX = "console-"
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,11 @@ class StaffPrincipal:
     role: str
     credential_id: str
     scopes: tuple[str, ...] | None = None  # an API token's scopes; None: the role's full rights (kapbook_platform.staff.scopes)
+
+    @property
+    def is_console_delegate(self) -> bool:
+        """Whether the request comes from the booking console on behalf of a signed-in staff member."""
+        return self.credential_id.startswith(DELEGATE_CREDENTIAL_PREFIX)
 
 
 def authenticate(session: Session, table: Table, token: str, now: datetime | None = None) -> StaffPrincipal | None:

@@ -18,6 +18,8 @@ from kapbook_platform.staff.scopes import ALL, ANY, allows, describe
 from kapbook_platform.web.errors import Forbidden, Unauthorized
 
 STAFF_COOKIE = "kapbook_staff"
+# The booking console names the staff member's browser address here when it calls another service.
+CLIENT_ADDRESS_HEADER = "Kapbook-Client-Address"
 
 
 def bearer_token() -> str | None:
@@ -59,6 +61,17 @@ class StaffAuth:
 def current_staff() -> StaffPrincipal | None:
     """The staff member of the current request, or None; never None in a view behind ``require_staff``."""
     return current_app.extensions["kapbook_staff_auth"].current()
+
+
+def audited_address() -> str | None:
+    """The address to write in the audit log for this staff request: the browser's, as the booking
+    console vouches for it on a session's delegate credential (no one else can present one), else the
+    connection's own. A header sent with any other credential is ignored, so it cannot be spoofed."""
+    staff = current_staff()
+    forwarded = request.headers.get(CLIENT_ADDRESS_HEADER, "").strip()[:64]
+    if staff is not None and staff.is_console_delegate and forwarded:
+        return forwarded
+    return request.remote_addr
 
 
 def require_staff(*roles: str, scope: str | tuple[str, ...] | None = None) -> Callable:

@@ -34,11 +34,11 @@ from kapbook_platform.clock import Clock
 from kapbook_platform.contracts import EventType
 from kapbook_platform.messaging.outbox import Outbox
 from kapbook_platform.staff.audit import record_audit
-from kapbook_platform.staff.principal import StaffPrincipal
+from kapbook_platform.staff.principal import DELEGATE_CREDENTIAL_PREFIX, StaffPrincipal
 from kapbook_platform.staff.signing import sign_credential_data
 from kapbook_platform.staff.tokens import TOKEN_PREFIX, token_digest
 
-DELEGATE_PREFIX = "console-"  # credential id of a session's delegate: console-<session id>
+DELEGATE_PREFIX = DELEGATE_CREDENTIAL_PREFIX  # credential id of a session's delegate: console-<session id>
 REAUTHENTICATION_WINDOW = timedelta(minutes=5)  # sensitive actions need a password typed this recently
 REFUSED = "That email and password do not match a staff account, or the account cannot sign in."
 LOCKED = "Too many failed sign-ins for this account or from this network. Please wait {minutes} minutes and try again."

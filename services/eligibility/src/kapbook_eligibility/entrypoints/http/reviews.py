@@ -1,7 +1,6 @@
 """Clinicians review screenings: the queue, one screening with its answers (audited), the decision."""
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 from marshmallow import RAISE
 from flask_smorest import Blueprint
@@ -16,7 +15,7 @@ from kapbook_eligibility.entrypoints.http.schemas import (
 from kapbook_eligibility.entrypoints.wiring import container, current_staff
 from kapbook_eligibility.service_layer.reviews import ReviewScreening
 from kapbook_platform.staff.scopes import REVIEWS
-from kapbook_platform.staff.web import require_staff
+from kapbook_platform.staff.web import audited_address, require_staff
 
 blp = Blueprint("reviews", __name__, url_prefix="/api/eligibility/v1", description="Clinician review (staff)")
 
@@ -39,7 +38,7 @@ class ReviewQueue(MethodView):
     @blp.alt_response(403, description="Not a clinician or admin")
     def get(self, query):
         """Screenings waiting for review, crises first (status=pending), or the latest reviewed (status=reviewed)"""
-        return container().reviews.queue(query["status"], current_staff(), request.remote_addr)
+        return container().reviews.queue(query["status"], current_staff(), audited_address())
 
 
 @blp.route("/screenings/<string:screening_id>")
@@ -51,7 +50,7 @@ class ScreeningById(MethodView):
     @blp.alt_response(404, description="No such screening")
     def get(self, screening_id):
         """Open a screening with its answers and scores (every opening is audited)"""
-        return container().reviews.open(screening_id, current_staff(), request.remote_addr)
+        return container().reviews.open(screening_id, current_staff(), audited_address())
 
 
 @blp.route("/screenings/<string:screening_id>/review")

@@ -1,13 +1,13 @@
 """Staff API over what was sent to whom and when; the unsubscribe link of non-essential email."""
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from flask import Response, render_template
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from kapbook_platform.staff.scopes import BOOKINGS, READ_ONLY
-from kapbook_platform.staff.web import require_staff
+from kapbook_platform.staff.web import audited_address, require_staff
 from kapbook_platform.web.errors import Conflict, NotFound
 from kapbook_reminders.adapters.tables import MESSAGE_STATUSES
 from kapbook_reminders.domain.plan import MessageKind
@@ -70,7 +70,7 @@ class UnsubscribeQuerySchema(Schema):
 
 
 def _reader() -> use_cases.Reader:
-    return use_cases.Reader(current_staff().staff_id, request.remote_addr)
+    return use_cases.Reader(current_staff().staff_id, audited_address())
 
 
 @blp.route("/notifications")

@@ -23,7 +23,7 @@ from flask import Blueprint, g, make_response, redirect, render_template, reques
 from kapbook_booking.entrypoints.web.formatting import template_helpers
 from kapbook_booking.entrypoints.web.page_headers import secure_page
 from kapbook_booking.entrypoints.wiring import container, current_staff
-from kapbook_platform.staff.web import STAFF_COOKIE, bearer_token
+from kapbook_platform.staff.web import CLIENT_ADDRESS_HEADER, STAFF_COOKIE, bearer_token
 
 bp = Blueprint("console", __name__, url_prefix="/staff", template_folder="../templates")
 
@@ -56,8 +56,11 @@ def call_as_staff(http: requests.Session, method: str, url: str, token: str, bod
     """Call another service with the staff member's credential. A session's delegate reaches the other
     services by event within a second or two of signing in, so a 401 is retried for a few seconds."""
     deadline = time.monotonic() + DELEGATE_WAIT_SECONDS
+    # The other service audits the read with the browser's address, not this server's (it trusts the
+    # header on a session's delegate credential only).
+    headers = {"Authorization": f"Bearer {token}", CLIENT_ADDRESS_HEADER: request.remote_addr or ""}
     while True:
-        response = http.request(method, url, json=body, timeout=timeout, headers={"Authorization": f"Bearer {token}"})
+        response = http.request(method, url, json=body, timeout=timeout, headers=headers)
         if response.status_code != 401 or time.monotonic() >= deadline:
             return response
         time.sleep(0.25)
