@@ -9,6 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from kapbook_booking.service_layer.demo import demo_id
 from support.screening_answers import eligible_answers
 from support.waiting import wait_for
 
@@ -205,13 +206,15 @@ def test_a_sign_in_belongs_to_its_own_browser_only(stack, new_page, console):
 def test_the_room_calendar_shows_a_dosing_session_in_its_chair_and_a_hold(stack, page, console):
     screening = submit_screening(stack, "Ines Infusion", "ines.infusion@example.org", screening_answers())
     assert screening["outcome"] == "eligible"
-    slot = stack.free_slot("iv-infusion", days_ahead=18)
+    # The chairs below are Manhattan's: on some days the first free infusion is elsewhere.
+    manhattan = demo_id("loc-nyc")
+    slot = stack.free_slot("iv-infusion", days_ahead=18, location_id=manhattan)
     body = {"appointment_type": "iv-infusion", "start": slot["start"], "clinician_id": slot["clinician_id"],
             "screening_id": screening["id"], "driver_confirmed": True,
             "patient": {"name": "Ines Infusion", "email": "ines.infusion@example.org", "timezone": "America/New_York"}}
     booked = requests.post(f"{stack.base}/api/booking/v1/bookings", json=body, timeout=10)
     assert booked.status_code == 201, booked.text
-    later = stack.free_slot("iv-infusion", days_ahead=18, clinician_id=slot["clinician_id"])
+    later = stack.free_slot("iv-infusion", days_ahead=18, clinician_id=slot["clinician_id"], location_id=manhattan)
     held = requests.post(f"{stack.base}/api/booking/v1/holds", timeout=10, json={
         "appointment_type": "iv-infusion", "start": later["start"], "clinician_id": later["clinician_id"]})
     assert held.status_code == 201, held.text
