@@ -48,6 +48,7 @@ BENCHMARKS = (
     Benchmark("availability_http", ("50",)),
     Benchmark("availability_engine", ("--runs", "30")),
     Benchmark("fhir_slots", ("20",)),
+    Benchmark("caldav_availability", ("20",)),
     Benchmark("booking_throughput", ("8",)),
     Benchmark("booking_to_planned_lag", ("--bookings", "200")),
     Benchmark("reminders_dispatch", ("--messages", "500", "--dispatchers", "1,2")),

@@ -139,6 +139,15 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         (f"{B}/working-hours/<string:hours_id>", "DELETE"): staff(*SCHEDULE_WRITERS, scope=SCHEDULES),
         (f"{B}/overrides/<string:override_id>", "DELETE"): staff(*SCHEDULE_WRITERS, scope=SCHEDULES),
         (f"{B}/time-off/<string:time_off_id>", "DELETE"): staff(*SCHEDULE_WRITERS, scope=SCHEDULES),
+        # Clinicians' own calendars: any role reads (a clinician only their own, in the use case);
+        # admins and the clinician themselves connect and change.
+        (f"{B}/clinicians/<string:clinician_id>/calendar-connections", "GET"): staff(scope=ANY),
+        (f"{B}/clinicians/<string:clinician_id>/calendar-connections", "POST"): staff(ADMIN, CLINICIAN, scope=SCHEDULES),
+        (f"{B}/calendar-connections/<string:connection_id>", "GET"): staff(scope=ANY),
+        (f"{B}/calendar-connections/<string:connection_id>/busy", "GET"): staff(scope=ANY),
+        **{(f"{B}/calendar-connections/<string:connection_id>", method): staff(ADMIN, CLINICIAN, scope=SCHEDULES)
+           for method in ("PATCH", "DELETE")},
+        (f"{B}/calendar-connections/<string:connection_id>/sync", "POST"): staff(ADMIN, CLINICIAN, scope=SCHEDULES),
         # Returning patients: ask for a link (same answer for any address), sign in with it, /my.
         (f"{B}/patient/sign-in-links", "POST"): PUBLIC,
         (f"{B}/patient/status", "POST"): PUBLIC,  # the widget proof in the body is the credential
@@ -186,6 +195,9 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/staff/credentials/<string:credential_id>/revoke", "POST"): console(ADMIN),
         ("/staff/audit", "GET"): console(ADMIN),  # audit page
         ("/staff/audit.csv", "GET"): console(ADMIN),
+        ("/staff/clinicians/<string:clinician_id>/calendars", "POST"): console(ADMIN, CLINICIAN),
+        **{(f"/staff/clinicians/<string:clinician_id>/calendars/<string:connection_id>/{action}", "POST"): console(ADMIN, CLINICIAN)
+           for action in ("active", "remove", "sync")},
         ("/staff/webhooks", "GET"): console(ADMIN),
         ("/staff/webhooks", "POST"): console(ADMIN),
         ("/staff/webhooks/<string:endpoint_id>", "GET"): console(ADMIN),

@@ -61,3 +61,13 @@ def cli_env(service, monkeypatch):
     monkeypatch.setenv("BOOKING_DATABASE_URL", service.runtime.engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("KAPBOOK_VAR_DIR", str(service.config.var_dir))
     monkeypatch.setenv("KAPBOOK_ENV", "test")
+
+
+@pytest.fixture(scope="session")
+def radicale():
+    """A real CalDAV server (Radicale): CI's (KAPBOOK_TEST_CALDAV_URL), else one started for this run."""
+    from support.radicale import Radicale
+
+    server = Radicale.from_environment() or Radicale.start()
+    yield server
+    server.stop()

@@ -27,7 +27,15 @@ from kapbook_booking.service_layer.lifecycle import BookingLifecycle
 from kapbook_booking.service_layer.links import ManageLinks
 from kapbook_booking.service_layer.patients import PatientAccess
 from kapbook_booking.service_layer.webhooks import WebhookDispatcher, WebhookEndpoints, WebhookFanout
-from kapbook_booking.adapters.secret_box import SecretBox, TotpSecrets
+from kapbook_booking.adapters.caldav_http import CalDavClient
+from kapbook_booking.adapters.secret_box import CALDAV_LABEL, SecretBox, TotpSecrets
+from kapbook_booking.service_layer.calendars import (
+    CalendarConnections,
+    CalendarPusher,
+    CalendarPushFanout,
+    CalendarSettings,
+    CalendarSync,
+)
 from kapbook_booking.adapters.webhook_http import TargetGuard, WebhookSender
 from kapbook_booking.domain.webhooks import parse_networks
 from kapbook_platform.contracts.events import EventType
@@ -58,6 +66,9 @@ class BookingContainer:
     handlers: dict[str, EventHandler]  # event type → what the consumer does with it
     webhooks: WebhookEndpoints
     webhook_dispatcher: WebhookDispatcher
+    calendars: CalendarConnections
+    calendar_sync: CalendarSync
+    calendar_pusher: CalendarPusher
     # Every use case and page reads time from here, so tests can travel in time.
     clock: Clock = utc_now
 
@@ -90,6 +101,7 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
                       timedelta(minutes=config.sign_in_lockout_minutes)),
     )
     webhooks, dispatcher, handlers = _webhooks(config, runtime, writes, clock)
+    calendars, calendar_sync, calendar_pusher = _calendars(config, runtime, writes, clock)
     return BookingContainer(
         config=config,
         runtime=runtime,
@@ -107,6 +119,9 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         handlers=handlers,
         webhooks=webhooks,
         webhook_dispatcher=dispatcher,
+        calendars=calendars,
+        calendar_sync=calendar_sync,
+        calendar_pusher=calendar_pusher,
         accounts=StaffAccounts(writes, clock),
         console_sessions=console_sessions,
         two_step=TwoStep(writes, clock, required=config.two_step_required, totp=TotpSecrets(config.secret_key)),
@@ -140,3 +155,26 @@ def _webhooks(config: BookingConfig, runtime: ServiceRuntime, writes: StaffWrite
         lease=timedelta(seconds=WEBHOOK_BATCH * 2 * config.webhook_timeout + 60), batch_size=WEBHOOK_BATCH,
     )
     return endpoints, dispatcher, handlers
+
+
+CALENDAR_BATCH = 10
+
+
+def _calendars(config: BookingConfig, runtime: ServiceRuntime, writes: StaffWrites, clock: Clock):
+    """Connected calendars: the staff use cases, the background sync and the booking pusher.
+
+    Every booking event any use case adds to the outbox also marks the booking due for pushing.
+    """
+    box = SecretBox(config.secret_key, CALDAV_LABEL)
+    guard = TargetGuard(config.is_production, parse_networks(config.caldav_allowed_networks))
+    client = CalDavClient(guard, timeout=config.caldav_timeout, max_body=config.caldav_max_megabytes * 1024 * 1024)
+    settings = CalendarSettings(
+        sync_every=timedelta(seconds=config.caldav_sync_seconds), sync_days=config.caldav_sync_days,
+        lease=timedelta(seconds=CALENDAR_BATCH * 2 * config.caldav_timeout + 60), batch_size=CALENDAR_BATCH,
+    )
+    sync = CalendarSync(runtime.sessions, client, box, clock, settings)
+    runtime.outbox.on_add(CalendarPushFanout(clock).on_event)
+    pusher = CalendarPusher(runtime.sessions, client, box, clock,
+                            lease=timedelta(seconds=CALENDAR_BATCH * 2 * config.caldav_timeout + 60))
+    return CalendarConnections(writes, box, guard, sync, clock, settings), sync, pusher
+

@@ -113,6 +113,24 @@ class BookingConfig(PlatformConfig):
     )
     webhook_interval: float = setting("BOOKING_WEBHOOK_INTERVAL", 1.0, doc="Seconds between webhook delivery polls when idle")
 
+    # Clinicians' own calendars (CalDAV): see README "Clinicians' own calendars".
+    caldav_sync_seconds: int = setting(
+        "BOOKING_CALDAV_SYNC_SECONDS", 120, doc="Seconds between two syncs of a connected calendar's busy times"
+    )
+    caldav_sync_days: int = setting(
+        "BOOKING_CALDAV_SYNC_DAYS", 180, doc="How many days ahead a sync reads a connected calendar's busy times"
+    )
+    caldav_timeout: float = setting("BOOKING_CALDAV_TIMEOUT", 10.0, doc="Seconds to connect to, and to wait for, a CalDAV server")
+    caldav_max_megabytes: int = setting(
+        "BOOKING_CALDAV_MAX_MEGABYTES", 5, doc="A CalDAV answer larger than this is refused (a recorded sync error)"
+    )
+    caldav_allowed_networks: tuple[str, ...] = setting(
+        "BOOKING_CALDAV_ALLOWED_NETWORKS", (),
+        doc="Networks (CIDR, comma-separated) CalDAV servers may be on in production although internal, e.g. an "
+            "in-house calendar server; loopback, link-local and private addresses are refused otherwise",
+    )
+    caldav_interval: float = setting("BOOKING_CALDAV_INTERVAL", 1.0, doc="Seconds between checks for due syncs and pushes when idle")
+
     def validate(self) -> None:
         super().validate()
         for env, limit in (("BOOKING_SIGN_IN_LIMIT_PER_EMAIL", self.sign_in_limit_per_email),
@@ -121,10 +139,15 @@ class BookingConfig(PlatformConfig):
                 parse_many(limit)
             except ValueError:
                 raise ConfigError(f"{env} must be like 5/hour or 3/minute;10/day, not {limit!r}") from None
-        try:
-            parse_networks(self.webhook_allowed_networks)
-        except ValueError as error:
-            raise ConfigError(f"BOOKING_WEBHOOK_ALLOWED_NETWORKS: {error}") from None
+        for env, networks in (("BOOKING_WEBHOOK_ALLOWED_NETWORKS", self.webhook_allowed_networks),
+                              ("BOOKING_CALDAV_ALLOWED_NETWORKS", self.caldav_allowed_networks)):
+            try:
+                parse_networks(networks)
+            except ValueError as error:
+                raise ConfigError(f"{env}: {error}") from None
+        if self.caldav_sync_seconds < 10 or self.caldav_sync_days < 1 or self.caldav_max_megabytes < 1:
+            raise ConfigError("BOOKING_CALDAV_SYNC_SECONDS must be at least 10, BOOKING_CALDAV_SYNC_DAYS and "
+                              "BOOKING_CALDAV_MAX_MEGABYTES at least 1")
         template = self.video_room_template
         check_key_list("BOOKING_CSRF_KEYS", self.csrf_keys, self.is_production)
         check_key_list("BOOKING_MANAGE_LINK_KEYS", self.manage_link_keys, self.is_production)

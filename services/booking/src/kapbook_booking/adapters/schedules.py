@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import cache, partial
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, bindparam, func, or_, select, type_coerce
+from sqlalchemy import String, and_, bindparam, func, or_, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 
 from kapbook_booking.adapters import tables
@@ -191,8 +191,15 @@ class _Queries:
             .where(o.c.clinician_id == bindparam("clinician_id"), *in_days)
         )
         instant = partial(_raw_instant, sqlite=sqlite)
-        self.time_off = select(off.c.clinician_id, instant(off.c.start), instant(off.c.end)).where(
-            off.c.clinician_id.in_(ids), off.c.start < bindparam("reach_end"), off.c.end > bindparam("reach_start")
+        # Busy times synced from clinicians' own calendars block them exactly as time off does.
+        ext = tables.calendar_busy
+        self.time_off = union_all(
+            select(off.c.clinician_id, instant(off.c.start), instant(off.c.end)).where(
+                off.c.clinician_id.in_(ids), off.c.start < bindparam("reach_end"), off.c.end > bindparam("reach_start")
+            ),
+            select(ext.c.clinician_id, instant(ext.c.start), instant(ext.c.end)).where(
+                ext.c.clinician_id.in_(ids), ext.c.start < bindparam("reach_end"), ext.c.end > bindparam("reach_start")
+            ),
         )
         in_reach = (b.c.blocked_start < bindparam("reach_end"), b.c.blocked_end > bindparam("reach_start"),
                     occupying(b, bindparam("now")))

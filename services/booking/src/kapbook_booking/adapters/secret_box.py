@@ -1,5 +1,5 @@
-"""Secrets the booking service must read back (webhook signing secrets, staff TOTP secrets),
-encrypted at rest.
+"""Secrets the booking service must read back (webhook signing secrets, staff TOTP secrets,
+CalDAV passwords), encrypted at rest.
 
 Each use has its own key, derived from BOOKING_SECRET_KEY with its own label, so a stolen database
 alone does not reveal the secrets. Changing BOOKING_SECRET_KEY makes stored secrets unreadable:
@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 LABEL = b"kapbook-booking/webhook-secrets/v1"
 TOTP_LABEL = b"kapbook-booking/totp-secrets/v1"
+CALDAV_LABEL = b"kapbook-booking/caldav-passwords/v1"
 # Every Fernet token starts with its version byte 0x80, which base64 writes as "gAAAAA".
 SEALED_PREFIX = "gAAAAA"
 

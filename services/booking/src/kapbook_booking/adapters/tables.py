@@ -410,3 +410,61 @@ webhook_attempts = Table(
     Column("duration_ms", Integer, nullable=False),
     Index("ix_webhook_attempts_delivery", "delivery_id"),
 )
+
+# Clinicians' own calendars over CalDAV (README "Clinicians' own calendars").
+calendar_connections = Table(
+    "calendar_connections",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("clinician_id", String(36), ForeignKey("clinicians.id", ondelete="CASCADE"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("username", String(255), nullable=False),
+    # Encrypted with a key derived from BOOKING_SECRET_KEY under its own label (adapters/secret_box.py).
+    Column("password_sealed", Text, nullable=False),
+    # All-day and floating events are read in this zone.
+    Column("timezone", String(64), nullable=False),
+    Column("push_bookings", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("next_sync_at", UtcDateTime(), nullable=False),
+    Column("claimed_until", UtcDateTime(), nullable=True),
+    Column("last_synced_at", UtcDateTime(), nullable=True),
+    Column("last_attempt_at", UtcDateTime(), nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Column("failed_syncs_in_row", Integer, nullable=False, default=0),
+    Column("busy_count", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("clinician_id", "url", name="uq_calendar_connection_url"),
+    Index("ix_calendar_connections_due", "active", "next_sync_at"),
+)
+
+# The busy ranges the last good sync found; availability reads them like time off.
+calendar_busy = Table(
+    "calendar_busy",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("connection_id", String(36), ForeignKey("calendar_connections.id", ondelete="CASCADE"), nullable=False),
+    Column("clinician_id", String(36), ForeignKey("clinicians.id", ondelete="CASCADE"), nullable=False),
+    Column("start", UtcDateTime(), nullable=False),
+    Column("end", UtcDateTime(), nullable=False),
+    CheckConstraint('start < "end"', name="ck_calendar_busy_order"),
+    Index("ix_calendar_busy_clinician", "clinician_id", "start"),
+    Index("ix_calendar_busy_connection", "connection_id"),
+)
+
+# Bookings to write into (or remove from) a connected calendar: one row per calendar and booking,
+# marked pending in the transaction that changed the booking; the worker pushes its current state.
+calendar_pushes = Table(
+    "calendar_pushes",
+    metadata,
+    Column("connection_id", String(36), ForeignKey("calendar_connections.id", ondelete="CASCADE"), primary_key=True),
+    Column("booking_id", String(36), ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
+    Column("status", String(20), nullable=False),  # pending | pushed | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("due_at", UtcDateTime(), nullable=True),
+    Column("claimed_until", UtcDateTime(), nullable=True),
+    Column("on_calendar", Boolean, nullable=False, default=False),
+    Column("last_error", String(300), nullable=True),
+    Column("pushed_at", UtcDateTime(), nullable=True),
+    Index("ix_calendar_pushes_due", "status", "due_at"),
+)

@@ -1,4 +1,5 @@
 """Sends one webhook over HTTP, safely: the target is resolved and every address checked first.
+``guarded_request`` is the same safe request for any method (the CalDAV client uses it too).
 
 In production a target that resolves to a loopback, link-local, private, multicast or reserved
 address is refused (server-side request forgery), unless its network is on the allowlist. The
@@ -97,33 +98,50 @@ class WebhookSender:
             return SendResult(None, f"{type(error).__name__}: {error}"[:300], _elapsed_ms(started))
 
     def _post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
-        parts = urlsplit(url)
-        address = self.guard.addresses(url)[0]
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        host_header = parts.netloc.rsplit("@", 1)[-1]
-        timeout = urllib3.Timeout(connect=self.timeout, read=self.timeout)
-        if parts.scheme == "https":
-            pool = urllib3.HTTPSConnectionPool(
-                str(address), port, timeout=timeout, retries=False, maxsize=1,
-                server_hostname=parts.hostname, assert_hostname=parts.hostname,
-                cert_reqs="CERT_REQUIRED", ca_certs=self.ca_file,
-            )
-        else:
-            pool = urllib3.HTTPConnectionPool(str(address), port, timeout=timeout, retries=False, maxsize=1)
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
-        with pool:
-            response = pool.urlopen(
-                "POST", path, body=body, headers={**headers, "Host": host_header}, redirect=False,
-                preload_content=False, retries=False,
-            )
-            try:
-                response.read(self.max_body)  # read (and drop) at most max_body bytes of the answer
-                return response.status
-            finally:
-                response.release_conn()
-                response.close()
+        answer = guarded_request(self.guard, "POST", url, body, headers, timeout=self.timeout, max_body=self.max_body,
+                                 ca_file=self.ca_file)
+        return answer.status  # the body (at most max_body bytes of it) is read and dropped
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes  # at most the ``max_body`` asked for
+    cut_off: bool  # the server sent more than that
+
+
+def guarded_request(guard: TargetGuard, method: str, url: str, body: bytes | None, headers: Mapping[str, str], *,
+                    timeout: float, max_body: int, ca_file: str | None = None) -> Answer:
+    """One request to the address ``guard`` checked (raises UnsafeTarget), never following a
+    redirect, reading at most ``max_body`` bytes of the answer. Network failures raise as urllib3 does."""
+    parts = urlsplit(url)
+    address = guard.addresses(url)[0]
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host_header = parts.netloc.rsplit("@", 1)[-1]
+    limits = urllib3.Timeout(connect=timeout, read=timeout)
+    if parts.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            str(address), port, timeout=limits, retries=False, maxsize=1,
+            server_hostname=parts.hostname, assert_hostname=parts.hostname,
+            cert_reqs="CERT_REQUIRED", ca_certs=ca_file,
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(str(address), port, timeout=limits, retries=False, maxsize=1)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    with pool:
+        response = pool.urlopen(
+            method, path, body=body, headers={**headers, "Host": host_header}, redirect=False,
+            preload_content=False, retries=False,
+        )
+        try:
+            content = response.read(max_body + 1)
+            return Answer(response.status, dict(response.headers), content[:max_body], len(content) > max_body)
+        finally:
+            response.release_conn()
+            response.close()
 
 
 def _elapsed_ms(started: float) -> int:

@@ -13,6 +13,7 @@ from kapbook_booking.domain.errors import BookingError
 from kapbook_booking.domain.staff_passwords import password_problems
 from kapbook_booking.service_layer.demo import seed_demo_clinic
 from kapbook_booking.service_layer.staff import issue_staff_token
+from kapbook_booking.service_layer.calendars import calendar_loop
 from kapbook_booking.service_layer.webhooks import webhook_loop
 from kapbook_platform.cli import dead_letters_command, relay_and_consumer_worker
 from kapbook_platform.clock import utc_now
@@ -143,13 +144,16 @@ def _refusing_errors(action) -> None:
 
 
 
-def webhook_loops(container) -> dict:
-    """The booking worker also sends webhook deliveries."""
-    return {"webhooks": webhook_loop(container.webhook_dispatcher, container.config.webhook_interval)}
+def worker_loops(container) -> dict:
+    """The booking worker also sends webhook deliveries, syncs connected calendars and pushes bookings to them."""
+    return {
+        "webhooks": webhook_loop(container.webhook_dispatcher, container.config.webhook_interval),
+        "calendars": calendar_loop(container.calendar_sync, container.calendar_pusher, container.config.caldav_interval),
+    }
 
 
 cli.add_command(relay_and_consumer_worker(
-    bootstrap, "booking-worker", consumes="Consume screening events", extra_loops=webhook_loops,
+    bootstrap, "booking-worker", consumes="Consume screening events", extra_loops=worker_loops,
 ))
 cli.add_command(dead_letters_command(lambda: bootstrap().runtime))
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from kapbook_booking.adapters import tables
 from kapbook_booking.adapters.calendar_repository import calendar_bookings, room_with_location
+from kapbook_booking.adapters.calendar_connection_repository import busy_between
 from kapbook_booking.adapters.schedule_repository import time_off_between
 from kapbook_booking.adapters.schedules import load_working_hours
 from kapbook_booking.domain.availability import local_to_utc, working_intervals_between
@@ -59,16 +60,18 @@ class StaffCalendar:
     clock: Clock
 
     def view(self, query: CalendarQuery) -> Record:
-        """Bookings (holds included, with status), time off and working intervals in the range."""
+        """Bookings (holds included, with status), time off, busy times from the clinician's own calendars
+        and working intervals in the range."""
         start, end = calendar_range(query.view, query.day, query.zone)
         with self.writes.reading() as session:
             if query.clinician_id is not None:
                 subject = {"clinician": _clinician(session, query.clinician_id), "room": None}
                 time_off = time_off_between(session, query.clinician_id, start, end)
+                calendar_busy = busy_between(session, query.clinician_id, start, end)
                 working = _working_intervals(session, query.clinician_id, start, end)
             else:
                 subject = {"clinician": None, "room": _room(session, query.room_id or "")}
-                time_off, working = [], []
+                time_off, working, calendar_busy = [], [], []
             bookings = calendar_bookings(
                 session, start, end, self.clock(), clinician_id=query.clinician_id, room_id=query.room_id,
                 include_cancelled=query.include_cancelled,
@@ -83,6 +86,7 @@ class StaffCalendar:
             **subject,
             "bookings": [local.booking(row) for row in bookings],
             "time_off": [local.period(row) for row in time_off],
+            "calendar_busy": [local.period(row) for row in calendar_busy],
             "working_intervals": [local.period(row) for row in working],
         }
 

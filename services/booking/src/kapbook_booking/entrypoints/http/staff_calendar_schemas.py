@@ -58,6 +58,11 @@ class CalendarTimeOffSchema(Schema):
     reason = fields.String(allow_none=True)
 
 
+class CalendarBusySchema(Schema):
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True)
+
+
 class WorkingIntervalSchema(Schema):
     location_id = fields.String(required=True)
     location_name = fields.String(required=True)
@@ -91,5 +96,7 @@ class CalendarSchema(Schema):
     room = fields.Nested(CalendarRoomSchema, allow_none=True)
     bookings = fields.List(fields.Nested(CalendarBookingSchema), required=True)
     time_off = fields.List(fields.Nested(CalendarTimeOffSchema), required=True)
+    calendar_busy = fields.List(fields.Nested(CalendarBusySchema), required=True, metadata={
+        "description": "Busy times synced from the clinician's own connected calendars (times only)"})
     working_intervals = fields.List(fields.Nested(WorkingIntervalSchema), required=True,
                                     metadata={"description": "Clipped to the range"})

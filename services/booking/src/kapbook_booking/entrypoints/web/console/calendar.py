@@ -81,6 +81,9 @@ def blocks_for_day(view: dict[str, Any], day: date, by: str) -> list[Block]:
     for period in view["time_off"]:
         if span := minutes_within(day, period["start"], period["end"]):
             blocks.append(Block("time_off", *span, title="Time off", detail=period["reason"] or ""))
+    for period in view["calendar_busy"]:
+        if span := minutes_within(day, period["start"], period["end"]):
+            blocks.append(Block("time_off", *span, title="Busy", detail="in their own calendar"))
     for booking in view["bookings"]:
         for edge in ((booking["blocked_start"], booking["start"]), (booking["end"], booking["blocked_end"])):
             if span := minutes_within(day, *edge):

@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError
 
 from kapbook_booking.domain.availability import WEEKDAYS
 from kapbook_booking.entrypoints.http.staff_access import catalog, schedules
+from kapbook_booking.entrypoints.http.staff_calendars_schemas import CalendarConnectionRequestSchema
 from kapbook_booking.entrypoints.http.staff_schedules_schemas import (
     ScheduleOverrideRequestSchema,
     TimeOffRequestSchema,
@@ -29,7 +30,12 @@ NOTICES = {
     "hours_added": "Working hours added.", "hours_saved": "Working hours saved.", "hours_removed": "Working hours removed.",
     "override_added": "Date override added.", "override_removed": "Date override removed.",
     "time_off_added": "Time off added.", "time_off_removed": "Time off removed.",
+    "calendar_connected": "Calendar connected. Its busy times are read within a few seconds.",
+    "calendar_synced": "Calendar synced.",
+    "calendar_sync_failed": "The calendar could not be read; the reason is shown beside it.", "calendar_paused": "Calendar paused: its busy times no longer block bookings.",
+    "calendar_resumed": "Calendar resumed.", "calendar_removed": "Calendar disconnected.",
 }
+CALENDAR_WRITERS = ("admin", "clinician")
 
 
 class FormProblem(Exception):
@@ -91,6 +97,7 @@ def _schedule_page(clinician_id: str, status: int = 200, notice: str | None = No
         notice=notice, problem=problem, form_name=form_name, form=request.form,
         time_off_warning=_time_off_warning(clinician_id, request.args.get("overlaps"), zone),
         can_schedule=use_cases.may_change(current_staff(), clinician_id),
+        calendars=_calendars_of(clinician_id), can_connect=_may_connect(clinician_id), zone_info=ZoneInfo(zone),
         zones=sorted({place["timezone"] for place in locations} | {zone, "UTC"}),
     )
 
@@ -210,3 +217,62 @@ def add_time_off(clinician_id: str):
 def remove_time_off(clinician_id: str, time_off_id: str):
     return _change(clinician_id, "time_off", "time_off_removed",
                    lambda: schedules().remove_time_off(current_staff(), time_off_id))
+
+
+# --- the clinician's own calendars (CalDAV) ------------------------------------------------------------------
+
+
+def _calendars_of(clinician_id: str) -> list[dict[str, Any]] | None:
+    """The clinician's connected calendars, or None when this staff member may not see them."""
+    try:
+        return container().calendars.list_for(current_staff(), clinician_id)
+    except BookingError:
+        return None
+
+
+def _may_connect(clinician_id: str) -> bool:
+    actor = current_staff()
+    return actor.role == "admin" or (actor.role == "clinician" and schedules().own_clinician_id(actor) == clinician_id)
+
+
+@bp.post("/clinicians/<string:clinician_id>/calendars")
+@console_view(*CALENDAR_WRITERS)
+def connect_calendar(clinician_id: str):
+    def connect():
+        values = {name: request.form.get(name, "").strip() for name in ("url", "username", "timezone")}
+        values |= {"password": request.form.get("password", ""), "push_bookings": request.form.get("push_bookings") == "true"}
+        container().calendars.create(current_staff(), clinician_id, _load(CalendarConnectionRequestSchema(), values))
+
+    return _change(clinician_id, "connect_calendar", "calendar_connected", connect)
+
+
+@bp.post("/clinicians/<string:clinician_id>/calendars/<string:connection_id>/sync")
+@console_view(*CALENDAR_WRITERS)
+def sync_calendar(clinician_id: str, connection_id: str):
+    outcome = {}
+
+    def sync():
+        outcome.update(container().calendars.sync_now(current_staff(), connection_id))
+
+    answer = _change(clinician_id, "calendars", "calendar_synced", sync)
+    if outcome.get("last_error"):  # the page shows why, beside the calendar
+        return redirect(url_for("console.clinician_schedule", clinician_id=clinician_id, notice="calendar_sync_failed"), code=303)
+    return answer
+
+
+@bp.post("/clinicians/<string:clinician_id>/calendars/<string:connection_id>/active")
+@console_view(*CALENDAR_WRITERS)
+def pause_calendar(clinician_id: str, connection_id: str):
+    active = request.form.get("active") == "true"
+
+    def pause_or_resume():
+        container().calendars.update(current_staff(), connection_id, {"active": active})
+
+    return _change(clinician_id, "calendars", "calendar_resumed" if active else "calendar_paused", pause_or_resume)
+
+
+@bp.post("/clinicians/<string:clinician_id>/calendars/<string:connection_id>/remove")
+@console_view(*CALENDAR_WRITERS)
+def remove_calendar(clinician_id: str, connection_id: str):
+    return _change(clinician_id, "calendars", "calendar_removed",
+                   lambda: container().calendars.delete(current_staff(), connection_id))
