@@ -3,7 +3,8 @@
 Set KAPBOOK_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres) and
 KAPBOOK_TEST_AMQP_URL (e.g. amqp://guest:guest@127.0.0.1:5672//) to run the same suites against
 real PostgreSQL and RabbitMQ, and KAPBOOK_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0) for the
-tests of the shared rate-limit store. With KAPBOOK_REQUIRE_REAL_SERVICES=1 (CI) a missing or unreachable
+tests of the shared rate-limit store. KAPBOOK_TEST_CALDAV_URL names a running Radicale (CI's);
+without it the CalDAV tests start their own. With KAPBOOK_REQUIRE_REAL_SERVICES=1 (CI) a missing or unreachable
 service fails the run instead of narrowing it.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support.backends import (  # noqa: E402 - the path above makes the support package importable
     amqp_reachable,
+    caldav_reachable,
     drop_amqp_namespace,
     fresh_postgres_database,
     postgres_reachable,
@@ -28,6 +30,7 @@ from support.backends import (  # noqa: E402 - the path above makes the support 
 POSTGRES_URL = os.environ.get("KAPBOOK_TEST_POSTGRES_URL", "")
 AMQP_URL = os.environ.get("KAPBOOK_TEST_AMQP_URL", "")
 REDIS_URL = os.environ.get("KAPBOOK_TEST_REDIS_URL", "")
+CALDAV_URL = os.environ.get("KAPBOOK_TEST_CALDAV_URL", "")
 REQUIRE_REAL = os.environ.get("KAPBOOK_REQUIRE_REAL_SERVICES", "") == "1"
 
 
@@ -41,6 +44,8 @@ def pytest_sessionstart(session) -> None:
         problems.append(f"RabbitMQ not reachable at KAPBOOK_TEST_AMQP_URL={AMQP_URL!r}")
     if not REDIS_URL or not redis_reachable(REDIS_URL):
         problems.append(f"Redis not reachable at KAPBOOK_TEST_REDIS_URL={REDIS_URL!r}")
+    if CALDAV_URL and not caldav_reachable(CALDAV_URL):
+        problems.append(f"the CalDAV server (Radicale) not reachable at KAPBOOK_TEST_CALDAV_URL={CALDAV_URL!r}")
     if problems:
         pytest.exit("Real services are required (KAPBOOK_REQUIRE_REAL_SERVICES=1): " + "; ".join(problems), returncode=3)
 

@@ -44,3 +44,14 @@ def redis_reachable(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping())
     except redis.RedisError:
         return False
+
+
+def caldav_reachable(url: str) -> bool:
+    """Whether a CalDAV server (CI's Radicale) answers HTTP at ``url``."""
+    import requests
+
+    try:
+        requests.options(url, timeout=2)
+        return True
+    except requests.RequestException:
+        return False

@@ -7,6 +7,10 @@ times; staff rights and bad input get clear answers.
 """
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 from datetime import date, datetime, time, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,12 +24,15 @@ from kapbook_booking.adapters.secret_box import CALDAV_LABEL, SecretBox
 from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.entrypoints.app import create_app
-from support.clinic import ClinicBuilder, issue_test_staff_token, patient
+from kapbook_platform.staff.principal import StaffPrincipal
+from support.clinic import ClinicBuilder, add_test_staff_member, console_sign_in, csrf_of, issue_test_staff_token, patient
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 API = "/api/booking/v1"
 NEW_YORK = ZoneInfo("America/New_York")
 UTC = timezone.utc
+ADMIN = StaffPrincipal(staff_id="staff-admin", name="Test admin", role="admin", credential_id="cred-admin")
 
 
 @pytest.fixture
@@ -300,3 +307,71 @@ def test_a_booking_is_written_in_moved_and_removed_as_a_kapbook_appointment(clie
     assert service.calendar_pusher.push_due() == 1
     assert uid not in events_of(calendar)
     assert service.calendar_pusher.push_due() == 0  # nothing left to do, nothing done twice
+
+
+# --- the worker process ----------------------------------------------------------------------------------
+
+
+def test_the_worker_process_syncs_a_new_calendar_and_pushes_a_booking_without_being_asked(
+        tmp_path, client, admin, clinic, service, radicale):
+    url, calendar = radicale.new_calendar("dr-a-worker")
+    day = local_day(8)
+    radicale.add_event(calendar, datetime.combine(day, time(9), NEW_YORK), datetime.combine(day, time(10), NEW_YORK), "Gym")
+    connection = connect(client, admin, clinic, url, radicale.username, radicale.password, push_bookings=True)
+    start = datetime.combine(day, time(13), NEW_YORK)
+    booked = client.post(f"{API}/bookings", json={"appointment_type": "consult", "start": start.isoformat(), "patient": patient()})
+    assert booked.status_code == 201, booked.json
+
+    database_url = service.runtime.engine.url.render_as_string(hide_password=False)
+    env = os.environ | {"BOOKING_DATABASE_URL": database_url, "KAPBOOK_VAR_DIR": str(tmp_path), "KAPBOOK_ENV": "test",
+                        "BOOKING_CALDAV_INTERVAL": "0.1", "BOOKING_CALDAV_SYNC_DAYS": "30"}
+    worker = subprocess.Popen([sys.executable, "-m", "kapbook_booking.entrypoints.cli", "worker", "--no-relay", "--no-consume"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: client.get(f"{API}/calendar-connections/{connection['id']}", headers=admin).json["last_synced_at"],
+                 timeout=30)
+        wait_for(lambda: f"{booked.json['id']}@kapbook.booking" in events_of(calendar), timeout=30)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=20)
+    assert worker.returncode == 0, stderr.decode()[-2000:]
+    assert time(9) not in starts_on(client, day)
+
+
+# --- the console ---------------------------------------------------------------------------------------------
+
+
+def test_in_the_console_an_admin_connects_a_calendar_syncs_it_and_sees_its_busy_time_and_failures(
+        client, clinic, service, radicale, garbage_server):
+    url, calendar = radicale.new_calendar("dr-a-console")
+    day = local_day(9)
+    radicale.add_event(calendar, datetime.combine(day, time(16), NEW_YORK), datetime.combine(day, time(17), NEW_YORK), "Private")
+    admin = add_test_staff_member(service.runtime.sessions, "admin")
+    assert console_sign_in(client, admin["email"]).status_code == 303
+    page = f"/staff/clinicians/{clinic.dr_a}"
+    shown = client.get(page).get_data(as_text=True)
+    assert "No calendar connected." in shown and "Connect a calendar" in shown
+
+    form = {"csrf_token": csrf_of(client, page), "url": url, "username": radicale.username, "password": radicale.password,
+            "timezone": "America/New_York", "push_bookings": "true"}
+    connected = client.post(f"{page}/calendars", data=form)
+    assert connected.status_code == 303, connected.get_data(as_text=True)[:2000]
+    shown = client.get(connected.headers["Location"]).get_data(as_text=True)
+    assert "Calendar connected." in shown and "Waiting for the first sync" in shown
+    assert radicale.password not in shown
+    (connection,) = service.calendars.list_all()
+
+    synced = client.post(f"{page}/calendars/{connection['id']}/sync", data={"csrf_token": csrf_of(client, page)})
+    shown = client.get(synced.headers["Location"]).get_data(as_text=True)
+    assert "Calendar synced." in shown and ">Synced<" in shown
+    week = client.get(f"/staff/calendar?view=day&date={day}&subject={clinic.dr_a}&tz=America/New_York").get_data(as_text=True)
+    assert "in their own calendar" in week and "Private" not in week  # when, never what
+
+    service.calendars.update(ADMIN, connection["id"], {"url": garbage_server})
+    failed = client.post(f"{page}/calendars/{connection['id']}/sync", data={"csrf_token": csrf_of(client, page)})
+    shown = client.get(failed.headers["Location"]).get_data(as_text=True)
+    assert "could not be read" in shown and "Sync failing" in shown and "Availability uses the busy times from" in shown
+
+    removed = client.post(f"{page}/calendars/{connection['id']}/remove", data={"csrf_token": csrf_of(client, page)})
+    assert "Calendar disconnected." in client.get(removed.headers["Location"]).get_data(as_text=True)
+    assert service.calendars.list_all() == []
