@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time as wall_time
 from datetime import date, datetime, time, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
@@ -220,24 +221,43 @@ def test_a_weekly_event_across_the_dst_change_blocks_the_same_local_hour_on_both
 # --- a failing calendar server ---------------------------------------------------------------------------------
 
 
-class _Garbage(BaseHTTPRequestHandler):
+class _BrokenCalDav(BaseHTTPRequestHandler):
+    """A calendar server gone wrong; the path says how: /garbage/, /slow/, /huge/ or /redirect/."""
+
     def do_REPORT(self):  # noqa: N802 - the HTTP method's name
-        body = b"<html>this is not a multistatus"
+        how = self.path.strip("/").split("/")[0]
+        if how == "slow":
+            wall_time.sleep(3)  # longer than the service's 2 s timeout
+        if how == "redirect":
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.1:1/elsewhere/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = b"<html>this is not a multistatus" if how != "huge" else b"<x>" + b"y" * (6 * 1024 * 1024)
         self.send_response(207)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading at its size cap
 
     def log_message(self, *args):
         pass
 
 
 @pytest.fixture
-def garbage_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Garbage)
+def broken_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BrokenCalDav)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/dav/alice/work/"
+    yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture
+def garbage_server(broken_server):
+    return f"{broken_server}/garbage/"
 
 
 def test_a_failing_server_is_recorded_and_availability_keeps_the_last_known_busy_times(
@@ -375,3 +395,40 @@ def test_in_the_console_an_admin_connects_a_calendar_syncs_it_and_sees_its_busy_
     removed = client.post(f"{page}/calendars/{connection['id']}/remove", data={"csrf_token": csrf_of(client, page)})
     assert "Calendar disconnected." in client.get(removed.headers["Location"]).get_data(as_text=True)
     assert service.calendars.list_all() == []
+
+
+@pytest.mark.parametrize("how, reason", [
+    ("garbage", "not the XML CalDAV expects"),
+    ("slow", "did not answer in time"),
+    ("huge", "answered more than 5 MB"),
+    ("redirect", "redirect"),
+])
+def test_a_server_that_answers_garbage_times_out_sends_too_much_or_redirects_is_a_recorded_error(
+        client, admin, clinic, service, broken_server, how, reason):
+    connection = connect(client, admin, clinic, f"{broken_server}/{how}/dav/alice/")
+    started = wall_time.monotonic()
+    assert service.calendar_sync.sync_due() == 1
+    assert wall_time.monotonic() - started < 10
+    state = client.get(f"{API}/calendar-connections/{connection['id']}", headers=admin).json
+    assert reason in state["last_error"] and state["stale"] is True and state["last_synced_at"] is None
+    assert starts_on(client, local_day(3))  # availability answers, unaffected
+
+
+def test_production_refuses_a_calendar_on_an_internal_address_or_over_plain_http(tmp_path, db, database_factory):
+    from kapbook_booking.adapters.secret_box import SecretBox as Box
+    from kapbook_booking.adapters.webhook_http import TargetGuard
+    from kapbook_booking.service_layer.calendars import CalendarConnections
+    from kapbook_booking.service_layer.errors import Invalid
+
+    config = BookingConfig(database_url=database_factory("booking"), var_dir=tmp_path, env="test")
+    container = bootstrap(config)
+    container.migrate()
+    clinic = ClinicBuilder(container.runtime.sessions)
+    dr_a = clinic.clinician("Dr A", [clinic.appointment_type("consult", 30)])
+    production = CalendarConnections(container.calendars.writes, Box("k" * 32, CALDAV_LABEL), TargetGuard(production=True),
+                                     container.calendar_sync, container.clock)
+    for url in ("http://caldav.example.org/dav/", "https://10.1.2.3/dav/", "https://127.0.0.1:5232/dav/"):
+        with pytest.raises(Invalid) as refused:
+            production.create(ADMIN, dr_a, {"url": url, "username": "a", "password": "b"})
+        assert refused.value.errors["url"], url
+    container.runtime.engine.dispose()
