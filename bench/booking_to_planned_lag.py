@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # suppor
 
 from figures import AIMS, add_json_option, percentile, record, write_json  # noqa: E402
 from processes import free_port, wait_for_port  # noqa: E402
-from support.scratch import drop_amqp_namespace  # noqa: E402
+from support.scratch import drop_amqp_namespace, fresh_postgres_database  # noqa: E402
 
 ACCEPTED_AT = "X-Bench-Accepted-At"
 
@@ -125,12 +125,13 @@ class Stack:
     """The booking service's outbox and relay, the reminders consumer and (with a sink) its dispatcher,
     in threads of this process, configured from the environment as the workers are."""
 
-    def __init__(self, tmp: Path, broker_url: str, namespace: str, sink: MailSink | None) -> None:
+    def __init__(self, tmp: Path, broker_url: str, namespace: str, sink: MailSink | None,
+                 database_urls: tuple[str, str]) -> None:
         common = {"env": "test", "var_dir": tmp, "broker_url": broker_url, "broker_namespace": namespace,
                   "log_level": "WARNING"}
-        self.booking = bootstrap_booking(BookingConfig.from_env(database_url=f"sqlite:///{tmp / 'booking.db'}", **common))
+        self.booking = bootstrap_booking(BookingConfig.from_env(database_url=database_urls[0], **common))
         self.reminders = bootstrap_reminders(RemindersConfig.from_env(
-            database_url=f"sqlite:///{tmp / 'reminders.db'}", smtp_port=sink.port if sink else 1, **common))
+            database_url=database_urls[1], smtp_port=sink.port if sink else 1, **common))
         self.booking.migrate()
         self.reminders.migrate()
         self.sink = sink
@@ -202,14 +203,23 @@ class Stack:
         return False
 
 
-def measure(broker_url: str, namespace: str, bookings: int, spacing: float, email: bool) -> dict | None:
+def databases(tmp: Path, database: str) -> tuple[tuple[str, str], list]:
+    """The booking and reminders database URLs (SQLite files, or new PostgreSQL databases) and their drops."""
+    if database == "sqlite":
+        return (f"sqlite:///{tmp / 'booking.db'}", f"sqlite:///{tmp / 'reminders.db'}"), []
+    made = [fresh_postgres_database(os.environ["KAPBOOK_TEST_POSTGRES_URL"], f"kb_lag_{name}") for name in ("booking", "reminders")]
+    return (made[0][0], made[1][0]), [drop for _url, drop in made]
+
+
+def measure(broker_url: str, namespace: str, bookings: int, spacing: float, email: bool, database: str = "sqlite") -> dict | None:
     """Lags in ms of ``bookings`` bookings: {"planned": [...], "email": [...] or None}; None if some never arrived."""
     with tempfile.TemporaryDirectory(prefix="kapbook-lag-") as folder:
         tmp = Path(folder)
         if broker_url.startswith("filesystem://"):
             broker_url = f"filesystem://{tmp / 'broker'}"
         sink = MailSink(tmp) if email else None
-        stack = Stack(tmp, broker_url, namespace, sink)
+        urls, drops = databases(tmp, database)
+        stack = Stack(tmp, broker_url, namespace, sink, urls)
         try:
             stack.start()
             # Warm up: the consumer has declared and bound its queue once one event came through
@@ -233,6 +243,8 @@ def measure(broker_url: str, namespace: str, bookings: int, spacing: float, emai
             stack.close()
             if sink:
                 sink.close()
+            for drop in drops:
+                drop()
 
 
 def aim_text(metric: str, transport: str, p99: float) -> str:
@@ -240,15 +252,17 @@ def aim_text(metric: str, transport: str, p99: float) -> str:
     return f"{aim} {'met' if aim.met_by(p99) else 'NOT met'}" if aim else "report"
 
 
-def report(transport: str, stage: str, lags: list[float], setup: str) -> list[dict]:
+def report(transport: str, database: str, stage: str, lags: list[float], setup: str) -> list[dict]:
     """Print one line of lags; returns p50 and p99 as records."""
     p50, p90, p99 = statistics.median(lags), percentile(lags, 0.9), percentile(lags, 0.99)
     metric = f"commit->{stage} lag"
-    print(f"  {transport:11s} {stage:8s} {p50:8.1f} {p90:8.1f} {p99:8.1f} {max(lags):8.1f}  "
+    print(f"  {transport:11s} {database:11s} {stage:8s} {p50:8.1f} {p90:8.1f} {p99:8.1f} {max(lags):8.1f}  "
           f"{aim_text(metric + ' p99', transport, p99)}")
-    detail = {"transport": transport, "p90": round(p90, 1), "max": round(max(lags), 1), "bookings": len(lags)}
-    return [record(f"{metric} p50", f"{transport}, {setup}", round(p50, 1), "ms", **detail),
-            record(f"{metric} p99", f"{transport}, {setup}", round(p99, 1), "ms", **detail)]
+    detail = {"transport": transport, "database": database, "p90": round(p90, 1), "max": round(max(lags), 1),
+              "bookings": len(lags)}
+    where = f"{transport}, {'PostgreSQL' if database == 'postgresql' else 'SQLite'}, {setup}"
+    return [record(f"{metric} p50", where, round(p50, 1), "ms", **detail),
+            record(f"{metric} p99", where, round(p99, 1), "ms", **detail)]
 
 
 def intervals() -> tuple[float, float]:
@@ -273,30 +287,31 @@ def main() -> None:
     if os.environ.get("KAPBOOK_TEST_AMQP_URL"):
         transports.append(("rabbitmq", os.environ["KAPBOOK_TEST_AMQP_URL"]))
     relay_interval, dispatch_interval = intervals()
-    setup = (f"SQLite, relay polls every {relay_interval:g} s"
+    database_names = ["sqlite"] + (["postgresql"] if os.environ.get("KAPBOOK_TEST_POSTGRES_URL") else [])
+    setup = (f"relay woken on commit (fallback poll {relay_interval:g} s)"
              + (f", dispatcher every {dispatch_interval:g} s" if args.email else "")
              + f", {args.bookings} bookings one every {args.spacing_ms:g} ms")
     print(f"{args.bookings} bookings, one every {args.spacing_ms:g} ms; lag from the booking's commit to its "
           f"messages' commit in the reminders database (planned)"
           + (" and to its confirmation's acceptance by the SMTP sink (email)" if args.email else ""))
-    print(f"relay idle poll {relay_interval:g} s (KAPBOOK_RELAY_INTERVAL)"
+    print(f"relay woken on commit, fallback poll {relay_interval:g} s (KAPBOOK_RELAY_INTERVAL)"
           + (f", dispatcher idle poll {dispatch_interval:g} s (DISPATCH_INTERVAL)" if args.email else ""))
-    print(f"  {'transport':11s} {'to':8s} {'p50 ms':>8s} {'p90 ms':>8s} {'p99 ms':>8s} {'max ms':>8s}  aim (p99)")
+    print(f"  {'transport':11s} {'database':11s} {'to':8s} {'p50 ms':>8s} {'p90 ms':>8s} {'p99 ms':>8s} {'max ms':>8s}  aim (p99)")
     failed, records = False, []
-    for name, url in transports:
+    for (name, url), database in [(transport, database) for transport in transports for database in database_names]:
         namespace = f"kbbench-{uuid.uuid4().hex[:10]}"
         try:
-            lags = measure(url, namespace, args.bookings, args.spacing_ms / 1000, args.email)
+            lags = measure(url, namespace, args.bookings, args.spacing_ms / 1000, args.email, database)
         finally:
             if url.startswith("amqp"):
                 drop_amqp_namespace(url, namespace)
         if lags is None:
-            print(f"  {name:11s} events were not all {'emailed' if args.email else 'planned'} in time")
+            print(f"  {name:11s} {database:11s} events were not all {'emailed' if args.email else 'planned'} in time")
             failed = True
             continue
-        records += report(name, "planned", lags["planned"], setup)
+        records += report(name, database, "planned", lags["planned"], setup)
         if args.email:
-            records += report(name, "email", lags["email"], setup)
+            records += report(name, database, "email", lags["email"], setup)
     write_json(args.json, records)
     if failed:
         raise SystemExit(1)

@@ -75,7 +75,9 @@ class PlatformConfig:
     service_token: str = setting(
         "KAPBOOK_SERVICE_TOKEN", DEVELOPMENT_SERVICE_TOKEN, doc="Shared credential for service-to-service calls", secret=True
     )
-    relay_interval: float = setting("KAPBOOK_RELAY_INTERVAL", 0.05, doc="Seconds between outbox polls when idle")
+    relay_interval: float = setting(
+        "KAPBOOK_RELAY_INTERVAL", 0.05, doc="Seconds between outbox polls when idle (the fallback: a commit wakes the relay at once)"
+    )
     rate_limit: str = setting(
         "KAPBOOK_RATE_LIMIT", "",
         doc="Requests one client IP may make to each public write endpoint (book, hold, cancel, reschedule, screen), "

@@ -19,6 +19,7 @@ from kapbook_platform.heartbeat import beat
 from kapbook_platform.database import create_db_engine, make_session_factory, ping
 from kapbook_platform.messaging.consumer import EventConsumer, EventHandler
 from kapbook_platform.messaging.outbox import Outbox, OutboxRelay
+from kapbook_platform.messaging.wakeup import Wakeup, wakeup_for
 from kapbook_platform.messaging.tables import dead_letter_table, inbox_table, outbox_table
 from kapbook_platform.messaging.topology import Topology
 from kapbook_platform.messaging.transport import open_connection, topology_for
@@ -58,8 +59,13 @@ class ServiceRuntime:
         return self.config.service_name
 
     @cached_property
+    def outbox_wakeup(self) -> Wakeup:
+        """Wakes this service's relay when a transaction commits an event (the poll is the fallback)."""
+        return wakeup_for(self.engine, f"{self.service}-outbox")
+
+    @cached_property
     def outbox(self) -> Outbox:
-        return Outbox(self.tables["outbox"], source=f"/kapbook/{self.service}")
+        return Outbox(self.tables["outbox"], source=f"/kapbook/{self.service}", wakeup=self.outbox_wakeup)
 
     @cached_property
     def topology(self) -> Topology:
@@ -69,7 +75,7 @@ class ServiceRuntime:
         return open_connection(self.config.effective_broker_url)
 
     def relay(self) -> OutboxRelay:
-        return OutboxRelay(self.engine, self.tables["outbox"], self.broker_connection(), self.topology)
+        return OutboxRelay(self.engine, self.tables["outbox"], self.broker_connection(), self.topology, self.outbox_wakeup)
 
     def consumer(self, handlers: Mapping[str, EventHandler]) -> EventConsumer:
         return EventConsumer(self.broker_connection(), self.topology, self.service, self.sessions, self.tables, handlers)

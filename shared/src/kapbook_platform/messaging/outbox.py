@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from kapbook_platform.clock import utc_now
 from kapbook_platform.contracts import Envelope, make_envelope
 from kapbook_platform.logs import current_correlation_id
 from kapbook_platform.messaging.topology import Topology
+from kapbook_platform.messaging.wakeup import Listener, Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +34,10 @@ PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step"
 class Outbox:
     """Adds validated events to a service's outbox table, inside the caller's transaction."""
 
-    def __init__(self, table: Table, source: str) -> None:
+    def __init__(self, table: Table, source: str, wakeup: Wakeup | None = None) -> None:
         self.table = table
         self.source = source
+        self.wakeup = wakeup
         self._listeners: list[Callable[[Session, Envelope], None]] = []
 
     def on_add(self, listener: Callable[[Session, Envelope], None]) -> None:
@@ -56,17 +59,31 @@ class Outbox:
         )
         for listener in self._listeners:
             listener(session, envelope)
+        if self.wakeup is not None:
+            self.wakeup.signal(session)  # the relay publishes as soon as this commits
         return envelope
+
+
+def _wait_for_wakeup(listener: Listener, stop: threading.Event, timeout: float, slice_seconds: float = 0.25) -> None:
+    """Wait until a commit wakes ``listener``, ``timeout`` passes, or ``stop`` is set (checked
+    between slices, so stopping never waits a long poll out)."""
+    deadline = time.monotonic() + timeout
+    while not stop.is_set():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or listener.wait(min(remaining, slice_seconds)):
+            return
 
 
 class OutboxRelay:
     """Publishes pending outbox rows in order and marks them published."""
 
-    def __init__(self, engine: Engine, table: Table, connection: Connection, topology: Topology) -> None:
+    def __init__(self, engine: Engine, table: Table, connection: Connection, topology: Topology,
+                 wakeup: Wakeup | None = None) -> None:
         self.engine = engine
         self.table = table
         self.connection = connection
         self.topology = topology
+        self.wakeup = wakeup
         self._declared = False
 
     def publish_pending(self, batch_size: int = 100) -> int:
@@ -136,20 +153,29 @@ class OutboxRelay:
         self.connection = self.connection.clone()
 
     def run(self, stop: threading.Event, idle_interval: float = 0.05, max_backoff: float = 5.0) -> None:
-        """Relay until ``stop`` is set, backing off while the broker or database is unavailable."""
+        """Relay until ``stop`` is set: at once when a commit wakes it, else every ``idle_interval``
+        (the fallback poll); backing off while the broker or database is unavailable."""
+        listener = self.wakeup.listener() if self.wakeup is not None else None
         backoff = idle_interval
-        while not stop.is_set():
-            try:
-                published = self.publish_pending()
-                backoff = idle_interval
-                if published:
-                    continue
-            except BrokerUnavailable:
-                backoff = min(max_backoff, backoff * 2)
-            except Exception:
-                log.exception("outbox relay cycle failed")
-                backoff = min(max_backoff, backoff * 2 or idle_interval)
-            stop.wait(backoff)
+        try:
+            while not stop.is_set():
+                try:
+                    published = self.publish_pending()
+                    backoff = idle_interval
+                    if published:
+                        continue
+                except BrokerUnavailable:
+                    backoff = min(max_backoff, backoff * 2)
+                except Exception:
+                    log.exception("outbox relay cycle failed")
+                    backoff = min(max_backoff, backoff * 2 or idle_interval)
+                if listener is not None and backoff == idle_interval:
+                    _wait_for_wakeup(listener, stop, idle_interval)
+                else:
+                    stop.wait(backoff)
+        finally:
+            if listener is not None:
+                listener.close()
 
     def pending_count(self) -> int:
         with self.engine.connect() as connection:
