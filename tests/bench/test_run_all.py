@@ -12,19 +12,20 @@ from run_all import BENCHMARKS, aim_text, figure_text, table  # noqa: E402
 LAG = "commit->planned lag p99"
 
 
-def test_aims_follow_the_issues_and_the_transport():
+def test_aims_follow_the_issues():
     assert aim_text(record("availability p50", "postgresql, consult", 12.5, "ms")) == "< 20 ms: met"
     assert aim_text(record("availability p99", "postgresql, consult", 75.0, "ms")) == "< 50 ms: NOT met"
-    assert aim_text(record(LAG, "filesystem", 320.0, "ms", transport="filesystem")) == "< 500 ms: met"
-    assert aim_text(record(LAG, "rabbitmq", 320.0, "ms", transport="rabbitmq")) == "< 100 ms: NOT met"
+    # Issue 16: the relay is woken on commit, so both transports are held to 100 ms, and email to 500 ms.
+    assert aim_text(record(LAG, "filesystem", 95.0, "ms", transport="filesystem")) == "<= 100 ms: met"
+    assert aim_text(record(LAG, "rabbitmq", 320.0, "ms", transport="rabbitmq")) == "<= 100 ms: NOT met"
+    assert aim_text(record("commit->email lag p99", "rabbitmq", 400.0, "ms", transport="rabbitmq")) == "<= 500 ms: met"
     assert aim_text(record("email dispatch rate", "sqlite", 100.0, "emails/s")) == ">= 100 emails/s: met"
 
 
 def test_figures_without_an_aim_are_reported():
     assert aim_for(record("booking/trivial ratio", "gunicorn", 0.12, "x")) is None
     assert aim_text(record("booking/trivial ratio", "gunicorn", 0.12, "x")) == "report"
-    assert aim_text(record("commit->email lag p99", "rabbitmq", 400.0, "ms", transport="rabbitmq")) == "report"
-    assert aim_text(record(LAG, "somewhere else", 50.0, "ms")) == "report"
+    assert aim_text(record("commit->email lag p50", "rabbitmq", 400.0, "ms", transport="rabbitmq")) == "report"
 
 
 def test_figure_text_rounds_to_the_magnitude_and_shows_notes():
