@@ -85,7 +85,7 @@ class _PostgresListener:
         import psycopg
 
         url = engine.url.set(drivername="postgresql")
-        self._connection = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+        self._connection = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True, connect_timeout=5)
         self._connection.execute(f'LISTEN "{channel}"')
         self._broken = False
 
