@@ -192,7 +192,8 @@ def test_an_event_made_with_the_caldav_library_blocks_its_hour_after_one_sync(cl
 
 
 def test_a_weekly_event_across_the_dst_change_blocks_the_same_local_hour_on_both_sides(client, admin, clinic, service, radicale):
-    change = next_dst_change(local_day(3))
+    # At least 10 days ahead, so the week before the change is never in the past or inside the notice.
+    change = next_dst_change(local_day(10))
     week_before, week_after = change - timedelta(days=7), change + timedelta(days=7)
     first = datetime.combine(change - timedelta(days=14), time(9), NEW_YORK)
     url, calendar = radicale.new_calendar("dr-a-weekly")
