@@ -137,6 +137,9 @@ def guarded_request(guard: TargetGuard, method: str, url: str, body: bytes | Non
             preload_content=False, retries=False,
         )
         try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_body:  # refused unread: no need to take in max_body bytes
+                return Answer(response.status, dict(response.headers), b"", True)
             content = response.read(max_body + 1)
             return Answer(response.status, dict(response.headers), content[:max_body], len(content) > max_body)
         finally:
