@@ -36,6 +36,7 @@ from kapbook_booking.service_layer.calendars import (
     CalendarSettings,
     CalendarSync,
 )
+from kapbook_booking.service_layer.waitlist import Waitlist, WaitlistOpenings, WaitlistSettings
 from kapbook_booking.adapters.webhook_http import TargetGuard, WebhookSender
 from kapbook_booking.domain.webhooks import parse_networks
 from kapbook_platform.contracts.events import EventType
@@ -69,6 +70,7 @@ class BookingContainer:
     calendars: CalendarConnections
     calendar_sync: CalendarSync
     calendar_pusher: CalendarPusher
+    waitlist: Waitlist
     # Every use case and page reads time from here, so tests can travel in time.
     clock: Clock = utc_now
 
@@ -102,6 +104,13 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
     )
     webhooks, dispatcher, handlers = _webhooks(config, runtime, writes, clock)
     calendars, calendar_sync, calendar_pusher = _calendars(config, runtime, writes, clock)
+    # Every booking event that frees a time also writes an opening for the waitlist, in its transaction.
+    runtime.outbox.on_add(WaitlistOpenings(clock).on_event)
+    waitlist = Waitlist(
+        runtime.sessions, runtime.outbox, links, gate, config.public_base_url, runtime.tables["audit_log"], clock,
+        WaitlistSettings(offer_minutes=config.waitlist_offer_minutes, entry_days=config.waitlist_entry_days),
+        video_room_template=config.video_room_template,
+    )
     return BookingContainer(
         config=config,
         runtime=runtime,
@@ -122,6 +131,7 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         calendars=calendars,
         calendar_sync=calendar_sync,
         calendar_pusher=calendar_pusher,
+        waitlist=waitlist,
         accounts=StaffAccounts(writes, clock),
         console_sessions=console_sessions,
         two_step=TwoStep(writes, clock, required=config.two_step_required, totp=TotpSecrets(config.secret_key)),

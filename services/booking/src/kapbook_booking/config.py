@@ -130,6 +130,17 @@ class BookingConfig(PlatformConfig):
             "in-house calendar server; loopback, link-local and private addresses are refused otherwise",
     )
     caldav_interval: float = setting("BOOKING_CALDAV_INTERVAL", 1.0, doc="Seconds between checks for due syncs and pushes when idle")
+    waitlist_offer_minutes: int = setting(
+        "BOOKING_WAITLIST_OFFER_MINUTES", 30, doc="How long a freed slot is held for the waiting patient it is offered to"
+    )
+    waitlist_entry_days: int = setting("BOOKING_WAITLIST_ENTRY_DAYS", 60, doc="Days a waitlist entry lasts before it expires")
+    waitlist_interval: float = setting(
+        "BOOKING_WAITLIST_INTERVAL", 1.0, doc="Seconds between checks for freed times and lapsed offers when idle"
+    )
+    waitlist_sweep_seconds: float = setting(
+        "BOOKING_WAITLIST_SWEEP_SECONDS", 300.0,
+        doc="Seconds between sweeps that offer free slots nothing freed (hours extended, time off removed)",
+    )
 
     def validate(self) -> None:
         super().validate()

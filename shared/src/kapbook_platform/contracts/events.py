@@ -38,6 +38,10 @@ class EventType:
     WEBHOOK_ENDPOINT_DISABLED = "kapbook.webhook.endpoint_disabled.v1"
     # A staff member asked to reset their console password; reminders emails the one-time link at once.
     STAFF_PASSWORD_RESET_LINK = "kapbook.staff.password_reset_link.v1"
+    # A patient joined the waitlist (reminders confirms it, with the one-click leave link), and a
+    # freed slot is held for them as an offer (reminders emails the claim and decline links at once).
+    WAITLIST_JOINED = "kapbook.waitlist.joined.v1"
+    WAITLIST_OFFERED = "kapbook.waitlist.offered.v1"
 
 
 class NamedRef(StrictSchema):
@@ -208,6 +212,35 @@ class WebhookEndpointDisabledData(StrictSchema):
     disabled_at = fields.AwareDateTime(required=True)
 
 
+class WaitlistJoinedData(StrictSchema):
+    """A patient is on the waitlist. The leave link is a secret: email body only, never logged.
+    Why they wait (the care type) goes in the body only, never in a subject."""
+
+    entry_id = fields.String(required=True)
+    patient = fields.Nested(PatientContact, required=True)
+    appointment_type = fields.Nested(AppointmentTypeRef, required=True)
+    windows = fields.List(fields.String(validate=validate.Length(max=100)), required=True, validate=validate.Length(max=14))
+    leave_url = fields.String(required=True, validate=validate.Length(max=2000))
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class WaitlistOfferedData(StrictSchema):
+    """A freed slot is held for one waiting patient until ``expires_at``; the links are secrets (the
+    offer's page also lets the patient leave the waitlist)."""
+
+    offer_id = fields.String(required=True)
+    entry_id = fields.String(required=True)
+    patient = fields.Nested(PatientContact, required=True)
+    appointment_type = fields.Nested(AppointmentTypeRef, required=True)
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True)
+    location = fields.Nested(LocationRef, required=True)
+    clinician = fields.Nested(NamedRef, required=True)
+    claim_url = fields.String(required=True, validate=validate.Length(max=2000))
+    decline_url = fields.String(required=True, validate=validate.Length(max=2000))
+    expires_at = fields.AwareDateTime(required=True)
+
+
 EVENT_SCHEMAS: dict[str, type[StrictSchema]] = {
     EventType.BOOKING_CREATED: BookingEventData,
     EventType.BOOKING_RESCHEDULED: BookingEventData,
@@ -226,4 +259,6 @@ EVENT_SCHEMAS: dict[str, type[StrictSchema]] = {
     EventType.PATIENT_SIGN_IN_LINK: PatientSignInLinkData,
     EventType.WEBHOOK_ENDPOINT_DISABLED: WebhookEndpointDisabledData,
     EventType.STAFF_PASSWORD_RESET_LINK: StaffPasswordResetLinkData,
+    EventType.WAITLIST_JOINED: WaitlistJoinedData,
+    EventType.WAITLIST_OFFERED: WaitlistOfferedData,
 }

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     func,
+    text,
 )
 
 from kapbook_platform.database import UtcDateTime
@@ -467,4 +468,74 @@ calendar_pushes = Table(
     Column("last_error", String(300), nullable=True),
     Column("pushed_at", UtcDateTime(), nullable=True),
     Index("ix_calendar_pushes_due", "status", "due_at"),
+)
+
+
+# --- The waitlist: patients waiting for a time, offers of freed slots (each held by a hold), freed times ---
+waitlist_entries = Table(
+    "waitlist_entries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("appointment_type_id", String(36), ForeignKey("appointment_types.id"), nullable=False),
+    Column("clinician_id", String(36), ForeignKey("clinicians.id"), nullable=True),
+    Column("location_id", String(36), ForeignKey("locations.id"), nullable=True),
+    Column("patient_name", String(200), nullable=False),
+    Column("patient_email", String(320), nullable=False),  # normalised: lower-case
+    Column("patient_phone", String(40), nullable=True),
+    Column("patient_timezone", String(64), nullable=False),
+    Column("screening_id", String(64), nullable=True),
+    # [{"weekdays": ["tue", "thu"], "start": "15:00", "end": "20:00"}, ...] in the patient's zone.
+    Column("windows", JSON, nullable=False),
+    Column("earliest_date", Date, nullable=True),
+    Column("latest_date", Date, nullable=True),
+    Column("status", String(20), nullable=False),  # waiting | booked | left | expired
+    # SHA-256 of the secret in the emailed "leave the waitlist" link.
+    Column("leave_token_sha256", String(64), nullable=False, unique=True),
+    Column("created_by", String(100), nullable=False),
+    Column("joined_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_waitlist_entries_waiting", "appointment_type_id", "status", "joined_at"),
+    Index("ix_waitlist_entries_email", "patient_email"),
+)
+
+waitlist_offers = Table(
+    "waitlist_offers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("entry_id", String(36), ForeignKey("waitlist_entries.id", ondelete="CASCADE"), nullable=False),
+    # The hold (a ``bookings`` row with status held) that keeps the slot for this patient: the
+    # bookings' exclusion constraints make two live offers of one chair or clinician impossible.
+    Column("hold_id", String(36), nullable=False),
+    Column("clinician_id", String(36), ForeignKey("clinicians.id"), nullable=False),
+    Column("location_id", String(36), ForeignKey("locations.id"), nullable=False),
+    Column("start", UtcDateTime(), nullable=False),
+    Column("end", UtcDateTime(), nullable=False),
+    Column("status", String(20), nullable=False),  # open | claimed | declined | expired | withdrawn
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("offered_by", String(100), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("booking_id", String(36), nullable=True),
+    Index("ix_waitlist_offers_entry", "entry_id", "start"),
+    Index("ix_waitlist_offers_open", "status", "expires_at"),
+    # At most one live offer per patient's entry.
+    Index("uq_waitlist_offers_one_open", "entry_id", unique=True,
+          sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+)
+
+# A time that became free (a cancellation, a move, an offer declined or lapsed), written in the
+# transaction that freed it and worked through by the booking worker: nothing freed is forgotten.
+waitlist_openings = Table(
+    "waitlist_openings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("appointment_type_id", String(36), ForeignKey("appointment_types.id"), nullable=False),
+    Column("clinician_id", String(36), ForeignKey("clinicians.id"), nullable=False),
+    Column("start", UtcDateTime(), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("processed_at", UtcDateTime(), nullable=True),
+    Index("ix_waitlist_openings_pending", "processed_at", "id"),
 )

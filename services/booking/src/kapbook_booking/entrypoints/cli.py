@@ -14,6 +14,7 @@ from kapbook_booking.domain.staff_passwords import password_problems
 from kapbook_booking.service_layer.demo import seed_demo_clinic
 from kapbook_booking.service_layer.staff import issue_staff_token
 from kapbook_booking.service_layer.calendars import calendar_loop
+from kapbook_booking.service_layer.waitlist import waitlist_loop
 from kapbook_booking.service_layer.webhooks import webhook_loop
 from kapbook_platform.cli import dead_letters_command, relay_and_consumer_worker
 from kapbook_platform.clock import utc_now
@@ -145,8 +146,11 @@ def _refusing_errors(action) -> None:
 
 
 def worker_loops(container) -> dict:
-    """The booking worker also sends webhook deliveries, syncs connected calendars and pushes bookings to them."""
+    """The booking worker also sends webhook deliveries, syncs connected calendars and pushes bookings to
+    them, and offers freed times to the waitlist."""
+    config = container.config
     return {
+        "waitlist": waitlist_loop(container.waitlist, config.waitlist_interval, config.waitlist_sweep_seconds),
         "webhooks": webhook_loop(container.webhook_dispatcher, container.config.webhook_interval),
         "calendars": calendar_loop(container.calendar_sync, container.calendar_pusher, container.config.caldav_interval),
     }
