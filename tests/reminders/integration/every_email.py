@@ -22,6 +22,8 @@ SIGN_IN_URL = f"{PUBLIC_URL}/my/sign-in/one-time-4e8a1c9b2d"
 RESET_URL = f"{PUBLIC_URL}/staff/reset-password/one-time-7b3d9e0f5a"
 NEW_MANAGE_URL = f"{PUBLIC_URL}/manage/replaced-3f9a7c2e1b"
 REVIEW_URL = f"{PUBLIC_URL}/staff/screenings/scr-5d1e"
+LEAVE_URL = f"{PUBLIC_URL}/waitlist/leave/one-click-8d2f4a6c1e"
+OFFER_URL = f"{PUBLIC_URL}/waitlist/offers/held-for-you-5b7e9c3a1d"
 
 # label -> (kind of the stored message, booking id or None for messages about no one booking).
 EXPECTED: dict[str, tuple[str, str | None]] = {
@@ -40,6 +42,8 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     "webhook disabled (admins)": ("webhook_disabled", None),
     "password reset link (staff)": ("staff_password_reset", None),
     "new manage link": ("manage_link_replaced", "b-video"),
+    "waitlist joined": ("waitlist_joined", None),
+    "waitlist offer": ("waitlist_offer", None),
 }
 
 
@@ -53,7 +57,8 @@ def series_session(position: int) -> dict:
 
 def feed_every_event(harness: Harness) -> None:
     """The events behind every kind: bookings in person and by video, a move, a cancellation,
-    a series booked then partly cancelled, a sign-in link, a crisis screening, a disabled webhook, a staff password reset and a replaced manage link."""
+    a series booked then partly cancelled, a sign-in link, a crisis screening, a disabled webhook, a staff password reset, a replaced manage link, and a
+    patient joining the waitlist and being offered a freed time."""
     booked_at = harness.clock()
     harness.book("b-in-person", START + timedelta(days=7))
     video = booking_data("b-video", START + timedelta(days=1), category="consultation", minutes=30)
@@ -90,6 +95,19 @@ def feed_every_event(harness: Harness) -> None:
     harness.deliver(EventType.STAFF_PASSWORD_RESET_LINK, {
         "reset_id": "reset-2c8f", "email": "nurse.ana@harbor.example", "name": "Ana Nurse", "link_url": RESET_URL,
         "expires_at": (booked_at + timedelta(minutes=30)).isoformat()})
+    feed_waitlist_events(harness, booking_data("b-offered", START + timedelta(days=3)), booked_at)
+
+
+def feed_waitlist_events(harness: Harness, slot: dict, now: datetime) -> None:
+    """A patient joins the waitlist, then a freed time is held for them."""
+    waiting = {"patient": slot["patient"], "appointment_type": slot["appointment_type"]}
+    harness.deliver(EventType.WAITLIST_JOINED, waiting | {
+        "entry_id": "wl-3a9c", "windows": ["Tue, Thu 15:00–20:00", "Sat 09:00–12:00"], "leave_url": LEAVE_URL,
+        "expires_at": (now + timedelta(days=60)).isoformat()})
+    harness.deliver(EventType.WAITLIST_OFFERED, waiting | {
+        "offer_id": "offer-7d1e", "entry_id": "wl-3a9c", "start": slot["start"], "end": slot["end"],
+        "location": slot["location"], "clinician": slot["clinician"], "claim_url": OFFER_URL,
+        "decline_url": f"{OFFER_URL}?decline=1", "expires_at": (now + timedelta(minutes=30)).isoformat()})
 
 
 def send_every_email(harness: Harness) -> dict[str, bytes]:

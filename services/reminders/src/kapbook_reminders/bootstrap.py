@@ -15,6 +15,7 @@ from kapbook_reminders.adapters.repository import SqlMessageStore
 from kapbook_reminders.adapters.smtp import MailSender, SmtpSender
 from kapbook_reminders.config import RemindersConfig
 from kapbook_reminders.domain.branding import ClinicBranding
+from kapbook_reminders.domain.plan import MessageKind
 from kapbook_reminders.domain.plan_config import load_notification_plans
 from kapbook_reminders.service_layer.dispatch import Dispatcher
 from kapbook_reminders.service_layer.planning import MessagePlanner, on_password_reset_link
@@ -56,6 +57,8 @@ def event_handlers(planner: MessagePlanner, config: RemindersConfig, runtime: Se
     handlers[EventType.SERIES_CANCELLED] = planner.on_series_cancelled
     handlers[EventType.WEBHOOK_ENDPOINT_DISABLED] = planner.on_webhook_disabled
     handlers[EventType.STAFF_PASSWORD_RESET_LINK] = on_password_reset_link(planner)
+    handlers[EventType.WAITLIST_JOINED] = planner.on_waitlist_event(MessageKind.WAITLIST_JOINED)
+    handlers[EventType.WAITLIST_OFFERED] = planner.on_waitlist_event(MessageKind.WAITLIST_OFFER)
     return handlers | staff_event_handlers(runtime.tables["staff_credentials"], runtime.tables["staff_credential_tombstones"],
                                            config.credential_verify_key)
 

@@ -29,6 +29,8 @@ from kapbook_reminders.domain.content import (
     patient_context,
     series_context,
     sign_in_link_context,
+    waitlist_joined_context,
+    waitlist_offer_context,
     webhook_disabled_context,
 )
 from kapbook_reminders.domain.invites import InviteMethod, build_invite
@@ -38,6 +40,7 @@ from kapbook_reminders.domain.plan import (
     is_essential,
     is_still_relevant,
     sign_in_link_dedupe_key,
+    waitlist_dedupe_key,
     webhook_disabled_dedupe_key,
     password_reset_dedupe_key,
 )
@@ -313,6 +316,33 @@ def compose_password_reset(
         now=now,
     )
     add_bodies(message, MessageKind.STAFF_PASSWORD_RESET.value, context)
+    return message
+
+
+def compose_waitlist_email(
+    kind: MessageKind, event_id: str, recipient: str, data: Mapping[str, object], branding: ClinicBranding, now: datetime,
+) -> EmailMessage:
+    """The waitlist's two emails: joined (with the leave link) and an offer (claim or let it go).
+
+    The links are secrets: bodies only. The care type is in the details, past the preview, and
+    never in the subject.
+    """
+    now = require_aware_utc(now, "now")
+    build = waitlist_offer_context if kind is MessageKind.WAITLIST_OFFER else waitlist_joined_context
+    context = build(data, now, branding)
+    links = ("claim_url", "decline_url") if kind is MessageKind.WAITLIST_OFFER else ("leave_url",)
+    for key in links:
+        require_web_url(context[key], key)
+    name = data["patient"]["name"]
+    message = new_message(
+        subject=assert_subject_is_private(context["subject"]),
+        sender=branding,
+        recipient=Address(display_name=name, addr_spec=recipient),
+        message_key=waitlist_dedupe_key(kind, event_id),
+        now=now,
+    )
+    clinician = data.get("clinician", {}).get("name")
+    add_bodies(message, kind.value, context, people=tuple(filter(None, (name, clinician))))
     return message
 
 

@@ -356,3 +356,58 @@ def duration_words(duration: timedelta) -> str:
     if minutes or not hours:
         parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
     return " ".join(parts)
+
+
+# --- the waitlist: joined, and a freed time held as an offer. The subjects say nothing of why the
+# patient waits; the care type appears in the details, well past what a preview shows.
+WAITLIST_JOINED_SUBJECT = "You are on the waitlist – {clinic}"
+WAITLIST_JOINED_HEADING = "You are on the waitlist"
+WAITLIST_JOINED_PREHEADER = "We will email you as soon as a time that suits you opens up."
+WAITLIST_OFFER_SUBJECT = "A time has opened up for you – {clinic}"
+WAITLIST_OFFER_HEADING = "A time has opened up for you"
+WAITLIST_OFFER_PREHEADER = "We are holding it for you for a short while. Take it or let it go with one click."
+
+
+def waitlist_details(data: Mapping[str, Any], *, twelve_hour: bool) -> list[DetailRow]:
+    """What the patient waits for (and, for an offer, the time held for them) in their own zone."""
+    rows = []
+    if "start" in data:
+        start, end = datetime.fromisoformat(data["start"]), datetime.fromisoformat(data["end"])
+        rows.append(DetailRow("When", format_span(start, end, data["patient"]["timezone"], twelve_hour=twelve_hour)))
+        location = data["location"]
+        rows.append(DetailRow("Where", f"{location['name']}, {location['address']}" if location.get("address") else location["name"]))
+        rows.append(DetailRow("With", data["clinician"]["name"]))
+    else:
+        rows.extend(DetailRow("Times that suit you", window) for window in data["windows"])
+    rows.append(DetailRow("Appointment", data["appointment_type"]["name"]))
+    return rows
+
+
+def waitlist_joined_context(data: Mapping[str, Any], now: datetime, branding: ClinicBranding) -> dict[str, Any]:
+    twelve_hour = branding.use_12_hour_clock
+    return {
+        "subject": WAITLIST_JOINED_SUBJECT.format(clinic=branding.display_name),
+        "preheader": WAITLIST_JOINED_PREHEADER,
+        "heading": WAITLIST_JOINED_HEADING,
+        "clinic": clinic_context(branding),
+        "patient_name": data["patient"]["name"],
+        "details": waitlist_details(data, twelve_hour=twelve_hour),
+        "until": format_date(datetime.fromisoformat(data["expires_at"]), data["patient"]["timezone"]),
+        "leave_url": data["leave_url"],
+    }
+
+
+def waitlist_offer_context(data: Mapping[str, Any], now: datetime, branding: ClinicBranding) -> dict[str, Any]:
+    twelve_hour = branding.use_12_hour_clock
+    return {
+        "subject": WAITLIST_OFFER_SUBJECT.format(clinic=branding.display_name),
+        "preheader": WAITLIST_OFFER_PREHEADER,
+        "heading": WAITLIST_OFFER_HEADING,
+        "clinic": clinic_context(branding),
+        "patient_name": data["patient"]["name"],
+        "details": waitlist_details(data, twelve_hour=twelve_hour),
+        "held_until": format_moment(datetime.fromisoformat(data["expires_at"]), data["patient"]["timezone"],
+                                    twelve_hour=twelve_hour),
+        "claim_url": data["claim_url"],
+        "decline_url": data["decline_url"],
+    }

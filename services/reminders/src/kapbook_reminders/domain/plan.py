@@ -54,6 +54,9 @@ class MessageKind(StrEnum):
     STAFF_PASSWORD_RESET = "staff_password_reset"
     # Staff replaced a booking's manage link: the patient gets the new one (the old ones stopped working).
     MANAGE_LINK_REPLACED = "manage_link_replaced"
+    # The waitlist: the patient joined it (with the leave link), and a freed time is held for them.
+    WAITLIST_JOINED = "waitlist_joined"
+    WAITLIST_OFFER = "waitlist_offer"
 
 
 class PlanStatus(StrEnum):
@@ -87,6 +90,7 @@ BOOKING_CHANGED = "the booking changed after this message was planned"
 STARTED_BEFORE_SENDING = "appointment had already started when the message could be sent"
 OVERTAKEN = "a later reminder for the same appointment was already due"
 LINK_EXPIRED = "the sign-in link had expired"
+OFFER_LAPSED = "the waitlist offer had lapsed"
 # How long a series session's own cancellation notice waits for a series.cancelled to cover it
 # (see series.py). The booking service writes both in one transaction: they arrive moments apart.
 SERIES_SETTLE = timedelta(seconds=30)
@@ -282,6 +286,27 @@ def plan_sign_in_link(event_id: str, expires_at: datetime, now: datetime) -> Pla
         status=PlanStatus.SKIPPED if expired else PlanStatus.SCHEDULED,
         essential=True,  # the patient asked for it: an unsubscribe does not stop it
         skip_reason=LINK_EXPIRED if expired else None,
+    )
+
+
+WAITLIST_KINDS = frozenset({MessageKind.WAITLIST_JOINED, MessageKind.WAITLIST_OFFER})
+
+
+def waitlist_dedupe_key(kind: MessageKind, event_id: str) -> str:
+    """One email per waitlist event, however often it arrives."""
+    return f"waitlist:{event_id}:{kind.value}"
+
+
+def plan_waitlist_message(kind: MessageKind, event_id: str, expires_at: datetime, now: datetime) -> PlannedMessage:
+    """A waitlist email goes out at once; one whose offer (or entry) has already lapsed is recorded, never sent."""
+    lapsed = require_aware_utc(expires_at, "expires_at") <= require_aware_utc(now, "now")
+    return PlannedMessage(
+        kind=kind,
+        dedupe_key=waitlist_dedupe_key(kind, event_id),
+        due_at=now,
+        status=PlanStatus.SKIPPED if lapsed else PlanStatus.SCHEDULED,
+        essential=True,  # the patient asked to be told: an unsubscribe does not stop it
+        skip_reason=OFFER_LAPSED if lapsed else None,
     )
 
 

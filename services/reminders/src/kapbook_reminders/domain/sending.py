@@ -13,6 +13,8 @@ from typing import Any, Protocol
 from kapbook_reminders.domain.plan import (
     BOOKING_CHANGED,
     LINK_EXPIRED,
+    OFFER_LAPSED,
+    WAITLIST_KINDS,
     BookingVersion,
     MessageKind,
     is_essential,
@@ -23,7 +25,11 @@ from kapbook_reminders.domain.series import NOTHING_CANCELLED, NOTHING_TO_COME, 
 UNSUBSCRIBED = "recipient unsubscribed from non-essential email"
 LINK_FORGOTTEN = "the sign-in link is no longer kept"
 # Context keys that are secrets of one email: dropped from the stored message once it is done with.
-SECRET_CONTEXT_KEYS: dict[MessageKind, tuple[str, ...]] = {MessageKind.SIGN_IN_LINK: ("link_url",)}
+SECRET_CONTEXT_KEYS: dict[MessageKind, tuple[str, ...]] = {
+    MessageKind.SIGN_IN_LINK: ("link_url",),
+    MessageKind.WAITLIST_JOINED: ("leave_url",),
+    MessageKind.WAITLIST_OFFER: ("claim_url", "decline_url"),
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,8 @@ def check_before_sending(facts: SendingFacts, message: Mapping[str, Any], now: d
         return Verdict("skipped", UNSUBSCRIBED)
     if message["kind"] == MessageKind.SIGN_IN_LINK:
         return sign_in_link_verdict(message["context"], now)
+    if message["kind"] in WAITLIST_KINDS:
+        return waitlist_verdict(message["kind"], message["context"], now)
     if message["kind"] in SERIES_KINDS:
         return series_verdict(message["kind"], with_newest_sessions(facts, message)["context"], now)
     if message["booking_id"] is None:
@@ -73,6 +81,16 @@ def sign_in_link_verdict(context: Mapping[str, Any], now: datetime) -> Verdict |
         return Verdict("skipped", LINK_FORGOTTEN)
     if datetime.fromisoformat(context["expires_at"]) <= now:
         return Verdict("skipped", LINK_EXPIRED)
+    return None
+
+
+def waitlist_verdict(kind: MessageKind | str, context: Mapping[str, Any], now: datetime) -> Verdict | None:
+    """An offer goes out only while it is still held (a backlog must not send a time already passed on);
+    the joined email while the entry lasts."""
+    if any(key not in context for key in SECRET_CONTEXT_KEYS[MessageKind(kind)]):
+        return Verdict("skipped", LINK_FORGOTTEN)
+    if datetime.fromisoformat(context["expires_at"]) <= now:
+        return Verdict("skipped", OFFER_LAPSED)
     return None
 
 

@@ -32,6 +32,7 @@ from kapbook_reminders.domain.plan import (
     plan_manage_link_replaced,
     plan_messages,
     plan_sign_in_link,
+    plan_waitlist_message,
     plan_webhook_disabled,
 )
 from kapbook_reminders.domain.plan_config import NotificationPlans
@@ -192,6 +193,19 @@ class MessagePlanner:
         if link.skip_reason is not None:
             context.pop("link_url")  # never sent, so not kept either
         self.store.within(session).add_new(None, data["email"], [link], context, self.clock())
+
+    def on_waitlist_event(self, kind: MessageKind) -> Callable[[Session, Envelope], None]:
+        """A handler that emails the patient about the waitlist at once (once per event)."""
+
+        def handle(session: Session, envelope: Envelope) -> None:
+            data, now = envelope.data, self.clock()
+            message = plan_waitlist_message(kind, envelope.id, datetime.fromisoformat(data["expires_at"]), now)
+            context = {"event_id": envelope.id, **data}
+            if message.skip_reason is not None:  # never sent, so its links are not kept either
+                context = {key: value for key, value in context.items() if key not in ("claim_url", "decline_url", "leave_url")}
+            self.store.within(session).add_new(None, data["patient"]["email"], [message], context, now)
+
+        return handle
 
 
 def keep_series_snapshot(repository: RemindersRepository, snapshot: BookingSnapshot, data: dict, now: datetime) -> None:

@@ -17,9 +17,10 @@ from kapbook_reminders.domain.compose import (
     compose_password_reset,
     compose_series_email,
     compose_sign_in_link,
+    compose_waitlist_email,
     compose_webhook_disabled,
 )
-from kapbook_reminders.domain.plan import MessageKind, crisis_screenings
+from kapbook_reminders.domain.plan import WAITLIST_KINDS, MessageKind, crisis_screenings
 from kapbook_reminders.domain.plan_config import NotificationPlans
 from kapbook_reminders.domain.series import SERIES_KINDS, series_email_sessions
 from kapbook_reminders.domain.unsubscribe import unsubscribe_token
@@ -59,6 +60,8 @@ class MessageComposer:
                 context["event_id"], message["recipient"], context.get("name"), context["link_url"],
                 datetime.fromisoformat(context["expires_at"]), self.branding, now,
             )
+        if kind in WAITLIST_KINDS:
+            return compose_waitlist_email(kind, context["event_id"], message["recipient"], context, self.branding, now)
         if kind is MessageKind.WEBHOOK_DISABLED:
             console_url = f"{self.public_base_url.rstrip('/')}/staff/webhooks/{context['endpoint_id']}"
             return compose_webhook_disabled(context["event_id"], message["recipient"], context, console_url,
