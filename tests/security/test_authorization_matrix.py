@@ -45,6 +45,7 @@ PUBLIC = Access("public")
 SERVICE = Access("service")
 MANAGE_LINK = Access("manage_link")
 SIGN_IN_LINK = Access("sign_in_link")  # a patient's one-time emailed link: its token is the credential
+WAITLIST_LINK = Access("waitlist_link")  # an emailed waitlist link (offer or leave): its token is the credential
 PATIENT_SESSION = Access("patient_session")  # the /my session cookie; no other credential stands in for it
 
 
@@ -107,6 +108,17 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         (f"{B}/series/<string:series_id>/cancel-remaining", "POST"): staff(scope=BOOKINGS),
         (f"{B}/manage/<string:token>/series", "GET"): MANAGE_LINK,
         (f"{B}/manage/<string:token>/series/cancel-remaining", "POST"): MANAGE_LINK,
+        # The waitlist: anyone may join (the eligibility gate applies); the emailed offer and leave
+        # links are the credentials of their pages; staff read any type's waitlist and offer by hand.
+        (f"{B}/waitlist", "POST"): PUBLIC,
+        (f"{B}/waitlist", "GET"): staff(scope=ANY),
+        (f"{B}/waitlist/entries/<string:entry_id>", "DELETE"): staff(scope=BOOKINGS),
+        (f"{B}/waitlist/entries/<string:entry_id>/offers", "POST"): staff(scope=BOOKINGS),
+        **{(f"{prefix}/waitlist/{path}", method): WAITLIST_LINK
+           for prefix in (B, "") for path, method in (
+               ("leave/<string:token>", "GET"), ("leave/<string:token>", "POST"), ("offers/<string:token>", "GET"),
+               ("offers/<string:token>/claim", "POST"), ("offers/<string:token>/decline", "POST"))},
+        ("/waitlist/offers/<string:token>/leave", "POST"): WAITLIST_LINK,
         # A clinician's calendar app: the feed URL's token is the credential.
         (f"{B}/calendars/<string:token>.ics", "GET"): secret_url(404),
         # Staff on bookings: any role.
@@ -279,6 +291,7 @@ def services(tmp_path_factory):
         "manage_token": made.json["manage_url"].rsplit("/", 1)[1],
         "feed_token": feed.rsplit("/", 1)[1].removesuffix(".ics"),
         "sign_in_token": sign_in_token(booking.container, "pat@example.org"),
+        **waitlist_tokens(booking, slots[-1]),  # far from the slot just booked
     }
     reminders = built["reminders"]
     reminders.secrets = {"unsubscribe": unsubscribe_token("pat@example.org", reminders.container.config.unsubscribe_key)}
@@ -298,6 +311,27 @@ def sign_in_token(container, email: str) -> str:
     with container.runtime.engine.connect() as connection:
         envelope = connection.execute(select(outbox.c.envelope).where(outbox.c.type == EventType.PATIENT_SIGN_IN_LINK)).scalar_one()
     return envelope["data"]["link_url"].rsplit("/", 1)[1]
+
+
+def waitlist_tokens(booking, slot: dict) -> dict[str, str]:
+    """A genuine leave link (from joining) and offer link (a slot offered by hand, read from the outbox)."""
+    from sqlalchemy import select
+
+    from kapbook_platform.contracts import EventType
+
+    windows = [{"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "00:00"}]
+    joined = booking.client.post(f"{B}/waitlist", json={
+        "appointment_type": "free-consultation", "windows": windows,
+        "patient": {"name": "Wren Waiting", "email": "wren@example.org", "timezone": "Europe/Berlin"}})
+    assert joined.status_code == 201, joined.json
+    offered = booking.client.post(f"{B}/waitlist/entries/{joined.json['id']}/offers", headers=booking.staff_headers(ADMIN),
+                                  json={"start": slot["start"], "clinician_id": slot["clinician_id"]})
+    assert offered.status_code == 201, offered.json
+    outbox = booking.container.runtime.tables["outbox"]
+    with booking.container.runtime.engine.connect() as connection:
+        envelope = connection.execute(select(outbox.c.envelope).where(outbox.c.type == EventType.WAITLIST_OFFERED)).scalar_one()
+    return {"leave_token": joined.json["leave_url"].rsplit("/", 1)[1],
+            "offer_token": envelope["data"]["claim_url"].rsplit("/", 1)[1]}
 
 
 def caller_headers(service, caller: str, manage_token: str) -> dict[str, str]:
@@ -364,6 +398,10 @@ def check(service, rule: str, method: str, access: Access) -> list[str]:
                 ok = signed_in_page(response)
             else:
                 ok = response.status_code == 403
+        elif access.kind == "waitlist_link":
+            # A forged link finds nothing, whoever sends it; staff credentials do not stand in for it.
+            response = call(service, rule, method, headers)
+            ok = response.status_code == 404
         elif access.kind == "manage_link":
             # A forged link opens nothing, whoever sends it; staff credentials do not stand in for it.
             response = call(service, rule, method, headers)
@@ -397,6 +435,10 @@ def check(service, rule: str, method: str, access: Access) -> list[str]:
         response = call(service, rule, method, {}, secret=secrets["sign_in_token"])
         if response.status_code != 200:
             problems.append(f"{method} {rule} with its genuine sign-in token: {describe_response(response)}")
+    if access.kind == "waitlist_link" and method == "GET":  # (a POST would claim, decline or leave)
+        response = call(service, rule, method, {}, secret=secrets["leave_token" if "/leave/" in rule else "offer_token"])
+        if response.status_code != 200:
+            problems.append(f"{method} {rule} with its genuine token: {describe_response(response)}")
     if access.kind == "secret_url":
         if rule.endswith(".ics"):
             response = call(service, rule, method, {}, secret=secrets["feed_token"])

@@ -60,6 +60,31 @@ class BookingRequestSchema(StrictSchema):
     )
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class WaitlistWindowSchema(StrictSchema):
+    """Weekdays and a time of day range in the patient's zone; an end of 00:00 means midnight."""
+
+    weekdays = fields.List(fields.String(validate=validate.OneOf(WEEKDAYS)), required=True,
+                           validate=validate.Length(min=1, max=7))
+    start = fields.Time(required=True, metadata={"description": "HH:MM, the patient's local time"})
+    end = fields.Time(required=True, metadata={"description": "HH:MM; 00:00 means until midnight"})
+
+
+class WaitlistJoinRequestSchema(StrictSchema):
+    """Join the waitlist for an appointment type, optionally one clinician and/or location."""
+
+    appointment_type = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    patient = fields.Nested(PatientSchema, required=True)
+    windows = fields.List(fields.Nested(WaitlistWindowSchema), required=True, validate=validate.Length(min=1, max=14))
+    clinician_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
+    location_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
+    earliest_date = fields.Date(load_default=None, allow_none=True)
+    latest_date = fields.Date(load_default=None, allow_none=True)
+    screening_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+
 class EligibilityDecisionSchema(Schema):
     """The eligibility service's answer to the booking service's decision lookup."""
 

@@ -153,6 +153,16 @@ def take_openings(session: Session, now: datetime, limit: int) -> list[RowMappin
     return rows
 
 
+def anything_due(session: Session, now: datetime) -> bool:
+    """Whether a worker cycle has work: a freed time, a lapsed offer or an entry past its days."""
+    checks = (
+        select(openings.c.id).where(openings.c.processed_at.is_(None)),
+        select(offers.c.id).where(offers.c.status == "open", offers.c.expires_at <= now),
+        select(entries.c.id).where(entries.c.status == "waiting", entries.c.expires_at <= now),
+    )
+    return any(session.execute(check.limit(1)).first() is not None for check in checks)
+
+
 def pending_openings(session: Session) -> int:
     return session.execute(select(func.count()).select_from(openings).where(openings.c.processed_at.is_(None))).scalar_one()
 

@@ -9,3 +9,5 @@ BOOKING = "booking"  # POST /bookings (and any other way a patient books); count
 HOLD = "hold"
 MANAGE_CANCEL = "manage-cancel"
 MANAGE_RESCHEDULE = "manage-reschedule"
+WAITLIST_JOIN = "waitlist-join"  # counted per email too
+WAITLIST_OFFER = "waitlist-offer"  # claim, decline and leave, by page or API

@@ -133,6 +133,15 @@ class Waitlist:
             kind = repo.appointment_type_by_id(session, entry["appointment_type_id"])
             return entry_view(wl_repo.entry(session, entry["id"]), kind.code)
 
+    def leave_by_offer_link(self, token: str) -> dict[str, Any]:
+        """Leave the waitlist from an offer's page; the offer (if still open) passes on."""
+        with self.sessions.begin() as session:
+            entry = wl_repo.entry(session, self._offer_for(session, token, lock=True)["entry_id"])
+            if entry["status"] == "waiting":
+                self._end_entry(session, entry, "left", self.clock())
+            kind = repo.appointment_type_by_id(session, entry["appointment_type_id"])
+            return entry_view(wl_repo.entry(session, entry["id"]), kind.code)
+
     def offer_for_link(self, token: str) -> dict[str, Any]:
         """What the offer link shows: the slot, until when it is kept, and whether it is still open."""
         with self._reading() as session:
@@ -183,7 +192,12 @@ class Waitlist:
     # --- the worker -------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """One worker cycle: lapsed entries and offers, then freed times; how much was done."""
+        """One worker cycle: lapsed entries and offers, then freed times; how much was done.
+
+        An idle cycle only reads (on SQLite a write transaction would take the database's one write lock)."""
+        with self._reading() as session:
+            if not wl_repo.anything_due(session, self.clock()):
+                return 0
         done = self.expire_entries() + self.pass_on_lapsed_offers()
         return done + self.work_through_openings()
 

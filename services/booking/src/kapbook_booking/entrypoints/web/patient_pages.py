@@ -33,6 +33,7 @@ NOTICES = {
     "cancelled": "Your appointment is cancelled. We have emailed you a confirmation.",
     "rescheduled": "Your appointment has moved. We have emailed you the new time.",
     "series_cancelled": "The remaining sessions are cancelled. We have emailed you a confirmation.",
+    "claimed": "You are booked: the time we held for you is yours. We have emailed you a confirmation.",
 }
 
 bp = Blueprint("patient", __name__, template_folder="templates")
