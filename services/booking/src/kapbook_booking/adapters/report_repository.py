@@ -108,24 +108,24 @@ def consultation_to_first_dose(session: Session, start: datetime, end: datetime)
     """The patients whose first dose starts in [start, end) after a consultation (``patients``), and
     the median of their days from first consultation to first dose (``median_days``, None if none)."""
     b, types = tables.bookings, tables.appointment_types
-    patient = func.lower(b.c.patient_email)
-
-    def first_of(categories: tuple[str, ...], name: str):
-        return (
-            select(patient.label("patient"), func.min(b.c.start).label(name))
-            .join(types, types.c.id == b.c.appointment_type_id)
-            .where(types.c.category.in_(categories), b.c.status.in_(LIVE_STATUSES), b.c.patient_email.is_not(None))
-            .group_by(patient)
-            .cte(name)
+    category = types.c.category
+    # One pass over the patient's bookings gives both firsts (a join of two grouped sets was 30 times slower).
+    firsts = (
+        select(
+            func.min(case((category.in_(CONSULTATION_CATEGORIES), b.c.start))).label("first_consultation"),
+            func.min(case((category.in_(DOSING_CATEGORIES), b.c.start))).label("first_dose"),
         )
-
-    doses, consultations = first_of(DOSING_CATEGORIES, "first_dose"), first_of(CONSULTATION_CATEGORIES, "first_consultation")
+        .join(types, types.c.id == b.c.appointment_type_id)
+        .where(category.in_(CONSULTATION_CATEGORIES + DOSING_CATEGORIES), b.c.status.in_(LIVE_STATUSES),
+               b.c.patient_email.is_not(None))
+        .group_by(func.lower(b.c.patient_email))
+        .subquery("firsts")
+    )
     waits = (
-        select((hours_between(session, consultations.c.first_consultation, doses.c.first_dose) / 24.0).label("days"))
-        .select_from(doses.join(consultations, consultations.c.patient == doses.c.patient))
-        .where(doses.c.first_dose >= start, doses.c.first_dose < end,
-               consultations.c.first_consultation <= doses.c.first_dose)
-        .cte("waits")
+        select((hours_between(session, firsts.c.first_consultation, firsts.c.first_dose) / 24.0).label("days"))
+        .where(firsts.c.first_dose >= start, firsts.c.first_dose < end,
+               firsts.c.first_consultation <= firsts.c.first_dose)
+        .subquery("waits")
     )
     ranked = select(
         waits.c.days,
