@@ -54,6 +54,7 @@ BENCHMARKS = (
     Benchmark("reminders_dispatch", ("--messages", "500", "--dispatchers", "1,2")),
     Benchmark("process_memory", ("--bookings", "200")),
     Benchmark("series_http", ("30", "--seconds", "8")),
+    Benchmark("director_report", ("10",)),
 )
 
 

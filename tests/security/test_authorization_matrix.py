@@ -130,6 +130,7 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         (f"{B}/bookings/<string:booking_id>/no-show", "POST"): staff(scope=BOOKINGS),
         (f"{B}/bookings/<string:booking_id>/rotate-manage-link", "POST"): staff(scope=BOOKINGS),
         (f"{B}/calendar", "GET"): staff(scope=ANY),
+        (f"{B}/reports/director", "GET"): staff(ADMIN, scope=ANY),
         # The catalogue: any role reads, admins write.
         **{(f"{B}/{things}", "GET"): staff(scope=ANY) for things in ("locations", "rooms", "appointment-types", "clinicians")},
         **{(f"{B}/{things}", "POST"): staff(ADMIN, scope=SCHEDULES) for things in ("locations", "rooms", "appointment-types", "clinicians")},
@@ -207,6 +208,8 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/staff/credentials/<string:credential_id>/revoke", "POST"): console(ADMIN),
         ("/staff/audit", "GET"): console(ADMIN),  # audit page
         ("/staff/audit.csv", "GET"): console(ADMIN),
+        ("/staff/reports/director", "GET"): console(ADMIN),  # the director's report
+        ("/staff/reports/director.csv", "GET"): console(ADMIN),
         ("/staff/clinicians/<string:clinician_id>/calendars", "POST"): console(ADMIN, CLINICIAN),
         **{(f"/staff/clinicians/<string:clinician_id>/calendars/<string:connection_id>/{action}", "POST"): console(ADMIN, CLINICIAN)
            for action in ("active", "remove", "sync")},

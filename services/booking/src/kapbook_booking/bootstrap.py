@@ -19,6 +19,7 @@ from kapbook_booking.service_layer.console_sessions import ConsoleSessions
 from kapbook_booking.service_layer.staff import StaffAccounts, StaffTokens
 from kapbook_booking.service_layer.staff_calendar import StaffCalendar
 from kapbook_booking.service_layer.audit_trail import AuditTrail
+from kapbook_booking.service_layer.director_report import DirectorReports
 from kapbook_booking.service_layer.staff_records import StaffWrites
 from kapbook_booking.service_layer.password_resets import PasswordResets
 from kapbook_booking.service_layer.two_step import TwoStep
@@ -57,6 +58,7 @@ class BookingContainer:
     staff_calendar: StaffCalendar
     calendar_feeds: CalendarFeeds
     audit_trail: AuditTrail
+    director_reports: DirectorReports
     patients: PatientAccess
     series: SeriesService
     accounts: StaffAccounts
@@ -121,6 +123,7 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         staff_calendar=StaffCalendar(writes, clock),
         calendar_feeds=CalendarFeeds(writes, config.public_base_url, clock),
         audit_trail=AuditTrail(writes),
+        director_reports=DirectorReports(writes, clock),
         patients=PatientAccess(runtime.sessions, runtime.outbox, links, config.public_base_url,
                                config.screening_valid_days, config.cors_origins, clock),
         series=SeriesService(runtime.sessions, runtime.outbox, links, gate, lifecycle, writes, clock,

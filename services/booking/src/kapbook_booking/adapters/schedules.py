@@ -2,7 +2,8 @@
 handful of queries whatever the number of clinicians and bookings (no N+1).
 
 `load_schedules` reads everything one appointment type's search needs; `load_working_hours`
-reads one clinician's hours at each of their locations. Both turn rows into the engine's
+reads one clinician's hours at each of their locations; `load_clinic_hours` every active
+clinician's hours and time off (the director's report). All turn rows into the engine's
 `WeeklyHours` and date overrides the same way, closed days included.
 """
 from __future__ import annotations
@@ -151,6 +152,24 @@ def load_working_hours(session: Session, clinician_id: str, first_day: date, las
     return schedules
 
 
+def load_clinic_hours(session: Session, start: datetime, end: datetime) -> list[ClinicianSchedule]:
+    """Every active clinician's schedule at each location where they have weekly hours, with the
+    date overrides and time off (not the busy times of their own calendars) that touch [start, end)."""
+    queries = _queries(session.get_bind().dialect.name)
+    clinician_ids = list(session.execute(queries.active_clinicians).scalars())
+    if not clinician_ids:
+        return []
+    hours = _weekly_hours(session, queries, clinician_ids, None)
+    overrides = _overrides(session, queries, clinician_ids, start.date() - timedelta(days=2), end.date() + timedelta(days=2))
+    reach = {"ids": clinician_ids, "reach_start": start, "reach_end": end}
+    time_off = _StoredRanges().group(session.execute(queries.time_off_only, reach).all())
+    return [
+        ClinicianSchedule(clinician, location, ZoneInfo(zone), tuple(weekly), overrides.get((clinician, location), {}),
+                          time_off=tuple(time_off.get(clinician, ())))
+        for (clinician, location, zone), weekly in sorted(hours.items())
+    ]
+
+
 class _Queries:
     """The loader's statements, built once per dialect with bound parameters (id lists expand when
     executed): built per request, with fifty clinician ids in each, they cost more to prepare than
@@ -165,6 +184,7 @@ class _Queries:
             .where(link.c.appointment_type_id == bindparam("type_id"), tables.clinicians.c.active.is_(True))
         )
         self.one_clinician = self.clinicians.where(link.c.clinician_id == bindparam("clinician_id"))
+        self.active_clinicians = select(tables.clinicians.c.id).where(tables.clinicians.c.active.is_(True))
         local = partial(_raw_local, sqlite=sqlite)
         self.weekly_hours = (
             select(w.c.clinician_id, w.c.location_id, tables.locations.c.timezone, w.c.weekday, local(w.c.start_time),
@@ -200,6 +220,9 @@ class _Queries:
             select(ext.c.clinician_id, instant(ext.c.start), instant(ext.c.end)).where(
                 ext.c.clinician_id.in_(ids), ext.c.start < bindparam("reach_end"), ext.c.end > bindparam("reach_start")
             ),
+        )
+        self.time_off_only = select(off.c.clinician_id, instant(off.c.start), instant(off.c.end)).where(
+            off.c.clinician_id.in_(ids), off.c.start < bindparam("reach_end"), off.c.end > bindparam("reach_start")
         )
         in_reach = (b.c.blocked_start < bindparam("reach_end"), b.c.blocked_end > bindparam("reach_start"),
                     occupying(b, bindparam("now")))

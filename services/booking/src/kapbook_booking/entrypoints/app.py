@@ -7,7 +7,7 @@ from kapbook_booking.bootstrap import BookingContainer, bootstrap
 from kapbook_booking.entrypoints.http import bookings, fhir, patients, series, staff_bookings
 from kapbook_booking.entrypoints.http import calendar_feed, staff_calendar, staff_catalog, staff_schedules
 from kapbook_booking.entrypoints.http import staff_calendars, staff_webhooks, waitlist
-from kapbook_booking.entrypoints.http import staff_members
+from kapbook_booking.entrypoints.http import staff_members, staff_reports
 from kapbook_booking.entrypoints.errors import register_booking_errors
 from kapbook_booking.entrypoints.web import register_web
 from kapbook_platform.logs import configure_logging
@@ -42,6 +42,7 @@ def create_app(container: BookingContainer | None = None) -> Flask:
     api.register_blueprint(staff_webhooks.blp)
     api.register_blueprint(staff_calendars.blp)
     api.register_blueprint(waitlist.blp)
+    api.register_blueprint(staff_reports.blp)
     app.register_blueprint(fhir.bp)  # FHIR answers OperationOutcomes, outside the v1 OpenAPI document
     register_web(app, api)
     register_health(app, {"database": container.runtime.check_database, "broker": container.runtime.check_broker})

@@ -51,13 +51,13 @@ def audit():
 def audit_csv():
     # The generator reads through the use case alone (no request context), so it can stream.
     rows = container().audit_trail.export(read_filter())
-    response = Response(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response = Response(csv_lines(rows), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = 'attachment; filename="kapbook-audit.csv"'
     response.headers["Cache-Control"] = "no-store"  # secure_page leaves non-HTML responses alone
     return response
 
 
-def _csv_lines(rows: Iterator[list[str]]) -> Iterator[str]:
+def csv_lines(rows: Iterator[list[str]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
