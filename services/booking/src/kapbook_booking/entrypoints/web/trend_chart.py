@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pygal
@@ -46,7 +46,7 @@ def trend_svg(title: str, points: Sequence[tuple[datetime, int]], bands: Sequenc
     )
     chart = pygal.DateTimeLine(
         title=title, style=style, width=760, height=340, range=(0, top), include_x_axis=True,
-        x_value_formatter=lambda when: when.astimezone(zone).strftime("%-d %b"), x_label_rotation=30,
+        x_value_formatter=lambda when: _local(when, zone).strftime("%-d %b"), x_label_rotation=30,
         legend_at_bottom=True, legend_at_bottom_columns=4, truncate_legend=-1, dots_size=4,
         js=[], css=["file://style.css", "file://graph.css"], disable_xml_declaration=True, show_x_guides=False,
         explicit_size=False,
@@ -58,3 +58,8 @@ def trend_svg(title: str, points: Sequence[tuple[datetime, int]], bands: Sequenc
     chart.add("Dosing session", [(when, 0) for when in doses], stroke=False, dots_size=6)
     # pygal writes its tooltip configuration as an inline script; the page runs no script, so drop it.
     return re.sub(r"<script\b.*?</script>", "", chart.render(is_unicode=True), flags=re.S)
+
+
+def _local(when: datetime, zone: ZoneInfo) -> datetime:
+    # pygal hands the formatter naive UTC datetimes (it works in timestamps).
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(zone)
