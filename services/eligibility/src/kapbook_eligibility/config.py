@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
 
-from kapbook_platform.config import ConfigError, PlatformConfig, setting
+from kapbook_platform.config import ConfigError, PlatformConfig, check_key_list, setting
 from kapbook_platform.contracts.check_in_links import check_fernet_keys, check_in_link_keys
 from kapbook_platform.staff.signing import DEVELOPMENT_VERIFY_KEY, check_key
 
@@ -42,7 +42,6 @@ class EligibilityConfig(PlatformConfig):
         "KAPBOOK_CHECK_IN_LINK_KEYS", (),
         doc="Fernet keys the check-in links in reminder emails are opened with, comma-separated, newest first; the "
             "reminders service must have the same list (default: a key derived from KAPBOOK_SERVICE_TOKEN)",
-        secret=True,
     )
     check_in_cssrs: bool = setting(
         "ELIGIBILITY_CHECK_IN_CSSRS", True,
@@ -75,6 +74,8 @@ class EligibilityConfig(PlatformConfig):
             _check_fernet_key(key, position)
         if self.is_production and DEVELOPMENT_ENCRYPTION_KEY in self.encryption_keys:
             raise ConfigError("ELIGIBILITY_ENCRYPTION_KEYS must hold a real key in production")
+        # Like the unsubscribe keys: optional (derived from the service token, itself checked), never a weak one.
+        check_key_list("KAPBOOK_CHECK_IN_LINK_KEYS", self.check_in_link_keys, self.is_production)
         check_fernet_keys("KAPBOOK_CHECK_IN_LINK_KEYS", self.check_in_link_keys)
         try:
             ZoneInfo(self.timezone)

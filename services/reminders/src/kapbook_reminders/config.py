@@ -55,7 +55,6 @@ class RemindersConfig(PlatformConfig):
         "KAPBOOK_CHECK_IN_LINK_KEYS", (),
         doc="Fernet keys of the check-in links in emails, comma-separated, newest first; the eligibility service "
             "must have the same list (default: a key derived from KAPBOOK_SERVICE_TOKEN, which both share)",
-        secret=True,
     )
     check_in_link_valid_hours: float = setting(
         "CHECK_IN_LINK_VALID_HOURS", 72.0,
@@ -120,11 +119,13 @@ class RemindersConfig(PlatformConfig):
             raise ConfigError(
                 "SMTP_SECURITY must be starttls or tls in production (emails carry manage links); "
                 "only KAPBOOK_LOCAL_TRIAL=1 allows none, for an SMTP sink such as Mailpit"
-            )
+    )
         if min(self.dispatch_batch, self.max_send_attempts) < 1:
             raise ConfigError("DISPATCH_BATCH and MAX_SEND_ATTEMPTS must be at least 1")
         if not 0 <= self.crisis_alert_window <= 900:
             raise ConfigError("CRISIS_ALERT_WINDOW must be between 0 and 900 seconds (on-call must hear soon)")
+        # Like the unsubscribe keys: optional (derived from the service token, itself checked), never a weak one.
+        check_key_list("KAPBOOK_CHECK_IN_LINK_KEYS", self.check_in_link_keys, self.is_production)
         check_fernet_keys("KAPBOOK_CHECK_IN_LINK_KEYS", self.check_in_link_keys)
         if self.check_in_link_valid_hours <= 0:
             raise ConfigError("CHECK_IN_LINK_VALID_HOURS must be greater than zero")
