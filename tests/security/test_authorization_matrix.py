@@ -17,6 +17,7 @@ import pytest
 from kapbook_platform.staff.principal import ROLES
 from kapbook_platform.staff.scopes import ALL, ANY, BOOKINGS, READ_ONLY, REVIEWS, SCHEDULES, SCOPES, describe
 from kapbook_reminders.domain.unsubscribe import unsubscribe_token
+from support.check_ins import check_in_token
 
 pytestmark = pytest.mark.integration
 
@@ -247,6 +248,8 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         ("/staff/screenings", "GET"): console(*REVIEWERS),
         ("/staff/screenings/<string:screening_id>", "GET"): console(*REVIEWERS),
         ("/staff/screenings/<string:screening_id>/review", "POST"): console(*REVIEWERS),
+        ("/staff/trends/<string:record_id>", "GET"): console(*REVIEWERS),
+        ("/staff/trends/<string:record_id>/check-ins/<string:check_in_id>/follow-up", "POST"): console(*REVIEWERS),
     },
     "eligibility": health("/api/eligibility") | {
         (f"{E}/questionnaire", "GET"): PUBLIC,
@@ -258,6 +261,11 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
         (f"{E}/rule-sets", "GET"): staff(*REVIEWERS, scope=REVIEWS),
         (f"{E}/rule-sets", "POST"): staff(*REVIEWERS, scope=REVIEWS),
         (f"{E}/decisions/<string:screening_id>", "GET"): SERVICE,
+        (f"{E}/check-in", "GET"): secret_url(400),  # the emailed link's token is the credential
+        (f"{E}/check-in", "POST"): secret_url(400),
+        (f"{E}/trends/<string:record_id>", "GET"): staff(*REVIEWERS, scope=REVIEWS),
+        (f"{E}/check-ins", "GET"): staff(*REVIEWERS, scope=REVIEWS),
+        (f"{E}/check-ins/<string:check_in_id>/review", "POST"): staff(*REVIEWERS, scope=REVIEWS),
     },
     "reminders": health("/api/reminders") | {
         (f"{R}/notifications", "GET"): staff(scope=(READ_ONLY, BOOKINGS)),
@@ -298,6 +306,8 @@ def services(tmp_path_factory):
     }
     reminders = built["reminders"]
     reminders.secrets = {"unsubscribe": unsubscribe_token("pat@example.org", reminders.container.config.unsubscribe_key)}
+    built["eligibility"].secrets = {"check_in": check_in_token("booking-matrix", built["eligibility"].container.check_ins.clock() + timedelta(days=2),
+                                                               keys=built["eligibility"].container.config.check_in_keys)}
     yield built
     for service in built.values():
         service.close()
@@ -445,6 +455,10 @@ def check(service, rule: str, method: str, access: Access) -> list[str]:
     if access.kind == "secret_url":
         if rule.endswith(".ics"):
             response = call(service, rule, method, {}, secret=secrets["feed_token"])
+        elif rule.endswith("/check-in"):
+            response = call(service, rule, method, {}, query={"token": secrets["check_in"]})
+            if method == "POST" and response.status_code == 422:  # let in: an empty form is answered with the form again
+                return problems
         else:
             response = call(service, rule, method, {}, query={"token": secrets["unsubscribe"]})
         if response.status_code != 200:

@@ -83,8 +83,8 @@ def test_rotation_re_encrypts_everything_with_the_newest_key(make_container, tmp
     second = CliRunner().invoke(cli, ["rotate-keys"], env=environment)
 
     assert first.exit_code == 0, first.output
-    assert "re-encrypted 1 screening(s) and 1 review note(s)" in first.output
-    assert "re-encrypted 0 screening(s) and 0 review note(s)" in second.output and "2 were already" in second.output
+    assert "re-encrypted 1 screening(s), 0 check-in(s) and 1 review note(s)" in first.output
+    assert "re-encrypted 0 screening(s), 0 check-in(s) and 0 review note(s)" in second.output and "2 were already" in second.output
     after = create_app(_container(make_container, (new_key,))).test_client()
     opened = after.get(f"{SCREENINGS}/{screening_id}", headers=clinician.headers)
     assert opened.status_code == 200

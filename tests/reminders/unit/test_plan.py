@@ -54,6 +54,7 @@ def test_dosing_booking_far_ahead_gets_every_message_at_its_exact_time(snapshot)
         ("reminder", START - timedelta(hours=72), "scheduled"),
         ("preparation", START - timedelta(hours=48), "scheduled"),
         ("reminder", START - timedelta(hours=24), "scheduled"),
+        ("check_in_before_dose", START - timedelta(hours=24), "scheduled"),
         ("reminder", START - timedelta(hours=2), "scheduled"),
         ("follow_up", START + timedelta(hours=2) + timedelta(hours=24), "scheduled"),
     ]
@@ -62,12 +63,13 @@ def test_dosing_booking_far_ahead_gets_every_message_at_its_exact_time(snapshot)
         f"{BOOKING_ID}:0:reminder:72h-before",
         f"{BOOKING_ID}:0:preparation:48h-before",
         f"{BOOKING_ID}:0:reminder:24h-before",
+        f"{BOOKING_ID}:0:check_in_before_dose:24h-before",
         f"{BOOKING_ID}:0:reminder:2h-before",
         f"{BOOKING_ID}:0:follow_up:24h-after-end",
     ]
 
 
-def test_only_the_follow_up_is_non_essential(snapshot):
+def test_only_the_follow_up_and_the_check_in_are_non_essential(snapshot):
     messages = plan_messages(snapshot(), DOSING_PLAN, FAR_AHEAD)
 
     assert {m.kind.value: m.essential for m in messages} == {
@@ -75,6 +77,7 @@ def test_only_the_follow_up_is_non_essential(snapshot):
         "reminder": True,
         "preparation": True,
         "follow_up": False,
+        "check_in_before_dose": False,
     }
 
 
@@ -109,6 +112,7 @@ def test_dosing_booking_three_hours_ahead_skips_the_preparation_message_but_keep
         "reminder:24h-before": "skipped",
         "reminder:2h-before": "scheduled",
         "follow_up:24h-after-end": "scheduled",
+        "check_in_before_dose:24h-before": "skipped",
     }
 
 
@@ -167,6 +171,7 @@ def test_reschedule_sends_a_notice_now_and_fresh_reminders_for_the_new_time(snap
         ("reminder", new_start - timedelta(hours=72), "scheduled"),
         ("preparation", new_start - timedelta(hours=48), "scheduled"),
         ("reminder", new_start - timedelta(hours=24), "scheduled"),
+        ("check_in_before_dose", new_start - timedelta(hours=24), "scheduled"),
         ("reminder", new_start - timedelta(hours=2), "scheduled"),
         ("follow_up", new_start + timedelta(hours=26), "scheduled"),
     ]

@@ -148,7 +148,7 @@ def test_either_order_plans_the_same_messages_and_one_confirmation(branding):
         assert not reminders.store.by_kind(MessageKind.CONFIRMATION)
         for position in range(1, SIZE + 1):  # every session keeps its reminders and preparation message
             kinds = sorted(row["kind"] for row in reminders.store.messages.values() if row["booking_id"] == session_id(position))
-            assert kinds == ["follow_up", "preparation", "reminder", "reminder", "reminder"]
+            assert kinds == ["check_in_before_dose", "follow_up", "preparation", "reminder", "reminder", "reminder"]
         assert reminders.dispatcher.dispatch_all_due() == 1
         assert len(reminders.sender.sent) == 1
 

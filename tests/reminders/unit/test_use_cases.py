@@ -70,7 +70,7 @@ def test_a_cancellation_cancels_the_pending_messages_and_plans_a_notice(reminder
     notice = reminders.one(MessageKind.CANCELLATION_NOTICE)
     assert (notice["status"], notice["due_at"], notice["sequence"]) == ("scheduled", reminders.clock.now, 1)
     pending = [row for row in reminders.store.messages.values() if row is not notice]
-    assert len(pending) == 6  # confirmation, preparation, three reminders, follow-up
+    assert len(pending) == 7  # confirmation, preparation, three reminders, follow-up, check-in
     assert {(row["status"], row["result"]) for row in pending} == {("cancelled", REPLACED)}
 
 

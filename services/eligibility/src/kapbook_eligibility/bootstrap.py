@@ -10,6 +10,7 @@ from kapbook_eligibility.adapters import tables
 from kapbook_eligibility.adapters.encryption import FieldCipher
 from kapbook_eligibility.config import EligibilityConfig
 from kapbook_eligibility.domain import CrisisResource, InvalidCrisisResources, default_crisis_directory
+from kapbook_eligibility.service_layer.check_ins import CheckInService
 from kapbook_eligibility.service_layer.keys import RotationReport, rotate_keys
 from kapbook_eligibility.service_layer.reviews import ReviewService
 from kapbook_eligibility.service_layer.rule_sets import RuleSetService
@@ -29,6 +30,7 @@ class EligibilityContainer:
     rule_sets: RuleSetService
     screenings: ScreeningService
     reviews: ReviewService
+    check_ins: CheckInService
     handlers: dict[str, EventHandler]  # event type → what the consumer does with it
 
     def migrate(self) -> None:
@@ -57,9 +59,11 @@ def bootstrap(config: EligibilityConfig | None = None, clock: Clock = utc_now) -
         clock,
     )
     reviews = ReviewService(runtime.sessions, runtime.outbox, cipher, audit_log, clock)
+    check_ins = CheckInService(runtime.sessions, runtime.outbox, cipher, audit_log, config.check_in_keys,
+                               config.check_in_cssrs, screenings.crisis_resources, config.public_base_url, clock)
     handlers = staff_event_handlers(runtime.tables["staff_credentials"], runtime.tables["staff_credential_tombstones"],
                                  config.credential_verify_key)
-    return EligibilityContainer(config, runtime, cipher, rule_sets, screenings, reviews, handlers=handlers)
+    return EligibilityContainer(config, runtime, cipher, rule_sets, screenings, reviews, check_ins, handlers=handlers)
 
 
 def crisis_resources_for(config: EligibilityConfig) -> tuple[CrisisResource, ...]:

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
 
-from kapbook_platform.config import ConfigError, PlatformConfig, setting
+from kapbook_platform.config import ConfigError, PlatformConfig, check_key_list, setting
+from kapbook_platform.contracts.check_in_links import check_fernet_keys, check_in_link_keys
 from kapbook_platform.staff.signing import DEVELOPMENT_VERIFY_KEY, check_key
 
 DEVELOPMENT_ENCRYPTION_KEY = "ZGV2LW9ubHktaW5zZWN1cmUta2V5LWRvLW5vdC11c2U="
@@ -37,10 +38,23 @@ class EligibilityConfig(PlatformConfig):
     timezone: str = setting(
         "ELIGIBILITY_TIMEZONE", "UTC", doc="The clinic's IANA time zone: the date ages and validity are counted in"
     )
+    check_in_link_keys: tuple[str, ...] = setting(
+        "KAPBOOK_CHECK_IN_LINK_KEYS", (),
+        doc="Fernet keys the check-in links in reminder emails are opened with, comma-separated, newest first; the "
+            "reminders service must have the same list (default: a key derived from KAPBOOK_SERVICE_TOKEN)",
+    )
+    check_in_cssrs: bool = setting(
+        "ELIGIBILITY_CHECK_IN_CSSRS", True,
+        doc="Whether check-ins between doses ask the C-SSRS screener as well as the PHQ-9 and GAD-7",
+    )
     cors_origins: tuple[str, ...] = setting(
         "ELIGIBILITY_CORS_ORIGINS", (),
         doc="Websites that embed the booking widget (it submits screenings), comma-separated origins",
     )
+
+    @property
+    def check_in_keys(self) -> tuple[str, ...]:
+        return check_in_link_keys(self.check_in_link_keys, self.service_token)
 
     @property
     def effective_database_url(self) -> str:
@@ -60,6 +74,9 @@ class EligibilityConfig(PlatformConfig):
             _check_fernet_key(key, position)
         if self.is_production and DEVELOPMENT_ENCRYPTION_KEY in self.encryption_keys:
             raise ConfigError("ELIGIBILITY_ENCRYPTION_KEYS must hold a real key in production")
+        # Like the unsubscribe keys: optional (derived from the service token, itself checked), never a weak one.
+        check_key_list("KAPBOOK_CHECK_IN_LINK_KEYS", self.check_in_link_keys, self.is_production)
+        check_fernet_keys("KAPBOOK_CHECK_IN_LINK_KEYS", self.check_in_link_keys)
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):

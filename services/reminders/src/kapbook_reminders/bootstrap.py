@@ -51,6 +51,8 @@ def event_handlers(planner: MessagePlanner, config: RemindersConfig, runtime: Se
     handlers: dict[str, EventHandler] = {event_type: planner.on_booking_event for event_type in BOOKING_EVENTS}
     handlers[EventType.SCREENING_CRISIS] = planner.on_crisis(
         config.oncall_email, timedelta(seconds=config.crisis_alert_window))
+    # A check-in that shows new risk alerts on-call exactly as a crisis screening does (one alert path).
+    handlers[EventType.CHECK_IN_ALERT] = handlers[EventType.SCREENING_CRISIS]
     handlers[EventType.PATIENT_SIGN_IN_LINK] = planner.on_sign_in_link
     handlers[EventType.BOOKING_MANAGE_LINK_REPLACED] = planner.on_manage_link_replaced
     handlers[EventType.SERIES_BOOKED] = planner.on_series_booked

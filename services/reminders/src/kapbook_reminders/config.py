@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from kapbook_platform.config import ConfigError, PlatformConfig, check_key_list, setting
+from kapbook_platform.contracts.check_in_links import check_fernet_keys, check_in_link_keys
 from kapbook_platform.staff.signing import DEVELOPMENT_VERIFY_KEY, check_key
 from kapbook_reminders.adapters.smtp import SECURITY_MODES
 
@@ -50,6 +51,16 @@ class RemindersConfig(PlatformConfig):
             "sent at the end of the window (the first alert after a quiet period always goes out at once; 0: no "
             "follow-up wait; a screening still joins an alert not sent yet)",
     )
+    check_in_link_keys: tuple[str, ...] = setting(
+        "KAPBOOK_CHECK_IN_LINK_KEYS", (),
+        doc="Fernet keys of the check-in links in emails, comma-separated, newest first; the eligibility service "
+            "must have the same list (default: a key derived from KAPBOOK_SERVICE_TOKEN, which both share)",
+    )
+    check_in_link_valid_hours: float = setting(
+        "CHECK_IN_LINK_VALID_HOURS", 72.0,
+        doc="How long the check-in link after an integration session works (the one before a dosing session works "
+            "until the session starts); the lead times themselves are plan fields (NOTIFICATION_PLANS_FILE)",
+    )
     notification_plans_file: str = setting(
         "NOTIFICATION_PLANS_FILE", "", doc="JSON file replacing the default notification plans (optional)"
     )
@@ -82,6 +93,10 @@ class RemindersConfig(PlatformConfig):
         return tuple(key.encode("utf-8") for key in self.unsubscribe_keys) + (derived,)
 
     @property
+    def check_in_keys(self) -> tuple[str, ...]:
+        return check_in_link_keys(self.check_in_link_keys, self.service_token)
+
+    @property
     def plans_path(self) -> Path | None:
         return Path(self.notification_plans_file) if self.notification_plans_file else None
 
@@ -104,10 +119,15 @@ class RemindersConfig(PlatformConfig):
             raise ConfigError(
                 "SMTP_SECURITY must be starttls or tls in production (emails carry manage links); "
                 "only KAPBOOK_LOCAL_TRIAL=1 allows none, for an SMTP sink such as Mailpit"
-            )
+    )
         if min(self.dispatch_batch, self.max_send_attempts) < 1:
             raise ConfigError("DISPATCH_BATCH and MAX_SEND_ATTEMPTS must be at least 1")
         if not 0 <= self.crisis_alert_window <= 900:
             raise ConfigError("CRISIS_ALERT_WINDOW must be between 0 and 900 seconds (on-call must hear soon)")
+        # Like the unsubscribe keys: optional (derived from the service token, itself checked), never a weak one.
+        check_key_list("KAPBOOK_CHECK_IN_LINK_KEYS", self.check_in_link_keys, self.is_production)
+        check_fernet_keys("KAPBOOK_CHECK_IN_LINK_KEYS", self.check_in_link_keys)
+        if self.check_in_link_valid_hours <= 0:
+            raise ConfigError("CHECK_IN_LINK_VALID_HOURS must be greater than zero")
         if self.dispatch_lease <= self.smtp_timeout:
             raise ConfigError("DISPATCH_LEASE must be longer than SMTP_TIMEOUT, or a slow send would be taken over")

@@ -25,6 +25,11 @@ class EventType:
     SCREENING_DECIDED_V1 = "kapbook.screening.decided.v1"
     SCREENING_CRISIS = "kapbook.screening.crisis.v1"
     SCREENING_REVIEWED = "kapbook.screening.reviewed.v1"
+    # A patient completed a check-in (PHQ-9 / GAD-7 between doses): ids only, never a score or answer.
+    CHECK_IN_COMPLETED = "kapbook.check_in.completed.v1"
+    # A check-in showed new risk (PHQ-9 item 9 above 0 or a high C-SSRS answer): on-call is alerted at once,
+    # as for a crisis screening. A link to review, never the answers.
+    CHECK_IN_ALERT = "kapbook.check_in.alert.v1"
     STAFF_CREDENTIAL_ISSUED = "kapbook.staff.credential_issued.v1"
     STAFF_CREDENTIAL_REVOKED = "kapbook.staff.credential_revoked.v1"
     # A course of care booked as one plan. Each session also has its own booking.* events (with
@@ -165,6 +170,23 @@ class ScreeningReviewedData(StrictSchema):
     valid_until = fields.AwareDateTime(required=True)
 
 
+class CheckInCompletedData(StrictSchema):
+    """A check-in was completed: which one and for which booking. Nothing about how the patient is."""
+
+    check_in_id = fields.String(required=True)
+    booking_id = fields.String(required=True)
+    occasion = fields.String(required=True, validate=validate.OneOf(["before_dose", "after_integration"]))
+    completed_at = fields.AwareDateTime(required=True)
+
+
+class CheckInAlertData(StrictSchema):
+    """A check-in needs a clinician now (the same path as a crisis screening): a link, never the answers."""
+
+    check_in_id = fields.String(required=True)
+    review_url = fields.String(required=True)
+    decided_at = fields.AwareDateTime(required=True)
+
+
 class StaffCredentialIssuedData(StrictSchema):
     """A staff bearer token was issued; only its SHA-256 digest travels."""
 
@@ -252,6 +274,8 @@ EVENT_SCHEMAS: dict[str, type[StrictSchema]] = {
     EventType.SCREENING_DECIDED_V1: ScreeningDecidedV1Data,
     EventType.SCREENING_CRISIS: ScreeningCrisisData,
     EventType.SCREENING_REVIEWED: ScreeningReviewedData,
+    EventType.CHECK_IN_COMPLETED: CheckInCompletedData,
+    EventType.CHECK_IN_ALERT: CheckInAlertData,
     EventType.STAFF_CREDENTIAL_ISSUED: StaffCredentialIssuedData,
     EventType.STAFF_CREDENTIAL_REVOKED: StaffCredentialRevokedData,
     EventType.SERIES_BOOKED: SeriesBookedData,

@@ -16,8 +16,8 @@ from kombu import Connection, Exchange, Queue
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "booking": ("screening.#",),
     "eligibility": ("staff.#",),
-    "reminders": ("booking.#", "screening.crisis.#", "staff.#", "series.#", "patient.sign_in_link.#", "webhook.#",
-                  "waitlist.#"),
+    "reminders": ("booking.#", "screening.crisis.#", "check_in.alert.#", "staff.#", "series.#", "patient.sign_in_link.#",
+                  "webhook.#", "waitlist.#"),
 }
 DELIVERY_LIMIT = 5
 

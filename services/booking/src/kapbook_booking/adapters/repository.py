@@ -562,6 +562,22 @@ def booking_ids_of_patient(session: Session, email: str) -> list[str]:
     ).scalars())
 
 
+DOSING_CATEGORIES = ("dosing_iv", "dosing_im", "dosing_esketamine", "booster")
+
+
+def dosing_sessions_of(session: Session, email: str) -> list[RowMapping]:
+    """A patient's dosing sessions that are booked or took place (not cancelled, not holds), by start."""
+    bookings, types = tables.bookings, tables.appointment_types
+    query = (
+        select(bookings.c.id, bookings.c.start, bookings.c.status, types.c.name.label("type_name"))
+        .join(types, types.c.id == bookings.c.appointment_type_id)
+        .where(types.c.category.in_(DOSING_CATEGORIES), func.lower(bookings.c.patient_email) == email.lower(),
+               bookings.c.status.not_in(("held", "cancelled")))
+        .order_by(bookings.c.start, bookings.c.id)
+    )
+    return list(session.execute(query).mappings())
+
+
 def eligibility_decisions_of(session: Session, email: str) -> list[tuple[str, bool, datetime, datetime]]:
     """(screening id, allowed, decided at, valid until) of every decision projected for this email."""
     decisions = tables.eligibility_decisions

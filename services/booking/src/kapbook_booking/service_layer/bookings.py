@@ -338,6 +338,8 @@ def booking_view(row: RowMapping, manage_url: str | None) -> dict[str, Any]:
         "cancel_notice_hours": row["cancel_notice_hours"],
         "reschedule_notice_hours": row["reschedule_notice_hours"],
         "series": series_ref(row),
+        # The screening the booking was gated by (an id, no outcome): the console links the patient's trend from it.
+        "screening_id": row["screening_id"],
     }
 
 

@@ -181,6 +181,11 @@ class PatientAccess:
         return {"patient": dict(patient) if patient else {"email": email}, "upcoming": upcoming, "past": past,
                 "screening": status}
 
+    def dosing_sessions(self, email: str) -> list[dict[str, Any]]:
+        """The patient's dosing sessions (booked or held, never cancelled), for the console's trend chart."""
+        with self.sessions() as session:
+            return [dict(row) for row in repo.dosing_sessions_of(session, email)]
+
     def widget_status(self, proof: str) -> tuple[dict[str, Any], ScreeningStatus]:
         """For the widget: the proven patient's details (to fill in the form) and screening status."""
         now = self.clock()

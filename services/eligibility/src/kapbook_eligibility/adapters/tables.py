@@ -1,7 +1,7 @@
 """The eligibility service's tables. Answers are stored only encrypted."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table, text
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table, UniqueConstraint, text
 
 from kapbook_platform.database import UtcDateTime
 from kapbook_platform.runtime import add_platform_tables
@@ -53,4 +53,28 @@ reviews = Table(
     Column("reviewer_id", String(64), nullable=False),
     Column("reviewer_name", String(200), nullable=False),
     Column("reviewed_at", UtcDateTime(), nullable=False),
+)
+
+# Check-ins between doses: like screenings, the answers and the scores exist only encrypted.
+check_ins = Table(
+    "check_ins",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("booking_id", String(64), nullable=False),
+    Column("occasion", String(20), nullable=False),  # before_dose or after_integration
+    Column("patient_name", String(200), nullable=False),
+    Column("patient_email", String(320), nullable=False),
+    Column("session_start", UtcDateTime(), nullable=False),
+    Column("questionnaire_version", String(40), nullable=False),
+    Column("answers_encrypted", LargeBinary, nullable=False),
+    Column("result_encrypted", LargeBinary, nullable=False),
+    # decided, or pending_review until a clinician has followed up an alert, then reviewed.
+    Column("status", String(20), nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("reviewed_at", UtcDateTime(), nullable=True),
+    Column("reviewer_name", String(200), nullable=True),
+    # One check-in per link: a second submission of the same link is refused, not stored twice.
+    UniqueConstraint("booking_id", "occasion", name="uq_check_ins_booking_occasion"),
+    Index("ix_check_ins_email", "patient_email", "submitted_at"),
+    Index("ix_check_ins_status", "status", "submitted_at"),
 )

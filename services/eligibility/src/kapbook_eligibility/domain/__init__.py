@@ -4,6 +4,14 @@ Standard library only; no I/O beyond reading the packaged JSON data.
 """
 
 from .answers import ANSWERS_ERROR_KEY, InvalidAnswers, enabled_answers, is_enabled, validate_answers
+from .check_ins import (
+    CheckInScores,
+    CourseOutcome,
+    Measurement,
+    check_in_questionnaire,
+    course_outcome,
+    score_check_in,
+)
 from .crisis import (
     CrisisDirectory,
     CrisisResource,
@@ -42,6 +50,12 @@ from .scoring import (
 )
 
 __all__ = [
+    "CheckInScores",
+    "CourseOutcome",
+    "Measurement",
+    "check_in_questionnaire",
+    "course_outcome",
+    "score_check_in",
     "ANSWERS_ERROR_KEY",
     "CURRENT_QUESTIONNAIRE_VERSION",
     "AnswerOption",

@@ -32,7 +32,8 @@ def rotate_keys() -> None:
         # Batches before this one are done; fix the keys and run again.
         raise click.ClickException(f"{error}; is an old key missing from ELIGIBILITY_ENCRYPTION_KEYS?") from None
     click.echo(
-        f"eligibility: re-encrypted {report.screenings_rotated} screening(s) and {report.notes_rotated} review note(s) "
+        f"eligibility: re-encrypted {report.screenings_rotated} screening(s), {report.check_ins_rotated} check-in(s) "
+        f"and {report.notes_rotated} review note(s) "
         f"with the newest key; {report.already_current} were already encrypted with it"
     )
 

@@ -47,3 +47,13 @@ class RuleSetVersionTaken(EligibilityError):
 
 class ConcurrentChange(EligibilityError):
     code, status = "concurrent_change", 409
+
+
+class CheckInLinkInvalid(EligibilityError):
+    """A check-in link that is forged, altered or expired (the page says so; nothing is stored)."""
+
+    code, status = "check_in_link_invalid", 400
+
+
+class CheckInAlreadyDone(EligibilityError):
+    code, status = "check_in_already_done", 409

@@ -6,12 +6,14 @@ Each batch is its own transaction, so a rotation can be interrupted and simply r
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from kapbook_eligibility.adapters import repository as repo
 from kapbook_eligibility.adapters.encryption import FieldCipher
+from kapbook_eligibility.service_layer.check_ins import check_in_answers_context, check_in_result_context
 from kapbook_eligibility.service_layer.reviews import note_context
 from kapbook_eligibility.service_layer.screenings import answers_context, result_context
 
@@ -23,28 +25,38 @@ class RotationReport:
     screenings_rotated: int
     notes_rotated: int
     already_current: int
+    check_ins_rotated: int = 0
 
 
 def rotate_keys(sessions: sessionmaker[Session], cipher: FieldCipher, batch_size: int = BATCH_SIZE) -> RotationReport:
-    """Re-encrypt every screening's answers and result and every review note with the newest key."""
-    screenings, current_screenings = _rotate_screenings(sessions, cipher, batch_size)
+    """Re-encrypt every screening's and check-in's answers and result and every review note with the newest key."""
+    screenings, current_screenings = _rotate_sealed_pairs(
+        sessions, cipher, batch_size, repo.screening_ciphertexts, repo.update_screening_ciphertexts,
+        answers_context, result_context)
+    check_ins, current_check_ins = _rotate_sealed_pairs(
+        sessions, cipher, batch_size, repo.check_in_ciphertexts, repo.update_check_in_ciphertexts,
+        check_in_answers_context, check_in_result_context)
     notes, current_notes = _rotate_notes(sessions, cipher, batch_size)
-    return RotationReport(screenings, notes, current_screenings + current_notes)
+    return RotationReport(screenings, notes, current_screenings + current_notes + current_check_ins, check_ins)
 
 
-def _rotate_screenings(sessions: sessionmaker[Session], cipher: FieldCipher, batch_size: int) -> tuple[int, int]:
+def _rotate_sealed_pairs(
+    sessions: sessionmaker[Session], cipher: FieldCipher, batch_size: int, read: Callable, write: Callable,
+    answers_context: Callable[[str], str], result_context: Callable[[str], str],
+) -> tuple[int, int]:
+    """Rotate the (answers, result) ciphertexts of one table: screenings or check-ins."""
     rotated = current = 0
     last_id = ""
     while True:
         with sessions.begin() as session:
-            rows = repo.screening_ciphertexts(session, last_id, batch_size)
+            rows = read(session, last_id, batch_size)
             for row in rows:
                 if cipher.is_current(row["answers_encrypted"]) and cipher.is_current(row["result_encrypted"]):
                     current += 1
                     continue
                 answers = cipher.rotate(answers_context(row["id"]), row["answers_encrypted"])
                 result = cipher.rotate(result_context(row["id"]), row["result_encrypted"])
-                repo.update_screening_ciphertexts(session, row["id"], answers, result)
+                write(session, row["id"], answers, result)
                 rotated += 1
         if len(rows) < batch_size:
             return rotated, current

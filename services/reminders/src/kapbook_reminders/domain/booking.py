@@ -27,6 +27,14 @@ class Category(StrEnum):
     INTEGRATION = "integration"
     BOOSTER = "booster"
 
+    @property
+    def is_dosing(self) -> bool:
+        """A session where the drug is given: an infusion, esketamine, IM/sublingual dosing or a booster."""
+        return self in DOSING_CATEGORIES
+
+
+DOSING_CATEGORIES = frozenset({Category.DOSING_IV, Category.DOSING_ESKETAMINE, Category.DOSING_IM, Category.BOOSTER})
+
 
 class Modality(StrEnum):
     IN_PERSON = "in_person"

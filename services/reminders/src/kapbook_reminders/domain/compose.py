@@ -35,6 +35,7 @@ from kapbook_reminders.domain.content import (
 )
 from kapbook_reminders.domain.invites import InviteMethod, build_invite
 from kapbook_reminders.domain.plan import (
+    CHECK_IN_KINDS,
     MessageKind,
     crisis_alert_dedupe_key,
     is_essential,
@@ -118,6 +119,7 @@ def compose_email(
     preparation: PreparationGuidance | None = None,
     unsubscribe_url: str | None = None,
     previous_start: datetime | None = None,
+    check_in_url: str | None = None,
 ) -> EmailMessage:
     """The patient email of `kind` for this booking version.
 
@@ -126,7 +128,8 @@ def compose_email(
     the preparation message). `unsubscribe_url` is required for non-essential
     kinds and ignored for essential ones; only an https one is offered for
     one-click unsubscribe (List-Unsubscribe-Post). `previous_start` lets a change notice
-    say what the time was.
+    say what the time was. `check_in_url` (required for the check-in kinds) is the link to the
+    eligibility service's check-in page.
     """
     kind = MessageKind(kind)
     if kind in (MessageKind.CRISIS_ALERT, MessageKind.STAFF_PASSWORD_RESET):
@@ -135,6 +138,8 @@ def compose_email(
         raise MessageNoLongerRelevant(f"no {kind.value} for a {snapshot.status.value} booking")
     if kind is MessageKind.PREPARATION and preparation is None:
         raise ValueError("a preparation message needs the plan's preparation guidance")
+    if kind in CHECK_IN_KINDS and not check_in_url:
+        raise ValueError("a check-in message needs its check-in link")
     unsubscribe_url = None if is_essential(kind) else require_unsubscribe_url(unsubscribe_url)
     now = require_aware_utc(now, "now")
 
@@ -146,6 +151,7 @@ def compose_email(
         preparation=preparation,
         unsubscribe_url=unsubscribe_url,
         previous_start=previous_start,
+        check_in_url=check_in_url if kind in CHECK_IN_KINDS else None,
     )
     message = new_message(
         subject=assert_subject_is_private(context["subject"]),

@@ -23,6 +23,8 @@ SUBJECTS: dict[MessageKind, str] = {
     MessageKind.RESCHEDULE_NOTICE: "Updated: your appointment on {day} – {clinic}",
     MessageKind.CANCELLATION_NOTICE: "Your appointment on {day} has been cancelled – {clinic}",
     MessageKind.MANAGE_LINK_REPLACED: "A new link for your appointment on {day} – {clinic}",
+    MessageKind.CHECK_IN_BEFORE_DOSE: "A quick check-in before your appointment on {day} – {clinic}",
+    MessageKind.CHECK_IN_AFTER_INTEGRATION: "A quick check-in after your appointment on {day} – {clinic}",
 }
 PREHEADERS: dict[MessageKind, str] = {
     MessageKind.CONFIRMATION: "Your appointment on {day} is confirmed.",
@@ -32,6 +34,8 @@ PREHEADERS: dict[MessageKind, str] = {
     MessageKind.RESCHEDULE_NOTICE: "The details of your appointment on {day} have changed.",
     MessageKind.CANCELLATION_NOTICE: "Your appointment on {day} has been cancelled.",
     MessageKind.MANAGE_LINK_REPLACED: "Use the link in this email to view or change your appointment on {day}.",
+    MessageKind.CHECK_IN_BEFORE_DOSE: "A few short questions before your appointment on {day}.",
+    MessageKind.CHECK_IN_AFTER_INTEGRATION: "A few short questions after your appointment on {day}.",
 }
 HEADINGS: dict[MessageKind, str] = {
     MessageKind.CONFIRMATION: "Your appointment is confirmed",
@@ -41,6 +45,8 @@ HEADINGS: dict[MessageKind, str] = {
     MessageKind.RESCHEDULE_NOTICE: "Your appointment has changed",
     MessageKind.CANCELLATION_NOTICE: "Your appointment has been cancelled",
     MessageKind.MANAGE_LINK_REPLACED: "Your new link for your appointment",
+    MessageKind.CHECK_IN_BEFORE_DOSE: "How have you been?",
+    MessageKind.CHECK_IN_AFTER_INTEGRATION: "How have you been since your visit?",
 }
 # A treatment series: the subject names the first day concerned and the clinic, as for one appointment.
 SERIES_SUBJECTS: dict[MessageKind, str] = {
@@ -106,6 +112,7 @@ def patient_context(
     preparation: PreparationGuidance | None,
     unsubscribe_url: str | None,
     previous_start: datetime | None,
+    check_in_url: str | None = None,
 ) -> dict[str, Any]:
     """Everything the patient templates may show."""
     twelve_hour = branding.use_12_hour_clock
@@ -133,6 +140,8 @@ def patient_context(
         if before_the_visit and preparation is not None
         else [],
         "unsubscribe_url": unsubscribe_url,
+        # A credential of the check-in (bodies only, never logged): see kapbook_platform.contracts.check_in_links.
+        "check_in_url": check_in_url,
     }
 
 

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from kapbook_reminders.domain.booking import BookingSnapshot, BookingStatus, require_aware_utc
+from kapbook_reminders.domain.booking import BookingSnapshot, BookingStatus, Category, require_aware_utc
 from kapbook_reminders.domain.plan_config import NotificationPlan
 
 
@@ -54,6 +54,10 @@ class MessageKind(StrEnum):
     STAFF_PASSWORD_RESET = "staff_password_reset"
     # Staff replaced a booking's manage link: the patient gets the new one (the old ones stopped working).
     MANAGE_LINK_REPLACED = "manage_link_replaced"
+    # Measurement-based care: a link to a short PHQ-9 / GAD-7 check-in (the eligibility service's page)
+    # before each dosing session and after each integration session.
+    CHECK_IN_BEFORE_DOSE = "check_in_before_dose"
+    CHECK_IN_AFTER_INTEGRATION = "check_in_after_integration"
     # The waitlist: the patient joined it (with the leave link), and a freed time is held for them.
     WAITLIST_JOINED = "waitlist_joined"
     WAITLIST_OFFER = "waitlist_offer"
@@ -66,7 +70,9 @@ class PlanStatus(StrEnum):
 
 # Non-essential messages honour an unsubscribe; essential ones are part of the
 # service the patient booked (the preparation message carries safety steps).
-NON_ESSENTIAL_KINDS = frozenset({MessageKind.FOLLOW_UP})
+NON_ESSENTIAL_KINDS = frozenset({MessageKind.FOLLOW_UP, MessageKind.CHECK_IN_BEFORE_DOSE,
+                                 MessageKind.CHECK_IN_AFTER_INTEGRATION})
+CHECK_IN_KINDS = frozenset({MessageKind.CHECK_IN_BEFORE_DOSE, MessageKind.CHECK_IN_AFTER_INTEGRATION})
 SEND_ORDER = tuple(MessageKind)
 # The booking statuses for which a message still makes sense at send time;
 # a follow-up may go out before staff have marked the visit fulfilled.
@@ -78,13 +84,15 @@ RELEVANT_STATUSES: dict[MessageKind, frozenset[BookingStatus]] = {
     MessageKind.CANCELLATION_NOTICE: frozenset({BookingStatus.CANCELLED}),
     MessageKind.FOLLOW_UP: frozenset({BookingStatus.BOOKED, BookingStatus.FULFILLED}),
     MessageKind.MANAGE_LINK_REPLACED: frozenset({BookingStatus.BOOKED}),
+    MessageKind.CHECK_IN_BEFORE_DOSE: frozenset({BookingStatus.BOOKED}),
+    MessageKind.CHECK_IN_AFTER_INTEGRATION: frozenset({BookingStatus.BOOKED, BookingStatus.FULFILLED}),
 }
 DUE_TIME_PASSED = "due time had already passed when planned"
 APPOINTMENT_STARTED = "appointment had already started when planned"
 # Messages about a visit still to come: pointless once it has started.
 ABOUT_THE_VISIT_TO_COME = frozenset(
     {MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.PREPARATION, MessageKind.RESCHEDULE_NOTICE,
-     MessageKind.MANAGE_LINK_REPLACED}
+     MessageKind.MANAGE_LINK_REPLACED, MessageKind.CHECK_IN_BEFORE_DOSE}
 )
 BOOKING_CHANGED = "the booking changed after this message was planned"
 STARTED_BEFORE_SENDING = "appointment had already started when the message could be sent"
@@ -200,11 +208,13 @@ def plan_for_cancellation(snapshot: BookingSnapshot, now: datetime, *, covered: 
 
 
 def plan_after_visit(snapshot: BookingSnapshot, plan: NotificationPlan, now: datetime) -> list[PlannedMessage]:
-    """A fulfilled booking keeps only its follow-up; a no-show gets nothing more."""
+    """A fulfilled booking keeps only its follow-up and its after-session check-in; a no-show gets nothing more."""
     if snapshot.status is BookingStatus.NOSHOW:
         return []
     require_status(snapshot, BookingStatus.FULFILLED)
-    return [] if plan.follow_up_after_end is None else [follow_up(snapshot, plan.follow_up_after_end, now)]
+    kept = [] if plan.follow_up_after_end is None else [follow_up(snapshot, plan.follow_up_after_end, now)]
+    return kept + [message for message in check_ins(snapshot, plan, now)
+                   if message.kind is MessageKind.CHECK_IN_AFTER_INTEGRATION]
 
 
 def timed_messages(snapshot: BookingSnapshot, plan: NotificationPlan, now: datetime) -> list[PlannedMessage]:
@@ -219,6 +229,24 @@ def timed_messages(snapshot: BookingSnapshot, plan: NotificationPlan, now: datet
         messages.append(timed_message(snapshot, MessageKind.PREPARATION, snapshot.start - offset, label, now))
     if plan.follow_up_after_end is not None:
         messages.append(follow_up(snapshot, plan.follow_up_after_end, now))
+    return messages + check_ins(snapshot, plan, now)
+
+
+def check_ins(snapshot: BookingSnapshot, plan: NotificationPlan, now: datetime) -> list[PlannedMessage]:
+    """The check-in before a dosing session and the one after an integration session, as the plan sets them.
+
+    They are timed messages like reminders: a new sequence retires them (reschedule, cancellation),
+    and one whose time has passed when planned is skipped.
+    """
+    messages = []
+    if plan.check_in_before is not None and snapshot.category.is_dosing:
+        label = f"{duration_label(plan.check_in_before)}-before"
+        messages.append(timed_message(snapshot, MessageKind.CHECK_IN_BEFORE_DOSE, snapshot.start - plan.check_in_before,
+                                      label, now))
+    if plan.check_in_after_end is not None and snapshot.category is Category.INTEGRATION:
+        label = f"{duration_label(plan.check_in_after_end)}-after-end"
+        messages.append(timed_message(snapshot, MessageKind.CHECK_IN_AFTER_INTEGRATION,
+                                      snapshot.end + plan.check_in_after_end, label, now))
     return messages
 
 

@@ -9,7 +9,9 @@ The packaged `notification_plans.json` holds the defaults:
     }
 
 Plan fields: `reminder_hours_before` (list of numbers), `follow_up_hours_after_end`
-(number or null) and `preparation` (null or an object with `send_hours_before`,
+(number or null), the optional check-in lead times `check_in_hours_before` (a
+measurement-based care check-in before a dosing session; number or null) and
+`check_in_hours_after_end` (after an integration session; number or null), and `preparation` (null or an object with `send_hours_before`,
 `no_food_hours_before`, `liquids_minutes_before`, `clear_liquids_only`,
 `on_site_monitoring_hours` (number or null), `arrive_minutes_early`).
 
@@ -34,6 +36,8 @@ from kapbook_reminders.domain.booking import BookingSnapshot, Category
 
 PACKAGED_CONFIG = "notification_plans.json"
 PLAN_FIELDS = frozenset({"reminder_hours_before", "preparation", "follow_up_hours_after_end"})
+# Optional (absent means null): plans written before check-ins existed stay valid.
+CHECK_IN_FIELDS = frozenset({"check_in_hours_before", "check_in_hours_after_end"})
 PREPARATION_FIELDS = frozenset(
     {
         "send_hours_before",
@@ -89,12 +93,18 @@ class NotificationPlan:
     reminder_offsets: tuple[timedelta, ...]
     preparation: PreparationGuidance | None = None
     follow_up_after_end: timedelta | None = None
+    # A PHQ-9 / GAD-7 check-in link this long before a dosing session, or after an integration session ends.
+    check_in_before: timedelta | None = None
+    check_in_after_end: timedelta | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NotificationPlan:
-        require_exact_keys(data, PLAN_FIELDS, "plan")
+        require_known_keys(data, PLAN_FIELDS | CHECK_IN_FIELDS, "plan")
+        require_exact_keys({key: data[key] for key in PLAN_FIELDS & set(data)}, PLAN_FIELDS, "plan")
         follow_up = data["follow_up_hours_after_end"]
         return cls(
+            check_in_before=optional_hours(data.get("check_in_hours_before"), "check_in_hours_before"),
+            check_in_after_end=optional_hours(data.get("check_in_hours_after_end"), "check_in_hours_after_end"),
             reminder_offsets=reminder_offsets(data["reminder_hours_before"]),
             preparation=None if data["preparation"] is None else PreparationGuidance.from_dict(data["preparation"]),
             follow_up_after_end=None
@@ -143,7 +153,7 @@ def appointment_type_plan(
 ) -> NotificationPlan:
     """An appointment type's entry names its category, whose plan it overlays."""
     where = f"appointment type {code!r}"
-    require_known_keys(entry, PLAN_FIELDS | {"category"}, where)
+    require_known_keys(entry, PLAN_FIELDS | CHECK_IN_FIELDS | {"category"}, where)
     try:
         category = Category(entry["category"])
     except (KeyError, ValueError) as error:
@@ -194,6 +204,10 @@ def reminder_offsets(hours: Any) -> tuple[timedelta, ...]:
         raise PlanConfigError("reminder_hours_before must be a list of numbers")
     offsets = {timedelta(hours=positive_number(value, "reminder_hours_before")) for value in hours}
     return tuple(sorted(offsets, reverse=True))
+
+
+def optional_hours(value: Any, name: str) -> timedelta | None:
+    return None if value is None else timedelta(hours=positive_number(value, name))
 
 
 def positive_number(value: Any, name: str) -> float:

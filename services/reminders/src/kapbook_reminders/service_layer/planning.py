@@ -145,7 +145,7 @@ class MessagePlanner:
         repository.add_new(None, data["patient"]["email"], [message], context, now)
 
     def on_crisis(self, oncall_email: str, window: timedelta = CRISIS_ALERT_WINDOW) -> Callable[[Session, Envelope], None]:
-        """A handler that alerts ``oncall_email`` about a crisis screening: at once after a quiet period.
+        """A handler that alerts ``oncall_email`` about a crisis screening (or a check-in alert): at once after a quiet period.
 
         Screenings arriving while an alert is still unsent join it; those arriving within ``window``
         of the last alert are gathered into one follow-up at the end of the window (see
@@ -156,7 +156,9 @@ class MessagePlanner:
         def handle(session: Session, envelope: Envelope) -> None:
             now = self.clock()
             repository = self.store.within(session)
-            screening = {"screening_id": envelope.data["screening_id"], "review_url": envelope.data["review_url"]}
+            # A check-in alert (kapbook.check_in.alert) is listed like a screening: its id and the link to review it.
+            item_id = envelope.data.get("screening_id") or envelope.data["check_in_id"]
+            screening = {"screening_id": item_id, "review_url": envelope.data["review_url"]}
             pending = repository.open_crisis_alert(oncall_email)
             if pending is not None:
                 listed = crisis_screenings(pending["context"])

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlencode
 
+from kapbook_platform.contracts.check_in_links import CheckInLink, CheckInOccasion, make_check_in_token
 from kapbook_reminders.config import RemindersConfig
 from kapbook_reminders.domain.booking import BookingSnapshot
 from kapbook_reminders.domain.branding import ClinicBranding
@@ -26,6 +27,10 @@ from kapbook_reminders.domain.series import SERIES_KINDS, series_email_sessions
 from kapbook_reminders.domain.unsubscribe import unsubscribe_token
 
 UNSUBSCRIBE_PATH = "/api/reminders/v1/unsubscribe"
+# The eligibility service's check-in page (the gateway sends /api/eligibility/ there).
+CHECK_IN_PATH = "/api/eligibility/v1/check-in"
+CHECK_IN_OCCASIONS = {MessageKind.CHECK_IN_BEFORE_DOSE: CheckInOccasion.BEFORE_DOSE,
+                      MessageKind.CHECK_IN_AFTER_INTEGRATION: CheckInOccasion.AFTER_INTEGRATION}
 
 
 def branding_from_config(config: RemindersConfig) -> ClinicBranding:
@@ -45,10 +50,13 @@ class MessageComposer:
     public_base_url: str
     plans: NotificationPlans
     unsubscribe_key: bytes
+    check_in_keys: tuple[str, ...] = ()
+    check_in_valid_for: timedelta = timedelta(hours=72)
 
     @classmethod
     def from_config(cls, config: RemindersConfig, plans: NotificationPlans) -> MessageComposer:
-        return cls(branding_from_config(config), config.public_base_url, plans, config.unsubscribe_key)
+        return cls(branding_from_config(config), config.public_base_url, plans, config.unsubscribe_key,
+                   config.check_in_keys, timedelta(hours=config.check_in_link_valid_hours))
 
     def __call__(self, message: dict[str, Any], now: datetime) -> EmailMessage:
         kind = MessageKind(message["kind"])
@@ -87,7 +95,17 @@ class MessageComposer:
             preparation=self.plans.for_booking(snapshot).preparation,
             unsubscribe_url=None if message["essential"] else self.unsubscribe_url(message["recipient"]),
             previous_start=datetime.fromisoformat(previous_start) if previous_start else None,
+            check_in_url=self.check_in_url(kind, snapshot, now) if kind in CHECK_IN_OCCASIONS else None,
         )
+
+    def check_in_url(self, kind: MessageKind, snapshot: BookingSnapshot, now: datetime) -> str:
+        """The patient's check-in link, minted at send time (never stored): until the dose starts, or a few days."""
+        occasion = CHECK_IN_OCCASIONS[kind]
+        expires_at = snapshot.start if occasion is CheckInOccasion.BEFORE_DOSE else now + self.check_in_valid_for
+        link = CheckInLink(snapshot.booking_id, occasion, snapshot.patient_email, snapshot.patient_name,
+                           snapshot.start, expires_at)
+        token = make_check_in_token(link, self.check_in_keys)
+        return f"{self.public_base_url.rstrip('/')}{CHECK_IN_PATH}?{urlencode({'token': token})}"
 
     def unsubscribe_url(self, email: str) -> str:
         token = unsubscribe_token(email, self.unsubscribe_key)

@@ -4,6 +4,7 @@ from kapbook_booking.entrypoints.web.console import auth, bookings, calendar, sc
 from kapbook_booking.entrypoints.web.console import webhooks  # noqa: F401 - routes (webhooks section)
 from kapbook_booking.entrypoints.web.console import notifications, password_reset, team, tokens, two_step  # noqa: F401 - routes
 from kapbook_booking.entrypoints.web.console import audit, reports  # noqa: F401 - routes (audit page, director's report)
+from kapbook_booking.entrypoints.web.console import trends  # noqa: F401 - routes (a patient's trend)
 from kapbook_booking.entrypoints.web.console.access import bp
 
 __all__ = ["bp"]

@@ -51,6 +51,15 @@ class ReviewClient:
     def review(self, screening_id: str, decision: str, note: str) -> dict[str, Any]:
         return self._call("POST", f"/screenings/{quote(screening_id, safe='')}/review", {"decision": decision, "note": note})
 
+    def trend(self, record_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/trends/{quote(record_id, safe='')}")
+
+    def pending_check_ins(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/check-ins?status=pending")
+
+    def follow_up_check_in(self, check_in_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/check-ins/{quote(check_in_id, safe='')}/review")
+
     def _call(self, method: str, path: str, body: dict | None = None) -> Any:
         url = f"{self.base_url.rstrip('/')}/api/eligibility/v1{path}"
         try:
@@ -123,12 +132,14 @@ def screenings():
     """Screenings waiting for a clinician (crises first), or the latest reviewed ones."""
     queue = "reviewed" if request.args.get("status") == "reviewed" else "pending"
     zone = clinic_zone()
+    client = _client()
     try:
-        rows, problem = [with_local_times(row, zone) for row in _client().queue(queue)], None
+        rows, problem = [with_local_times(row, zone) for row in client.queue(queue)], None
+        check_ins = [with_local_times(row, zone) for row in client.pending_check_ins()] if queue == "pending" else []
     except EligibilityProblem as error:
-        rows, problem = [], error.message
+        rows, check_ins, problem = [], [], error.message
     return page("console/screenings.html", 503 if problem else 200, rows=rows, queue=queue, problem=problem,
-                outcome_names=OUTCOME_NAMES, zone=zone)
+                outcome_names=OUTCOME_NAMES, zone=zone, check_ins=check_ins)
 
 
 @bp.get("/screenings/<string:screening_id>")
