@@ -312,3 +312,35 @@ def test_an_unclaimed_offers_hold_lapses_with_it(service, clinic, clock):
     service.waitlist.run_once()
     # Nobody else waits: the slot is simply free again.
     assert book(service, at(2, 10), "walk-in@example.org")["status"] == "booked"
+
+
+def test_the_console_lists_the_waitlist_and_staff_offer_a_time_by_hand(service, clinic):
+    import re
+
+    from kapbook_booking.entrypoints.app import create_app
+    from support.clinic import add_test_staff_member, console_sign_in, csrf_of
+
+    client = create_app(service).test_client()
+    member = add_test_staff_member(service.runtime.sessions, "front_desk")
+    assert console_sign_in(client, member["email"]).status_code == 303
+    entry = join(service, "console@example.org", windows=(window_from(["tue", "thu"], time(15), time(20)),))
+
+    listing = client.get("/staff/waitlist?type=infusion&tz=America/New_York").get_data(as_text=True)
+    assert "Pat Example" in listing and "Tue, Thu 15:00–20:00" in listing and "1 entry" in listing
+
+    day = at(3, 9).date().isoformat()
+    with_times = client.get(f"/staff/waitlist?type=infusion&tz=America/New_York&offer_for={entry['id']}&day={day}")
+    slot = re.search(r'name="slot" value="([^"]+)"', with_times.get_data(as_text=True)).group(1)
+    csrf = csrf_of(client, "/staff/waitlist?type=infusion")
+    offered = client.post(f"/staff/waitlist/{entry['id']}/offer",
+                          data={"csrf_token": csrf, "slot": slot, "type": "infusion", "tz": "America/New_York"})
+    assert offered.status_code == 303
+    assert "Held for them" in client.get(offered.headers["Location"]).get_data(as_text=True)
+    [event] = offers(service)
+    assert event["start"] == datetime.fromisoformat(slot.split("|")[0]).astimezone(timezone.utc).isoformat()
+
+    refused = client.post(f"/staff/waitlist/{entry['id']}/offer", data={"csrf_token": csrf, "slot": "not a time"})
+    assert refused.status_code == 422 and "Please choose one of the free times shown." in refused.get_data(as_text=True)
+    removed = client.post(f"/staff/waitlist/{entry['id']}/remove", data={"csrf_token": csrf, "type": "infusion"})
+    assert removed.status_code == 303
+    assert count(service, t.bookings, t.bookings.c.status == "held") == 0  # its held offer passed on (nobody else waits)

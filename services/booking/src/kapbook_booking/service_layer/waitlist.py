@@ -287,7 +287,8 @@ class Waitlist:
             offer = self._offer_slot(session, entry["appointment_type_id"], clinician_id, start, now,
                                      only_entry=entry_id, offered_by=f"staff:{staff.staff_id}")
             if offer is None:
-                raise SlotUnavailable("That time cannot be offered: it is not free, too soon, or outside the patient's choices.")
+                raise SlotUnavailable("That time cannot be offered: it is not free, it is too soon, or the patient "
+                                      "cannot book this type now.")
             record_audit(session, self.audit_table, f"staff:{staff.staff_id}", "waitlist.offer", entry_id)
             return self._offer_view(session, offer)
 
@@ -315,11 +316,16 @@ class Waitlist:
             return None
         waiting = [row for row in wl_repo.waiting_for(session, type_id, clinician_id, slot.location_id, now)
                    if only_entry in (None, row["id"]) and self._eligible(session, kind, row, now)]
-        match = best_match([waiting_entry(row) for row in waiting], slot.start_utc, slot.end_utc, clinician_id,
-                           slot.location_id, wl_repo.entries_offered(session, clinician_id, slot.start_utc))
-        if match is None:
+        if only_entry is not None:
+            # Staff chose this patient and this time (they may have agreed it by phone): the windows
+            # are the patient's wishes, not a rule; the slot must still be free, bookable and allowed.
+            entry = waiting[0] if waiting else None
+        else:
+            match = best_match([waiting_entry(row) for row in waiting], slot.start_utc, slot.end_utc, clinician_id,
+                               slot.location_id, wl_repo.entries_offered(session, clinician_id, slot.start_utc))
+            entry = next((row for row in waiting if match is not None and row["id"] == match.id), None)
+        if entry is None:
             return None
-        entry = next(row for row in waiting if row["id"] == match.id)
         expires_at = offer_expiry(slot.start_utc, now, self.settings.offer_minutes, kind.min_notice)
         hold_id, offer_id, secret = str(uuid.uuid4()), str(uuid.uuid4()), new_secret()
         try:
