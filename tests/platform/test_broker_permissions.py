@@ -80,7 +80,7 @@ def test_a_service_user_declares_its_own_queue_and_only_checks_what_the_definiti
     assert broker.declared[0] == "kapbook.reminders"
     assert all(item.startswith("kapbook.reminders") for item in broker.declared), broker.declared
     assert {item.rsplit(":", 1)[1] for item in broker.declared[1:]} == {
-        "booking.#", "screening.crisis.#", "staff.#", "series.#", "patient.sign_in_link.#", "webhook.#", "waitlist.#"}
+        "booking.#", "screening.crisis.#", "staff.#", "series.#", "patient.sign_in_link.#", "webhook.#", "waitlist.#", "check_in.alert.#"}
 
 
 def test_a_missing_object_the_user_may_not_declare_is_an_error_naming_it_and_the_definitions():

@@ -36,6 +36,11 @@ SECRET_REQUESTS = {
     f"/api/booking/v1/calendars/{SECRET}.ics": "/api/booking/v1/calendars/[redacted].ics",
     f"/my/sign-in/{SECRET}": "/my/sign-in/[redacted]",
     f"/staff/reset-password/{SECRET}": "/staff/reset-password/[redacted]",
+    f"/waitlist/offers/{SECRET}?decline=1": "/waitlist/offers/[redacted]",
+    f"/waitlist/offers/{SECRET}/claim": "/waitlist/offers/[redacted]/claim",
+    f"/waitlist/leave/{SECRET}": "/waitlist/leave/[redacted]",
+    f"/api/booking/v1/waitlist/offers/{SECRET}/decline": "/api/booking/v1/waitlist/offers/[redacted]/decline",
+    f"/api/booking/v1/waitlist/leave/{SECRET}": "/api/booking/v1/waitlist/leave/[redacted]",
     f"/api/reminders/v1/unsubscribe?token={SECRET}": "/api/reminders/v1/unsubscribe?[redacted]",
     f"/api/reminders/v1/unsubscribe?x=1&Token={SECRET}": "/api/reminders/v1/unsubscribe?[redacted]",
 }
@@ -68,6 +73,12 @@ def test_every_route_with_a_token_is_covered():
         "/my/sign-in/<string:token>",
         "/staff/reset-password/<string:token>",
         "/manage/<string:token>/series/cancel-remaining",
+        # the waitlist's emailed links: an offer (take it, let it go, leave) and leaving
+        "/waitlist/offers/<string:token>", "/waitlist/offers/<string:token>/claim",
+        "/waitlist/offers/<string:token>/decline", "/waitlist/offers/<string:token>/leave",
+        "/waitlist/leave/<string:token>",
+        "/api/booking/v1/waitlist/offers/<string:token>", "/api/booking/v1/waitlist/offers/<string:token>/claim",
+        "/api/booking/v1/waitlist/offers/<string:token>/decline", "/api/booking/v1/waitlist/leave/<string:token>",
     }, with_token
 
 

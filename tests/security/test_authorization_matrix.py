@@ -120,6 +120,9 @@ MATRIX: dict[str, dict[tuple[str, str], Access]] = {
                ("leave/<string:token>", "GET"), ("leave/<string:token>", "POST"), ("offers/<string:token>", "GET"),
                ("offers/<string:token>/claim", "POST"), ("offers/<string:token>/decline", "POST"))},
         ("/waitlist/offers/<string:token>/leave", "POST"): WAITLIST_LINK,
+        ("/staff/waitlist", "GET"): console(),
+        ("/staff/waitlist/<string:entry_id>/offer", "POST"): console(ADMIN, FRONT_DESK),
+        ("/staff/waitlist/<string:entry_id>/remove", "POST"): console(ADMIN, FRONT_DESK),
         # A clinician's calendar app: the feed URL's token is the credential.
         (f"{B}/calendars/<string:token>.ics", "GET"): secret_url(404),
         # Staff on bookings: any role.

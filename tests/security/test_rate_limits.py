@@ -110,7 +110,9 @@ def test_limits_are_documented_on_exactly_the_public_writes(service_factory):
         "booking": {("post", f"{API}/bookings"), ("post", f"{API}/holds"), ("post", f"{API}/manage/{{token}}/cancel"),
                     ("post", f"{API}/manage/{{token}}/reschedule"), ("post", f"{API}/patient/sign-in-links"),
                     ("post", f"{API}/patient/proof"), ("post", f"{API}/patient/status"),
-                    ("post", f"{API}/series"), ("post", f"{API}/manage/{{token}}/series/cancel-remaining")},
+                    ("post", f"{API}/series"), ("post", f"{API}/manage/{{token}}/series/cancel-remaining"),
+                    ("post", f"{API}/waitlist"), ("post", f"{API}/waitlist/offers/{{token}}/claim"),
+                    ("post", f"{API}/waitlist/offers/{{token}}/decline"), ("post", f"{API}/waitlist/leave/{{token}}")},
         "eligibility": {("post", "/api/eligibility/v1/screenings")},
         "reminders": set(),
     }

@@ -44,6 +44,8 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     "new manage link": ("manage_link_replaced", "b-video"),
     "waitlist joined": ("waitlist_joined", None),
     "waitlist offer": ("waitlist_offer", None),
+    "check-in before a dose": ("check_in_before_dose", "b-in-person"),
+    "check-in after integration": ("check_in_after_integration", "b-integration"),
 }
 
 
@@ -96,6 +98,7 @@ def feed_every_event(harness: Harness) -> None:
         "reset_id": "reset-2c8f", "email": "nurse.ana@harbor.example", "name": "Ana Nurse", "link_url": RESET_URL,
         "expires_at": (booked_at + timedelta(minutes=30)).isoformat()})
     feed_waitlist_events(harness, booking_data("b-offered", START + timedelta(days=3)), booked_at)
+    harness.book("b-integration", START + timedelta(days=4), category="integration", minutes=60)
 
 
 def feed_waitlist_events(harness: Harness, slot: dict, now: datetime) -> None:

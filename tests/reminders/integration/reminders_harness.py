@@ -317,7 +317,8 @@ def patient_subject(clinic: str) -> re.Pattern[str]:
     """The only shapes a patient email's subject may take: a day and the clinic's name."""
     return re.compile(
         rf"^(?:Your appointment on|Reminder: your appointment on|Getting ready for your appointment on|"
-        rf"After your appointment on|Updated: your appointment on|A new link for your appointment on) (?:{WEEKDAYS}) \d{{1,2}} (?:{MONTHS})"
+        rf"After your appointment on|Updated: your appointment on|A new link for your appointment on|"
+        rf"A quick check-in (?:before|after) your appointment on) (?:{WEEKDAYS}) \d{{1,2}} (?:{MONTHS})"
         rf"(?: has been cancelled)? – {re.escape(clinic)}$"
     )
 

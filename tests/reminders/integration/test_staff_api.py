@@ -59,7 +59,7 @@ def test_notifications_filtered_with_times_and_results(harness):
     staff = harness.staff_client()
 
     everything = staff.get(NOTIFICATIONS).json
-    assert len(everything) == 10
+    assert len(everything) == 11  # b-api-1, a dose: 7 (with its check-in); b-api-2: 4
     assert [n["due_at"] for n in everything] == sorted(n["due_at"] for n in everything)
 
     (confirmation,) = staff.get(NOTIFICATIONS, query_string={"booking_id": "b-api-1", "status": "sent"}).json
@@ -70,8 +70,9 @@ def test_notifications_filtered_with_times_and_results(harness):
     assert confirmation["recipient"] == "alex.morgan@example.org" and confirmation["sequence"] == 0
 
     scheduled = staff.get(NOTIFICATIONS, query_string={"booking_id": "b-api-1", "status": "scheduled"}).json
-    assert [n["kind"] for n in scheduled] == ["reminder", "preparation", "reminder", "reminder", "follow_up"]
-    follow_up = scheduled[-1]
+    assert sorted(n["kind"] for n in scheduled) == sorted(
+        ["reminder", "preparation", "reminder", "check_in_before_dose", "reminder", "follow_up"])
+    follow_up = next(n for n in scheduled if n["kind"] == "follow_up")
     assert follow_up["essential"] is False and datetime.fromisoformat(follow_up["due_at"]) == FOLLOW_UP_DUE
     assert follow_up["sent_at"] is None and follow_up["result"] is None
 

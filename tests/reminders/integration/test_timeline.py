@@ -25,22 +25,25 @@ def test_dosing_booking_gets_each_message_exactly_at_its_time(harness):
     assert str(invite_of(confirmation)["METHOD"]) == "REQUEST"
 
     timeline = [
-        (START - timedelta(hours=72), f"Reminder: your appointment on {DAY} – {CLINIC}"),
-        (START - timedelta(hours=48), f"Getting ready for your appointment on {DAY} – {CLINIC}"),
-        (START - timedelta(hours=24), f"Reminder: your appointment on {DAY} – {CLINIC}"),
-        (START - timedelta(hours=2), f"Reminder: your appointment on {DAY} – {CLINIC}"),
-        (END + timedelta(hours=24), f"After your appointment on {DAY} – {CLINIC}"),
+        (START - timedelta(hours=72), [f"Reminder: your appointment on {DAY} – {CLINIC}"]),
+        (START - timedelta(hours=48), [f"Getting ready for your appointment on {DAY} – {CLINIC}"]),
+        # A dose: the day before, the measurement-based check-in comes with the reminder.
+        (START - timedelta(hours=24), sorted([f"Reminder: your appointment on {DAY} – {CLINIC}",
+                                              f"A quick check-in before your appointment on {DAY} – {CLINIC}"])),
+        (START - timedelta(hours=2), [f"Reminder: your appointment on {DAY} – {CLINIC}"]),
+        (END + timedelta(hours=24), [f"After your appointment on {DAY} – {CLINIC}"]),
     ]
-    for moment, subject in timeline:
+    for moment, subjects in timeline:
         assert harness.at(moment - SECOND) == [], f"something was sent before {moment}"
         arrived = harness.at(moment)
-        assert [m["Subject"] for m in arrived] == [subject], moment
-        check_email(arrived[0])
+        assert sorted(m["Subject"] for m in arrived) == subjects, moment
+        for message in arrived:
+            check_email(message)
 
     assert harness.at(END + timedelta(days=30)) == []
-    assert len(sink.messages()) == 6
-    assert len(sink.maildir_messages()) == 6
-    assert len({m["Message-ID"] for m in sink.messages()}) == 6
+    assert len(sink.messages()) == 7
+    assert len(sink.maildir_messages()) == 7
+    assert len({m["Message-ID"] for m in sink.messages()}) == 7
 
     rows = harness.rows("b-dosing-1")
     assert [(row["kind"], row["status"]) for row in rows] == [
@@ -48,6 +51,7 @@ def test_dosing_booking_gets_each_message_exactly_at_its_time(harness):
         ("reminder", "sent"),
         ("preparation", "sent"),
         ("reminder", "sent"),
+        ("check_in_before_dose", "sent"),
         ("reminder", "sent"),
         ("follow_up", "sent"),
     ]

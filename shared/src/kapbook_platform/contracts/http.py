@@ -60,6 +60,7 @@ class BookingRequestSchema(StrictSchema):
     )
 
 
+CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -68,8 +69,10 @@ class WaitlistWindowSchema(StrictSchema):
 
     weekdays = fields.List(fields.String(validate=validate.OneOf(WEEKDAYS)), required=True,
                            validate=validate.Length(min=1, max=7))
-    start = fields.Time(required=True, metadata={"description": "HH:MM, the patient's local time"})
-    end = fields.Time(required=True, metadata={"description": "HH:MM; 00:00 means until midnight"})
+    start = fields.String(required=True, validate=validate.Regexp(CLOCK_TIME, error="Use HH:MM, e.g. 09:30."),
+                          metadata={"description": "HH:MM, the patient's local time"})
+    end = fields.String(required=True, validate=validate.Regexp(CLOCK_TIME, error="Use HH:MM, e.g. 17:00."),
+                        metadata={"description": "HH:MM; 00:00 means until midnight"})
 
 
 class WaitlistJoinRequestSchema(StrictSchema):

@@ -1,7 +1,7 @@
 """Queries for the waitlist: entries, offers (each kept by a hold in ``bookings``) and freed times."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -42,13 +42,25 @@ def waiting_of_type(session: Session, appointment_type_id: str, now: datetime) -
     return list(session.execute(_waiting(appointment_type_id, now)).mappings())
 
 
-def waiting_for(session: Session, appointment_type_id: str, clinician_id: str, location_id: str, now: datetime) -> list[RowMapping]:
-    """The waiting entries a slot with this clinician at this place could suit."""
-    query = _waiting(appointment_type_id, now).where(
-        or_(entries.c.clinician_id.is_(None), entries.c.clinician_id == clinician_id),
-        or_(entries.c.location_id.is_(None), entries.c.location_id == location_id),
+# What matching reads of an entry: not its contact details or bookkeeping times.
+MATCH_COLUMNS = (entries.c.id, entries.c.patient_timezone, entries.c.windows, entries.c.clinician_id,
+                 entries.c.location_id, entries.c.earliest_date, entries.c.latest_date, entries.c.screening_id,
+                 entries.c.patient_email)
+
+
+def waiting_for(session: Session, appointment_type_id: str, clinician_id: str, location_id: str, now: datetime) -> Iterator[RowMapping]:
+    """The waiting entries a slot with this clinician at this place could suit, first joined first,
+    streamed: the caller usually stops at the first that wants the slot, so the rest are never read."""
+    busy = select(offers.c.entry_id).where(offers.c.status == "open")
+    query = (
+        select(*MATCH_COLUMNS)
+        .where(entries.c.appointment_type_id == appointment_type_id, entries.c.status == "waiting",
+               entries.c.expires_at > now, entries.c.id.not_in(busy),
+               or_(entries.c.clinician_id.is_(None), entries.c.clinician_id == clinician_id),
+               or_(entries.c.location_id.is_(None), entries.c.location_id == location_id))
+        .order_by(entries.c.joined_at, entries.c.id)
     )
-    return list(session.execute(query).mappings())
+    return session.execute(query.execution_options(yield_per=100)).mappings()
 
 
 def location(session: Session, location_id: str) -> RowMapping | None:

@@ -7,7 +7,7 @@ very slot before (a decline or an expired offer passes it on, never back).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -80,7 +80,7 @@ class WaitingEntry:
     id: str
     timezone: str
     windows: tuple[Window, ...]
-    joined_at: datetime
+    joined_at: datetime | None = None  # the order of the waitlist; callers pass entries in it
     clinician_id: str | None = None
     location_id: str | None = None
     earliest: date | None = None
@@ -100,11 +100,12 @@ class WaitingEntry:
 
 
 def best_match(
-    entries: Sequence[WaitingEntry], start: datetime, end: datetime, clinician_id: str, location_id: str,
+    entries: Iterable[WaitingEntry], start: datetime, end: datetime, clinician_id: str, location_id: str,
     offered_before: set[str] = frozenset(),
 ) -> WaitingEntry | None:
-    """The earliest-joined entry that wants this slot and was not offered it before (first come, first served)."""
-    for entry in sorted(entries, key=lambda e: (e.joined_at, e.id)):
+    """The first entry (``entries`` come first joined first) that wants this slot and was not offered it
+    before: first come, first served."""
+    for entry in entries:
         if entry.id not in offered_before and entry.wants(start, end, clinician_id, location_id):
             return entry
     return None

@@ -314,16 +314,7 @@ class Waitlist:
         slot = free_slot_of(session, kind, clinician_id, start, now)
         if slot is None or not offerable(slot.start_utc, now, kind.min_notice):
             return None
-        waiting = [row for row in wl_repo.waiting_for(session, type_id, clinician_id, slot.location_id, now)
-                   if only_entry in (None, row["id"]) and self._eligible(session, kind, row, now)]
-        if only_entry is not None:
-            # Staff chose this patient and this time (they may have agreed it by phone): the windows
-            # are the patient's wishes, not a rule; the slot must still be free, bookable and allowed.
-            entry = waiting[0] if waiting else None
-        else:
-            match = best_match([waiting_entry(row) for row in waiting], slot.start_utc, slot.end_utc, clinician_id,
-                               slot.location_id, wl_repo.entries_offered(session, clinician_id, slot.start_utc))
-            entry = next((row for row in waiting if match is not None and row["id"] == match.id), None)
+        entry = self._best_waiting(session, kind, clinician_id, slot, now, only_entry)
         if entry is None:
             return None
         expires_at = offer_expiry(slot.start_utc, now, self.settings.offer_minutes, kind.min_notice)
@@ -342,6 +333,27 @@ class Waitlist:
         self.outbox.add(session, EventType.WAITLIST_OFFERED, offer_event(
             offer_id, entry, details, expires_at, self._offer_url(secret)))
         return wl_repo.offer(session, offer_id)
+
+    def _best_waiting(self, session: Session, kind: AppointmentType, clinician_id: str, slot: Slot, now: datetime,
+                      only_entry: str | None) -> RowMapping | None:
+        """The first in line (or staff's choice) who may have this slot, as a full entry row."""
+        candidates = wl_repo.waiting_for(session, kind.id, clinician_id, slot.location_id, now)
+        try:
+            first = self._first_eligible(session, kind, candidates, clinician_id, slot, now, only_entry)
+        finally:
+            candidates.close()  # the rest of the line is never read
+        return wl_repo.entry(session, first["id"]) if first else None
+
+    def _first_eligible(self, session: Session, kind: AppointmentType, candidates, clinician_id: str, slot: Slot,
+                        now: datetime, only_entry: str | None) -> Mapping[str, Any] | None:
+        if only_entry is not None:
+            # Staff chose this patient and this time (they may have agreed it by phone): the windows
+            # are the patient's wishes, not a rule; the slot must still be free, bookable and allowed.
+            return next((row for row in candidates if row["id"] == only_entry and self._eligible(session, kind, row, now)), None)
+        offered_before = wl_repo.entries_offered(session, clinician_id, slot.start_utc)
+        wanting = (row for row in candidates if row["id"] not in offered_before
+                   and waiting_entry(row).wants(slot.start_utc, slot.end_utc, clinician_id, slot.location_id))
+        return next((row for row in wanting if self._eligible(session, kind, row, now)), None)
 
     def _pass_on(self, session: Session, offer: RowMapping, status: str, now: datetime) -> None:
         """End an open offer, free its hold, and make its slot an opening for the next in line."""
@@ -500,7 +512,7 @@ def entry_values(entry_id: str, kind: AppointmentType, command: JoinWaitlist, se
 def waiting_entry(row: Mapping[str, Any]) -> WaitingEntry:
     return WaitingEntry(
         id=row["id"], timezone=row["patient_timezone"], windows=tuple(window_from_dict(w) for w in row["windows"]),
-        joined_at=row["joined_at"], clinician_id=row["clinician_id"], location_id=row["location_id"],
+        joined_at=row.get("joined_at"), clinician_id=row["clinician_id"], location_id=row["location_id"],
         earliest=row["earliest_date"], latest=row["latest_date"],
     )
 

@@ -2,6 +2,8 @@
 links); staff see each type's waitlist and offer a slot by hand. Thin: HTTP in, a use case, HTTP out."""
 from __future__ import annotations
 
+from datetime import time
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -30,10 +32,11 @@ OFFER_REFUSED = "The offer link is unknown, or the offer has ended (waitlist_off
 
 
 def join_command(body: dict, created_by: str) -> JoinWaitlist:
-    windows = tuple(window_from(w["weekdays"], w["start"], w["end"]) for w in body["windows"])
+    windows = tuple(window_from(w["weekdays"], time.fromisoformat(w["start"]), time.fromisoformat(w["end"]))
+                    for w in body["windows"])
     return JoinWaitlist(
         appointment_type=body["appointment_type"], patient=body["patient"], windows=windows,
-        clinician_id=body["clinician_id"], location_id=body["location_id"], earliest=body["earliest_date"],
+        clinician_id=body["clinician_id"] or None, location_id=body["location_id"] or None, earliest=body["earliest_date"],
         latest=body["latest_date"], screening_id=body["screening_id"], created_by=created_by,
     )
 
@@ -60,6 +63,7 @@ class Waitlist(MethodView):
 class StaffWaitlistEntry(MethodView):
     @staff_only(blp, scope=BOOKINGS)
     @blp.response(204)
+    @blp.alt_response(404, description="No such waitlist entry (not_found)")
     def delete(self, entry_id):
         """Take a patient off the waitlist (an offer they hold passes to the next in line) (staff)"""
         container().waitlist.remove_by_staff(entry_id, current_staff())
@@ -70,6 +74,7 @@ class StaffOffer(MethodView):
     @staff_only(blp, scope=BOOKINGS)
     @blp.arguments(StaffOfferRequestSchema)
     @blp.response(201, WaitlistOfferSchema)
+    @blp.alt_response(404, description="No such waitlist entry (not_found)")
     @blp.alt_response(409, description="The time is not free or not suitable (slot_unavailable), or the entry is not waiting")
     def post(self, body, entry_id):
         """Offer a chosen free slot to this waiting patient by hand: held and emailed as any offer (staff)"""

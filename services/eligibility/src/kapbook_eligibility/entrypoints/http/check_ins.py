@@ -117,7 +117,9 @@ class CheckInPage(MethodView):
     @blp.doc(responses={"200": {"description": "Received (crisis resources at once on an alert)", "content": HTML_PAGE},
                         "400": {"description": "The link is not valid or has expired", "content": HTML_PAGE},
                         "409": {"description": "This check-in was received already", "content": HTML_PAGE},
-                        "422": {"description": "Answers missing or invalid: the form again, marked", "content": HTML_PAGE}})
+                        "422": {"description": "Answers missing or invalid: the form again, marked (HTML); "
+                                               "no token at all: the JSON error",
+                                "content": HTML_PAGE | {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}})
     def post(self, query):
         """Send the check-in answers (an HTML form post)"""
         service = container().check_ins
