@@ -22,6 +22,7 @@ import requests
 from playwright.sync_api import expect
 
 from support.accessibility import assert_accessible
+from support.screening_answers import eligible_answers
 from support.waiting import wait_for
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -210,3 +211,56 @@ def test_an_offer_let_go_from_its_page_passes_to_the_next_patient_in_line(stack,
     # Leaving from the offer's page ends the offer too; nobody else waits for this time, so it is free again.
     other.get_by_role("button", name="Leave the waitlist").click()
     expect(other.get_by_role("status")).to_have_text("You have left the waitlist. We will not email you about new times.")
+
+
+def test_a_week_without_any_free_time_offers_the_waitlist_as_well(stack, page, widget):
+    # However far the widget looks ahead, nothing is free (as for a clinic fully booked for weeks).
+    page.route(re.compile(r"/api/booking/v1/availability\?"), lambda route: route.fulfill(json={"slots": []}))
+    steps = widget(page).open_demo()
+    steps.choose_type("Medical evaluation")
+    expect(page.get_by_text("No free times this week. Try a later week, or call the clinic.")).to_be_visible()
+    expect(page.get_by_text("Or join the waitlist, and we email you when a time opens up.")).to_be_visible()
+    assert_accessible(page, "[data-kapbook-widget]")
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(steps.heading("Join the waitlist")).to_be_focused()
+    expect(page.locator(".kb-muted").first).to_contain_text("Medical evaluation")
+    page.get_by_role("button", name="Back to the times").click()
+    expect(steps.heading("Choose a day and time")).to_be_focused()
+
+
+def test_a_patient_screened_for_a_treatment_joins_its_waitlist_with_that_screening(stack, page, widget):
+    email = address("pia.prep")
+    steps = widget(page).open_demo()
+    steps.choose_type("Preparation session")
+    steps.screening().get_by_label("Full name").fill("Pia Prep")
+    steps.screening().get_by_label("Email").fill(email)
+    steps.answer(eligible_answers())
+    with page.expect_response(lambda answer: answer.url.endswith("/screenings") and answer.request.method == "POST") as screened:
+        steps.screening().get_by_role("button", name="Submit answers").click()
+    expect(steps.heading("Choose a day and time")).to_be_focused()
+    steps.first_slot()
+    page.get_by_role("button", name="Join the waitlist").click()
+
+    expect(steps.heading("Join the waitlist")).to_be_focused()
+    expect(page.get_by_label("Full name")).to_have_value("Pia Prep")
+    expect(page.get_by_label("Email", exact=True)).to_have_value(email)
+    expect(page.get_by_label("Email", exact=True)).to_have_attribute("readonly", "")  # the screening's address
+    days = page.get_by_role("group", name="Which days suit you?")
+    for day in WEEKDAYS[:5]:
+        days.get_by_label(day).uncheck()
+    days.get_by_label("Sunday").check()  # never worked: nothing is held for this patient on the shared stack
+    page.get_by_label("From").select_option("10:00")
+    page.get_by_label("Until").select_option("00:00")
+    expect(page.get_by_label("Until")).to_contain_text("midnight")
+    with page.expect_response(re.compile(r"/api/booking/v1/waitlist$")) as joined:
+        page.get_by_role("button", name="Join the waitlist").click()
+
+    assert joined.value.status == 201, joined.value.text()
+    sent = json.loads(joined.value.request.post_data)
+    assert sent["screening_id"] == screened.value.json()["id"]
+    assert sent["windows"] == [{"weekdays": ["sun"], "start": "10:00", "end": "00:00"}]
+    expect(page.get_by_role("status").filter(has_text="You are on the waitlist")).to_be_focused()
+    expect(page.locator(".kb-summary")).to_contain_text("Preparation session")
+    wait_for_subject(stack, email, "You are on the waitlist")
+    token = joined.value.json()["leave_url"].rsplit("/", 1)[1]
+    assert requests.post(f"{stack.base}/api/booking/v1/waitlist/leave/{token}", timeout=10).json()["status"] == "left"
