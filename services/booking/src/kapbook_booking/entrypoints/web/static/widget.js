@@ -176,7 +176,8 @@
 
   /**
    * Replace the step's content, then move focus to its heading so screen readers announce the new
-   * step (not on the first render: loading the page must not pull focus into the widget).
+   * step (not on the first render: loading the page must not pull focus into the widget), or to
+   * ``options.focus`` when the step's news is elsewhere (a confirmation with role=status).
    */
   Widget.prototype.render = function (heading, progress, children, options) {
     options = options || {};
@@ -187,7 +188,7 @@
     this.body.appendChild(title);
     children.forEach(function (child) { if (child) this.body.appendChild(child); }, this);
     if (options.initial) return;
-    title.focus({ preventScroll: true });
+    (options.focus || title).focus({ preventScroll: true });
     var box = this.frame.getBoundingClientRect();
     if (box.top < 0 || box.top > window.innerHeight - 120) this.frame.scrollIntoView({ block: "start" });
   };
@@ -616,6 +617,7 @@
     })));
     if (!state.day) {
       area.appendChild(el("p", { text: "No free times this week. Try a later week, or call the clinic." }));
+      this.appendWaitlistOffer("Or join the waitlist, and we email you when a time opens up.");  // waitlist, below
       this.say("No free times in the week of " + range + ".");
       return;
     }
@@ -629,6 +631,7 @@
         el("span", { text: self.clock(start) }), el("small", { text: slot.clinician_name })
       ])]);
     })));
+    this.appendWaitlistOffer("No time that suits you?");  // waitlist, below
     this.say(slots.length + (slots.length === 1 ? " free time" : " free times") + " on " + this.dayFormat(state.day, { weekday: "long", day: "numeric", month: "long" }) + ".");
     this.pickDeepLinkedSlot(slots);  // SMART deep link, below
   };
@@ -1402,6 +1405,193 @@
   };
 
   // --- end of screening frame ---------------------------------------------------------------------------
+
+  // --- waitlist: no time suits the patient ---------------------------------------------------------------
+  // Under the times (and in a week without any) the patient can join the waitlist instead: which days,
+  // between which times (in the zone the times are shown in), name and email. POST /waitlist holds a
+  // freed time that fits for them and emails them its link; every email has a link to leave. A type
+  // that needs a screening joins with the screening just answered, as a booking would. The hooks into
+  // the other steps are the two appendWaitlistOffer calls in drawWeek; everything else lives here.
+
+  var WAITLIST_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  var A_MONDAY = "2024-01-01";  // only to name the weekdays in the patient's language
+
+  /** Whether this patient can join for this type: a reused screening has no id to join with. */
+  Widget.prototype.canWait = function () {
+    var state = this.state;
+    return !state.type.requires_eligibility || !!(state.screening && state.screening.id);
+  };
+
+  /** Under the times: a question and the button that opens the waitlist form (none when joining is not possible). */
+  Widget.prototype.appendWaitlistOffer = function (question) {
+    var self = this;
+    if (!this.canWait()) return;
+    this.slotArea.appendChild(el("div", { class: "kb-waitlist-offer" }, [
+      el("p", { text: question }),
+      el("button", { type: "button", text: "Join the waitlist", onclick: function () { self.waitlistForm(); } })
+    ]));
+  };
+
+  /** "09:00" as the patient's locale writes it ("9:00", "9:00 am"); "00:00" at the end of a range is midnight. */
+  Widget.prototype.timeOfDay = function (hhmm, asEnd) {
+    if (asEnd && hhmm === "00:00") return "midnight";
+    var parts = hhmm.split(":").map(Number);
+    return new Intl.DateTimeFormat(this.locale, { timeZone: "UTC", hour: "numeric", minute: "2-digit" })
+      .format(new Date(Date.UTC(2024, 0, 1, parts[0], parts[1])));
+  };
+
+  Widget.prototype.weekdayName = function (index) {
+    return this.dayFormat(addDays(A_MONDAY, index), { weekday: "long" });
+  };
+
+  Widget.prototype.waitlistForm = function () {
+    var self = this, state = this.state, type = state.type, screened = !!(state.screening && state.screening.id);
+    var wish = state.waitlist || (state.waitlist = { days: ["mon", "tue", "wed", "thu", "fri"], start: "09:00", end: "17:00" });
+    var form = el("form", { novalidate: true, onsubmit: function (event) { event.preventDefault(); self.joinWaitlist(form); } });
+    var days = el("fieldset", { id: this.id("wl-days"), "data-field": "weekdays" }, [
+      el("legend", { text: "Which days suit you?" }),
+      el("div", { class: "kb-options" }, WAITLIST_DAYS.map(function (code, index) {
+        var id = self.id("wl-day-" + code);
+        return el("div", { class: "kb-choice" }, [
+          el("input", { type: "checkbox", id: id, name: "weekday", value: code, checked: wish.days.indexOf(code) >= 0 }),
+          el("label", { for: id, text: self.weekdayName(index) })
+        ]);
+      }))
+    ]);
+    var hint = this.id("wl-times-hint");
+    function times(asEnd) {
+      var all = [];
+      for (var minutes = asEnd ? 30 : 0; minutes <= (asEnd ? 24 * 60 : 24 * 60 - 30); minutes += 30) {
+        var value = ("0" + Math.floor(minutes / 60) % 24).slice(-2) + ":" + ("0" + minutes % 60).slice(-2);
+        all.push(value);
+      }
+      return all;
+    }
+    function timeField(name, label, value, asEnd) {
+      var id = self.id("wl-" + name);
+      return el("div", { class: "kb-field", "data-field": name }, [
+        el("label", { for: id, text: label }),
+        el("select", { id: id, name: name, "aria-describedby": hint }, times(asEnd).map(function (option) {
+          return el("option", { value: option, selected: option === value, text: self.timeOfDay(option, asEnd) });
+        }))
+      ]);
+    }
+    var zone = state.zone.replace(/_/g, " ");
+    var hours = el("fieldset", {}, [
+      el("legend", { text: "Between which times?" }),
+      el("p", { class: "kb-hint", id: hint, text: "In " + zone + " time, as the times above. The whole appointment (" +
+        minutesText(type.duration_minutes) + ") fits between them." }),
+      el("div", { class: "kb-times" }, [timeField("start", "From", wish.start, false), timeField("end", "Until", wish.end, true)])
+    ]);
+    var name = this.textField("name", "Full name", "text", state.patient.name, "name");
+    var email = this.textField("email", "Email", "email", state.patient.email, "email",
+      screened ? "The address you used for your screening." : "We email you here when a time opens up.");
+    if (screened) { name.querySelector("input").readOnly = true; email.querySelector("input").readOnly = true; }
+    [days, hours, name, email].forEach(function (part) { form.appendChild(part); });
+    form.addEventListener("change", function () { self.rememberWish(form); });
+    form.appendChild(el("div", { class: "kb-actions" }, [
+      el("button", { type: "submit", class: "kb-primary", text: "Join the waitlist" }),
+      el("button", { type: "button", text: "Back to the times", onclick: function () { self.chooseTime(); } })
+    ]));
+    this.render("Join the waitlist", null, [
+      el("p", { class: "kb-muted", text: type.name + " · " + minutesText(type.duration_minutes) + " · " + (type.modality === "telehealth" ? "video call" : "in person") }),
+      el("p", { text: "Tell us when you could come. When such a time opens up (someone cancels, or the clinic adds hours), " +
+        "we keep it for you for a while and email you a link to book it." }),
+      form
+    ]);
+  };
+
+  /** The days and times as the form has them now (kept when the patient goes back and returns). */
+  Widget.prototype.rememberWish = function (form) {
+    var wish = this.state.waitlist;
+    wish.days = Array.prototype.map.call(form.querySelectorAll("[name=weekday]:checked"), function (box) { return box.value; });
+    wish.start = form.querySelector("[name=start]").value;
+    wish.end = form.querySelector("[name=end]").value;
+    return wish;
+  };
+
+  Widget.prototype.joinWaitlist = function (form) {
+    var self = this, state = this.state, patient = state.patient, errors = {};
+    this.clearFieldErrors(form);
+    var wish = this.rememberWish(form);
+    patient.name = form.querySelector("[name=name]").value.trim();
+    patient.email = form.querySelector("[name=email]").value.trim();
+    if (!wish.days.length) errors.weekdays = "Choose at least one day.";
+    if (wish.end !== "00:00" && wish.end <= wish.start) errors.end = "Choose a time after the start time.";
+    if (!patient.name) errors.name = "Enter your full name.";
+    if (!EMAIL.test(patient.email)) errors.email = "Enter an email address like name@example.com.";
+    if (Object.keys(errors).length) return this.showFieldErrors(form, errors);
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    this.showError("");
+    this.say("Adding you to the waitlist…");
+    var body = {
+      appointment_type: state.type.code, windows: [{ weekdays: wish.days, start: wish.start, end: wish.end }],
+      patient: { name: patient.name, email: patient.email, timezone: state.zone },
+      screening_id: state.screening && state.screening.id ? state.screening.id : null
+    };
+    request("POST", "/api/booking/v1/waitlist", body).then(function (entry) {
+      self.waitlistJoined(entry, wish);
+    }, function (problem) {
+      button.disabled = false;
+      var split = problem.status === 422 ? waitlistFieldErrors(problem.errors) : { fields: {}, other: [] };
+      if (Object.keys(split.fields).length) return self.showFieldErrors(form, split.fields);
+      if (problem.status === 422 || problem.status === 403) self.showError(problem.message || "You could not join the waitlist.", split.other);
+      else self.showError(self.failure(problem, "you are not on the waitlist yet"));
+      button.focus();
+    });
+  };
+
+  /** The API's field errors as the form's fields (name, email, weekdays, start, end) and the rest as text. */
+  function waitlistFieldErrors(errors) {
+    var fields = {}, other = [];
+    function add(field, messages) { fields[field] = (fields[field] ? fields[field] + " " : "") + [].concat(messages).join(" "); }
+    Object.keys(errors || {}).forEach(function (key) {
+      var value = errors[key];
+      if (key === "patient" && value && !Array.isArray(value) && typeof value === "object") {
+        Object.keys(value).forEach(function (field) {
+          if (field === "name" || field === "email") add(field, value[field]);
+          else other.push([].concat(value[field]).join(" "));
+        });
+      } else if (key === "windows" && Array.isArray(value)) {
+        add(/end/i.test(value.join(" ")) ? "end" : "weekdays", value);
+      } else if (key === "windows" && value && typeof value === "object") {
+        Object.keys(value).forEach(function (index) {
+          var window = value[index];
+          if (Array.isArray(window)) return add("weekdays", window);
+          Object.keys(window).forEach(function (field) { add(field === "start" || field === "end" ? field : "weekdays", window[field]); });
+        });
+      } else {
+        other.push([].concat(value).join(" "));
+      }
+    });
+    return { fields: fields, other: other };
+  }
+
+  Widget.prototype.waitlistJoined = function (entry, wish) {
+    var self = this, state = this.state, type = state.type;
+    var days = wish.days.map(function (code) { return self.weekdayName(WAITLIST_DAYS.indexOf(code)); }).join(", ");
+    var rows = [["What", type.name], ["Days", days], ["Times", this.timeOfDay(wish.start) + " to " + this.timeOfDay(wish.end, true)],
+      ["Time zone", state.zone.replace(/_/g, " ")], ["Email", entry.patient.email]];
+    var confirmation = el("div", { class: "kb-done", role: "status", tabindex: "-1" }, [
+      el("p", { text: "You are on the waitlist. We will email you at " + entry.patient.email + " when a time that suits you opens up, " +
+        "and keep it for you for a while: book it from the link in that email." }),
+      el("p", { text: "We have sent you an email that you are on the waitlist. It has a link to leave the waitlist, " +
+        "as every waitlist email does, if you no longer need a time." })
+    ]);
+    this.render("You are on the waitlist", null, [
+      confirmation,
+      el("dl", { class: "kb-summary" }, rows.reduce(function (all, row) { return all.concat([el("dt", { text: row[0] }), el("dd", { text: row[1] })]); }, [])),
+      el("div", { class: "kb-actions" }, [
+        el("button", { type: "button", text: "Back to the times", onclick: function () { self.chooseTime(); } }),
+        el("button", { type: "button", text: "Book another appointment", onclick: function () {
+          state.slot = null; state.day = null; state.windowStart = null; self.chooseType();
+        } })
+      ])
+    ], { focus: confirmation });
+  };
+
+  // --- end of waitlist ----------------------------------------------------------------------------------
 
   // --- SMART Scheduling Links deep link ---------------------------------------------------------------
   // A directory's booking-deep-link (FHIR Slot extension) opens this page with
