@@ -55,6 +55,7 @@ BENCHMARKS = (
     Benchmark("process_memory", ("--bookings", "200")),
     Benchmark("series_http", ("30", "--seconds", "8")),
     Benchmark("director_report", ("10",)),
+    Benchmark("waitlist_match", ("60",)),
 )
 
 

@@ -99,6 +99,18 @@ class Clinic:
                      updated_at=cancelled_at or start, series_id=series[0] if series else None,
                      series_position=series[1] if series else None)
 
+    def waiting(self, patient: str, type_id: str) -> str:
+        return self._insert(t.waitlist_entries, appointment_type_id=type_id, patient_name="Wai", patient_email=patient,
+                            patient_timezone="America/New_York", windows=[], status="waiting",
+                            leave_token_sha256=uuid.uuid4().hex, created_by="patient", joined_at=local(1, 9, month=2),
+                            expires_at=local(1, 9, month=5), updated_at=local(1, 9, month=2))
+
+    def offer(self, entry: str, clinician: str, start: datetime, status: str) -> None:
+        self._insert(t.waitlist_offers, entry_id=entry, hold_id=str(uuid.uuid4()), clinician_id=clinician,
+                     location_id=self.location, start=start, end=start + timedelta(hours=1), status=status,
+                     token_sha256=uuid.uuid4().hex, offered_by="waitlist", created_at=start - timedelta(days=1),
+                     expires_at=start - timedelta(hours=23))
+
 
 @pytest.fixture
 def clinic(service) -> Clinic:
@@ -128,6 +140,13 @@ def clinic(service) -> Clinic:
     c.book(c.cy, c.integration, local(11, 17), 60, "noshow", p2)
     # After the range: counted nowhere; it keeps series s3 from being due.
     c.book(c.cy, c.kap, local(18, 13), 180, "booked", p5, room=c.dosing_room, series=(s3, 2))
+    # The waitlist: two freed times in the range, one taken by the second patient it was offered to,
+    # one nobody took; a third, after the range, counts nowhere.
+    w1, w2 = c.waiting("w1@example.org", c.infusion), c.waiting("w2@example.org", c.infusion)
+    c.offer(w1, c.bo, local(10, 10), "declined")
+    c.offer(w2, c.bo, local(10, 10), "claimed")
+    c.offer(w1, c.cy, local(12, 9), "expired")
+    c.offer(w2, c.cy, local(20, 10), "claimed")
     return c
 
 
@@ -176,6 +195,7 @@ def test_the_report_has_the_hand_computed_figures_across_the_dst_change(client, 
         "late_cancel_rate": (16.7, 2, 12),
         "series_completion_rate": (50.0, 1, 2),
         "median_days_consultation_to_first_dose": (6.3, 6.3, 4),
+        "waitlist_fill_rate": (50.0, 1, 2),
     }
 
 
@@ -247,7 +267,8 @@ def test_the_csv_has_the_same_numbers(client, staff, clinic):
                                                                                              ("2026-03-09", "16.3")]
     assert {r["id"]: (r["value"], r["unit"]) for r in rows if r["section"] == "figure"} == {
         "utilisation": ("13.9", "%"), "no_show_rate": ("22.2", "%"), "late_cancel_rate": ("16.7", "%"),
-        "series_completion_rate": ("50.0", "%"), "median_days_consultation_to_first_dose": ("6.3", "days")}
+        "series_completion_rate": ("50.0", "%"), "median_days_consultation_to_first_dose": ("6.3", "days"),
+        "waitlist_fill_rate": ("50.0", "%")}
 
 
 def test_report_queries_are_a_fixed_handful_whatever_the_bookings(service, clinic):

@@ -139,6 +139,20 @@ def consultation_to_first_dose(session: Session, start: datetime, end: datetime)
     return {"patients": row["patients"] or 0, "median_days": row["median_days"]}
 
 
+def waitlist_fill(session: Session, start: datetime, end: datetime) -> Record:
+    """Slots starting in [start, end) that were offered to the waitlist (``offered``: distinct clinician
+    and start), and how many of them a waiting patient took (``filled``)."""
+    offers = tables.waitlist_offers
+    per_slot = (
+        select(func.max(case((offers.c.status == "claimed", 1), else_=0)).label("filled"))
+        .where(offers.c.start >= start, offers.c.start < end)
+        .group_by(offers.c.clinician_id, offers.c.start)
+        .subquery()
+    )
+    query = select(func.count().label("offered"), func.coalesce(func.sum(per_slot.c.filled), 0).label("filled"))
+    return dict(session.execute(query.select_from(per_slot)).mappings().one())
+
+
 def clinicians_and_rooms(session: Session) -> tuple[list[Record], list[Record]]:
     """Every clinician (id, name, active) and every room (id, name, kind, location, active), by name."""
     clinicians, rooms, locations = tables.clinicians, tables.rooms, tables.locations

@@ -62,7 +62,15 @@ def first_dose_figure(session: Session, report: ReportRange) -> Figure:
                   "For each patient whose first dosing session fell in the range: days since their first consultation.")
 
 
-CLINIC_FIGURES: tuple[Callable[[Session, ReportRange], Figure], ...] = (series_completion_figure, first_dose_figure)
+def waitlist_fill_figure(session: Session, report: ReportRange) -> Figure:
+    found = report_repo.waitlist_fill(session, report.start, report.end)
+    return Figure("waitlist_fill_rate", "Waitlist fill rate", rate(found["filled"], found["offered"]), "%",
+                  found["filled"], found["offered"],
+                  "Freed times in the range offered to waiting patients, the share one of them took.")
+
+
+CLINIC_FIGURES: tuple[Callable[[Session, ReportRange], Figure], ...] = (
+    series_completion_figure, first_dose_figure, waitlist_fill_figure)
 
 
 @dataclass(frozen=True)
