@@ -97,3 +97,24 @@ def test_a_proof_books_a_whole_series_without_a_screening_id_for_its_own_email_o
     with service.runtime.engine.connect() as connection:
         screenings = connection.execute(select(t.bookings.c.screening_id).where(t.bookings.c.series_id == booked.json["id"])).scalars().all()
     assert screenings == ["s-ok"] * 6
+
+
+def test_a_proof_joins_the_waitlist_for_a_treatment_type_without_a_screening_id(service, client, clinic, clock):
+    known = client.post("/api/booking/v1/bookings", json={
+        "appointment_type": "consult", "start": clinic.local(2, 9).isoformat(),
+        "patient": {"name": "Pat Example", "email": "pat@example.org", "timezone": "America/New_York"}})
+    assert known.status_code == 201, known.json
+    decided = clock.now - timedelta(days=1)
+    with service.runtime.sessions.begin() as session:
+        record_decision(session, make_envelope(EventType.SCREENING_DECIDED, "/kapbook/eligibility", {
+            "screening_id": "s-wait", "patient_email": "pat@example.org", "outcome": "eligible", "ruleset_version": "v1",
+            "decided_at": decided.isoformat(), "valid_until": (decided + timedelta(days=90)).isoformat()}))
+    proof = proof_for(service, client, "pat@example.org")
+    body = {"appointment_type": "infusion", "windows": [{"weekdays": ["sat"], "start": "09:00", "end": "12:00"}],
+            "patient": {"name": "Pat Example", "email": "pat@example.org", "timezone": "America/New_York"}}
+
+    assert client.post("/api/booking/v1/waitlist", json=body).json["code"] == "screening_required"
+    joined = client.post("/api/booking/v1/waitlist", json=body | {"patient_proof": proof})
+    assert joined.status_code == 201, joined.json
+    with service.runtime.engine.connect() as connection:
+        assert connection.execute(select(t.waitlist_entries.c.screening_id)).scalars().all() == ["s-wait"]

@@ -86,6 +86,10 @@ class WaitlistJoinRequestSchema(StrictSchema):
     earliest_date = fields.Date(load_default=None, allow_none=True)
     latest_date = fields.Date(load_default=None, allow_none=True)
     screening_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    patient_proof = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=100),
+        metadata={"description": "A returning patient's proof of their verified email, standing in for screening_id"},
+    )
 
 
 class EligibilityDecisionSchema(Schema):

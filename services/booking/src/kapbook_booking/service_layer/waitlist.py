@@ -47,7 +47,7 @@ from kapbook_booking.service_layer.bookings import booking_row, booking_view, gi
 from kapbook_booking.service_layer.eligibility import NOT_NEEDED, EligibilityGate, ScreeningLookup
 from kapbook_booking.service_layer.errors import Invalid, NotEligible, NotFound
 from kapbook_booking.service_layer.links import ManageLinks
-from kapbook_booking.service_layer.patient_proofs import remember_patient
+from kapbook_booking.service_layer.patient_proofs import remember_patient, with_proven_screening
 from kapbook_platform.clock import Clock, utc_now
 from kapbook_platform.contracts import Envelope, EventType
 from kapbook_platform.database import read_only, retry_on_conflict
@@ -72,6 +72,8 @@ class JoinWaitlist:
     latest: date | None = None
     screening_id: str | None = None
     created_by: str = "patient"
+    # A returning patient's widget proof of their verified email: stands in for screening_id, as in booking.
+    patient_proof: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Waitlist:
     def join(self, command: JoinWaitlist) -> dict[str, Any]:
         """Put the patient on the waitlist (the eligibility gate applies as for booking) and email them."""
         now = self.clock()
+        command = with_proven_screening(command, self._reading, now, self.eligibility.valid_days)
         decision = self._screening_decision(command)
         with self.sessions.begin() as session:
             kind = self._type(session, command.appointment_type)

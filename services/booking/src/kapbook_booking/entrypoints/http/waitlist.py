@@ -38,6 +38,7 @@ def join_command(body: dict, created_by: str) -> JoinWaitlist:
         appointment_type=body["appointment_type"], patient=body["patient"], windows=windows,
         clinician_id=body["clinician_id"] or None, location_id=body["location_id"] or None, earliest=body["earliest_date"],
         latest=body["latest_date"], screening_id=body["screening_id"], created_by=created_by,
+        patient_proof=body["patient_proof"],
     )
 
 

@@ -1416,10 +1416,10 @@
   var WAITLIST_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
   var A_MONDAY = "2024-01-01";  // only to name the weekdays in the patient's language
 
-  /** Whether this patient can join for this type: a reused screening has no id to join with. */
+  /** Whether this patient can join for this type: a screening of theirs, or a returning patient's proof. */
   Widget.prototype.canWait = function () {
-    var state = this.state;
-    return !state.type.requires_eligibility || !!(state.screening && state.screening.id);
+    var state = this.state, screening = state.screening;
+    return !state.type.requires_eligibility || !!(screening && (screening.id || (screening.reused && state.patientProof)));
   };
 
   /** Under the times: a question and the button that opens the waitlist form (none when joining is not possible). */
@@ -1530,6 +1530,7 @@
       patient: { name: patient.name, email: patient.email, timezone: state.zone },
       screening_id: state.screening && state.screening.id ? state.screening.id : null
     };
+    this.addPatientProof(body);  // returning patients: their proof finds the screening, as for booking
     request("POST", "/api/booking/v1/waitlist", body).then(function (entry) {
       self.waitlistJoined(entry, wish);
     }, function (problem) {
