@@ -61,6 +61,8 @@ JOURNEY = (
     ("5-widget-series-plan.png", "the widget's plan of a whole IV induction, confirmed once"),
     ("6-my-appointments.png", "My appointments: the course's progress and how long the screening is valid"),
     ("7-console-series.png", "the staff console's page of the series"),
+    ("8-console-trend.png", "a clinician's view of the course: PHQ-9 and GAD-7 over time, the doses marked"),
+    ("9-director-report.png", "the director's report: utilisation per clinician and chair, week by week"),
 )
 
 T = TypeVar("T")
@@ -97,11 +99,11 @@ class System:
         assert response.status_code in (200, 201), f"{method} {path}: {response.status_code} {response.text}"
         return response.json()
 
-    def staff_account(self) -> tuple[str, str]:
-        """A front-desk member's console email and password (the console signs in with them)."""
-        email, password = "desk@clinic.example", f"Journey-{uuid.uuid4().hex[:12]}"
-        subprocess.run([str(ROOT / ".venv/bin/kapbook-booking"), "create-staff", "--name", "Demo Front Desk",
-                        "--email", email, "--role", "front_desk", "--password-stdin"],
+    def staff_account(self, role: str = "front_desk", name: str = "Demo Front Desk") -> tuple[str, str]:
+        """A staff member's console email and password (the console signs in with them)."""
+        email, password = f"{role.replace('_', '-')}@clinic.example", f"Journey-{uuid.uuid4().hex[:12]}"
+        subprocess.run([str(ROOT / ".venv/bin/kapbook-booking"), "create-staff", "--name", name,
+                        "--email", email, "--role", role, "--password-stdin"],
                        cwd=ROOT, env=self.env, input=password + "\n", capture_output=True, text=True, check=True,
                        timeout=60)
         return email, password
@@ -222,6 +224,7 @@ class Journey:
         screening = self.system.api("POST", "/api/eligibility/v1/screenings",
                                     json={"patient": {"name": NAME, "email": EMAIL}, "answers": eligible_answers()})
         assert screening["outcome"] == "eligible", screening
+        self.screening_id = screening["id"]
         first = (datetime.now(ZoneInfo(ZONE)) + timedelta(days=2)).date()
         slots = self.system.api("GET", f"{API}/availability", params={
             "appointment_type": "preparation-session", "start": first.isoformat(),
@@ -294,6 +297,56 @@ class Journey:
         self.page = keep
         staff.close()
 
+    def check_in(self) -> None:
+        """Before the first dose the patient answers the check-in from their email's link (sealed ids
+        under the key the stack derives from its service token, as the reminders service makes it)."""
+        from kapbook_platform.config import DEVELOPMENT_SERVICE_TOKEN
+        from kapbook_platform.contracts.check_in_links import (
+            CheckInLink, CheckInOccasion, check_in_link_keys, make_check_in_token,
+        )
+
+        keys = check_in_link_keys((), self.system.env.get("KAPBOOK_SERVICE_TOKEN") or DEVELOPMENT_SERVICE_TOKEN)
+        dose = datetime.now(ZoneInfo(ZONE)) + timedelta(days=1)
+        token = make_check_in_token(CheckInLink(str(uuid.uuid4()), CheckInOccasion.BEFORE_DOSE, EMAIL, NAME, dose, dose), keys)
+        url = f"{self.system.base}/api/eligibility/v1/check-in"
+        form = requests.get(url, params={"token": token}, timeout=15)
+        names = dict.fromkeys(re.findall(r'type="radio" name="([a-z0-9_]+)"', form.text))
+        # Better than at the screening: most answers "not at all", a few "several days", no risk.
+        answers = {name: "1" if name in ("phq9_1", "phq9_3", "phq9_4", "gad7_2") else "false" if name.startswith("cssrs") else "0"
+                   for name in names}
+        sent = requests.post(url, params={"token": token}, data=answers, timeout=15)
+        assert sent.status_code == 200, sent.text[:300]
+
+    def console_page(self, role: str, name: str, path: str):
+        """A new browser context signed in to the console as a new staff member of ``role``, on ``path``."""
+        email, password = self.system.staff_account(role, name)
+        staff = self.context.browser.new_context(timezone_id=ZONE, locale="en-US", viewport=VIEWPORT)
+        page = staff.new_page()
+        page.goto(f"{self.system.base}{path}")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        return staff, page
+
+    def console_trend(self) -> None:
+        staff, page = self.console_page("clinician", "Dr. Demo Clinician", f"/staff/trends/{self.screening_id}")
+        page.locator("#trend-values tbody tr").nth(1).wait_for()
+        self.page, keep = page, self.page
+        self.shot("8-console-trend.png", full_page=True, clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": 1250})
+        self.page = keep
+        staff.close()
+
+    def director_report(self) -> None:
+        # The demo clinic has no past: the coming four weeks, which the journey has booked into.
+        first = datetime.now(ZoneInfo(ZONE)).date()
+        path = f"/staff/reports/director?from={first}&until={first + timedelta(days=27)}&tz={ZONE}"
+        staff, page = self.console_page("admin", "Demo Director", path)
+        page.locator("svg").first.wait_for()
+        self.page, keep = page, self.page
+        self.shot("9-director-report.png", full_page=True, clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": 1100})
+        self.page = keep
+        staff.close()
+
     def run(self) -> None:
         manage_url = self.consultation()
         self.confirmation_email()
@@ -303,6 +356,9 @@ class Journey:
         self.series()
         self.my_appointments()
         self.console_series()
+        self.check_in()
+        self.console_trend()
+        self.director_report()
         self.context.close()
 
 

@@ -1,7 +1,8 @@
 """No health data in any log line of a full run of every process.
 
 The whole system runs as real processes at DEBUG (three services under gunicorn, their
-workers, the SMTP sink). One patient is screened, approved by the rules and books; another
+workers, the SMTP sink). One patient is screened, approved by the rules, books, and checks in
+before a dose with answers that alert on-call; another
 screens into the crisis path, the on-call clinician is alerted and writes a review note. Then
 every line every process wrote is searched for answers, scores and the note — and every email
 too. SQLite and the filesystem broker always; PostgreSQL and RabbitMQ when configured.
@@ -12,12 +13,14 @@ import os
 import re
 import subprocess
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
 
 from kapbook_eligibility.domain import load_questionnaire
+from kapbook_platform.config import DEVELOPMENT_SERVICE_TOKEN
+from kapbook_platform.contracts.check_in_links import CheckInLink, CheckInOccasion, check_in_link_keys, make_check_in_token
 from support.scratch import drop_amqp_namespace
 from support.screening_answers import eligible_answers
 from support.system import BIN, SystemUnderTest
@@ -47,7 +50,9 @@ def system(tmp_path, db, database_factory):
     broker = amqp if db == "postgresql" else f"filesystem://{tmp_path / 'broker'}"
     namespace = f"privacy-{uuid.uuid4().hex[:8]}"
     urls = {service: database_factory(service) for service in ("booking", "eligibility", "reminders")}
-    sut = SystemUnderTest(tmp_path / "system", urls, broker, namespace, extra_env={"KAPBOOK_LOG_LEVEL": "DEBUG"})
+    # CRISIS_ALERT_WINDOW 0: the check-in's alert goes to on-call at once, not gathered with Sam's crisis.
+    extra_env = {"KAPBOOK_LOG_LEVEL": "DEBUG", "CRISIS_ALERT_WINDOW": "0"}
+    sut = SystemUnderTest(tmp_path / "system", urls, broker, namespace, extra_env=extra_env)
     sut.migrate()
     subprocess.run([str(BIN / "kapbook-booking"), "seed-demo"], env=sut.environment, check=True, capture_output=True)
     sut.start()
@@ -91,7 +96,12 @@ def test_a_full_run_logs_no_answers_scores_or_notes(system):
     assert crisis.json()["outcome"] == "crisis", crisis.json()
     review(eligibility, headers, crisis.json()["id"], "declined", NOTE)
 
+    # Robin checks in before a dose and answers item 9 above 0: a review item, and on-call is alerted.
+    received = check_in(system, "robin@example.org", "Robin Lane")
+    assert "Please reach out for support now" in received
+
     wait_for(lambda: {"robin@example.org", "oncall@clinic.example"} <= recipients(system), timeout=30)
+    wait_for(lambda: len([m for m in system.emails() if "oncall@clinic.example" in str(m["To"])]) >= 2, timeout=30)
     system.stop()  # every process flushes and exits; nothing is written after this
 
     logs = "\n".join(log.read_text(errors="replace") for log in sorted(system.logs.glob("*.log")))
@@ -104,6 +114,22 @@ def test_a_full_run_logs_no_answers_scores_or_notes(system):
 
     emails = "\n".join(message.as_string() for message in system.emails())
     assert leaks_in(emails) == [], "health data in an email"
+
+
+def check_in(system: SystemUnderTest, email: str, name: str) -> str:
+    """Open a check-in link as the emailed one would be (ids sealed under the service token's key) and answer it:
+    PHQ-9 all "several days" (item 9 too), GAD-7 all "more than half the days", C-SSRS all no."""
+    keys = check_in_link_keys((), system.environment.get("KAPBOOK_SERVICE_TOKEN") or DEVELOPMENT_SERVICE_TOKEN)
+    dose = datetime.now(UTC) + timedelta(days=1)
+    token = make_check_in_token(CheckInLink(str(uuid.uuid4()), CheckInOccasion.BEFORE_DOSE, email, name, dose, dose), keys)
+    url = f"{system.url('eligibility')}/api/eligibility/v1/check-in"
+    form = requests.get(url, params={"token": token}, timeout=10)
+    assert form.status_code == 200, form.text[:300]
+    names = dict.fromkeys(re.findall(r'type="radio" name="([a-z0-9_]+)"', form.text))
+    choice = {name: "1" if name.startswith("phq9_") else "2" if name.startswith("gad7_") else "false" for name in names}
+    sent = requests.post(url, params={"token": token}, data=choice, timeout=10)
+    assert sent.status_code == 200, sent.text[:300]
+    return sent.text
 
 
 def forbidden(include_link_ids: bool) -> list[str]:
