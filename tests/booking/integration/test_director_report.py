@@ -185,7 +185,8 @@ def test_the_report_has_the_hand_computed_figures_across_the_dst_change(client, 
         {"week_start": "2026-03-02", "booked_hours": 6.0, "available_hours": 51.0, "utilisation": 11.8},
         {"week_start": "2026-03-09", "booked_hours": 7.5, "available_hours": 46.0, "utilisation": 16.3},
     ]
-    # Series due in the range: s1 (both sessions attended) and s2 (its second cancelled); s3 ends after it.
+    # Series due in the range (and over by now): s1 (both sessions attended) and s2 (its second cancelled);
+    # s3 ends after it.
     # First doses in the range, days since the first consultation: p3 5.04 (9 Mar 09:00 EDT to 14 Mar
     # 10:00 EDT), p1 5.67 (2 Mar 09:00 EST to 8 Mar 01:00 EST), p5 7.0, p2 17.13 (20 Feb, as her 2 Mar
     # consultation was missed): median (5.67 + 7.0) / 2.
@@ -217,6 +218,19 @@ def test_the_default_range_is_the_last_four_full_weeks_in_the_first_locations_zo
     assert (report["first_day"], report["last_day"], report["timezone"]) == (date(2026, 2, 16), date(2026, 3, 15),
                                                                              "America/New_York")
     assert ReportRange.last_full_weeks(date(2026, 3, 16), NY).first_day == date(2026, 2, 16)
+
+
+def test_a_series_still_under_way_is_not_counted_as_due(service, clinic):
+    """Seen on Thursday 12 March: s1 ended on the 11th (complete); s2's last session, on the 15th, is
+    still ahead, so the course is neither complete nor incomplete yet."""
+    thursday = local(12, 12)
+    reports = DirectorReports(service.director_reports.writes, lambda: thursday.astimezone(timezone.utc))
+    report = reports.report(ReportQuery(date(2026, 3, 2), date(2026, 3, 15), "America/New_York"))
+    assert figures(report)["series_completion_rate"] == (100.0, 1, 1)
+    # A moment before s1's last session ends, nothing is due.
+    during = DirectorReports(service.director_reports.writes, lambda: local(11, 15, 59).astimezone(timezone.utc))
+    assert figures(during.report(ReportQuery(date(2026, 3, 2), date(2026, 3, 15), "America/New_York")))[
+        "series_completion_rate"] == (None, 0, 0)
 
 
 def test_a_range_that_ends_before_it_starts_or_runs_past_a_year_is_refused(client, staff, clinic):

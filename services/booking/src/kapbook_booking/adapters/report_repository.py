@@ -8,8 +8,9 @@ What the figures count (the README's "The director's report" says it for people)
   time: booked, arrived, fulfilled, and no-shows (the time was reserved for them).
 * A late cancellation: cancelled less than the type's ``cancel_notice_hours`` before its start. A
   cancelled booking is never changed again, so its ``updated_at`` is when it was cancelled.
-* A series is due when its last planned session starts in the range; it is complete when every one of
-  its ``size`` sessions was attended (arrived or fulfilled).
+* A series is due when its last planned session starts in the range and has ended by now (a course
+  still under way is neither complete nor incomplete yet); it is complete when every one of its
+  ``size`` sessions was attended (arrived or fulfilled).
 * Consultation to first dose: per patient (email, case-insensitive) whose first dosing session
   (categories ``dosing_*``, not cancelled or missed) starts in the range, from their first
   consultation (category ``consultation``, not cancelled or missed) before it.
@@ -79,14 +80,15 @@ def booking_counts(session: Session, start: datetime, end: datetime, bounds: Seq
     return [dict(row) for row in session.execute(query).mappings()]
 
 
-def series_completion(session: Session, start: datetime, end: datetime) -> Record:
-    """Series whose last planned session starts in [start, end) (``due``), and how many of them had
-    every session attended (``completed``)."""
+def series_completion(session: Session, start: datetime, end: datetime, now: datetime) -> Record:
+    """Series whose last planned session starts in [start, end) and ended by ``now`` (``due``), and how
+    many of them had every session attended (``completed``)."""
     b, series = tables.bookings, tables.series
     per_series = (
         select(
             b.c.series_id,
             func.max(b.c.start).label("last_start"),
+            func.max(b.c.end).label("last_end"),
             func.sum(case((b.c.status.in_(ATTENDED_STATUSES), 1), else_=0)).label("attended"),
         )
         .where(b.c.series_id.is_not(None))
@@ -99,7 +101,7 @@ def series_completion(session: Session, start: datetime, end: datetime) -> Recor
             func.coalesce(func.sum(case((per_series.c.attended >= series.c.size, 1), else_=0)), 0).label("completed"),
         )
         .select_from(per_series.join(series, series.c.id == per_series.c.series_id))
-        .where(per_series.c.last_start >= start, per_series.c.last_start < end)
+        .where(per_series.c.last_start >= start, per_series.c.last_start < end, per_series.c.last_end <= now)
     )
     return dict(session.execute(query).mappings().one())
 

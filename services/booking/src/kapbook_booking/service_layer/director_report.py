@@ -7,7 +7,7 @@ Bookings are counted by SQL aggregates (``adapters/report_repository.py``); avai
 clinicians' working hours less time off and date overrides, read by the availability loader and
 cut into spans by the availability engine, so it agrees with the slots patients were offered.
 
-To add a clinic figure (the waitlist fill rate, say), write a function ``(session, range) -> Figure``
+To add a clinic figure (the waitlist fill rate, say), write a function ``(session, range, now) -> Figure``
 and append it to ``CLINIC_FIGURES``: the page, the CSV and the API list every figure there.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,14 +47,14 @@ class Figure:
     explanation: str
 
 
-def series_completion_figure(session: Session, report: ReportRange) -> Figure:
-    found = report_repo.series_completion(session, report.start, report.end)
+def series_completion_figure(session: Session, report: ReportRange, now: datetime) -> Figure:
+    found = report_repo.series_completion(session, report.start, report.end, now)
     return Figure("series_completion_rate", "Series completion rate", rate(found["completed"], found["due"]), "%",
                   found["completed"], found["due"],
-                  "Series whose last session fell in the range with every session attended, of all such series.")
+                  "Series whose last session fell in the range and is over, with every session attended, of all such series.")
 
 
-def first_dose_figure(session: Session, report: ReportRange) -> Figure:
+def first_dose_figure(session: Session, report: ReportRange, now: datetime) -> Figure:
     found = report_repo.consultation_to_first_dose(session, report.start, report.end)
     median = None if found["median_days"] is None else round(found["median_days"], 1)
     return Figure("median_days_consultation_to_first_dose", "Median days from consultation to first dose", median,
@@ -62,14 +62,14 @@ def first_dose_figure(session: Session, report: ReportRange) -> Figure:
                   "For each patient whose first dosing session fell in the range: days since their first consultation.")
 
 
-def waitlist_fill_figure(session: Session, report: ReportRange) -> Figure:
+def waitlist_fill_figure(session: Session, report: ReportRange, now: datetime) -> Figure:
     found = report_repo.waitlist_fill(session, report.start, report.end)
     return Figure("waitlist_fill_rate", "Waitlist fill rate", rate(found["filled"], found["offered"]), "%",
                   found["filled"], found["offered"],
                   "Freed times in the range offered to waiting patients, the share one of them took.")
 
 
-CLINIC_FIGURES: tuple[Callable[[Session, ReportRange], Figure], ...] = (
+CLINIC_FIGURES: tuple[Callable[[Session, ReportRange, datetime], Figure], ...] = (
     series_completion_figure, first_dose_figure, waitlist_fill_figure)
 
 
@@ -96,7 +96,8 @@ class DirectorReports:
             by_clinician = report_repo.booking_counts(session, report.start, report.end, bounds, "clinician_id")
             by_room = report_repo.booking_counts(session, report.start, report.end, bounds, "room_id")
             clinicians, rooms = report_repo.clinicians_and_rooms(session)
-            figures = [figure(session, report) for figure in CLINIC_FIGURES]
+            now = self.clock()
+            figures = [figure(session, report, now) for figure in CLINIC_FIGURES]
         clock = WallClock()
         spans = [(schedule, available_spans(schedule, report.start, report.end, clock)) for schedule in schedules]
         people = _available_weeks(((s.clinician_id, found) for s, found in spans), bounds)
