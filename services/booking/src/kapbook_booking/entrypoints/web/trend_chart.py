@@ -47,7 +47,7 @@ def trend_svg(title: str, points: Sequence[tuple[datetime, int]], bands: Sequenc
     chart = pygal.DateTimeLine(
         title=title, style=style, width=760, height=340, range=(0, top), include_x_axis=True,
         x_value_formatter=lambda when: _local(when, zone).strftime("%-d %b"), x_label_rotation=30,
-        legend_at_bottom=True, legend_at_bottom_columns=4, truncate_legend=-1, dots_size=4,
+        legend_at_bottom=True, legend_at_bottom_columns=3, truncate_legend=-1, dots_size=4,
         js=[], css=["file://style.css", "file://graph.css"], disable_xml_declaration=True, show_x_guides=False,
         explicit_size=False,
     )
