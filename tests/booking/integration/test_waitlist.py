@@ -216,6 +216,21 @@ def test_only_a_patient_whose_windows_hold_the_slot_is_offered_it(service, clini
     assert [o["patient"]["email"] for o in offers(service)] == ["wed-afternoon@example.org"]
 
 
+def test_the_match_is_found_far_down_a_long_line_read_in_pages(service, clinic, clock):
+    """170 patients ahead want Thursdays only: the line is read past its first pages (32, then 128 rows)
+    to the one who wants Wednesday afternoon, and nobody ahead of her is offered it."""
+    booking = book(service, at(2, 15))
+    thursdays = (window_from(["thu"], time(15), time(20)),)
+    for index in range(170):
+        join(service, f"thursday-{index}@example.org", windows=thursdays)
+        clock.advance(seconds=1)
+    join(service, "wed-afternoon@example.org", windows=(window_from(["wed"], time(14), time(18)),))
+    cancel(service, booking)
+    service.waitlist.run_once()
+
+    assert [o["patient"]["email"] for o in offers(service)] == ["wed-afternoon@example.org"]
+
+
 def test_no_offer_for_a_slot_inside_the_minimum_notice(service, clinic, clock):
     booking = book(service, at(0, 13))  # today 13:00; the notice is 2 hours
     join(service, "late@example.org")

@@ -171,6 +171,10 @@ bookings = Table(
     Index("ix_bookings_room_blocked", "room_id", "blocked_start"),
     Index("ix_bookings_start", "start"),
     Index("ix_bookings_series", "series_id"),
+    # Every booking and offer first removes lapsed holds: only holds are in this index, so that is
+    # one index probe, not a scan of every booking.
+    Index("ix_bookings_held_expiry", "hold_expires_at",
+          sqlite_where=text("status = 'held'"), postgresql_where=text("status = 'held'")),
 )
 
 idempotency_keys = Table(

@@ -42,35 +42,50 @@ def waiting_of_type(session: Session, appointment_type_id: str, now: datetime) -
     return list(session.execute(_waiting(appointment_type_id, now)).mappings())
 
 
-# What matching reads of an entry: not its contact details or bookkeeping times.
+# What matching and the offer read of an entry: not its leave token or bookkeeping times.
 MATCH_COLUMNS = (entries.c.id, entries.c.patient_timezone, entries.c.windows, entries.c.clinician_id,
                  entries.c.location_id, entries.c.earliest_date, entries.c.latest_date, entries.c.screening_id,
-                 entries.c.patient_email)
+                 entries.c.patient_name, entries.c.patient_email, entries.c.patient_phone)
+FIRST_PAGE, LARGEST_PAGE = 32, 512
 
 
-def waiting_for(session: Session, appointment_type_id: str, clinician_id: str, location_id: str, now: datetime) -> Iterator[RowMapping]:
-    """The waiting entries a slot with this clinician at this place could suit, first joined first,
-    streamed: the caller usually stops at the first that wants the slot, so the rest are never read."""
-    busy = select(offers.c.entry_id).where(offers.c.status == "open")
+def waiting_for(session: Session, appointment_type_id: str, clinician_id: str, location_id: str, start: datetime,
+                now: datetime, only_entry: str | None = None) -> Iterator[RowMapping]:
+    """The waiting entries a slot with this clinician at this place and time could suit, first joined
+    first: none holding an open offer, none offered this very slot before (unless ``only_entry``, staff's
+    choice, names the one entry to read).
+
+    Read in pages that grow (32, 128, 512 rows) by the line's order: the caller usually stops at the
+    first that wants the slot, so the rest of the line is never read, and a short scan costs one plain
+    query (a server-side cursor would cost three round trips)."""
+    previous = offers.c.entry_id == entries.c.id
+    if only_entry is None:
+        previous &= or_(offers.c.status == "open", and_(offers.c.clinician_id == clinician_id, offers.c.start == start))
+    else:
+        previous &= offers.c.status == "open"
     query = (
-        select(*MATCH_COLUMNS)
+        select(*MATCH_COLUMNS, entries.c.joined_at)
         .where(entries.c.appointment_type_id == appointment_type_id, entries.c.status == "waiting",
-               entries.c.expires_at > now, entries.c.id.not_in(busy),
+               entries.c.expires_at > now, ~select(offers.c.id).where(previous).exists(),
                or_(entries.c.clinician_id.is_(None), entries.c.clinician_id == clinician_id),
                or_(entries.c.location_id.is_(None), entries.c.location_id == location_id))
         .order_by(entries.c.joined_at, entries.c.id)
     )
-    return session.execute(query.execution_options(yield_per=100)).mappings()
+    if only_entry is not None:
+        query = query.where(entries.c.id == only_entry)
+    page, after = FIRST_PAGE, None
+    while True:
+        keyset = query if after is None else query.where(
+            or_(entries.c.joined_at > after[0], and_(entries.c.joined_at == after[0], entries.c.id > after[1])))
+        rows = session.execute(keyset.limit(page)).mappings().all()
+        yield from rows
+        if len(rows) < page:
+            return
+        after, page = (rows[-1]["joined_at"], rows[-1]["id"]), min(page * 4, LARGEST_PAGE)
 
 
 def location(session: Session, location_id: str) -> RowMapping | None:
     return session.execute(select(tables.locations).where(tables.locations.c.id == location_id)).mappings().first()
-
-
-def entries_offered(session: Session, clinician_id: str, start: datetime) -> set[str]:
-    """Entries that were offered this very slot before (declined, lapsed or withdrawn)."""
-    query = select(offers.c.entry_id).where(offers.c.clinician_id == clinician_id, offers.c.start == start)
-    return set(session.execute(query).scalars())
 
 
 def types_with_waiting(session: Session, now: datetime) -> list[str]:

@@ -309,7 +309,7 @@ class Waitlist:
     def _offer_slot(
         self, session: Session, type_id: str, clinician_id: str, start: datetime, now: datetime,
         only_entry: str | None = None, offered_by: str = "waitlist",
-    ) -> RowMapping | None:
+    ) -> Mapping[str, Any] | None:
         """Hold the slot for the best waiting patient and write the offer and its event; None when the
         slot is not free, not offerable any more, or suits nobody."""
         repo.delete_expired_holds(session, now)
@@ -327,36 +327,31 @@ class Waitlist:
                 "status": "held", "hold_expires_at": expires_at, "created_by": "waitlist", **booked_columns(entry)})
         except SlotUnavailable:
             return None  # taken between our read and our insert
-        wl_repo.insert_offer(session, {
+        offer = {
             "id": offer_id, "entry_id": entry["id"], "hold_id": hold_id, "clinician_id": clinician_id,
             "location_id": slot.location_id, "start": slot.start_utc, "end": slot.end_utc, "status": "open",
             "token_sha256": secret_hash(secret), "offered_by": offered_by, "created_at": now, "expires_at": expires_at,
-        })
+        }
+        wl_repo.insert_offer(session, offer)
         details = repo.booking_details(session, hold_id)
         self.outbox.add(session, EventType.WAITLIST_OFFERED, offer_event(
             offer_id, entry, details, expires_at, self._offer_url(secret)))
-        return wl_repo.offer(session, offer_id)
+        return offer | {"decided_at": None, "booking_id": None}
 
     def _best_waiting(self, session: Session, kind: AppointmentType, clinician_id: str, slot: Slot, now: datetime,
-                      only_entry: str | None) -> RowMapping | None:
-        """The first in line (or staff's choice) who may have this slot, as a full entry row."""
-        candidates = wl_repo.waiting_for(session, kind.id, clinician_id, slot.location_id, now)
+                      only_entry: str | None) -> Mapping[str, Any] | None:
+        """The first in line (or staff's choice) who may have this slot."""
+        candidates = wl_repo.waiting_for(session, kind.id, clinician_id, slot.location_id, slot.start_utc, now, only_entry)
         try:
-            first = self._first_eligible(session, kind, candidates, clinician_id, slot, now, only_entry)
+            if only_entry is not None:
+                # Staff chose this patient and this time (they may have agreed it by phone): the windows
+                # are the patient's wishes, not a rule; the slot must still be free, bookable and allowed.
+                return next((row for row in candidates if self._eligible(session, kind, row, now)), None)
+            wanting = (row for row in candidates
+                       if waiting_entry(row).wants(slot.start_utc, slot.end_utc, clinician_id, slot.location_id))
+            return next((row for row in wanting if self._eligible(session, kind, row, now)), None)
         finally:
             candidates.close()  # the rest of the line is never read
-        return wl_repo.entry(session, first["id"]) if first else None
-
-    def _first_eligible(self, session: Session, kind: AppointmentType, candidates, clinician_id: str, slot: Slot,
-                        now: datetime, only_entry: str | None) -> Mapping[str, Any] | None:
-        if only_entry is not None:
-            # Staff chose this patient and this time (they may have agreed it by phone): the windows
-            # are the patient's wishes, not a rule; the slot must still be free, bookable and allowed.
-            return next((row for row in candidates if row["id"] == only_entry and self._eligible(session, kind, row, now)), None)
-        offered_before = wl_repo.entries_offered(session, clinician_id, slot.start_utc)
-        wanting = (row for row in candidates if row["id"] not in offered_before
-                   and waiting_entry(row).wants(slot.start_utc, slot.end_utc, clinician_id, slot.location_id))
-        return next((row for row in wanting if self._eligible(session, kind, row, now)), None)
 
     def _pass_on(self, session: Session, offer: RowMapping, status: str, now: datetime) -> None:
         """End an open offer, free its hold, and make its slot an opening for the next in line."""
