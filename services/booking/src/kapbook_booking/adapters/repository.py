@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Column, Table, delete, exists, func, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -467,22 +469,33 @@ def patient_by_id(session: Session, patient_id: str) -> RowMapping | None:
 def save_patient(session: Session, patient_id: str, email: str, details: Mapping[str, Any], now: datetime) -> str:
     """Create the patient with this normalised email or update their details; returns their id.
 
-    Two first bookings of one email at once: the loser of the unique email updates instead.
+    With details, one upsert statement (every booking makes one): two first bookings of one email at
+    once meet in the unique index, and the later one updates. Without details, an existing patient is
+    left untouched.
     """
-    existing = patient_by_email(session, email)
-    if existing is None:
-        try:
-            with session.begin_nested():
-                session.execute(tables.patients.insert().values(
-                    id=patient_id, email=email, created_at=now, updated_at=now, **details))
-            return patient_id
-        except IntegrityError:
-            existing = patient_by_email(session, email)
-            if existing is None:
-                raise
     if details:
-        session.execute(update(tables.patients).where(tables.patients.c.id == existing["id"]).values(updated_at=now, **details))
-    return existing["id"]
+        upsert = _dialect_insert(session)(tables.patients).values(
+            id=patient_id, email=email, created_at=now, updated_at=now, **details)
+        upsert = upsert.on_conflict_do_update(index_elements=[tables.patients.c.email],
+                                              set_={"updated_at": now, **details})
+        return session.execute(upsert.returning(tables.patients.c.id)).scalar_one()
+    existing = patient_by_email(session, email)
+    if existing is not None:
+        return existing["id"]
+    try:
+        with session.begin_nested():
+            session.execute(tables.patients.insert().values(id=patient_id, email=email, created_at=now, updated_at=now))
+        return patient_id
+    except IntegrityError:
+        existing = patient_by_email(session, email)
+        if existing is None:
+            raise
+        return existing["id"]
+
+
+def _dialect_insert(session: Session):
+    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite 3.24+ alike)."""
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def insert_sign_in_link(session: Session, values: Mapping[str, Any]) -> None:

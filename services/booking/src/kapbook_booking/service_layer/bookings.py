@@ -221,8 +221,8 @@ class BookingService:
         schedules, rooms = load_schedules(session, kind, start, start + timedelta(microseconds=1), now, clinician_id)
         rules = kind.availability_rules()
         free = [slot for s in schedules if (slot := slot_at(rules, s, rooms, now=now, start=start)) is not None]
-        if not free:
-            return None
+        if len(free) < 2:
+            return free[0] if free else None  # one clinician: no load to spread
         load = repo.booked_counts_near(session, [slot.clinician_id for slot in free], start)
         return min(free, key=lambda slot: (load.get(slot.clinician_id, 0), slot.clinician_id))
 
