@@ -69,6 +69,8 @@ AIMS = (
     Aim("50 calendars / none", "<=", 1.2, "x"),  # issue 15: syncing is out of band
     Aim("director report p50", "<", 500, "ms"),  # issue 13 §3: three months of the large clinic
     Aim("waitlist match p99", "<", 50, "ms"),  # issue 13 §1: 5,000 waiting entries
+    Aim("1-week availability / healthz p50", "<=", 3, "x"),  # issue 16 §1: through gunicorn
+    Aim("1-week availability p99", "<=", 25, "ms"),
 )
 
 

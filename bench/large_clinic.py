@@ -41,7 +41,10 @@ def build_clinic(database_url: str, seed: int = 7, days: int = DAYS, bookings: i
     ``days`` and ``bookings`` stretch the clinic (the director's report reads three months);
     ``outcomes`` gives the bookings what a past quarter has: completed visits, no-shows, early and
     late cancellations, and a thousand patients rather than one."""
-    container = bootstrap(BookingConfig(database_url=database_url, env="test", var_dir=__import__("pathlib").Path(tempfile.mkdtemp())))
+    # The in-process figures measure computing answers: the answer cache is off here (the gunicorn
+    # benchmark measures it on and off).
+    container = bootstrap(BookingConfig(database_url=database_url, env="test", availability_cache_seconds=0,
+                                        var_dir=__import__("pathlib").Path(tempfile.mkdtemp())))
     container.migrate()
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)

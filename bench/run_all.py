@@ -46,6 +46,7 @@ class Benchmark:
 
 BENCHMARKS = (
     Benchmark("availability_http", ("50",)),
+    Benchmark("availability_gunicorn", ("200",)),
     Benchmark("availability_engine", ("--runs", "30")),
     Benchmark("fhir_slots", ("20",)),
     Benchmark("caldav_availability", ("20",)),

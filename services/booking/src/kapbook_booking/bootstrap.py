@@ -8,6 +8,7 @@ from kapbook_booking.adapters import repository as repo
 from kapbook_booking.adapters import tables
 from kapbook_booking.adapters.eligibility_client import EligibilityClient
 from kapbook_booking.config import BookingConfig
+from kapbook_booking.service_layer.availability_cache import AvailabilityCache
 from kapbook_booking.service_layer.bookings import BookingService
 from kapbook_booking.service_layer.calendar_feed import CalendarFeeds
 from kapbook_booking.service_layer.catalog import StaffCatalog
@@ -95,6 +96,7 @@ def bootstrap(config: BookingConfig | None = None, clock: Clock = utc_now) -> Bo
         runtime.sessions, runtime.outbox, links, gate, clock,
         hold_minutes=config.hold_minutes, max_availability_days=config.max_availability_days,
         video_room_template=config.video_room_template,
+        cache=AvailabilityCache(timedelta(seconds=config.availability_cache_seconds)),
     )
     lifecycle = BookingLifecycle(runtime.sessions, runtime.outbox, links, runtime.tables["audit_log"], clock)
     writes = StaffWrites(runtime.sessions, runtime.tables["audit_log"])

@@ -70,6 +70,11 @@ class BookingConfig(PlatformConfig):
     hold_minutes: int = setting("BOOKING_HOLD_MINUTES", 10, doc="How long a hold reserves a slot")
     screening_valid_days: int = setting("BOOKING_SCREENING_VALID_DAYS", 90, doc="How old an eligibility decision may be")
     max_availability_days: int = setting("BOOKING_MAX_AVAILABILITY_DAYS", 42, doc="Longest availability window")
+    availability_cache_seconds: float = setting(
+        "BOOKING_AVAILABILITY_CACHE_SECONDS", 30.0,
+        doc="How long a process keeps an availability answer while nothing it depends on changes (every booking, "
+            "hold, schedule or catalogue change ends it at once); 0 turns the cache off",
+    )
     cors_origins: tuple[str, ...] = setting(
         "BOOKING_CORS_ORIGINS", (),
         doc="Websites that embed the booking widget, comma-separated origins (e.g. https://www.clinic.example); also the only sites (besides Kapbook's own) that may frame its screening step (frame-ancestors)",

@@ -346,6 +346,13 @@ def clinician_names(session: Session) -> dict[str, str]:
     return dict(session.execute(select(tables.clinicians.c.id, tables.clinicians.c.name)).all())
 
 
+def availability_version(session: Session) -> int:
+    """The sum of the availability counters (migration 0022's triggers): it grows with every commit
+    that could change an availability answer."""
+    versions = tables.availability_versions
+    return session.execute(select(func.coalesce(func.sum(versions.c.version), 0))).scalar_one()
+
+
 def clinicians_by_name(session: Session) -> list[RowMapping]:
     return list(session.execute(select(tables.clinicians).order_by(tables.clinicians.c.name)).mappings())
 

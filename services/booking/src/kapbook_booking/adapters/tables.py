@@ -476,6 +476,19 @@ calendar_pushes = Table(
 
 
 # --- The waitlist: patients waiting for a time, offers of freed slots (each held by a hold), freed times ---
+# What every availability answer depends on, as counters: a trigger on each table an answer reads
+# (bookings, hours, overrides, time off, calendar busy times, the catalogue) bumps one in the very
+# transaction that writes, keyed by the clinician it concerns ("clinic" for catalogue rows), so
+# writers of different clinicians never wait for each other. Their sum changes with every commit
+# that could change an answer: a cached answer is used only under the sum it was computed under
+# (service_layer/availability_cache.py). Written by migration 0022's triggers alone.
+availability_versions = Table(
+    "availability_versions",
+    metadata,
+    Column("key", String(36), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
 waitlist_entries = Table(
     "waitlist_entries",
     metadata,

@@ -4,9 +4,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +26,7 @@ from kapbook_booking.domain.model import (
 )
 from kapbook_booking.domain.video import DEFAULT_VIDEO_ROOM_TEMPLATE, join_url_for
 from kapbook_booking.service_layer.availability import AvailabilityQuery, free_slots
+from kapbook_booking.service_layer.availability_cache import AvailabilityCache
 from kapbook_booking.service_layer.eligibility import NOT_NEEDED, EligibilityGate, ScreeningLookup
 from kapbook_booking.service_layer.links import ManageLinks
 from kapbook_booking.service_layer.patient_proofs import remember_patient, with_proven_screening
@@ -35,6 +37,9 @@ from kapbook_platform.messaging.outbox import Outbox
 
 # Two requests may pick the same free chair at once; the loser retries with fresh data.
 CHOICE_ATTEMPTS = 3
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class BookingService:
     hold_minutes: int = 10
     max_availability_days: int = 42
     video_room_template: str = DEFAULT_VIDEO_ROOM_TEMPLATE
+    cache: AvailabilityCache = field(default_factory=lambda: AvailabilityCache(timedelta(0)))
 
     def availability(self, query: AvailabilityQuery) -> tuple[AppointmentType, list[Slot]]:
         # Queries only: on SQLite a deferred transaction (one consistent snapshot under WAL) that
@@ -82,6 +88,25 @@ class BookingService:
         with self._reading() as session:
             kind = self._type(session, query.appointment_type)
             return kind, free_slots(session, kind, query, self.clock(), self.max_availability_days)
+
+    def availability_answer(self, query: AvailabilityQuery, render: Callable[[AppointmentType, list[Slot], dict[str, str]], T]) -> T:
+        """``render(kind, slots, clinician names)`` of the query's free slots, from the cache while
+        nothing it depends on has changed (see ``availability_cache``)."""
+        with self._reading() as session:
+            # The version first: whatever is read after it is at least as new, so the kept answer never
+            # shows less than the version it is kept under.
+            version = repo.availability_version(session) if self.cache.enabled else 0
+            now = self.clock()
+            key = astuple(query)
+            kept = self.cache.get(key, version, now) if self.cache.enabled else None
+            if kept is not None:
+                return kept
+            kind = self._type(session, query.appointment_type)
+            slots = free_slots(session, kind, query, now, self.max_availability_days)
+            answer = render(kind, slots, repo.clinician_names(session))
+        first = min((slot.start_utc for slot in slots), default=None)
+        self.cache.put(key, version, now, first, kind.min_notice, answer)
+        return answer
 
     def book(self, command: BookAppointment) -> tuple[dict[str, Any], bool]:
         """Book and publish ``booking.created``; returns (booking, created) — created is False on a replay."""

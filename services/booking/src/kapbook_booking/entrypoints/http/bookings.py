@@ -42,8 +42,8 @@ class Availability(MethodView):
     def get(self, args):
         """Free slots of an appointment type between two dates, in the given time zone"""
         query = AvailabilityQuery(**args)
-        kind, slots = container().bookings.availability(query)
-        body = availability_json(kind.code, query.timezone, slots, container().clinician_names())
+        body = container().bookings.availability_answer(
+            query, lambda kind, slots, names: availability_json(kind.code, query.timezone, slots, names))
         return current_app.response_class(body, mimetype="application/json")
 
 
