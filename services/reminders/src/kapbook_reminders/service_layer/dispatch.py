@@ -10,6 +10,10 @@ Right before each send the dispatcher renews its lease, but only while the claim
 still its own, and checks the message once more against the booking's newest version, the
 appointment's start and the recipient's preferences. So a slow batch whose lease was taken
 over sends nothing twice, and a booking cancelled after the claim gets no reminder.
+
+The SMTP sessions stay open from one batch to the next while messages keep coming, and are
+closed as soon as a claim finds nothing due (so no session idles until the server drops it).
+A session dropped mid-batch is replaced; see ``SmtpConnection`` for why that sends nothing twice.
 """
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -57,12 +62,28 @@ class Dispatcher:
     # SMTP sessions per batch: one composes while others wait for the server (4 round trips a message).
     connections: int = 4
     lease: timedelta = LEASE
+    # The open SMTP sessions (one per lane) and the threads that use them, kept between batches.
+    _sessions: ExitStack = field(default_factory=ExitStack, init=False, repr=False)
+    _lanes: list[MailConnection] = field(default_factory=list, init=False, repr=False)
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def dispatch_due(self) -> int:
         """Send every message due now (one batch); returns how many were claimed."""
         claimed = self.claim()
+        if not claimed:
+            self.close()  # idle: hold no SMTP session open until the next message
+            return 0
         self.send(claimed)
         return len(claimed)
+
+    def close(self) -> None:
+        """End the SMTP sessions and the sending threads (the next batch opens new ones)."""
+        self._lanes = []
+        sessions, self._sessions = self._sessions, ExitStack()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown()
+        sessions.close()
 
     def dispatch_all_due(self) -> int:
         """Dispatch batches until nothing is due; returns how many messages were claimed."""
@@ -78,19 +99,27 @@ class Dispatcher:
         the dispatcher: one thread composes while another waits for a reply.
         """
         lanes = [claimed[lane :: self.connections] for lane in range(min(self.connections, len(claimed)))]
+        connections = self._connections(len(lanes))
         if len(lanes) <= 1:
-            self._send_lane(claimed)
+            for messages, connection in zip(lanes, connections):
+                self._send_lane(messages, connection)
             return
-        with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="smtp") as pool:
-            for finished in [pool.submit(self._send_lane, lane) for lane in lanes]:
-                finished.result()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.connections, thread_name_prefix="smtp")
+        running = [self._pool.submit(self._send_lane, *lane) for lane in zip(lanes, connections)]
+        wait(running)  # every lane done before an error is raised: no session is left in use
+        for finished in running:
+            finished.result()
 
-    def _send_lane(self, messages: list[dict[str, Any]]) -> None:
-        if not messages:
-            return
-        with self.sender.connect() as connection:
-            for message in messages:
-                self._deliver(message, connection)
+    def _connections(self, count: int) -> list[MailConnection]:
+        """``count`` SMTP sessions, those of the last batch first (each opens on its first send)."""
+        while len(self._lanes) < count:
+            self._lanes.append(self._sessions.enter_context(self.sender.connect()))
+        return self._lanes[:count]
+
+    def _send_lane(self, messages: list[dict[str, Any]], connection: MailConnection) -> None:
+        for message in messages:
+            self._deliver(message, connection)
 
     def claim(self) -> list[dict[str, Any]]:
         """Lease up to ``batch_size`` due messages (and abandoned ones) to this dispatcher."""
@@ -176,12 +205,16 @@ class Dispatcher:
 
     def run(self, stop: threading.Event, idle_interval: float = 0.2) -> None:
         """Dispatch until ``stop`` is set."""
-        while not stop.is_set():
-            try:
-                if self.dispatch_due():
-                    continue
-            except Exception:
-                log.exception("dispatch cycle failed")
-                stop.wait(2.0)
-            stop.wait(idle_interval)
+        try:
+            while not stop.is_set():
+                try:
+                    if self.dispatch_due():
+                        continue
+                except Exception:
+                    log.exception("dispatch cycle failed")
+                    self.close()
+                    stop.wait(2.0)
+                stop.wait(idle_interval)
+        finally:
+            self.close()
 
