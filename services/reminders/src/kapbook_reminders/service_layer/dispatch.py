@@ -6,9 +6,10 @@ SKIP LOCKED); on SQLite every transaction begins IMMEDIATE, which serialises cla
 the same. A dispatcher that dies mid-batch leaves leases that expire, and its messages are
 claimed again.
 
-Right before each send the dispatcher renews its lease, but only while the claim token is
-still its own, and checks the message once more against the booking's newest version, the
-appointment's start and the recipient's preferences. So a slow batch whose lease was taken
+Right before each send the dispatcher makes sure the claim is still its own (once half the
+lease has gone, it renews the lease, but only while the claim token is still its own), and
+checks the message once more against the booking's newest version, the appointment's start
+and the recipient's preferences. So a slow batch whose lease was taken
 over sends nothing twice, and a booking cancelled after the claim gets no reminder.
 
 The SMTP sessions stay open from one batch to the next while messages keep coming, and are
@@ -31,7 +32,7 @@ from typing import Any
 
 from kapbook_platform.clock import Clock
 from kapbook_platform.database import is_database_unavailable
-from kapbook_reminders.adapters.repository import MessageStore
+from kapbook_reminders.adapters.repository import MessageStore, RemindersRepository
 from kapbook_reminders.adapters.smtp import DeliveryFailed, MailConnection, MailSender
 from kapbook_reminders.domain.compose import MessageNoLongerRelevant
 from kapbook_reminders.domain.sending import check_before_sending, with_newest_sessions, without_secrets
@@ -44,6 +45,8 @@ Composer = Callable[[dict[str, Any], datetime], EmailMessage]
 LEASE = timedelta(seconds=120)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)
+# Noted on each claimed message: until when this dispatcher's lease on it runs (its own clock).
+LEASED_UNTIL = "leased_until"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -124,13 +127,30 @@ class Dispatcher:
     def claim(self) -> list[dict[str, Any]]:
         """Lease up to ``batch_size`` due messages (and abandoned ones) to this dispatcher."""
         now = self.clock()
+        lease_until = now + self.lease
         with self.store.begin() as repository:
-            return repository.claim_due(now, token=str(uuid.uuid4()), lease_until=now + self.lease, limit=self.batch_size)
+            claimed = repository.claim_due(now, token=str(uuid.uuid4()), lease_until=lease_until, limit=self.batch_size)
+        return [message | {LEASED_UNTIL: lease_until} for message in claimed]
+
+    def _still_ours(self, repository: RemindersRepository, message: dict[str, Any], now: datetime) -> bool:
+        """Whether the claim is still this dispatcher's, renewing the lease once half of it has gone.
+
+        While more than half the lease is left, no other dispatcher can have taken the message
+        over (only an expired lease is claimed again; nothing else touches a message being sent),
+        so the renewal, a write per email, waits. This holds while dispatchers' clocks agree
+        within half a lease (60 s by default).
+        """
+        if (leased_until := message.get(LEASED_UNTIL)) is not None and now < leased_until - self.lease / 2:
+            return True
+        if not repository.renew_lease(message, now + self.lease):
+            return False
+        message[LEASED_UNTIL] = now + self.lease
+        return True
 
     def _deliver(self, message: dict[str, Any], connection: MailConnection) -> None:
         now = self.clock()
         with self.store.begin() as repository:
-            if not repository.renew_lease(message, now + self.lease):
+            if not self._still_ours(repository, message, now):
                 log.info("claim taken over; not sending", extra={"message_id": message["id"]})
                 return
             verdict = check_before_sending(repository, message, now)
