@@ -8,6 +8,11 @@ Every email is counted at the sink by Message-ID: each must arrive exactly once.
 CPU ms/email (the dispatchers' CPU time per email) and the sink's show what the figure
 would be on idle cores when the machine is shared.
 
+The reference, in the same run and to the same sink: the physical limit, the same emails
+composed beforehand and sent as bytes by bare smtplib over one connection (no database,
+no composing). Aims (issue 16 §2): one dispatcher >= 60 % of that rate and >= 150 emails/s,
+<= 5 CPU ms per email.
+
     .venv/bin/python bench/reminders_dispatch.py [--messages 2000] [--dispatchers 1,2] [--json PATH]
 
 SQLite always; PostgreSQL too when KAPBOOK_TEST_POSTGRES_URL is set (a scratch database
@@ -16,8 +21,10 @@ is created and dropped).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import smtplib
 import subprocess
 import sys
 import tempfile
@@ -25,6 +32,7 @@ import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from email.generator import BytesGenerator
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
@@ -98,10 +106,41 @@ def worker(config_json: str, go_file: str) -> None:
     print(json.dumps({"claimed": claimed, "cpu": time.process_time() - cpu}), flush=True)
 
 
+def prebuilt(config: dict) -> list[tuple[str, str, bytes]]:
+    """The due emails, composed now as the dispatcher would, as (sender, recipient, bytes) for bare smtplib."""
+    container = bootstrap(RemindersConfig(**(config | {"var_dir": Path(config["var_dir"])})))
+    now = datetime.now(UTC)
+    with container.runtime.engine.connect() as connection:
+        rows = [dict(row) for row in connection.execute(select(t.messages).where(t.messages.c.status == "scheduled")).mappings()]
+    emails = []
+    for row in rows:
+        email = container.dispatcher.compose(row, now)
+        buffer = io.BytesIO()
+        BytesGenerator(buffer).flatten(email, linesep="\r\n")  # as smtplib's send_message does
+        emails.append((email["From"].addresses[0].addr_spec, row["recipient"], buffer.getvalue()))
+    container.runtime.engine.dispose()
+    return emails
+
+
+def bare_smtplib(emails: list[tuple[str, str, bytes]], smtp_port: int, maildir: Path) -> dict:
+    """The physical limit: prebuilt emails sent by smtplib over one connection, timed until the last reply."""
+    empty(maildir)
+    cpu, started = time.process_time(), time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", smtp_port) as smtp:
+        for sender, recipient, data in emails:
+            smtp.sendmail(sender, [recipient], data)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    arrived = len(read_message_ids(maildir))
+    empty(maildir)
+    if arrived != len(emails):
+        raise SystemExit(f"bare smtplib: {arrived} of {len(emails)} emails arrived")
+    return {"rate": len(emails) / seconds, "cpu_ms": cpu / len(emails) * 1000}
+
+
 def run(tmp: Path, database_url: str, count: int, dispatchers: int, smtp_port: int, sink_pid: int, maildir: Path) -> dict:
     config = config_for(tmp, database_url, smtp_port)
     plan(config, count)
-    empty(maildir)
+    reference = bare_smtplib(prebuilt(config), smtp_port, maildir)
     go = tmp / f"go-{uuid.uuid4().hex}"
     processes = [
         subprocess.Popen([sys.executable, __file__, "--worker", json.dumps(config), str(go)],
@@ -133,6 +172,9 @@ def run(tmp: Path, database_url: str, count: int, dispatchers: int, smtp_port: i
         "arrived": sum(message_ids.values()),
         "duplicates": sum(n - 1 for n in message_ids.values()),
         "sent": statuses.get("sent", 0),
+        "bare_rate": reference["rate"],
+        "bare_cpu_ms": reference["cpu_ms"],
+        "ratio": count / seconds / reference["rate"] * 100,
     }
 
 
@@ -146,11 +188,21 @@ def empty(maildir: Path) -> None:
         path.unlink()
 
 
-def as_record(backend: str, dispatchers: int, count: int, result: dict, exactly_once: bool) -> dict:
+def as_records(backend: str, dispatchers: int, count: int, result: dict, exactly_once: bool) -> list[dict]:
+    """Rate, ratio to bare smtplib and CPU per email of one run, and the bare smtplib rate it is compared with."""
     setup = f"{backend}, {dispatchers} dispatcher process(es), {count} confirmations with invites, aiosmtpd sink"
-    note = f"{result['cpu_ms']:.1f} CPU ms/email" + ("" if exactly_once else "; NOT exactly once")
-    return record("email dispatch rate", setup, round(result["rate"], 1), "emails/s", database=backend,
-                  dispatchers=dispatchers, messages=count, exactly_once=exactly_once, note=note)
+    detail = {"database": backend, "dispatchers": dispatchers, "messages": count, "exactly_once": exactly_once}
+    once = "" if exactly_once else "NOT exactly once"
+    return [
+        record("email dispatch rate", setup, round(result["rate"], 1), "emails/s", **detail,
+               note="; ".join(filter(None, (f"{result['cpu_ms']:.1f} CPU ms/email", once)))),
+        record("email dispatch / bare smtplib", setup, round(result["ratio"], 1), "%", **detail,
+               note=f"bare smtplib {result['bare_rate']:.0f} emails/s"),
+        record("email dispatch CPU per email", setup, round(result["cpu_ms"], 2), "ms", **detail),
+        record("bare smtplib rate", f"{backend}, same {count} emails prebuilt, one connection, same sink",
+               round(result["bare_rate"], 1), "emails/s", database=backend, dispatchers=dispatchers,
+               note=f"{result['bare_cpu_ms']:.2f} CPU ms/email"),
+    ]
 
 
 def main() -> None:
@@ -175,8 +227,9 @@ def main() -> None:
             wait_for_port(port)
             print(f"{args.messages} due confirmations (text + HTML + invite), aiosmtpd Maildir sink in its own "
                   f"process, {os.cpu_count()} CPUs")
-            print(f"  {'database':10s} {'dispatchers':>11s} {'seconds':>8s} {'emails/s':>9s} {'arrived':>8s} "
-                  f"{'duplicates':>10s} {'CPU ms/email':>12s} {'sink CPU':>9s}  claims per dispatcher")
+            print("  aims: one dispatcher >= 60 % of bare smtplib and >= 150 emails/s; <= 5 CPU ms/email")
+            print(f"  {'database':10s} {'dispatchers':>11s} {'seconds':>8s} {'emails/s':>9s} {'bare/s':>7s} {'ratio':>6s} "
+                  f"{'arrived':>8s} {'duplicates':>10s} {'CPU ms/email':>12s} {'sink CPU':>9s}  claims per dispatcher")
             backends = [("sqlite", None)] + ([("postgresql", postgres_url)] if postgres_url else [])
             for backend, admin_url in backends:
                 for dispatchers in counts:
@@ -190,9 +243,9 @@ def main() -> None:
                         drop()
                     ok = result["arrived"] == result["sent"] == args.messages and not result["duplicates"]
                     failures += not ok
-                    records.append(as_record(backend, dispatchers, args.messages, result, ok))
+                    records += as_records(backend, dispatchers, args.messages, result, ok)
                     print(f"  {backend:10s} {dispatchers:>11d} {result['seconds']:>8.2f} {result['rate']:>9.1f} "
-                          f"{result['arrived']:>8d} {result['duplicates']:>10d} {result['cpu_ms']:>12.2f} "
+                          f"{result['bare_rate']:>7.1f} {result['ratio']:>5.1f}% {result['arrived']:>8d} {result['duplicates']:>10d} {result['cpu_ms']:>12.2f} "
                           f"{result['sink_cpu_ms']:>9.2f}  {result['claims']}"
                           f"{'' if ok else '  <-- NOT exactly once'}")
         finally:

@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 import pytest
 from icalendar import Calendar
 
+from kapbook_reminders.adapters.smtp import envelope, mail_bytes
 from kapbook_reminders.domain.compose import MessageNoLongerRelevant, compose_crisis_alert, compose_email
 from kapbook_reminders.domain.plan_config import load_notification_plans
 from kapbook_reminders.domain.privacy import PrivacyViolation, find_health_terms
@@ -546,3 +547,16 @@ def test_cancellation_notice_does_not_repeat_the_join_link(make_snapshot, brandi
     message = compose("cancellation_notice", booking, branding)
 
     assert JOIN_URL not in plain_body(message) and JOIN_URL not in html_body(message)
+
+
+@pytest.mark.parametrize("kind", PATIENT_KINDS)
+def test_the_smtp_adapter_sends_the_bytes_smtplib_would(make_snapshot, branding, kind):
+    """``mail_bytes`` writes each body in one go; the bytes must be what smtplib's own generator writes."""
+    booking = booking_for(make_snapshot, kind, patient_name="Zoë Ångström")
+    message = compose(kind, booking, branding)
+    standard = io.BytesIO()
+    BytesGenerator(standard).flatten(message, linesep="\r\n")  # as smtplib.SMTP.send_message does
+    assert mail_bytes(message) == standard.getvalue()
+    assert envelope(message) == (branding.from_address, [booking.patient_email])
+    message.replace_header("To", "Zoë <zoë@example.org>")
+    assert envelope(message) is None, "a non-ASCII address is left to smtplib (SMTPUTF8)"

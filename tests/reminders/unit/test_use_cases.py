@@ -155,6 +155,25 @@ def test_a_claim_taken_over_after_its_lease_sends_nothing_twice(reminders):
     assert reminders.one(MessageKind.CONFIRMATION)["status"] == "sent"
 
 
+def test_the_lease_is_renewed_before_a_send_once_half_of_it_has_gone_and_not_before(reminders):
+    reminders.deliver(EventType.BOOKING_CREATED)
+    reminders.deliver(EventType.BOOKING_CREATED, booking_id="0f2b9a3c-7d1e-4c55-8a6b-2e9f4d7c1b22",
+                      patient={"name": "Sam Lee", "email": "sam@example.org", "timezone": "America/New_York"})
+    renewed, renew = [], reminders.store.renew_lease
+    reminders.store.renew_lease = lambda message, until: renewed.append((message["id"], until)) or renew(message, until)
+    lease = reminders.dispatcher.lease
+    first, second = reminders.dispatcher.claim()
+
+    reminders.clock.advance(seconds=lease.total_seconds() / 2 - 1)
+    reminders.dispatcher.send([first])  # more than half the lease left: nobody else can have it, no write
+    reminders.clock.advance(seconds=2)
+    reminders.dispatcher.send([second])  # less than half left: renewed (while the claim is still ours) first
+
+    assert renewed == [(second["id"], reminders.clock() + lease)]
+    assert len(reminders.sender.sent) == 2
+    assert {row["status"] for row in reminders.store.by_kind(MessageKind.CONFIRMATION)} == {"sent"}
+
+
 def test_a_temporary_failure_is_retried_after_the_backoff(reminders):
     reminders.deliver(EventType.BOOKING_CREATED)
     reminders.sender.failures.append(DeliveryFailed("451 try again later", temporary=True))

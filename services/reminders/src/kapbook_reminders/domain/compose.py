@@ -85,21 +85,51 @@ class MailPolicy(EmailPolicy):
         return EmailPolicy.fold(self.clone(max_line_length=HEADER_LINE_LIMIT), name, value)
 
     def fold_binary(self, name: str, value: str) -> bytes:
-        return EmailPolicy.fold_binary(self.clone(max_line_length=HEADER_LINE_LIMIT), name, value)
+        if name.lower() not in REPEATED_HEADERS:
+            return EmailPolicy.fold_binary(self.clone(max_line_length=HEADER_LINE_LIMIT), name, value)
+        # The MIME structure's headers are the same in every email: fold each one once.
+        key = (name, str(value), self.linesep, self.utf8, self.cte_type)
+        if (folded := _FOLDED.get(key)) is None:
+            folded = EmailPolicy.fold_binary(self.clone(max_line_length=HEADER_LINE_LIMIT), name, value)
+            if len(_FOLDED) < REPEATED_HEADERS_KEPT:
+                _FOLDED[key] = folded
+        return folded
+
+
+# Headers whose few values recur in every email (the MIME structure, the clinic's sender): their
+# parsed and folded forms are kept and shared (header objects are immutable strings).
+REPEATED_HEADERS = frozenset({
+    "content-type", "content-transfer-encoding", "content-disposition", "mime-version", "from", "reply-to",
+    "auto-submitted", "list-unsubscribe-post", "importance", "x-priority",
+})
+REPEATED_HEADERS_KEPT = 1024  # a bound, should a value vary after all (e.g. a multipart boundary)
+_FOLDED: dict[tuple, bytes] = {}
 
 
 class CachedHeaderRegistry(HeaderRegistry):
-    """The standard registry, minus a new header class per header set (a tenth of composing time)."""
+    """The standard registry, minus a new header class per header set (a tenth of composing time),
+    and minus parsing again the values of ``REPEATED_HEADERS`` seen before."""
 
     def __init__(self) -> None:
         super().__init__()
         self._classes: dict[str, type] = {}
+        self._parsed: dict[tuple[str, str], object] = {}
 
     def __getitem__(self, name: str) -> type:
         key = name.lower()
         if key not in self._classes:
             self._classes[key] = super().__getitem__(name)
         return self._classes[key]
+
+    def __call__(self, name: str, value: object):
+        if name.lower() not in REPEATED_HEADERS or not isinstance(value, str):
+            return super().__call__(name, value)
+        key = (name, value)
+        if (header := self._parsed.get(key)) is None:
+            header = super().__call__(name, value)
+            if len(self._parsed) < REPEATED_HEADERS_KEPT:
+                self._parsed[key] = header
+        return header
 
 
 MAIL_POLICY = MailPolicy(header_factory=CachedHeaderRegistry())

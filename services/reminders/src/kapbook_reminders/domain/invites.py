@@ -54,16 +54,44 @@ def build_invite(
     organizer_name: str,
     now: datetime,
 ) -> bytes:
-    """The iCalendar object (bytes, CRLF lines) to send for this booking version."""
+    """The iCalendar object (bytes, CRLF lines) to send for this booking version.
+
+    The same bytes as ``Calendar.to_ical()`` of the calendar with its VTIMEZONE and VEVENT, but the
+    calendar's own lines and the VTIMEZONE are serialised once per method and zone-year (most of an
+    invite's lines, and most of its cost), and only the event each time.
+    """
     method = InviteMethod(method)
+    zone_name = invite_timezone(snapshot)
+    require_zone(zone_name)
+    timezone = timezone_ical(zone_name, to_local(snapshot.start, zone_name).year)
+    event = build_event(snapshot, method, organizer_email, organizer_name, now).to_ical()
+    return calendar_head(method) + timezone + event + CALENDAR_END
+
+
+CALENDAR_END = b"END:VCALENDAR\r\n"
+
+
+def empty_calendar(method: InviteMethod) -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", method.value)
-    calendar.add_component(build_timezone(snapshot))
-    calendar.add_component(build_event(snapshot, method, organizer_email, organizer_name, now))
-    return calendar.to_ical()
+    return calendar
+
+
+@lru_cache(maxsize=None)
+def calendar_head(method: InviteMethod) -> bytes:
+    """The calendar's lines before its components (BEGIN and its properties)."""
+    whole = empty_calendar(method).to_ical()
+    assert whole.endswith(CALENDAR_END)
+    return whole[: -len(CALENDAR_END)]
+
+
+@lru_cache(maxsize=256)
+def timezone_ical(zone_name: str, year: int) -> bytes:
+    """The VTIMEZONE's lines, serialised once per zone and year."""
+    return timezone_component(zone_name, year).to_ical()
 
 
 def build_event(

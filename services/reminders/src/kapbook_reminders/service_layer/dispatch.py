@@ -6,10 +6,15 @@ SKIP LOCKED); on SQLite every transaction begins IMMEDIATE, which serialises cla
 the same. A dispatcher that dies mid-batch leaves leases that expire, and its messages are
 claimed again.
 
-Right before each send the dispatcher renews its lease, but only while the claim token is
-still its own, and checks the message once more against the booking's newest version, the
-appointment's start and the recipient's preferences. So a slow batch whose lease was taken
+Right before each send the dispatcher makes sure the claim is still its own (once half the
+lease has gone, it renews the lease, but only while the claim token is still its own), and
+checks the message once more against the booking's newest version, the appointment's start
+and the recipient's preferences. So a slow batch whose lease was taken
 over sends nothing twice, and a booking cancelled after the claim gets no reminder.
+
+The SMTP sessions stay open from one batch to the next while messages keep coming, and are
+closed as soon as a claim finds nothing due (so no session idles until the server drops it).
+A session dropped mid-batch is replaced; see ``SmtpConnection`` for why that sends nothing twice.
 """
 from __future__ import annotations
 
@@ -18,15 +23,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 from kapbook_platform.clock import Clock
 from kapbook_platform.database import is_database_unavailable
-from kapbook_reminders.adapters.repository import MessageStore
+from kapbook_reminders.adapters.repository import MessageStore, RemindersRepository
 from kapbook_reminders.adapters.smtp import DeliveryFailed, MailConnection, MailSender
 from kapbook_reminders.domain.compose import MessageNoLongerRelevant
 from kapbook_reminders.domain.sending import check_before_sending, with_newest_sessions, without_secrets
@@ -39,6 +45,8 @@ Composer = Callable[[dict[str, Any], datetime], EmailMessage]
 LEASE = timedelta(seconds=120)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)
+# Noted on each claimed message: until when this dispatcher's lease on it runs (its own clock).
+LEASED_UNTIL = "leased_until"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -57,12 +65,28 @@ class Dispatcher:
     # SMTP sessions per batch: one composes while others wait for the server (4 round trips a message).
     connections: int = 4
     lease: timedelta = LEASE
+    # The open SMTP sessions (one per lane) and the threads that use them, kept between batches.
+    _sessions: ExitStack = field(default_factory=ExitStack, init=False, repr=False)
+    _lanes: list[MailConnection] = field(default_factory=list, init=False, repr=False)
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def dispatch_due(self) -> int:
         """Send every message due now (one batch); returns how many were claimed."""
         claimed = self.claim()
+        if not claimed:
+            self.close()  # idle: hold no SMTP session open until the next message
+            return 0
         self.send(claimed)
         return len(claimed)
+
+    def close(self) -> None:
+        """End the SMTP sessions and the sending threads (the next batch opens new ones)."""
+        self._lanes = []
+        sessions, self._sessions = self._sessions, ExitStack()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown()
+        sessions.close()
 
     def dispatch_all_due(self) -> int:
         """Dispatch batches until nothing is due; returns how many messages were claimed."""
@@ -78,30 +102,55 @@ class Dispatcher:
         the dispatcher: one thread composes while another waits for a reply.
         """
         lanes = [claimed[lane :: self.connections] for lane in range(min(self.connections, len(claimed)))]
+        connections = self._connections(len(lanes))
         if len(lanes) <= 1:
-            self._send_lane(claimed)
+            for messages, connection in zip(lanes, connections):
+                self._send_lane(messages, connection)
             return
-        with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="smtp") as pool:
-            for finished in [pool.submit(self._send_lane, lane) for lane in lanes]:
-                finished.result()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.connections, thread_name_prefix="smtp")
+        running = [self._pool.submit(self._send_lane, *lane) for lane in zip(lanes, connections)]
+        wait(running)  # every lane done before an error is raised: no session is left in use
+        for finished in running:
+            finished.result()
 
-    def _send_lane(self, messages: list[dict[str, Any]]) -> None:
-        if not messages:
-            return
-        with self.sender.connect() as connection:
-            for message in messages:
-                self._deliver(message, connection)
+    def _connections(self, count: int) -> list[MailConnection]:
+        """``count`` SMTP sessions, those of the last batch first (each opens on its first send)."""
+        while len(self._lanes) < count:
+            self._lanes.append(self._sessions.enter_context(self.sender.connect()))
+        return self._lanes[:count]
+
+    def _send_lane(self, messages: list[dict[str, Any]], connection: MailConnection) -> None:
+        for message in messages:
+            self._deliver(message, connection)
 
     def claim(self) -> list[dict[str, Any]]:
         """Lease up to ``batch_size`` due messages (and abandoned ones) to this dispatcher."""
         now = self.clock()
+        lease_until = now + self.lease
         with self.store.begin() as repository:
-            return repository.claim_due(now, token=str(uuid.uuid4()), lease_until=now + self.lease, limit=self.batch_size)
+            claimed = repository.claim_due(now, token=str(uuid.uuid4()), lease_until=lease_until, limit=self.batch_size)
+        return [message | {LEASED_UNTIL: lease_until} for message in claimed]
+
+    def _still_ours(self, repository: RemindersRepository, message: dict[str, Any], now: datetime) -> bool:
+        """Whether the claim is still this dispatcher's, renewing the lease once half of it has gone.
+
+        While more than half the lease is left, no other dispatcher can have taken the message
+        over (only an expired lease is claimed again; nothing else touches a message being sent),
+        so the renewal, a write per email, waits. This holds while dispatchers' clocks agree
+        within half a lease (60 s by default).
+        """
+        if (leased_until := message.get(LEASED_UNTIL)) is not None and now < leased_until - self.lease / 2:
+            return True
+        if not repository.renew_lease(message, now + self.lease):
+            return False
+        message[LEASED_UNTIL] = now + self.lease
+        return True
 
     def _deliver(self, message: dict[str, Any], connection: MailConnection) -> None:
         now = self.clock()
         with self.store.begin() as repository:
-            if not repository.renew_lease(message, now + self.lease):
+            if not self._still_ours(repository, message, now):
                 log.info("claim taken over; not sending", extra={"message_id": message["id"]})
                 return
             verdict = check_before_sending(repository, message, now)
@@ -176,12 +225,16 @@ class Dispatcher:
 
     def run(self, stop: threading.Event, idle_interval: float = 0.2) -> None:
         """Dispatch until ``stop`` is set."""
-        while not stop.is_set():
-            try:
-                if self.dispatch_due():
-                    continue
-            except Exception:
-                log.exception("dispatch cycle failed")
-                stop.wait(2.0)
-            stop.wait(idle_interval)
+        try:
+            while not stop.is_set():
+                try:
+                    if self.dispatch_due():
+                        continue
+                except Exception:
+                    log.exception("dispatch cycle failed")
+                    self.close()
+                    stop.wait(2.0)
+                stop.wait(idle_interval)
+        finally:
+            self.close()
 
