@@ -82,7 +82,7 @@ def alembic_config(service) -> Config:
 def overlap_guards(service) -> set[str]:
     with service.runtime.engine.connect() as connection:
         if connection.dialect.name == "sqlite":
-            query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'bookings'"
+            query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'bookings' AND name LIKE '%overlap%'"
         else:
             query = "SELECT conname FROM pg_constraint WHERE conrelid = 'bookings'::regclass AND contype = 'x'"
         return set(connection.execute(text(query)).scalars())
