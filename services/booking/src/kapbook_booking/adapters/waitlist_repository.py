@@ -171,13 +171,11 @@ def add_opening(session: Session, appointment_type_id: str, clinician_id: str, s
 def take_openings(session: Session, now: datetime, limit: int) -> list[RowMapping]:
     """The oldest freed times not yet worked through, marked done in this transaction (a crash
     before commit leaves them for the next worker; two workers never take the same one)."""
-    query = select(openings).where(openings.c.processed_at.is_(None)).order_by(openings.c.id).limit(limit)
+    oldest = select(openings.c.id).where(openings.c.processed_at.is_(None)).order_by(openings.c.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = list(session.execute(query).mappings())
-    if rows:
-        session.execute(update(openings).where(openings.c.id.in_([row["id"] for row in rows])).values(processed_at=now))
-    return rows
+        oldest = oldest.with_for_update(skip_locked=True)
+    taken = update(openings).where(openings.c.id.in_(oldest)).values(processed_at=now).returning(*openings.c)
+    return sorted(session.execute(taken).mappings(), key=lambda row: row["id"])  # RETURNING keeps no order
 
 
 def anything_due(session: Session, now: datetime) -> bool:
