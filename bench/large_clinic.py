@@ -35,12 +35,15 @@ def fresh_database(backend: str) -> tuple[str, callable]:
     return fresh_postgres_database(admin_url, "kb_bench")
 
 
-def build_clinic(database_url: str, seed: int = 7, days: int = DAYS, bookings: int = BOOKINGS, outcomes: bool = False):
+def build_clinic(database_url: str, seed: int = 7, days: int = DAYS, bookings: int = BOOKINGS, outcomes: bool = False,
+                 clinicians: int = CLINICIANS, chairs: int = CHAIRS, history_days: int = 0):
     """Migrate and fill the database; returns the booking container and the first bench day.
 
     ``days`` and ``bookings`` stretch the clinic (the director's report reads three months);
     ``outcomes`` gives the bookings what a past quarter has: completed visits, no-shows, early and
-    late cancellations, and a thousand patients rather than one."""
+    late cancellations, and a thousand patients rather than one. ``clinicians`` and ``chairs``
+    grow or shrink it (the scaling benchmark); ``history_days`` adds that many days of past
+    visits before today, as densely booked as the days ahead and with a past quarter's outcomes."""
     # The in-process figures measure computing answers: the answer cache is off here (the gunicorn
     # benchmark measures it on and off).
     container = bootstrap(BookingConfig(database_url=database_url, env="test", availability_cache_seconds=0,
@@ -56,12 +59,18 @@ def build_clinic(database_url: str, seed: int = 7, days: int = DAYS, bookings: i
             "consult": _type(session, "consult", 30, None, 10),
             "infusion": _type(session, "infusion", 50, "chair", 30),
         }
-        chairs = [_room(session, location, i) for i in range(CHAIRS)]
-        clinicians = [_clinician(session, location, i, list(types.values())) for i in range(CLINICIANS)]
-        rows = _bookings(rng, first_day, clinicians, chairs, types, location, now, days, bookings)
+        chair_ids = [_room(session, location, i) for i in range(chairs)]
+        clinician_ids = [_clinician(session, location, i, list(types.values())) for i in range(clinicians)]
+        rows = _bookings(rng, first_day, clinician_ids, chair_ids, types, location, now, days, bookings)
         if outcomes:
             _give_outcomes(rng, rows)
         session.execute(t.bookings.insert(), rows)
+        if history_days:
+            # Today and tomorrow stay empty (first_day is two days ahead), so no past visit is still due.
+            past = _bookings(rng, first_day - timedelta(days=history_days + 2), clinician_ids, chair_ids, types,
+                             location, now, history_days, bookings * history_days // days)
+            _give_outcomes(rng, past)
+            session.execute(t.bookings.insert(), past)
     return container, first_day
 
 

@@ -7,7 +7,8 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 
 from kapbook_booking.adapters import tables as t
-from kapbook_booking.adapters.schedules import load_schedules, load_working_hours
+from kapbook_booking.adapters import repository
+from kapbook_booking.adapters.schedules import LONGEST_BLOCK, load_schedules, load_working_hours
 from kapbook_booking.bootstrap import bootstrap
 from kapbook_booking.config import BookingConfig
 from kapbook_booking.domain.availability import TimeRange
@@ -91,6 +92,28 @@ def test_ranges_reaching_into_the_widened_window_are_read_and_those_that_only_to
     schedules, _ = load(service, clinic)
     assert spans(schedules[clinic.dr_a].busy) == sorted(inside)
     assert schedules[clinic.dr_b].busy == ()
+
+
+def test_a_booking_blocking_days_from_before_the_window_is_read_and_history_is_not(service, clinic):
+    # The busy read searches only from LONGEST_BLOCK before the window: the longest booking the
+    # catalogue allows (a day plus a day of buffer each side) reaching in from before it still counts.
+    longest = (REACH[0] - timedelta(days=3) + timedelta(minutes=1), REACH[0] + timedelta(minutes=1))
+    add_booking(clinic, clinic.dr_a, *longest)
+    add_booking(clinic, clinic.dr_a, WINDOW[0] - timedelta(days=300), WINDOW[0] - timedelta(days=300) + DURATION)
+    add_booking(clinic, clinic.dr_b, REACH[0] - LONGEST_BLOCK - timedelta(hours=1), REACH[0] - LONGEST_BLOCK)
+    schedules, _ = load(service, clinic)
+    assert spans(schedules[clinic.dr_a].busy) == [longest]
+    assert schedules[clinic.dr_b].busy == ()
+
+
+def test_a_booking_longer_than_the_busy_reads_allow_is_refused(service, clinic):
+    start = WINDOW[0]
+    values = {"id": new_id(), "appointment_type_id": clinic.type_id, "clinician_id": clinic.dr_a,
+              "location_id": clinic.location_id, "room_id": None, "start": start, "end": start + DURATION,
+              "blocked_start": start, "blocked_end": start + LONGEST_BLOCK + MICRO, "status": "booked", "sequence": 0,
+              "created_by": "test", "created_at": NOW, "updated_at": NOW, "driver_confirmed": False}
+    with clinic.sessions.begin() as session, pytest.raises(ValueError, match="LONGEST_BLOCK"):
+        repository.insert_booking(session, values)
 
 
 def test_the_blocked_range_buffers_included_is_what_takes_time(service, clinic):

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kapbook_booking.adapters import tables
+from kapbook_booking.adapters.schedules import LONGEST_BLOCK
 from kapbook_booking.adapters.eligibility_client import EligibilityDecision
 from kapbook_booking.domain.model import AppointmentType, SlotUnavailable
 from kapbook_booking.domain.series import Protocol
@@ -97,6 +98,8 @@ def lock_all_resources(session: Session, clinician_ids: Iterable[str], room_ids:
 
 def insert_booking(session: Session, values: dict[str, Any]) -> None:
     """Insert a booking; the database refuses overlaps (exclusion constraint or trigger)."""
+    if values["blocked_end"] - values["blocked_start"] > LONGEST_BLOCK:
+        raise ValueError("a booking may block at most LONGEST_BLOCK: the availability reads rely on it")
     lock_resources(session, values["clinician_id"], values.get("room_id"))
     if session.get_bind().dialect.name == "postgresql":
         # The exclusion constraints are ON CONFLICT's arbiters: an overlap inserts nothing and, unlike

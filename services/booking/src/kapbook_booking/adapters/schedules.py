@@ -24,6 +24,9 @@ from kapbook_booking.domain.intervals import TimeRange, as_utc
 from kapbook_booking.domain.model import AppointmentType
 
 ACTIVE_BOOKED = ("booked", "arrived")
+# The longest time one booking can block: the catalogue allows an appointment of at most a day with at
+# most a day of buffer on each side (three days); a week leaves room. Busy reads rely on it.
+LONGEST_BLOCK = timedelta(days=7)
 
 
 class _StoredRanges:
@@ -224,8 +227,10 @@ class _Queries:
         self.time_off_only = select(off.c.clinician_id, instant(off.c.start), instant(off.c.end)).where(
             off.c.clinician_id.in_(ids), off.c.start < bindparam("reach_end"), off.c.end > bindparam("reach_start")
         )
+        # The lower bound on blocked_start changes no answer (no booking blocks longer than LONGEST_BLOCK)
+        # but turns the index search into the window's few rows instead of all of history before it.
         in_reach = (b.c.blocked_start < bindparam("reach_end"), b.c.blocked_end > bindparam("reach_start"),
-                    occupying(b, bindparam("now")))
+                    b.c.blocked_start > bindparam("busy_from"), occupying(b, bindparam("now")))
         self.busy = select(b.c.clinician_id, instant(b.c.blocked_start), instant(b.c.blocked_end)).where(
             b.c.clinician_id.in_(ids), *in_reach
         )
@@ -312,9 +317,9 @@ def _rooms(session: Session, queries: _Queries, kind: AppointmentType, location_
 def _busy(session, queries: _Queries, stored: _StoredRanges, clinician_ids: list[str], room_ids: list[str], reach: dict,
           now: datetime) -> tuple[dict[str, list[TimeRange]], dict[str, list[TimeRange]]]:
     """Occupied ranges per clinician (of ``clinician_ids``) and per room (of ``room_ids``)."""
-    params = {"ids": clinician_ids, "now": now, **reach}
-    by_clinician = stored.group(session.execute(queries.busy, params).all())
+    bounds = {"now": now, "busy_from": reach["reach_start"] - LONGEST_BLOCK, **reach}
+    by_clinician = stored.group(session.execute(queries.busy, {"ids": clinician_ids, **bounds}).all())
     if not room_ids:
         return by_clinician, {}
-    rows = session.execute(queries.room_busy, {"room_ids": room_ids, "now": now, **reach}).all()
+    rows = session.execute(queries.room_busy, {"room_ids": room_ids, **bounds}).all()
     return by_clinician, stored.group(rows)
