@@ -61,6 +61,9 @@ class Clinic:
         assert response.status_code == 200, response.json
         return elapsed
 
+    def slot_count(self, span: str) -> int:
+        return len(self.client.get(self.path(span)).json["slots"])
+
     def timings(self, span: str, budget_s: float, most: int) -> list[float]:
         """Requests until ``budget_s`` seconds or ``most`` requests, at least 5, after one warm-up."""
         self.ask(span)
@@ -83,12 +86,12 @@ def growth(backend: str, series: str, cases: list[tuple[str, int, dict]], budget
         built_s = time.perf_counter() - started
         try:
             for span in SPANS:
-                timings = clinic.timings(span, budget_s, 200)
+                timings, slots = clinic.timings(span, budget_s, 200), clinic.slot_count(span)
                 p50 = statistics.median(timings)
                 first.setdefault(span, p50)
-                setup = f"{backend}, {label}, consultation {span}, cache off"
+                setup = f"{backend}, {label}, consultation {span} ({slots:,} slots), cache off"
                 records.append(record(f"availability scaling p50 ({series})", setup, round(p50, 2), "ms",
-                                      database=backend, series=series, span=span, x=x,
+                                      database=backend, series=series, span=span, x=x, slots=slots,
                                       p99_ms=round(percentile(timings, 0.99), 2), requests=len(timings),
                                       ratio=round(p50 / first[span], 2), build_s=round(built_s, 1)))
                 print(f"  {setup}: p50 {p50:.1f} ms, p99 {percentile(timings, 0.99):.1f} ms, "

@@ -60,6 +60,8 @@ class Aim:
 AIMS = (
     Aim("availability p50", "<", 20, "ms"),
     Aim("availability p99", "<", 50, "ms"),
+    Aim("4-week availability / engine alone p50", "<=", 1.3, "x"),  # issue 16 §1: the same question's engine time
+    Aim("availability with 1 year of history / none", "<=", 1.1, "x"),  # issue 16 §1: history must not matter
     Aim("commit->planned lag p99", "<=", 100, "ms"),  # issue 16: both transports, relay woken on commit
     Aim("commit->email lag p99", "<=", 500, "ms"),
     # Issue 16 §2: one dispatcher, against bare smtplib sending the same emails in the same run.

@@ -47,6 +47,7 @@ class Benchmark:
 BENCHMARKS = (
     Benchmark("availability_http", ("50",)),
     Benchmark("availability_gunicorn", ("200",)),
+    Benchmark("availability_scaling", ("--quick", "--sqlite-only")),
     Benchmark("availability_engine", ("--runs", "30")),
     Benchmark("fhir_slots", ("20",)),
     Benchmark("caldav_availability", ("20",)),
