@@ -292,3 +292,37 @@ def test_instants_do_not_depend_on_the_sessions_time_zone_or_date_style(service,
     by_id = {s.clinician_id: s for s in schedules}
     assert by_id[clinic.dr_a].busy == (TimeRange(start, start + DURATION),)
     assert by_id[clinic.dr_b].time_off == (TimeRange(start, start + timedelta(hours=2)),)
+
+
+def test_the_availability_answer_is_gzipped_for_clients_that_accept_it_and_plain_for_others(service, clinic):
+    import gzip
+    import json
+
+    from kapbook_booking.entrypoints.app import create_app
+
+    client = create_app(service).test_client()
+    first = clinic.local(2, 9).date()
+    path = (f"/api/booking/v1/availability?appointment_type=infusion&start={first}&end={first + timedelta(days=6)}"
+            f"&timezone=Europe/Berlin")
+    plain = client.get(path)
+    zipped = client.get(path, headers={"Accept-Encoding": "gzip, deflate, br"})
+    refused = client.get(path, headers={"Accept-Encoding": "gzip;q=0, identity"})
+
+    assert plain.status_code == zipped.status_code == refused.status_code == 200
+    assert plain.json["slots"] and "Content-Encoding" not in plain.headers and "Content-Encoding" not in refused.headers
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(zipped.data)) == plain.json == refused.json
+    assert len(zipped.data) * 5 < len(plain.data)
+    for response in (plain, zipped, refused):
+        assert "Accept-Encoding" in response.headers["Vary"]
+
+
+def test_a_small_availability_answer_is_not_compressed(service, clinic):
+    from kapbook_booking.entrypoints.app import create_app
+
+    client = create_app(service).test_client()
+    beyond = clinic.local(400, 9).date()  # past the type's booking horizon: no slots
+    response = client.get(f"/api/booking/v1/availability?appointment_type=infusion&start={beyond}&end={beyond}"
+                          f"&timezone=Europe/Berlin", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200 and response.json["slots"] == []
+    assert "Content-Encoding" not in response.headers
