@@ -119,3 +119,42 @@ def pytest_generate_tests(metafunc) -> None:
         metafunc.parametrize("db", backends)
     if "broker" in metafunc.fixturenames:
         metafunc.parametrize("broker", broker_backends())
+
+
+# pytest-xdist (``make test`` runs on PYTEST_WORKERS workers, ``--dist loadgroup``): the tests that must
+# not run at the same time as each other share a group, and a group runs on one worker, in order.
+# Every other test goes wherever a worker is free: each makes its own databases, broker namespaces,
+# folders and ports.
+SERIAL_GROUPS = {
+    # Private PostgreSQL and RabbitMQ servers (session fixtures) that the tests stop and restart, and
+    # gunicorn under bursts of requests: one worker, so the bursts do not starve each other.
+    "faults/": "faults",
+    "booking/integration/test_booking_races.py": "faults",
+    # One module fixture sends every email and has SpamAssassin (a process per core) judge them all.
+    "reminders/integration/test_spamassassin.py": "spamassassin",
+}
+# The browser tests share one ``make run`` stack per worker (a session fixture): two groups, two stacks.
+BROWSER_GROUPS = {
+    "browser-a": ("test_patient_booking.py", "test_series.py", "test_staff_sign_in.py", "test_embedding.py",
+                  "test_returning_patient.py", "test_check_ins.py", "test_telehealth_join.py"),
+}
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    relative = item.path.relative_to(Path(__file__).parent).as_posix()
+    for prefix, group in SERIAL_GROUPS.items():
+        if relative.startswith(prefix):
+            return group
+    if relative.startswith("browser/"):
+        return next((group for group, files in BROWSER_GROUPS.items() if item.path.name in files), "browser-b")
+    return None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        group = _xdist_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
