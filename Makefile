@@ -7,9 +7,6 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8080
 export KAPBOOK_VAR_DIR ?= $(CURDIR)/var
 export KAPBOOK_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
-# `make test` runs on this many pytest-xdist workers (PYTEST_WORKERS=0: one process, no xdist).
-PYTEST_WORKERS ?= 4
-XDIST := $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup)
 
 .PHONY: help setup migrate seed run screenshots test test-unit test-faults bench staff-token staff-account clean migration compose-env
 
@@ -47,8 +44,8 @@ staff-token: migrate ## Create a demo admin and print a staff bearer token
 staff-account: migrate ## Create the demo admin with a console password (asked twice), and print a token
 	@$(BIN)/kapbook-booking create-staff --name "Demo Admin" --email admin@clinic.example --role admin --password
 
-test: setup ## Run every test on PYTEST_WORKERS=4 pytest-xdist workers (0: serially; set KAPBOOK_TEST_POSTGRES_URL / KAPBOOK_TEST_AMQP_URL for real services)
-	@$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+test: setup ## Run every test (set KAPBOOK_TEST_POSTGRES_URL / KAPBOOK_TEST_AMQP_URL for real services)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: setup ## Only the fast unit tests
 	@$(BIN)/python -m pytest tests -m "not integration" $(PYTEST_ARGS)
