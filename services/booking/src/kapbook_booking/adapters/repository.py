@@ -96,6 +96,9 @@ def lock_all_resources(session: Session, clinician_ids: Iterable[str], room_ids:
                         {"keys": keys})
 
 
+SLOT_TAKEN = "That time is no longer available. Please choose another slot."
+
+
 def insert_booking(session: Session, values: dict[str, Any]) -> None:
     """Insert a booking; the database refuses overlaps (exclusion constraint or trigger)."""
     if values["blocked_end"] - values["blocked_start"] > LONGEST_BLOCK:
@@ -107,14 +110,14 @@ def insert_booking(session: Session, values: dict[str, Any]) -> None:
         inserted = session.execute(postgresql_insert(tables.bookings).values(**values).on_conflict_do_nothing()
                                    .returning(tables.bookings.c.id)).first()
         if inserted is None:
-            raise SlotUnavailable("That time is no longer available. Please choose another slot.")
+            raise SlotUnavailable(SLOT_TAKEN)
         return
     try:
         with session.begin_nested():
             session.execute(tables.bookings.insert().values(**values))
     except IntegrityError as error:
         if is_overlap(error):
-            raise SlotUnavailable("That time is no longer available. Please choose another slot.") from None
+            raise SlotUnavailable(SLOT_TAKEN) from None
         raise
 
 
@@ -247,7 +250,7 @@ def move_booking(session: Session, booking_id: str, clinician_id: str, values: d
             update_booking(session, booking_id, values)
     except IntegrityError as error:
         if is_overlap(error):
-            raise SlotUnavailable("That time is no longer available. Please choose another slot.") from None
+            raise SlotUnavailable(SLOT_TAKEN) from None
         raise
 
 
